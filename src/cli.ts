@@ -1,0 +1,115 @@
+/**
+ * Command-line entry: `balanceroute run | sweep | merge | routers | presets`.
+ * Bad input of any kind is one line on stderr and exit code 2; a bug is exit code 1.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { InputError } from './config/inputError.ts';
+import { runCommand } from './cli/runCommand.ts';
+import { sweepCommand } from './cli/sweepCommand.ts';
+import { mergeCommand } from './cli/mergeCommand.ts';
+import { presetsCommand, routersCommand } from './cli/listCommands.ts';
+import { VERSION } from './version.ts';
+
+export const EXIT_BAD_INPUT = 2;
+
+function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('balanceroute')
+    .description('Batch simulator of request routing across the DP ranks of a DP+EP MoE LLM deployment')
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} }); // errors are printed once, by main()
+
+  program
+    .command('run')
+    .description('simulate one configuration and print a summary')
+    .option('--router <name>', 'routing policy (see `balanceroute routers`)', 'vllm_default')
+    .option('-k, --knob <name=value...>', 'router knob, repeatable (e.g. -k b=16 -k envelope=mean)')
+    .option('--dp <n>', 'number of DP ranks G', '8')
+    .option('--rate <req/s>', 'mean request rate (for --trace: rescale to this rate; default keeps the trace timing)')
+    .option('--requests <n>', 'number of requests (for --trace: first n; default all)')
+    .option('--seed <n>', 'workload and router seed', '1')
+    .option('--workload <profile>', 'built-in workload profile (sharegpt, azure_conv, azure_code)', 'sharegpt')
+    .option('--trace <file>', 'replay a trace file (CSV or JSONL) instead of a profile')
+    .option('--trace-columns <arrival,prompt,output>', 'trace column names, comma-separated, in this order')
+    .addOption(new Option('--trace-time-unit <unit>', 'unit of the trace arrival column').choices(['s', 'ms', 'us', 'ns']))
+    .addOption(new Option('--arrival <process>', 'arrival process').choices(['poisson', 'gamma']).default('poisson'))
+    .option('--cv <x>', 'coefficient of variation of inter-arrival gaps (gamma)', '1')
+    .option('--max-output <n>', 'cap on output length in tokens', '1024')
+    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
+    .option('--max-num-seqs <n>', 'max running requests per rank (B)', '256')
+    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model preset)')
+    .option('--block-size <tokens>', 'KV block size in tokens', '16')
+    .option('--max-batched-tokens <n>', 'token budget per rank per step (M)', '8192')
+    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
+    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval (0 = exact view)', '100')
+    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
+    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
+    .option('--timeout-s <s>', 'client timeout from arrival (0 = none)', '0')
+    .option('--json', 'print the result row as JSON')
+    .option('-o, --output <file.arrow>', 'write the result row as an Arrow file')
+    .option('--timeseries <file.arrow>', 'write the per-step, per-rank time series as an Arrow file')
+    .action(async (opts) => {
+      await runCommand(opts);
+    });
+
+  program
+    .command('sweep')
+    .description('simulate every configuration of a sweep file; one Arrow row per configuration')
+    .argument('<sweep>', 'sweep file (.yaml, .yml or .json)')
+    .requiredOption('-o, --output <file.arrow>', 'result file')
+    .addOption(new Option('--engine <engine>', 'simulation engine').choices(['cpu', 'gpu', 'auto']).default('auto'))
+    .option('--shard <i/n>', 'simulate only configurations with index % n == i')
+    .option('--threads <n>', 'worker threads for the CPU engine (default: all cores)')
+    .option('--timeseries <file.arrow>', 'write time series of configurations that set `timeseries: true`')
+    .option('-q, --quiet', 'no progress bar or summary')
+    .action(async (file, opts) => {
+      await sweepCommand(file, opts);
+    });
+
+  program
+    .command('merge')
+    .description('merge result files of a sharded sweep')
+    .argument('<inputs...>', 'Arrow result files')
+    .requiredOption('-o, --output <file.arrow>', 'merged result file')
+    .action(async (inputs, opts) => {
+      await mergeCommand(inputs, opts);
+    });
+
+  program
+    .command('routers')
+    .description('list routing policies and their knobs')
+    .option('--json', 'as JSON')
+    .action((opts) => routersCommand(opts));
+
+  program
+    .command('presets')
+    .description('list step-time presets and workload profiles')
+    .option('--json', 'as JSON')
+    .action((opts) => presetsCommand(opts));
+
+  return program;
+}
+
+/** Run the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      process.stderr.write(`balanceroute: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`balanceroute: ${e.message.split('\n')[0]}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    process.stderr.write(`balanceroute: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

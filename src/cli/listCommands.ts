@@ -1,0 +1,48 @@
+import { ROUTERS } from '../routers/index.ts';
+import { listPresets, resolveStepModel } from '../model/presets.ts';
+import { listProfiles } from '../workload/profiles.ts';
+
+export function routersCommand(opts: { json?: boolean }): void {
+  const routers = Object.values(ROUTERS);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(routers.map((r) => ({ name: r.name, description: r.description, knobs: r.knobs })), null, 2) + '\n');
+    return;
+  }
+  const out: string[] = [];
+  for (const r of routers) {
+    out.push(`${r.name}  ${r.description}`);
+    for (const k of r.knobs) {
+      const range = k.kind === 'enum' ? `one of ${k.values?.join('|')}` : `${k.kind}${k.min !== undefined ? ` >= ${k.min}` : ''}${k.max !== undefined ? ` <= ${k.max}` : ''}`;
+      out.push(`    ${k.name} = ${k.default}  (${range})  ${k.description}`);
+    }
+  }
+  out.push('', 'Set knobs with `run -k name=value` or in a sweep: router: [{name: br0, b: [4, 8, 16]}]. See docs/routers.md.');
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+export function presetsCommand(opts: { json?: boolean }): void {
+  const presets = listPresets().map((p) => {
+    const m = resolveStepModel(p.name);
+    return {
+      name: p.name,
+      description: p.description,
+      coefficients_ps: p.coefficients,
+      max_model_len: p.maxModelLen,
+      kv_capacity_tokens: Object.fromEntries([1, 2, 4, 8, 16, 32, 64].map((g) => [`dp${g}`, m.kvCapacityTokens(g)])),
+    };
+  });
+  const profiles = listProfiles();
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ presets, workloads: profiles }, null, 2) + '\n');
+    return;
+  }
+  const out: string[] = ['Step-time presets (--model NAME, or --model FILE.json; see docs/model.md):'];
+  for (const p of presets) {
+    out.push(`  ${p.name}  ${p.description}`);
+    out.push(`      max_model_len ${p.max_model_len}; KV capacity per rank: ${Object.entries(p.kv_capacity_tokens).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    out.push(`      coefficients (ps): ${Object.entries(p.coefficients_ps).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
+  out.push('', 'Workload profiles (--workload NAME; see docs/workloads.md):');
+  for (const w of profiles) out.push(`  ${w.name}  ${w.description}`);
+  process.stdout.write(out.join('\n') + '\n');
+}

@@ -1,0 +1,176 @@
+// From a sweep (or one flat entry) to fully resolved configurations. Expansion order:
+// docs/sweeps.md, "Expansion order".
+import { dirname, isAbsolute, join } from 'node:path';
+import { InputError } from './inputError.ts';
+import type { Scenario } from './scenario.ts';
+import { buildScenario, type CheckedValues, type ModelCache } from './buildScenario.ts';
+import { routerChoiceCount, routerChoices, type RouterChoice } from './routerValue.ts';
+import { readSweepFile, withLocation, type SweepSource } from './sweepFile.ts';
+import { MAX_CONFIGURATIONS, type FieldPath, type LoadedSweep, type SweepEntry, type SweepKey, type SweepSpec } from './sweepSchema.ts';
+import { checkKey, checkValue, isPlainObject, type RouterValue } from './validate.ts';
+
+export { parseShard, selectShard, type Shard } from './shard.ts';
+export type { LoadedSweep } from './sweepSchema.ts';
+
+/** Read, validate and expand a sweep file. Errors carry `file:line`. */
+export function loadSweepFile(file: string): LoadedSweep {
+  const source = readSweepFile(file);
+  return { name: source.spec.name, file, scenarios: expandSweep(source) };
+}
+
+/** Expand a parsed sweep into configurations with index 0..n-1. */
+export function expandSweep(source: SweepSource | SweepSpec): Scenario[] {
+  const spec = 'spec' in source ? source.spec : source;
+  try {
+    return expand(spec);
+  } catch (e) {
+    throw 'spec' in source ? withLocation(e, spec.file, source.lineOf) : e;
+  }
+}
+
+/** Number of configurations a sweep expands to (checks values on the way). */
+export function countConfigurations(spec: SweepSpec): number {
+  return plan(spec).count;
+}
+
+/**
+ * One configuration from a flat object of sweep keys (what `run` builds from its flags). Same
+ * rules as sweep files; fields are the bare keys. `undefined` values count as not given.
+ */
+export function scenarioFromFlat(entry: Record<string, unknown>, index = 0): Scenario {
+  if (!isPlainObject(entry)) throw new InputError('configuration', entry, 'must be a mapping of key: value');
+  const values: CheckedValues = {};
+  const fields = new Map<SweepKey, FieldPath>();
+  for (const [key, raw] of Object.entries(entry)) {
+    if (raw === undefined) continue;
+    const k = checkKey(key, key);
+    fields.set(k, k);
+    const v = checkValue(k, raw, k);
+    if (k === 'router') values.router = routerChoices(v as RouterValue, k, false)[0];
+    else (values as Record<string, unknown>)[k] = v;
+  }
+  return buildScenario(values, (k) => fields.get(k), index);
+}
+
+// ---- expansion ----
+
+/** A checked value and where it was written. */
+interface Item {
+  value: unknown;
+  field: FieldPath;
+}
+
+/** A checked entry (base merged with one element of configs); its router may stand for several. */
+interface EntryPlan {
+  items: Map<SweepKey, Item>;
+  routers: RouterChoice[] | undefined;
+}
+
+interface Plan {
+  entries: EntryPlan[];
+  axes: { key: SweepKey; items: Item[] }[];
+  count: number;
+}
+
+function plan(spec: SweepSpec): Plan {
+  const baseDir = spec.file ? dirname(spec.file) : '';
+  const axisKeys = new Set(spec.axes.map((a) => a.key));
+  const check = (key: SweepKey, raw: unknown, field: FieldPath): unknown => resolvePath(key, checkValue(key, raw, field), baseDir);
+
+  const checkEntry = (e: SweepEntry, prefix: string, into: Map<SweepKey, Item>) => {
+    for (const [key, raw] of Object.entries(e) as [SweepKey, unknown][]) {
+      const field = `${prefix}.${key}`;
+      if (axisKeys.has(key)) {
+        throw new InputError(field, raw, `${key} is also an axis; set it in one place (an axis value and ${prefix} would conflict)`);
+      }
+      into.set(key, { value: check(key, raw, field), field });
+    }
+  };
+  const base = new Map<SweepKey, Item>();
+  checkEntry(spec.base, 'base', base);
+
+  // Checked in file order (base, axes, configs), so the first error reported is the first written.
+  const checkedAxes = spec.axes.map(({ key, values }) => ({
+    key,
+    items: values.map((raw, j): Item => {
+      const field = `axes.${key}[${j}]`;
+      return { value: check(key, raw, field), field };
+    }),
+  }));
+
+  const entries: EntryPlan[] = (spec.configs ?? [{}]).map((c, i) => {
+    const items = new Map(base);
+    checkEntry(c, `configs[${i}]`, items);
+    return { items, routers: undefined };
+  });
+
+  // Count before expanding knob lists: a few short lists can multiply into billions.
+  const size = (key: SweepKey, items: Item[]) =>
+    key === 'router' ? items.reduce((n, it) => n + routerChoiceCount(it.value as RouterValue), 0) : items.length;
+  const axisProduct = checkedAxes.reduce((n, a) => n * size(a.key, a.items), 1);
+  let count = 0;
+  for (const e of entries) {
+    const r = e.items.get('router');
+    count += (r ? routerChoiceCount(r.value as RouterValue) : 1) * axisProduct;
+  }
+  if (count > MAX_CONFIGURATIONS) {
+    throw new InputError(
+      'axes',
+      count,
+      `the sweep expands to more than ${MAX_CONFIGURATIONS.toLocaleString('en-US')} configurations; shrink the axes or split it into several sweep files`,
+    );
+  }
+
+  const axes = checkedAxes.map(({ key, items }) => ({
+    key,
+    items:
+      key === 'router'
+        ? items.flatMap((it) => routerChoices(it.value as RouterValue, it.field).map((r): Item => ({ value: r, field: it.field })))
+        : items,
+  }));
+  for (const e of entries) {
+    const r = e.items.get('router');
+    if (r) e.routers = routerChoices(r.value as RouterValue, r.field);
+  }
+  return { entries, axes, count };
+}
+
+function expand(spec: SweepSpec): Scenario[] {
+  const { entries, axes } = plan(spec);
+  const models: ModelCache = new Map();
+  const out: Scenario[] = [];
+  const pick = new Array<number>(axes.length).fill(0);
+  for (const e of entries) {
+    for (const router of e.routers ?? [undefined]) {
+      pick.fill(0);
+      for (;;) {
+        const values: CheckedValues = {};
+        const fields = new Map<SweepKey, FieldPath>();
+        for (const [key, item] of e.items) {
+          if (key !== 'router') (values as Record<string, unknown>)[key] = item.value;
+          fields.set(key, item.field);
+        }
+        if (router) values.router = router;
+        axes.forEach((a, i) => {
+          const item = a.items[pick[i]];
+          if (a.key === 'router') values.router = item.value as RouterChoice;
+          else (values as Record<string, unknown>)[a.key] = item.value;
+          fields.set(a.key, item.field);
+        });
+        out.push(buildScenario(values, (k) => fields.get(k), out.length, models));
+        // Odometer: the last axis varies fastest.
+        let i = axes.length - 1;
+        while (i >= 0 && ++pick[i] === axes[i].items.length) pick[i--] = 0;
+        if (i < 0) break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Relative trace and model-file paths in a sweep file are relative to the file's directory. */
+function resolvePath(key: SweepKey, value: unknown, baseDir: string): unknown {
+  if (!baseDir || typeof value !== 'string' || isAbsolute(value)) return value;
+  if (key === 'trace' || (key === 'model' && /\.json$/i.test(value))) return join(baseDir, value);
+  return value;
+}

@@ -1,0 +1,128 @@
+// Reading sweep files (YAML or JSON) into a SweepSpec, keeping source positions so that errors
+// about values can say `file:line`. Format: docs/sweeps.md.
+import { readFileSync } from 'node:fs';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { InputError, InputProblem } from './inputError.ts';
+import { SWEEP_FILE_KEYS, type FieldPath, type SweepEntry, type SweepSpec } from './sweepSchema.ts';
+import { checkKey, isPlainObject } from './validate.ts';
+
+/** A parsed sweep file and a way to find where a field was written. */
+export interface SweepSource {
+  spec: SweepSpec;
+  /** 1-based line of a dotted field such as `axes.rate[2]` (or of its nearest written parent). */
+  lineOf(field: FieldPath): number | undefined;
+}
+
+const EXTENSIONS = /\.(ya?ml|json)$/i;
+
+export function readSweepFile(file: string): SweepSource {
+  if (!EXTENSIONS.test(file)) throw new InputError('file', file, 'a sweep file must end in .yaml, .yml or .json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError('file', file, `cannot read the sweep file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseSweepText(text, file);
+}
+
+/** Parse sweep text (YAML; JSON is read as the YAML subset it is). `file` names it in messages. */
+export function parseSweepText(text: string, file: string): SweepSource {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0];
+    const { line, col } = lines.linePos(err.pos[0]);
+    const reason = `${err.message.split('\n')[0]} (YAML/JSON syntax)`;
+    const problem = new InputProblem('file', reason);
+    problem.message = `${file}:${line}:${col}: ${reason}`;
+    throw problem;
+  }
+  const lineOf = (field: FieldPath) => {
+    const offset = offsetOf(doc, field);
+    return offset === undefined ? undefined : lines.linePos(offset).line;
+  };
+  try {
+    return { spec: toSpec(doc.toJS({ maxAliasCount: 10_000 }) as unknown, file), lineOf };
+  } catch (e) {
+    throw withLocation(e, file, lineOf);
+  }
+}
+
+/** Prefix an InputError's message with `file:line: ` of its field; other errors pass through. */
+export function withLocation(e: unknown, file: string, lineOf: (field: FieldPath) => number | undefined): unknown {
+  if (!(e instanceof InputError) || e.message.startsWith(`${file}:`)) return e;
+  const line = lineOf(e.field);
+  e.message = `${file}${line === undefined ? '' : `:${line}`}: ${e.message}`;
+  return e;
+}
+
+function toSpec(root: unknown, file: string): SweepSpec {
+  if (root === null || root === undefined) {
+    throw new InputProblem('file', `${file} is empty; expected a mapping with ${SWEEP_FILE_KEYS.join(', ')}`);
+  }
+  if (!isPlainObject(root)) {
+    throw new InputProblem('file', `${file} must be a mapping with keys ${SWEEP_FILE_KEYS.join(', ')}`);
+  }
+  for (const key of Object.keys(root)) {
+    if (!(SWEEP_FILE_KEYS as readonly string[]).includes(key)) {
+      throw new InputError(key, key, `unknown top-level key; known keys: ${SWEEP_FILE_KEYS.join(', ')} (configuration keys go under base, axes or configs)`);
+    }
+  }
+  const spec: SweepSpec = { file, base: {}, axes: [] };
+  if (root.name !== undefined && root.name !== null) {
+    if (typeof root.name !== 'string' && typeof root.name !== 'number') throw new InputError('name', root.name, 'must be a string');
+    spec.name = String(root.name);
+  }
+  if (root.base !== undefined && root.base !== null) spec.base = entry(root.base, 'base');
+  if (root.axes !== undefined && root.axes !== null) {
+    if (!isPlainObject(root.axes)) throw new InputError('axes', root.axes, 'must be a mapping of key to list of values');
+    for (const [key, raw] of Object.entries(root.axes)) {
+      const k = checkKey(key, `axes.${key}`);
+      // A scalar is a one-element axis; so is a single router mapping.
+      const values = Array.isArray(raw) ? raw : [raw];
+      if (values.length === 0) throw new InputError(`axes.${key}`, raw, 'empty list: an axis needs at least one value (or remove it)');
+      spec.axes.push({ key: k, values });
+    }
+  }
+  if (root.configs !== undefined && root.configs !== null) {
+    if (!Array.isArray(root.configs)) throw new InputError('configs', root.configs, 'must be a list of mappings');
+    if (root.configs.length === 0) throw new InputError('configs', root.configs, 'empty list: give at least one configuration or remove configs');
+    spec.configs = root.configs.map((c, i) => entry(c, `configs[${i}]`));
+  }
+  return spec;
+}
+
+function entry(raw: unknown, field: FieldPath): SweepEntry {
+  if (!isPlainObject(raw)) throw new InputError(field, raw, 'must be a mapping of key: value');
+  const out: SweepEntry = {};
+  for (const [key, v] of Object.entries(raw)) out[checkKey(key, `${field}.${key}`)] = v;
+  return out;
+}
+
+/** Split `axes.router[2].b` into ['axes', 'router', 2, 'b']. */
+export function fieldSegments(field: FieldPath): (string | number)[] {
+  const segs: (string | number)[] = [];
+  for (const m of field.matchAll(/\[(\d+)\]|([^.[\]]+)/g)) segs.push(m[1] !== undefined ? Number(m[1]) : m[2]);
+  return segs;
+}
+
+/** Source offset of a field: a key's own position for mapping keys, the item's for list items. */
+function offsetOf(doc: Document, field: FieldPath): number | undefined {
+  let node: unknown = doc.contents;
+  let offset: number | undefined;
+  for (const seg of fieldSegments(field)) {
+    if (typeof seg === 'string' && isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === seg);
+      if (!pair) break;
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (typeof seg === 'number' && isSeq(node) && seg < node.items.length) {
+      node = node.items[seg];
+      offset = (node as Node | null)?.range?.[0] ?? offset;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}

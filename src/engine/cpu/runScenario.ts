@@ -1,0 +1,13 @@
+import type { Scenario } from '../../config/scenario.ts';
+import type { RunResult } from '../types.ts';
+import { resolveStepModel } from '../../model/presets.ts';
+import { getWorkload } from '../../workload/build.ts';
+import { simulate } from './simulate.ts';
+
+/** Resolve a scenario's workload and step model (both memoised) and simulate it. */
+export function runScenario(sc: Scenario): RunResult {
+  const model = resolveStepModel(sc.model);
+  const wl = getWorkload(sc.workload);
+  const out = simulate(sc, wl, model);
+  return { scenario: sc, metrics: out.metrics, timeseries: out.timeseries };
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { InputError, InputProblem } from '../config/inputError.ts';
+import { STEP_COEFFICIENTS, type StepModel } from './types.ts';
+
+/**
+ * How the default KV capacity per rank follows from memory: the rank holds the shared weights and
+ * 1/G of the expert weights (expert parallel), a reserve for activations and CUDA graphs, and
+ * the rest of `utilization * memoryBytes` is KV cache.
+ */
+export interface KvMemorySpec {
+  memoryBytes: number;
+  utilization: number;
+  sharedWeightBytes: number;
+  expertWeightBytes: number;
+  reserveBytes: number;
+  kvBytesPerToken: number;
+  blockSize: number;
+}
+
+export function kvCapacityFromMemory(m: KvMemorySpec, dp: number): number {
+  const free = m.memoryBytes * m.utilization - m.sharedWeightBytes - m.expertWeightBytes / dp - m.reserveBytes;
+  const tokens = Math.floor(free / m.kvBytesPerToken);
+  return Math.max(0, tokens - (tokens % m.blockSize));
+}
+
+/** A preset as stored (JSON-compatible): coefficients in integer picoseconds. */
+export interface PresetSpec {
+  name: string;
+  description: string;
+  coefficients: Record<(typeof STEP_COEFFICIENTS)[number], number>;
+  maxModelLen: number;
+  kvMemory?: KvMemorySpec;
+  /** Fixed KV capacity per rank in tokens (used when kvMemory is absent). */
+  kvCapacityTokens?: number;
+}
+
+// Qwen3-30B-A3B (48 layers, hidden 2048, 32 q / 4 kv heads of dim 128, 128 experts top-8,
+// expert width 768, vocab 151,936; Qwen3 technical report / HF config) on one H100 SXM per rank
+// (80 GB HBM3 at 3.35 TB/s, 989 TFLOP/s dense BF16, NVLink 4 at 450 GB/s per direction;
+// NVIDIA H100 datasheet). Derivation in docs/model.md, "Default preset".
+const QWEN3_30B_A3B_H100: PresetSpec = {
+  name: 'qwen3-30b-a3b-h100',
+  description: 'Qwen3-30B-A3B, BF16, one H100 SXM 80GB per DP rank, EP across ranks (roofline-derived)',
+  coefficients: {
+    base: 1_800_000_000, // 1.30 ms shared-weight stream at 70% of HBM BW + 0.5 ms step overhead
+    baseExperts: 24_700_000_000, // 58 GB expert weights / 2.35 TB/s, divided by G under EP
+    perDecodeSeq: 6_000_000, // 6.0 µs: half the compute roofline of 6 GFLOP/token (weights stream in base)
+    perPrefillToken: 12_100_000, // 12.1 µs: 6 GFLOP/token at 50% of 989 TFLOP/s
+    perKvTokenRead: 41_800, // 41.8 ns: 98,304 B of KV per token at 2.35 TB/s
+    perAttnKiloPair: 1_630_000, // 1.63 µs per 1024 (query,key) pairs: 786,432 FLOP/pair at 495 TFLOP/s
+    a2aBase: 1_440_000_000, // 96 all-to-alls per step (dispatch+combine x 48 layers) x 15 µs latency
+    a2aPerMaxRankToken: 10_000_000, // 3.1 MB per token (2 x 8 x 2048 x 2 B x 48 layers) at 315 GB/s
+    a2aPerToken: 0,
+  },
+  maxModelLen: 40_960,
+  kvMemory: {
+    memoryBytes: 80e9,
+    utilization: 0.9,
+    sharedWeightBytes: 3.06e9,
+    expertWeightBytes: 58.0e9,
+    reserveBytes: 4e9,
+    kvBytesPerToken: 98_304,
+    blockSize: 16,
+  },
+};
+
+const PRESETS: Record<string, PresetSpec> = {
+  [QWEN3_30B_A3B_H100.name]: QWEN3_30B_A3B_H100,
+};
+
+export function listPresets(): readonly PresetSpec[] {
+  return Object.values(PRESETS);
+}
+
+/** Largest coefficient value accepted: keeps every product below 2^53 (docs/model.md). */
+export const MAX_COEFFICIENT_PS = 2 ** 32 - 1;
+export const MAX_BASE_PS = 2 ** 46;
+
+export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
+  for (const k of STEP_COEFFICIENTS) {
+    const v = spec.coefficients?.[k];
+    const limit = k === 'base' || k === 'baseExperts' || k === 'a2aBase' ? MAX_BASE_PS : MAX_COEFFICIENT_PS;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) {
+      throw new InputError(`${field}.coefficients.${k}`, v, `must be an integer number of picoseconds in [0, ${limit}]`);
+    }
+  }
+  if (!Number.isInteger(spec.maxModelLen) || spec.maxModelLen < 1) {
+    throw new InputError(`${field}.maxModelLen`, spec.maxModelLen, 'must be a positive integer');
+  }
+  const mem = spec.kvMemory;
+  const fixed = spec.kvCapacityTokens;
+  if (!mem && (typeof fixed !== 'number' || !Number.isInteger(fixed) || fixed < 1)) {
+    throw new InputError(`${field}.kvCapacityTokens`, fixed, 'must be a positive integer when kvMemory is absent');
+  }
+  return {
+    name: spec.name,
+    ...spec.coefficients,
+    maxModelLen: spec.maxModelLen,
+    kvCapacityTokens: mem ? (dp: number) => kvCapacityFromMemory(mem, dp) : () => fixed as number,
+  };
+}
+
+const fileCache = new Map<string, StepModel>();
+
+/** Resolve a preset name or a path to a preset JSON file. */
+export function resolveStepModel(nameOrPath: string, field = 'model'): StepModel {
+  const preset = PRESETS[nameOrPath];
+  if (preset) return modelFromSpec(preset, field);
+  const cached = fileCache.get(nameOrPath);
+  if (cached) return cached;
+  if (!/\.json$/i.test(nameOrPath)) {
+    throw new InputError(field, nameOrPath, `unknown preset; known: ${Object.keys(PRESETS).join(', ')} (or a .json file)`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(nameOrPath, 'utf8');
+  } catch (e) {
+    throw new InputError(field, nameOrPath, `cannot read model file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let spec: PresetSpec;
+  try {
+    spec = JSON.parse(text) as PresetSpec;
+  } catch (e) {
+    throw new InputProblem(field, `${nameOrPath} is not valid JSON: ${(e as Error).message}`);
+  }
+  const model = modelFromSpec({ ...spec, name: spec.name ?? nameOrPath }, field);
+  fileCache.set(nameOrPath, model);
+  return model;
+}

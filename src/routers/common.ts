@@ -1,0 +1,56 @@
+// Small helpers shared by the routers. Kept allocation-free: they run once per routed request.
+import type { RouterParams, RouterView } from './types.ts';
+
+/** Load of rank g in tokens: KV resident plus prompt tokens queued (integer-valued). */
+export function loadOf(view: RouterView, g: number): number {
+  return view.kvTokens[g] + view.queuedTokens[g];
+}
+
+/** Index of the smallest load; ties -> lowest index. Integer comparisons only. */
+export function argminLoad(view: RouterView): number {
+  let best = 0;
+  let bestL = loadOf(view, 0);
+  for (let g = 1; g < view.G; g++) {
+    const L = loadOf(view, g);
+    if (L < bestL) {
+      bestL = L;
+      best = g;
+    }
+  }
+  return best;
+}
+
+/**
+ * P(a new request is still running h steps after it starts), as the engine projects it:
+ * S(floor(h)) / S(0), with S = 0 past the end of the table. When S(0) is 0 (or the table is
+ * empty) the request counts only at h = 0. Using the engine's exact rule keeps a router's estimate
+ * of the newcomer identical to what the bookkeeping adds once it is placed.
+ */
+export function newRequestSurvival(surv: Float64Array, h: number): number {
+  const s0 = surv.length > 0 ? surv[0] : 0;
+  if (!(s0 > 0)) return h === 0 ? 1 : 0;
+  const i = Math.floor(h);
+  return i < surv.length ? surv[i] / s0 : 0;
+}
+
+/** Read a numeric knob that resolveRouterParams has already validated. */
+export function num(params: RouterParams, name: string): number {
+  return Number(params[name]);
+}
+
+/** Read an enum knob that resolveRouterParams has already validated. */
+export function str(params: RouterParams, name: string): string {
+  return String(params[name]);
+}
+
+/** Shared no-op pieces for routers without horizon or state. */
+export const noHorizon = (): number[] => [];
+export const alwaysInteger = (): boolean => true;
+export const neverInteger = (): boolean => false;
+
+/** Grow-only scratch buffer (routers run one at a time on one thread, so sharing is safe). */
+let scratch = new Float64Array(64);
+export function scratchBuffer(n: number): Float64Array {
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, scratch.length * 2));
+  return scratch;
+}

@@ -1,0 +1,19 @@
+// round_robin: ranks in turn, ignoring load. State word 2 holds the next rank.
+import { alwaysInteger, noHorizon } from './common.ts';
+import type { RouterDef } from './types.ts';
+
+export const roundRobin: RouterDef = {
+  name: 'round_robin',
+  description: 'Cyclic assignment 0, 1, ..., G-1, 0, ... ignoring load.',
+  knobs: [],
+  integerScored: alwaysInteger,
+  horizon: noHorizon,
+  init(state) {
+    state.fill(0);
+  },
+  route(view, _req, _params, state) {
+    const g = state[2] % view.G;
+    state[2] = g + 1 === view.G ? 0 : g + 1;
+    return g;
+  },
+};

@@ -1,0 +1,76 @@
+/**
+ * Router interface. A router is a pure function of (view, request, params, state): it returns the
+ * rank to send the request to and may update its own small integer state (scan cursor, RNG).
+ * Engines own the view and apply the optimistic bookkeeping after each decision.
+ */
+
+/** Per-rank statistics the router sees: the last snapshot plus its own bookkeeping since. */
+export interface RouterView {
+  /** Number of DP ranks G. */
+  readonly G: number;
+  /** Requests waiting (queued, not admitted) on each rank. */
+  readonly waiting: Float64Array;
+  /** Requests running (admitted) on each rank. */
+  readonly running: Float64Array;
+  /** KV tokens resident on each rank (prefilled + decoded tokens of admitted requests). */
+  readonly kvTokens: Float64Array;
+  /** Prompt tokens queued on each rank and not yet prefilled. */
+  readonly queuedTokens: Float64Array;
+  /** Fraction of KV blocks in use on each rank, in [0, 1]. */
+  readonly kvUsage: Float64Array;
+  /** Unfinished requests this router sent to each rank (exact, never stale). */
+  readonly inflight: Float64Array;
+  /** KV capacity per rank in tokens. */
+  readonly kvCapacity: number;
+  /**
+   * Projected load at horizon offsets (decode steps ahead), for routers that declare
+   * `horizon(params)`: projMean[j*G + g], projVar[j*G + g] for offset j of `horizonSteps`.
+   * Empty for routers that do not ask for it.
+   */
+  readonly horizonSteps: Float64Array;
+  readonly projMean: Float64Array;
+  readonly projVar: Float64Array;
+  /** P(output > a) for a = 0..len-1; what the router knows about output lengths. */
+  readonly outputSurvival: Float64Array;
+}
+
+/** What a router knows about the request it routes. */
+export interface RouteRequest {
+  /** Prompt length in tokens. */
+  readonly prompt: number;
+}
+
+export type KnobValue = number | string;
+export type RouterParams = Readonly<Record<string, KnobValue>>;
+
+export interface KnobSpec {
+  name: string;
+  kind: 'number' | 'integer' | 'enum';
+  default: KnobValue;
+  /** Allowed values for 'enum'. */
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  description: string;
+}
+
+/**
+ * Number of u32 state words every router gets (cursor, RNG state, ...). Convention used by the
+ * built-in routers: word 0 = PCG state, word 1 = scan start, word 2 = round-robin counter.
+ */
+export const ROUTER_STATE_WORDS = 4;
+
+export interface RouterDef {
+  /** Name used on the command line and in result rows, e.g. 'jsq_load'. */
+  name: string;
+  description: string;
+  knobs: readonly KnobSpec[];
+  /** True when decisions depend only on integer arithmetic (engines must then agree exactly). */
+  integerScored: (params: RouterParams) => boolean;
+  /** Horizon offsets (in decode steps) at which the router needs projected loads; [] if none. */
+  horizon: (params: RouterParams) => number[];
+  /** Initialise state words for a run (seed = the configuration's seed). */
+  init: (state: Uint32Array, seed: number, G: number) => void;
+  /** Choose a rank in [0, G). May update `state`. Must not modify `view`. */
+  route: (view: RouterView, req: RouteRequest, params: RouterParams, state: Uint32Array) => number;
+}

@@ -1,0 +1,389 @@
+/**
+ * Trace replay: read a request trace (CSV with a header row, or JSON Lines) into arrival times,
+ * prompt lengths and output lengths. Columns are found by well-known names (aliases below) or
+ * given explicitly; the arrival column's unit comes from its name, from an explicit unit, or —
+ * for date-time strings such as Azure's raw `TIMESTAMP` — from the strings themselves.
+ *
+ * Parsed files are cached by resolved path (invalidated when the file's size or mtime changes),
+ * so a sweep that replays one trace at many rates parses it once per process.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { InputError } from '../config/inputError.ts';
+
+export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
+export const TIME_UNITS: readonly TimeUnit[] = ['s', 'ms', 'us', 'ns'];
+const US_PER: Record<TimeUnit, number> = { s: 1e6, ms: 1e3, us: 1, ns: 1e-3 };
+
+/** Well-known arrival columns and their units ('datetime' = date-time strings). */
+export const ARRIVAL_ALIASES: readonly { name: string; unit: TimeUnit | 'datetime'; origin: string }[] = [
+  { name: 'arrived_at', unit: 's', origin: 'Vidur processed traces' },
+  { name: 'arrival_time_ns', unit: 'ns', origin: 'LLMServingSim' },
+  { name: 'timestamp', unit: 'ms', origin: 'Mooncake' },
+  { name: 'TIMESTAMP', unit: 'datetime', origin: 'Azure LLM inference traces (raw)' },
+  { name: 'Timestamp', unit: 's', origin: 'BurstGPT' },
+];
+/** Well-known prompt-length columns, in order of preference. */
+export const PROMPT_ALIASES: readonly string[] = [
+  'num_prefill_tokens', 'input_toks', 'ContextTokens', 'input_length', 'Request tokens',
+  'prompt_tokens', 'input_tokens', 'prompt_len',
+];
+/** Well-known output-length columns, in order of preference. */
+export const OUTPUT_ALIASES: readonly string[] = [
+  'num_decode_tokens', 'output_toks', 'GeneratedTokens', 'output_length', 'Response tokens',
+  'completion_tokens', 'output_tokens', 'output_len',
+];
+
+export interface TraceColumns {
+  arrival?: string;
+  prompt?: string;
+  output?: string;
+}
+
+export interface TraceOptions {
+  path: string;
+  columns?: TraceColumns;
+  timeUnit?: TimeUnit;
+}
+
+/** A trace as read from disk: all rows, times relative to the first row, nothing capped. */
+export interface ParsedTrace {
+  /** Resolved absolute path. */
+  readonly path: string;
+  readonly n: number;
+  /** Arrival times in µs relative to the first row (not rounded: rescaling happens first). */
+  readonly timeUs: Float64Array;
+  readonly prompt: Int32Array;
+  readonly output: Int32Array;
+  /** The columns actually used and the arrival unit that was applied. */
+  readonly columns: { arrival: string; prompt: string; output: string };
+  readonly timeUnit: TimeUnit | 'datetime';
+}
+
+/** What a workload needs from a trace after `requests`, `rate` and `maxOutput` are applied. */
+export interface TraceStream {
+  readonly arrivalUs: Float64Array;
+  readonly prompt: Int32Array;
+  readonly output: Int32Array;
+}
+
+const CACHE_LIMIT = 8;
+const cache = new Map<string, { size: number; mtimeMs: number; trace: ParsedTrace }>();
+
+/** Parse a trace file (cached by path, columns and unit). Throws InputError on any bad input. */
+export function parseTraceFile(opts: TraceOptions): ParsedTrace {
+  const abs = resolve(opts.path);
+  const key = JSON.stringify([abs, opts.columns?.arrival, opts.columns?.prompt, opts.columns?.output, opts.timeUnit]);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch (e) {
+    throw unreadable(opts.path, e);
+  }
+  const hit = cache.get(key);
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) {
+    cache.delete(key);
+    cache.set(key, hit); // most recently used last
+    return hit.trace;
+  }
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw unreadable(opts.path, e);
+  }
+  const trace = parseTraceText(text, opts.path, abs, opts);
+  cache.set(key, { size: st.size, mtimeMs: st.mtimeMs, trace });
+  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  return trace;
+}
+
+/** Forget cached traces (tests). */
+export function clearTraceCache(): void {
+  cache.clear();
+}
+
+/**
+ * Apply a workload's `requests` (first n rows; 0 = all), `rate` (rescale so that
+ * (n-1)/(t_last - t_first) = rate; 0 = keep the trace's timing) and output cap to a parsed trace.
+ * Arrival times come out rounded to integer µs, the first at 0.
+ */
+export function traceStream(trace: ParsedTrace, requests: number, rate: number, maxOutput: number, displayPath = trace.path): TraceStream {
+  if (requests > trace.n) {
+    throw new InputError('requests', requests, `trace ${displayPath} has only ${trace.n} rows; ask for at most ${trace.n} (or 0 for all)`);
+  }
+  const n = requests > 0 ? requests : trace.n;
+  const arrivalUs = new Float64Array(n);
+  let scale = 1;
+  if (rate > 0 && n >= 2) {
+    const span = trace.timeUs[n - 1];
+    if (!(span > 0)) {
+      throw new InputError('rate', rate, `cannot rescale trace ${displayPath}: its first ${n} arrivals share one timestamp`);
+    }
+    scale = ((n - 1) / rate) * 1e6 / span;
+  }
+  for (let i = 0; i < n; i++) arrivalUs[i] = Math.round(trace.timeUs[i] * scale);
+  const prompt = trace.prompt.slice(0, n);
+  const output = trace.output.slice(0, n);
+  for (let i = 0; i < n; i++) if (output[i] > maxOutput) output[i] = maxOutput;
+  return { arrivalUs, prompt, output };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function unreadable(path: string, e: unknown): InputError {
+  const err = e as NodeJS.ErrnoException;
+  const code = err?.code ?? 'EIO';
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(err?.message ?? e).split('\n')[0];
+  return new InputError('trace', path, `cannot read trace file (${code}: ${why})`);
+}
+
+/** Date-time strings: 2023-11-16 18:15:46.6805900, optional 'T', optional Z or ±hh:mm. */
+const DATETIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Parse a date-time string to µs since the epoch (UTC unless an offset is given); NaN if not one. */
+export function parseDateTimeUs(s: string): number {
+  const m = DATETIME.exec(s.trim());
+  if (!m) return NaN;
+  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  if (!Number.isFinite(ms)) return NaN;
+  let us = ms * 1000;
+  if (m[7]) us += Math.round(Number('0.' + m[7]) * 1e6);
+  if (m[8] && m[8] !== 'Z') {
+    const sign = m[8][0] === '-' ? -1 : 1;
+    const digits = m[8].slice(1).replace(':', '');
+    us -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60e6;
+  }
+  return us;
+}
+
+/** Infer a unit from a column name's suffix (`_ns`, `_us`, `_ms`, `_s`, ` (s)`, ...). */
+export function unitFromName(name: string): TimeUnit | undefined {
+  const alias = ARRIVAL_ALIASES.find((a) => a.name === name);
+  if (alias && alias.unit !== 'datetime') return alias.unit;
+  const m = /(?:^|[_\s(\[])(ns|us|µs|ms|s|sec|secs|seconds)[)\]]?$/i.exec(name);
+  if (!m) return undefined;
+  const u = m[1].toLowerCase();
+  return u === 'ns' ? 'ns' : u === 'us' || u === 'µs' ? 'us' : u === 'ms' ? 'ms' : 's';
+}
+
+/** Split one CSV line (RFC 4180 quoting within the line; no embedded newlines). */
+function splitCsv(line: string): string[] {
+  if (line.indexOf('"') < 0) return line.split(',');
+  const out: string[] = [];
+  let cur = '';
+  let inQ = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inQ) {
+      if (c === '"') {
+        if (line[i + 1] === '"') {
+          cur += '"';
+          i++;
+        } else inQ = false;
+      } else cur += c;
+    } else if (c === '"') inQ = true;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+type Cell = string | number | null | undefined;
+
+interface RowSource {
+  header: string[];
+  /** Rows: 1-based line number in the file and the cells in header order. */
+  rows: { line: number; cells: Cell[] }[];
+}
+
+function isJsonl(text: string, path: string): boolean {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jsonl' || ext === '.ndjson') return true;
+  if (ext === '.csv') return false;
+  return /^\s*\{/.test(text);
+}
+
+function readRows(text: string, display: string): RowSource {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (/^\s*\[/.test(text) && extname(display).toLowerCase() !== '.csv') {
+    throw new InputError('trace', display, 'a JSON array is not supported; write one JSON object per line (JSON Lines) or CSV with a header row');
+  }
+  const lines = text.split('\n');
+  if (isJsonl(text, display)) return readJsonl(lines, display);
+  let h = 0;
+  while (h < lines.length && lines[h].trim() === '') h++;
+  if (h === lines.length) throw new InputError('trace', display, 'trace file is empty');
+  const header = splitCsv(stripCr(lines[h])).map((s) => s.trim());
+  const rows: RowSource['rows'] = [];
+  for (let i = h + 1; i < lines.length; i++) {
+    const line = stripCr(lines[i]);
+    if (line.trim() === '') continue;
+    rows.push({ line: i + 1, cells: splitCsv(line) });
+  }
+  return { header, rows };
+}
+
+function readJsonl(lines: string[], display: string): RowSource {
+  let header: string[] | undefined;
+  const objs: { line: number; obj: Record<string, unknown> }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      throw new InputError('trace', line.length > 60 ? line.slice(0, 57) + '...' : line, `${display}:${i + 1}: not valid JSON (JSON Lines traces hold one object per line)`);
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw new InputError('trace', obj, `${display}:${i + 1}: expected a JSON object per line`);
+    }
+    if (!header) header = Object.keys(obj);
+    objs.push({ line: i + 1, obj: obj as Record<string, unknown> });
+  }
+  if (!header) throw new InputError('trace', display, 'trace file is empty');
+  const keys = header;
+  const rows = objs.map(({ line, obj }) => ({
+    line,
+    cells: keys.map((k) => {
+      const v = obj[k];
+      return typeof v === 'number' || typeof v === 'string' ? v : v === undefined ? undefined : null;
+    }),
+  }));
+  return { header, rows };
+}
+
+function stripCr(s: string): string {
+  return s.endsWith('\r') ? s.slice(0, -1) : s;
+}
+
+function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', explicit: string | undefined, aliases: readonly string[], display: string): number {
+  if (explicit !== undefined) {
+    const j = header.indexOf(explicit);
+    if (j < 0) {
+      throw new InputError(`trace_columns.${role}`, explicit, `no such column in ${display}; header has: ${header.join(', ')}`);
+    }
+    return j;
+  }
+  for (const a of aliases) {
+    const j = header.indexOf(a);
+    if (j >= 0) return j;
+  }
+  throw new InputError(
+    'trace',
+    display,
+    `no ${role} column found (looked for ${aliases.join(', ')}; header has: ${header.join(', ')}); name it with trace_columns`,
+  );
+}
+
+function parseTraceText(text: string, display: string, abs: string, opts: TraceOptions): ParsedTrace {
+  if (opts.timeUnit !== undefined && !TIME_UNITS.includes(opts.timeUnit)) {
+    throw new InputError('trace_time_unit', opts.timeUnit, `unknown time unit; use one of ${TIME_UNITS.join(', ')}`);
+  }
+  const src = readRows(text, display);
+  const { header, rows } = src;
+  const ja = findColumn(header, 'arrival', opts.columns?.arrival, ARRIVAL_ALIASES.map((a) => a.name), display);
+  const jp = findColumn(header, 'prompt', opts.columns?.prompt, PROMPT_ALIASES, display);
+  const jo = findColumn(header, 'output', opts.columns?.output, OUTPUT_ALIASES, display);
+  const arrivalName = header[ja];
+  const n = rows.length;
+  if (n === 0) throw new InputError('trace', display, 'trace file has no requests (only a header)');
+
+  // Arrival unit: explicit > date-time strings > alias table > name suffix.
+  const first = rows[0].cells[ja];
+  const firstNum = toNumber(first);
+  let unit: TimeUnit | 'datetime';
+  if (!Number.isFinite(firstNum) && typeof first === 'string' && Number.isFinite(parseDateTimeUs(first))) {
+    unit = 'datetime';
+  } else if (opts.timeUnit !== undefined) {
+    unit = opts.timeUnit;
+  } else {
+    const u = unitFromName(arrivalName);
+    if (u === undefined) {
+      const alias = ARRIVAL_ALIASES.find((a) => a.name === arrivalName);
+      throw new InputError(
+        'trace_time_unit',
+        opts.timeUnit,
+        alias
+          ? `column "${arrivalName}" of ${display} should hold date-times but holds numbers; set trace_time_unit to s, ms, us or ns`
+          : `cannot tell the unit of arrival column "${arrivalName}" of ${display} from its name; set trace_time_unit to s, ms, us or ns`,
+      );
+    }
+    unit = u;
+  }
+  const factor = unit === 'datetime' ? 1 : US_PER[unit];
+
+  const raw = new Float64Array(n);
+  const prompt = new Int32Array(n);
+  const output = new Int32Array(n);
+  let prev = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const { line, cells } = rows[i];
+    const a = cells[ja];
+    let t: number;
+    if (unit === 'datetime') {
+      t = typeof a === 'string' ? parseDateTimeUs(a) : NaN;
+      if (!Number.isFinite(t)) {
+        throw new InputError('trace', cellValue(a), `${display}:${line}: arrival column "${arrivalName}" is not a date-time like 2023-11-16 18:15:46.6805900`);
+      }
+    } else {
+      t = toNumber(a);
+      if (!Number.isFinite(t)) {
+        throw new InputError('trace', cellValue(a), `${display}:${line}: arrival column "${arrivalName}" ${a === undefined || a === '' ? 'is missing' : 'is not a number'}`);
+      }
+    }
+    if (t < prev) {
+      throw new InputError('trace', cellValue(a), `${display}:${line}: arrival time goes backwards (the previous row has ${formatTime(prev, unit)}); traces must be sorted by arrival`);
+    }
+    prev = t;
+    raw[i] = t;
+    prompt[i] = tokens(cells[jp], 'prompt', header[jp], display, line);
+    output[i] = tokens(cells[jo], 'output', header[jo], display, line);
+  }
+  const timeUs = new Float64Array(n);
+  const t0 = raw[0];
+  for (let i = 0; i < n; i++) timeUs[i] = (raw[i] - t0) * factor;
+  return {
+    path: abs,
+    n,
+    timeUs,
+    prompt,
+    output,
+    columns: { arrival: arrivalName, prompt: header[jp], output: header[jo] },
+    timeUnit: unit,
+  };
+}
+
+function formatTime(t: number, unit: TimeUnit | 'datetime'): string {
+  return unit === 'datetime' ? new Date(t / 1000).toISOString() : String(t);
+}
+
+function toNumber(c: Cell): number {
+  if (typeof c === 'number') return c;
+  if (typeof c !== 'string') return NaN;
+  const s = c.trim();
+  if (s === '') return NaN;
+  return Number(s);
+}
+
+function cellValue(c: Cell): unknown {
+  return c === undefined ? '' : c;
+}
+
+function tokens(c: Cell, role: 'prompt' | 'output', col: string, display: string, line: number): number {
+  const v = toNumber(c);
+  if (!Number.isFinite(v)) {
+    throw new InputError('trace', cellValue(c), `${display}:${line}: ${role} column "${col}" ${c === undefined || c === '' ? 'is missing' : 'is not a number'}`);
+  }
+  if (v < 1) {
+    throw new InputError('trace', c, `${display}:${line}: ${role} column "${col}" must be at least 1 token (drop failed or empty requests from the trace)`);
+  }
+  if (!Number.isInteger(v) || v > 2 ** 31 - 1) {
+    throw new InputError('trace', c, `${display}:${line}: ${role} column "${col}" must be a whole number of tokens`);
+  }
+  return v;
+}

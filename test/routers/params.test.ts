@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/config/inputError.ts';
+import { getRouter, resolveRouterParams, ROUTERS, routerNames } from '../../src/routers/index.ts';
+
+function inputError(f: () => unknown): InputError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    return e as InputError;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('registry', () => {
+  it('registers every router under its own name', () => {
+    expect(routerNames().sort()).toEqual(
+      ['br0', 'brh', 'fast_phi', 'jsq_load', 'power_of_two', 'random', 'round_robin', 'vllm_default', 'vllm_inflight'].sort(),
+    );
+    for (const n of routerNames()) {
+      expect(ROUTERS[n].name).toBe(n);
+      expect(ROUTERS[n].description.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('rejects unknown routers (and Object.prototype names)', () => {
+    expect(inputError(() => getRouter('nope', 'sweep.router')).message).toMatch(/^sweep\.router: unknown router; known: .*jsq_load.*\(got "nope"\)/);
+    expect(inputError(() => getRouter('toString')).field).toBe('router');
+  });
+
+  it('every knob default passes its own validation', () => {
+    for (const n of routerNames()) {
+      for (const k of ROUTERS[n].knobs) {
+        expect(k.description.length, `${n}.${k.name}`).toBeGreaterThan(5);
+        expect(resolveRouterParams(n, { [k.name]: k.default })[k.name]).toBe(k.default);
+      }
+    }
+  });
+});
+
+describe('resolveRouterParams', () => {
+  it('fills defaults in declared order', () => {
+    expect(resolveRouterParams('br0', {})).toEqual({ a: 1, b: 8, envelope: 'max', envelope_frac: 0.9 });
+    expect(Object.keys(resolveRouterParams('brh', { b: 4 }))).toEqual(['H', 'stride', 'discount', 'a', 'b', 'envelope']);
+    expect(resolveRouterParams('vllm_default', { waiting_weight: 2 })).toEqual({ waiting_weight: 2, rotate: 'yes' });
+    expect(resolveRouterParams('fast_phi', { K: '6' })).toEqual({ H: 64, K: 6, discount: 1 });
+    expect(resolveRouterParams('round_robin', {})).toEqual({});
+    expect(resolveRouterParams('jsq_load', undefined)).toEqual({});
+  });
+
+  it('accepts numeric strings and yes/no booleans', () => {
+    expect(resolveRouterParams('brh', { discount: ' 0.9 ', H: '16' })).toMatchObject({ discount: 0.9, H: 16 });
+    expect(resolveRouterParams('vllm_default', { rotate: false }).rotate).toBe('no');
+  });
+
+  it('rejects unknown knobs, naming field, knob, value and the known knobs', () => {
+    const e = inputError(() => resolveRouterParams('br0', { c: 3 }, 'routers[2]'));
+    expect(e.field).toBe('routers[2].c');
+    expect(e.value).toBe(3);
+    expect(e.message).toBe('routers[2].c: unknown knob for br0; known: a, b, envelope, envelope_frac (got 3)');
+    expect(inputError(() => resolveRouterParams('random', { seed: 1 })).message).toMatch(/router\.seed: unknown knob for random; known: \(none\)/);
+  });
+
+  it('rejects non-integers for integer knobs', () => {
+    const e = inputError(() => resolveRouterParams('brh', { H: 2.5 }));
+    expect(e.field).toBe('router.H');
+    expect(e.message).toMatch(/router\.H: must be an integer \(got 2\.5\)/);
+    expect(inputError(() => resolveRouterParams('fast_phi', { K: '3.0x' })).message).toMatch(/router\.K: .*\(got "3\.0x"\)/);
+  });
+
+  it('rejects out-of-range values', () => {
+    expect(inputError(() => resolveRouterParams('fast_phi', { K: 9 })).message).toMatch(/router\.K: must be in \[1, 8\] \(got 9\)/);
+    expect(inputError(() => resolveRouterParams('fast_phi', { K: 0 })).field).toBe('router.K');
+    expect(inputError(() => resolveRouterParams('vllm_inflight', { kv_threshold: 1.5 })).message).toMatch(/router\.kv_threshold.*1\.5/);
+    expect(inputError(() => resolveRouterParams('brh', { stride: 0 })).field).toBe('router.stride');
+    expect(inputError(() => resolveRouterParams('br0', { b: -1 })).field).toBe('router.b');
+  });
+
+  it('rejects wrong types and bad enum values', () => {
+    expect(inputError(() => resolveRouterParams('br0', { a: 'lots' })).message).toMatch(/router\.a: must be a number \(got "lots"\)/);
+    expect(inputError(() => resolveRouterParams('br0', { a: null })).field).toBe('router.a');
+    expect(inputError(() => resolveRouterParams('br0', { a: Infinity })).field).toBe('router.a');
+    expect(inputError(() => resolveRouterParams('br0', { envelope: 'median' })).message).toMatch(
+      /router\.envelope: must be one of max, mean, capacity \(got "median"\)/,
+    );
+    expect(inputError(() => resolveRouterParams('brh', { envelope: 'capacity' })).field).toBe('router.envelope');
+    expect(inputError(() => resolveRouterParams('br0', { envelope: true })).field).toBe('router.envelope');
+    expect(inputError(() => resolveRouterParams('br0', [1, 2] as unknown as Record<string, unknown>)).field).toBe('router');
+  });
+});
