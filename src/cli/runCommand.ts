@@ -6,6 +6,7 @@ import { resultRow } from '../io/resultSchema.ts';
 import type { RunResult } from '../engine/types.ts';
 import { VERSION } from '../version.ts';
 import { knobFlags, numberFlag } from './parseFlags.ts';
+import { prepareOutputDir } from './outputPath.ts';
 
 export interface RunFlags {
   router: string;
@@ -77,6 +78,8 @@ export function flagsToEntry(f: RunFlags): Record<string, unknown> {
 
 export async function runCommand(f: RunFlags): Promise<void> {
   const scenario = scenarioFromFlat(flagsToEntry(f));
+  prepareOutputDir(f.output, 'output');
+  prepareOutputDir(f.timeseries, 'timeseries');
   const engine = new CpuEngine({ threads: 1 });
   let results: RunResult[];
   const t0 = performance.now();

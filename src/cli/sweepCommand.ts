@@ -7,6 +7,7 @@ import { VERSION } from '../version.ts';
 import { createProgressBar, formatDuration } from './progressBar.ts';
 import { numberFlag } from './parseFlags.ts';
 import { formatTable } from './table.ts';
+import { prepareOutputDir } from './outputPath.ts';
 
 export interface SweepFlags {
   output: string;
@@ -36,6 +37,8 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
     if (!flags.quiet) process.stderr.write(s + '\n');
   };
   const sweep = loadSweepFile(file);
+  prepareOutputDir(flags.output, 'output');
+  prepareOutputDir(flags.timeseries, 'timeseries');
   let scenarios = sweep.scenarios;
   if (flags.shard !== undefined) {
     const { i, n } = parseShard(flags.shard);

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { InputError } from './inputError.ts';
 import type { Scenario } from './scenario.ts';
 import { buildScenario, type CheckedValues, type ModelCache } from './buildScenario.ts';
-import { routerChoiceCount, routerChoices, type RouterChoice } from './routerValue.ts';
+import { expandRouter, prepareRouter, routerChoices, type PreparedRouter, type RouterChoice } from './routerValue.ts';
 import { readSweepFile, withLocation, type SweepSource } from './sweepFile.ts';
 import { MAX_CONFIGURATIONS, type FieldPath, type LoadedSweep, type SweepEntry, type SweepKey, type SweepSpec } from './sweepSchema.ts';
 import { checkKey, checkValue, isPlainObject, type RouterValue } from './validate.ts';
@@ -75,7 +75,10 @@ interface Plan {
 function plan(spec: SweepSpec): Plan {
   const baseDir = spec.file ? dirname(spec.file) : '';
   const axisKeys = new Set(spec.axes.map((a) => a.key));
-  const check = (key: SweepKey, raw: unknown, field: FieldPath): unknown => resolvePath(key, checkValue(key, raw, field), baseDir);
+  const check = (key: SweepKey, raw: unknown, field: FieldPath): unknown => {
+    const v = checkValue(key, raw, field);
+    return key === 'router' ? prepareRouter(v as RouterValue, field) : resolvePath(key, v, baseDir);
+  };
 
   const checkEntry = (e: SweepEntry, prefix: string, into: Map<SweepKey, Item>) => {
     for (const [key, raw] of Object.entries(e) as [SweepKey, unknown][]) {
@@ -106,12 +109,12 @@ function plan(spec: SweepSpec): Plan {
 
   // Count before expanding knob lists: a few short lists can multiply into billions.
   const size = (key: SweepKey, items: Item[]) =>
-    key === 'router' ? items.reduce((n, it) => n + routerChoiceCount(it.value as RouterValue), 0) : items.length;
+    key === 'router' ? items.reduce((n, it) => n + (it.value as PreparedRouter).count, 0) : items.length;
   const axisProduct = checkedAxes.reduce((n, a) => n * size(a.key, a.items), 1);
   let count = 0;
   for (const e of entries) {
     const r = e.items.get('router');
-    count += (r ? routerChoiceCount(r.value as RouterValue) : 1) * axisProduct;
+    count += (r ? (r.value as PreparedRouter).count : 1) * axisProduct;
   }
   if (count > MAX_CONFIGURATIONS) {
     throw new InputError(
@@ -125,12 +128,12 @@ function plan(spec: SweepSpec): Plan {
     key,
     items:
       key === 'router'
-        ? items.flatMap((it) => routerChoices(it.value as RouterValue, it.field).map((r): Item => ({ value: r, field: it.field })))
+        ? items.flatMap((it) => expandRouter(it.value as PreparedRouter).map((r): Item => ({ value: r, field: it.field })))
         : items,
   }));
   for (const e of entries) {
     const r = e.items.get('router');
-    if (r) e.routers = routerChoices(r.value as RouterValue, r.field);
+    if (r) e.routers = expandRouter(r.value as PreparedRouter);
   }
   return { entries, axes, count };
 }

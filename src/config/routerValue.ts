@@ -13,20 +13,24 @@ export interface RouterChoice {
   field: FieldPath;
 }
 
-/** Number of routers a value stands for (product of its knob-list lengths). */
-export function routerChoiceCount(r: RouterValue): number {
-  let n = 1;
-  for (const v of Object.values(r.knobs)) if (Array.isArray(v)) n *= v.length;
-  return n;
+/** A router value whose knobs are all checked, knob lists not yet expanded. */
+export interface PreparedRouter {
+  name: string;
+  field: FieldPath;
+  scalars: Record<string, unknown>;
+  /** Knob lists in written order, each element already resolved. */
+  lists: [string, unknown[]][];
+  /** Number of routers this value stands for (product of the list lengths). */
+  count: number;
 }
 
 /**
- * Expand knob lists (in the order the knobs are written; the last varies fastest) and resolve
- * each combination. With `allowLists` false, a list is an error (a single run takes one value).
+ * Check every knob (each list element on its own, so an error points at `router[2].b[1]`)
+ * without expanding the lists. With `allowLists` false a list is an error (one run, one value).
  */
-export function routerChoices(r: RouterValue, field: FieldPath, allowLists = true): RouterChoice[] {
+export function prepareRouter(r: RouterValue, field: FieldPath, allowLists = true): PreparedRouter {
   const scalars: Record<string, unknown> = {};
-  const lists: [string, unknown[]][] = [];
+  const rawLists: [string, unknown[]][] = [];
   for (const [knob, v] of Object.entries(r.knobs)) {
     if (!Array.isArray(v)) {
       scalars[knob] = v;
@@ -34,35 +38,42 @@ export function routerChoices(r: RouterValue, field: FieldPath, allowLists = tru
     }
     if (!allowLists) throw new InputError(`${field}.${knob}`, v, 'one configuration takes one value per knob; lists go in a sweep file');
     if (v.length === 0) throw new InputError(`${field}.${knob}`, v, 'empty list: give at least one value');
-    lists.push([knob, v]);
+    rawLists.push([knob, v]);
   }
-  // Resolve once without the lists (checks scalar knobs and unknown names), then each list
-  // element on its own, so an error points at the element (`router[2].b[1]`).
   const baseParams = resolveRouterParams(r.name, scalars, field);
-  const resolvedLists = lists.map(([knob, values]) => {
-    const known = Object.hasOwn(baseParams, knob);
-    return values.map((v, j) => {
+  const lists = rawLists.map(([knob, values]): [string, unknown[]] => {
+    const declared = Object.hasOwn(baseParams, knob);
+    const resolved = values.map((v, j) => {
       try {
         return resolveRouterParams(r.name, { [knob]: v }, field)[knob];
       } catch (e) {
-        if (known && e instanceof InputError && e.field === `${field}.${knob}`) throw relocate(e, `${field}.${knob}[${j}]`);
+        if (declared && e instanceof InputError && e.field === `${field}.${knob}`) throw relocate(e, `${field}.${knob}[${j}]`);
         throw e;
       }
     });
+    return [knob, resolved];
   });
-  if (lists.length === 0) return [{ name: r.name, params: baseParams, field }];
+  return { name: r.name, field, scalars, lists, count: lists.reduce((n, [, v]) => n * v.length, 1) };
+}
 
+/** Expand knob lists in the order the knobs are written, the last varying fastest. */
+export function expandRouter(p: PreparedRouter): RouterChoice[] {
   const out: RouterChoice[] = [];
-  const pick = new Array<number>(lists.length).fill(0);
+  const pick = new Array<number>(p.lists.length).fill(0);
   for (;;) {
-    const over: Record<string, unknown> = {};
-    lists.forEach(([knob], i) => (over[knob] = resolvedLists[i][pick[i]]));
-    // Re-resolve so the knobs keep the router's declared order.
-    out.push({ name: r.name, params: resolveRouterParams(r.name, { ...scalars, ...over }, field), field });
-    let i = lists.length - 1;
-    while (i >= 0 && ++pick[i] === lists[i][1].length) pick[i--] = 0;
+    const over: Record<string, unknown> = { ...p.scalars };
+    p.lists.forEach(([knob, values], i) => (over[knob] = values[pick[i]]));
+    // Resolved again so the knobs keep the router's declared order and defaults.
+    out.push({ name: p.name, params: resolveRouterParams(p.name, over, p.field), field: p.field });
+    let i = p.lists.length - 1;
+    while (i >= 0 && ++pick[i] === p.lists[i][1].length) pick[i--] = 0;
     if (i < 0) return out;
   }
+}
+
+/** Check and expand a router value. */
+export function routerChoices(r: RouterValue, field: FieldPath, allowLists = true): RouterChoice[] {
+  return expandRouter(prepareRouter(r, field, allowLists));
 }
 
 /** The same error, reported for a more precise field (message format of InputError kept). */

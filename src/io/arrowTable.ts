@@ -48,13 +48,36 @@ export function makeTable(columns: readonly ColumnData[], metadata: Record<strin
   for (const c of columns) {
     if (c.values.length !== length) throw new Error(`column ${c.name} has ${c.values.length} values, expected ${length}`);
     if (Object.hasOwn(vectors, c.name)) throw new Error(`duplicate column ${c.name}`);
-    // Matching typed arrays (no nulls) are wrapped without copying; plain arrays may hold nulls.
-    const v =
-      (c.kind === 'int32' && c.values instanceof Int32Array) || (c.kind === 'float64' && c.values instanceof Float64Array)
-        ? (makeVector(c.values) as Vector)
-        : (vectorFromArray(Array.from(c.values as ArrayLike<CellValue>) as unknown[], arrowType(c.kind)) as Vector);
+    const v = toVector(c);
     vectors[c.name] = v;
     fields.push(new Field(c.name, v.type, true, c.metadata ? new Map(Object.entries(c.metadata)) : null));
   }
   return new Table(new Schema(fields, new Map(Object.entries(metadata))), vectors);
+}
+
+function toVector(c: ColumnData): Vector {
+  // Numeric columns without nulls go through typed arrays: no builder, no copy.
+  if (c.kind === 'int32' || c.kind === 'float64') {
+    let typed: Int32Array | Float64Array | undefined;
+    if (c.kind === 'int32' && c.values instanceof Int32Array) typed = c.values;
+    else if (c.kind === 'float64' && c.values instanceof Float64Array) typed = c.values;
+    else if (!ArrayBuffer.isView(c.values)) {
+      if (c.kind === 'int32') checkInt32(c);
+      if (!Array.prototype.some.call(c.values, (x) => x === null)) {
+        typed = c.kind === 'int32' ? Int32Array.from(c.values as ArrayLike<number>) : Float64Array.from(c.values as ArrayLike<number>);
+      }
+    }
+    if (typed) return makeVector(typed) as Vector;
+  }
+  return vectorFromArray(Array.from(c.values as ArrayLike<CellValue>) as unknown[], arrowType(c.kind)) as Vector;
+}
+
+/** Int32 columns take integers in [-2^31, 2^31) or null; anything else is a bug upstream. */
+function checkInt32(c: ColumnData): void {
+  for (let i = 0; i < c.values.length; i++) {
+    const v = c.values[i];
+    if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)) {
+      throw new Error(`column ${c.name}, row ${i}: ${String(v)} does not fit an Int32 column`);
+    }
+  }
 }

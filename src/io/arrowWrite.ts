@@ -3,7 +3,7 @@ import { tableToIPC, type Table } from 'apache-arrow';
 import { writeFileSync } from 'node:fs';
 import type { EngineInfo, RunResult } from '../engine/types.ts';
 import type { TimeSeries } from '../metrics/types.ts';
-import { makeTable, type CellValue, type ColumnData, type ColumnKind } from './arrowTable.ts';
+import { makeTable, type ColumnData, type ColumnKind } from './arrowTable.ts';
 import { writeFileAtomic } from './atomicFile.ts';
 import { RESULTS_FORMAT, cell, resultColumns } from './resultSchema.ts';
 
@@ -43,7 +43,6 @@ export async function writeTimeSeries(path: string, results: readonly RunResult[
 export function resultsTable(results: readonly RunResult[], meta: WriteMeta): Table {
   const columns: ColumnData[] = resultColumns(results).map((c) => {
     const values = results.map((r) => cell(c, r, meta.engine));
-    if (c.kind === 'int32') checkInt32(c.name, values);
     return { name: c.name, kind: c.kind, values, metadata: c.unit ? { unit: c.unit } : undefined };
   });
   return makeTable(columns, schemaMetadata(meta, RESULTS_FORMAT));
@@ -111,13 +110,4 @@ export function writeTable(path: string, table: Table, field: string): void {
   // Serialize before touching the file system, so a failure here creates nothing.
   const bytes = tableToIPC(table, 'file');
   writeFileAtomic(path, (tmp) => writeFileSync(tmp, bytes), field);
-}
-
-function checkInt32(name: string, values: readonly CellValue[]): void {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)) {
-      throw new Error(`result column ${name}, row ${i}: ${String(v)} does not fit an Int32 column`);
-    }
-  }
 }

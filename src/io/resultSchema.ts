@@ -34,7 +34,7 @@ const jsonOrNull = (v: unknown): string | null => (v === undefined ? null : JSON
 const HEAD: ResultColumn[] = [
   col('config_index', 'int32', '', (r) => r.scenario.index),
   col('router', 'dictionary', '', (r) => r.scenario.router),
-  col('router_params', 'utf8', '', (r) => JSON.stringify(r.scenario.routerParams)),
+  col('router_params', 'dictionary', '', (r) => JSON.stringify(r.scenario.routerParams)),
 ];
 
 /** Configuration columns after the knob columns. */
@@ -60,8 +60,8 @@ const TAIL: ResultColumn[] = [
   col('model', 'dictionary', '', (r) => r.scenario.model),
   col('engine', 'dictionary', '', (_r, e) => e.engine),
   col('max_output', 'int32', 'tokens', (r) => r.scenario.workload.maxOutput),
-  col('prompt_dist', 'utf8', '', (r) => jsonOrNull(r.scenario.workload.prompt)),
-  col('output_dist', 'utf8', '', (r) => jsonOrNull(r.scenario.workload.output)),
+  col('prompt_dist', 'dictionary', '', (r) => jsonOrNull(r.scenario.workload.prompt)),
+  col('output_dist', 'dictionary', '', (r) => jsonOrNull(r.scenario.workload.output)),
 ];
 
 /** Metric columns, in METRIC_COLUMNS order; `requests` is already among the configuration columns. */
