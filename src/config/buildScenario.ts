@@ -2,9 +2,10 @@
 // model's), then the cross-key rules.
 import { InputError } from './inputError.ts';
 import { SCENARIO_DEFAULTS, type AssignOrder, type Dispatch, type Scenario } from './scenario.ts';
-import { TRACE_WORKLOAD, type SweepKey } from './sweepSchema.ts';
+import { TRACE_WORKLOAD, isSweepKey, type SweepKey } from './sweepSchema.ts';
 import { checkScenario, type FieldOf } from './validate.ts';
-import type { RouterChoice } from './routerValue.ts';
+import { relocate, type RouterChoice } from './routerValue.ts';
+import { canonicalSpec } from '../workload/build.ts';
 import type { ArrivalProcess, LengthDist, WorkloadSpec } from '../workload/types.ts';
 import { resolveStepModel } from '../model/presets.ts';
 import { resolveRouterParams } from '../routers/index.ts';
@@ -51,7 +52,24 @@ export function buildScenario(v: CheckedValues, fieldOf: FieldOf, index: number,
     timeseries: (v.timeseries as boolean | undefined) ?? false,
   };
   checkScenario(scenario, fieldOf);
+  checkWorkload(scenario.workload, fieldOf);
   return scenario;
+}
+
+/**
+ * The workload module's own rules (profile names, length bounds, what a trace may not carry),
+ * run now so that a sweep fails before it starts, with its errors moved to where the value was
+ * written: `prompt.sigma` -> `axes.prompt[1].sigma`.
+ */
+function checkWorkload(w: WorkloadSpec, fieldOf: FieldOf): void {
+  try {
+    canonicalSpec(w);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const key = /^[a-z_]+/.exec(e.field)?.[0];
+    const at = key && isSweepKey(key) ? fieldOf(key) : undefined;
+    throw at && at !== key ? relocate(e, at + e.field.slice(key!.length)) : e;
+  }
 }
 
 /**

@@ -88,6 +88,13 @@ describe('bad values name the dotted path and file:line', () => {
     expect(e.message).toMatch(/^c\.yaml:4: axes\.kv_capacity\[1\]: must be a multiple of block_size 32 .*\(got 6416\)$/);
   });
 
+  it('errors from the workload module point at the value', () => {
+    const e = inputError(() => expandText('axes:\n  prompt:\n    - {kind: fixed, value: 3}\n    - {kind: lognormal, median: 100, sigma: 40}\n', 'w.yaml'));
+    expect(e.field).toBe('axes.prompt[1].sigma');
+    expect(e.message).toMatch(/^w\.yaml:4: axes\.prompt\[1\]\.sigma: must be a number in \[0, 10\]/);
+    expect(inputError(() => expandText('base:\n  workload: sharegtp\n', 'w.yaml')).message).toMatch(/^w\.yaml:2: base\.workload: unknown workload profile/);
+  });
+
   it('shape errors', () => {
     expect(inputError(() => expandText('axes: [1, 2]\n', 'x.yaml')).message).toMatch(/^x\.yaml:1: axes: must be a mapping/);
     expect(inputError(() => expandText('axes:\n  dp: []\n', 'x.yaml')).message).toMatch(/^x\.yaml:2: axes\.dp: empty list/);

@@ -101,6 +101,12 @@ describe('validation rules (field and value in every message)', () => {
     expect(scenarioFromFlat({ prompt: { kind: 'empirical', profile: 'sharegpt' } }).workload.prompt).toEqual({ kind: 'empirical', profile: 'sharegpt' });
   });
 
+  it('workload rules of the workload module, with the sweep field', () => {
+    bad({ workload: 'nope' }, 'workload', /unknown workload profile; known: sharegpt.*\(got "nope"\)/);
+    bad({ prompt: { kind: 'empirical', profile: 'nope' } }, 'prompt.profile', /unknown workload profile/);
+    bad({ workload: 'trace', trace: 't.csv', output: { kind: 'fixed', value: 3 } }, 'output', /a trace replays its own lengths/);
+  });
+
   it('model: a known preset or a readable .json file', () => {
     bad({ model: 'gpt-5' }, 'model', /unknown preset; known: qwen3-30b-a3b-h100.*\(got "gpt-5"\)/);
     bad({ model: '/nonexistent/m.json' }, 'model', /cannot read model file/);

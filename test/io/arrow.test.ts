@@ -120,11 +120,12 @@ describe('result files round-trip', () => {
   });
 
   it('length distributions and traces are recorded', async () => {
-    const r = sampleResults('base:\n  output: {kind: fixed, value: 7}\n  workload: trace\n  trace: /t/x.csv\n');
+    const r = sampleResults('configs:\n  - {output: {kind: fixed, value: 7}}\n  - {workload: trace, trace: /t/x.csv}\n');
     const p = join(dir, 'dist.arrow');
     await writeResults(p, r, META);
-    const [row] = readArrowFile(p).rows();
-    expect(row).toMatchObject({ workload: 'trace', trace: '/t/x.csv', prompt_dist: null, output_dist: '{"kind":"fixed","value":7}', rate: 0 });
+    const [a, b] = readArrowFile(p).rows();
+    expect(a).toMatchObject({ workload: 'sharegpt', trace: null, prompt_dist: null, output_dist: '{"kind":"fixed","value":7}', rate: 3 });
+    expect(b).toMatchObject({ workload: 'trace', trace: '/t/x.csv', prompt_dist: null, output_dist: null, rate: 0 });
   });
 });
 

@@ -7,7 +7,7 @@
 import type { Scenario } from '../../config/scenario.ts';
 import { InputError } from '../../config/inputError.ts';
 import type { RunMetrics, TimeSeries } from '../../metrics/types.ts';
-import { Histogram } from '../../metrics/histogram.ts';
+import { LatencyHistograms, newCounters, summarize } from '../../metrics/summary.ts';
 import { getRouter } from '../../routers/index.ts';
 import { ROUTER_STATE_WORDS, type RouterView } from '../../routers/types.ts';
 import type { StepModel } from '../../model/types.ts';
@@ -42,10 +42,7 @@ export interface SimulationOutput {
 }
 
 /** Histograms reused across runs on one thread (they are large and reset cheaply). */
-const hTtft = new Histogram();
-const hTpot = new Histogram();
-const hE2e = new Histogram();
-const hQueue = new Histogram();
+const hist = new LatencyHistograms();
 
 export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { detail?: boolean } = {}): SimulationOutput {
   const t0 = performance.now();
@@ -130,10 +127,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
   const work: RankWork = { decodeSeqs: 0, prefillTokens: 0, kvTokensRead: 0, prefillAttnPairs: 0 };
 
   // Metrics accumulators.
-  hTtft.reset();
-  hTpot.reset();
-  hE2e.reset();
-  hQueue.reset();
+  hist.reset();
   let completed = 0;
   let failedRejected = 0;
   let failedTimeout = 0;
@@ -411,11 +405,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     completed++;
     outputTokens += output[r];
     if (t > lastEventUs) lastEventUs = t;
-    const a = arrival[r];
-    hTtft.record(firstUs[r] - a);
-    hE2e.record(t - a);
-    hQueue.record(admitUs[r] - a);
-    if (output[r] > 1) hTpot.record(Math.floor((t - firstUs[r]) / (output[r] - 1)));
+    hist.recordCompleted(arrival[r], admitUs[r], firstUs[r], t, output[r]);
   }
 
   // ---- main loop ----
@@ -513,47 +503,23 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     now = end;
   }
 
-  const makespanUs = Math.max(1, lastEventUs - firstArrivalUs);
-  const ms = (us: number): number => us / 1000;
-  const metrics: RunMetrics = {
-    requests: n,
-    completed,
-    failed: failedRejected + failedTimeout,
-    failed_rejected: failedRejected,
-    failed_timeout: failedTimeout,
-    preempted: preemptions,
-    output_tokens: outputTokens,
-    makespan_s: makespanUs / 1e6,
-    throughput_tok_s: outputTokens / (makespanUs / 1e6),
-    req_per_s: completed / (makespanUs / 1e6),
-    ttft_mean_ms: ms(hTtft.mean()),
-    ttft_p50_ms: ms(hTtft.percentile(50)),
-    ttft_p90_ms: ms(hTtft.percentile(90)),
-    ttft_p95_ms: ms(hTtft.percentile(95)),
-    ttft_p99_ms: ms(hTtft.percentile(99)),
-    tpot_mean_ms: ms(hTpot.mean()),
-    tpot_p50_ms: ms(hTpot.percentile(50)),
-    tpot_p90_ms: ms(hTpot.percentile(90)),
-    tpot_p95_ms: ms(hTpot.percentile(95)),
-    tpot_p99_ms: ms(hTpot.percentile(99)),
-    e2e_mean_ms: ms(hE2e.mean()),
-    e2e_p50_ms: ms(hE2e.percentile(50)),
-    e2e_p90_ms: ms(hE2e.percentile(90)),
-    e2e_p95_ms: ms(hE2e.percentile(95)),
-    e2e_p99_ms: ms(hE2e.percentile(99)),
-    queue_mean_ms: ms(hQueue.mean()),
-    queue_p50_ms: ms(hQueue.percentile(50)),
-    queue_p90_ms: ms(hQueue.percentile(90)),
-    queue_p95_ms: ms(hQueue.percentile(95)),
-    queue_p99_ms: ms(hQueue.percentile(99)),
-    imbalance: loadWeight > 0 ? imbAcc / loadWeight : 0,
-    idle_frac: sumMaxRankUs > 0 ? 1 - sumRankUs / sumMaxRankUs : 0,
-    balance_ratio: loadWeight > 0 ? balAcc / loadWeight : 1,
-    steps,
-    busy_s: busyUs / 1e6,
-    mean_in_system: inSystemArea / makespanUs,
-    wall_ms: performance.now() - t0,
-  };
+  const c = newCounters(n);
+  c.completed = completed;
+  c.failedRejected = failedRejected;
+  c.failedTimeout = failedTimeout;
+  c.preemptions = preemptions;
+  c.outputTokens = outputTokens;
+  c.steps = steps;
+  c.busyUs = busyUs;
+  c.imbalanceAcc = imbAcc;
+  c.balanceAcc = balAcc;
+  c.loadWeightUs = loadWeight;
+  c.sumRankUs = sumRankUs;
+  c.sumMaxRankUs = sumMaxRankUs;
+  c.inSystemAreaUs = inSystemArea;
+  c.firstArrivalUs = firstArrivalUs;
+  c.lastEventUs = lastEventUs;
+  const metrics = summarize(c, hist, performance.now() - t0);
   const requests = opts.detail ? { status, rank: rankOf, admitUs, firstTokenUs: firstUs, endUs } : undefined;
   return { metrics, timeseries: ts?.build(), requests };
 }

@@ -1,0 +1,108 @@
+/**
+ * Turns a run's counters and latency histograms into the metrics row (docs/model.md §8).
+ * Shared by every engine so that the same raw results always give the same row.
+ */
+import { Histogram } from './histogram.ts';
+import type { RunMetrics } from './types.ts';
+
+/** Raw totals an engine accumulates while simulating one configuration. Times in µs. */
+export interface RunCounters {
+  requests: number;
+  completed: number;
+  failedRejected: number;
+  failedTimeout: number;
+  preemptions: number;
+  outputTokens: number;
+  steps: number;
+  busyUs: number;
+  /** Sum over busy steps of T * (max - mean) / mean of rank KV load. */
+  imbalanceAcc: number;
+  /** Sum over busy steps of T * mean / max of rank KV load. */
+  balanceAcc: number;
+  /** Sum of T over steps where some rank holds KV. */
+  loadWeightUs: number;
+  /** Sum over steps of sum_g t_g. */
+  sumRankUs: number;
+  /** Sum over steps of G * max_g t_g. */
+  sumMaxRankUs: number;
+  /** Sum over steps of (requests in system at step start) * T. */
+  inSystemAreaUs: number;
+  firstArrivalUs: number;
+  lastEventUs: number;
+}
+
+export function newCounters(requests: number): RunCounters {
+  return {
+    requests, completed: 0, failedRejected: 0, failedTimeout: 0, preemptions: 0, outputTokens: 0,
+    steps: 0, busyUs: 0, imbalanceAcc: 0, balanceAcc: 0, loadWeightUs: 0, sumRankUs: 0,
+    sumMaxRankUs: 0, inSystemAreaUs: 0, firstArrivalUs: 0, lastEventUs: 0,
+  };
+}
+
+/** Latency histograms of completed requests (µs). */
+export class LatencyHistograms {
+  readonly ttft = new Histogram();
+  readonly tpot = new Histogram();
+  readonly e2e = new Histogram();
+  readonly queue = new Histogram();
+
+  reset(): void {
+    this.ttft.reset();
+    this.tpot.reset();
+    this.e2e.reset();
+    this.queue.reset();
+  }
+
+  /** Record one completed request. TPOT is floor((end - first) / (output - 1)) µs, for output > 1. */
+  recordCompleted(arrivalUs: number, admitUs: number, firstTokenUs: number, endUs: number, output: number): void {
+    this.ttft.record(firstTokenUs - arrivalUs);
+    this.e2e.record(endUs - arrivalUs);
+    this.queue.record(admitUs - arrivalUs);
+    if (output > 1) this.tpot.record(Math.floor((endUs - firstTokenUs) / (output - 1)));
+  }
+}
+
+export function summarize(c: RunCounters, h: LatencyHistograms, wallMs: number): RunMetrics {
+  const makespanUs = Math.max(1, c.lastEventUs - c.firstArrivalUs);
+  const seconds = makespanUs / 1e6;
+  const ms = (us: number): number => us / 1000;
+  return {
+    requests: c.requests,
+    completed: c.completed,
+    failed: c.failedRejected + c.failedTimeout,
+    failed_rejected: c.failedRejected,
+    failed_timeout: c.failedTimeout,
+    preempted: c.preemptions,
+    output_tokens: c.outputTokens,
+    makespan_s: seconds,
+    throughput_tok_s: c.outputTokens / seconds,
+    req_per_s: c.completed / seconds,
+    ttft_mean_ms: ms(h.ttft.mean()),
+    ttft_p50_ms: ms(h.ttft.percentile(50)),
+    ttft_p90_ms: ms(h.ttft.percentile(90)),
+    ttft_p95_ms: ms(h.ttft.percentile(95)),
+    ttft_p99_ms: ms(h.ttft.percentile(99)),
+    tpot_mean_ms: ms(h.tpot.mean()),
+    tpot_p50_ms: ms(h.tpot.percentile(50)),
+    tpot_p90_ms: ms(h.tpot.percentile(90)),
+    tpot_p95_ms: ms(h.tpot.percentile(95)),
+    tpot_p99_ms: ms(h.tpot.percentile(99)),
+    e2e_mean_ms: ms(h.e2e.mean()),
+    e2e_p50_ms: ms(h.e2e.percentile(50)),
+    e2e_p90_ms: ms(h.e2e.percentile(90)),
+    e2e_p95_ms: ms(h.e2e.percentile(95)),
+    e2e_p99_ms: ms(h.e2e.percentile(99)),
+    queue_mean_ms: ms(h.queue.mean()),
+    queue_p50_ms: ms(h.queue.percentile(50)),
+    queue_p90_ms: ms(h.queue.percentile(90)),
+    queue_p95_ms: ms(h.queue.percentile(95)),
+    queue_p99_ms: ms(h.queue.percentile(99)),
+    imbalance: c.loadWeightUs > 0 ? c.imbalanceAcc / c.loadWeightUs : 0,
+    idle_frac: c.sumMaxRankUs > 0 ? 1 - c.sumRankUs / c.sumMaxRankUs : 0,
+    balance_ratio: c.loadWeightUs > 0 ? c.balanceAcc / c.loadWeightUs : 1,
+    steps: c.steps,
+    busy_s: c.busyUs / 1e6,
+    mean_in_system: c.inSystemAreaUs / makespanUs,
+    wall_ms: wallMs,
+  };
+}

@@ -1,0 +1,28 @@
+// A fixed set of configurations that covers every router, both dispatch modes, G in {1,2,8,64},
+// light and overloaded rates, preemption and timeouts. Used to pin the CPU engine's results
+// (golden.test.ts) and to compare engines.
+import type { Scenario } from '../../src/config/scenario.ts';
+import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
+import { makeScenario } from '../helpers.ts';
+
+export function goldenScenarios(): Scenario[] {
+  const out: Scenario[] = [];
+  const push = (over: Parameters<typeof makeScenario>[0]) => out.push({ ...makeScenario(over), index: out.length });
+  const shapes: Parameters<typeof makeScenario>[0][] = [
+    { dp: 1, workload: { rate: 2, requests: 80, seed: 11 } },
+    { dp: 2, maxNumSeqs: 32, kvCapacity: 6144, timeoutS: 60, workload: { rate: 30, requests: 160, seed: 12 } },
+    { dp: 8, workload: { rate: 6, requests: 160, seed: 13 } },
+    { dp: 8, dispatch: 'per_step', statsIntervalMs: 0, maxBatchedTokens: 2048, workload: { rate: 40, requests: 200, seed: 14 } },
+    { dp: 64, maxNumSeqs: 8, kvCapacity: 16384, workload: { rate: 60, requests: 240, seed: 15, source: 'azure_conv' } },
+  ];
+  for (const name of routerNames()) {
+    for (const shape of shapes) push({ ...shape, router: name, routerParams: resolveRouterParams(name, {}) });
+  }
+  // A few knob and mode variants.
+  push({ dp: 4, router: 'br0', routerParams: resolveRouterParams('br0', { envelope: 'mean', a: 2, b: 16 }), workload: { rate: 12, requests: 160, seed: 16 } });
+  push({ dp: 4, router: 'vllm_default', routerParams: resolveRouterParams('vllm_default', { rotate: 'no' }), statsIntervalMs: 500, workload: { rate: 12, requests: 160, seed: 16 } });
+  push({ dp: 4, router: 'jsq_load', dispatch: 'per_step', assignOrder: 'lpt', workload: { rate: 25, requests: 160, seed: 17, arrival: 'gamma', cv: 4 } });
+  push({ dp: 2, router: 'brh', routerParams: resolveRouterParams('brh', { H: 16, stride: 4, discount: 0.9 }), timeoutS: 30, workload: { rate: 25, requests: 120, seed: 18 } });
+  push({ dp: 4, router: 'fast_phi', routerParams: resolveRouterParams('fast_phi', { K: 2, H: 32 }), workload: { rate: 10, requests: 160, seed: 19, source: 'azure_code' } });
+  return out;
+}
