@@ -104,6 +104,11 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
   const inflight = new Float64Array(G);
   const rankUs = new Float64Array(G);
   const rankTokens = new Float64Array(G);
+  // Per-rank decode aggregates of the current step, for fast-forwarding decode-only stretches.
+  const decodeSeqsOf = new Float64Array(G);
+  const kvReadOf = new Float64Array(G);
+  const loadScratch = new Float64Array(G);
+  let decodeOnly = true; // every scheduled token this step is a decode token, no preemption
 
   // Router view (snapshot + optimistic bookkeeping).
   const view: RouterView = {
@@ -354,6 +359,9 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
       }
     }
     rankTokens[g] = tokens;
+    decodeSeqsOf[g] = work.decodeSeqs;
+    kvReadOf[g] = work.kvTokensRead;
+    if (preempted || work.prefillTokens > 0 || work.decodeSeqs !== nRun[g]) decodeOnly = false;
     return tokens;
   }
 
@@ -408,6 +416,111 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     hist.recordCompleted(arrival[r], admitUs[r], firstUs[r], t, output[r]);
   }
 
+  /**
+   * How many steps, starting with the one just scheduled, can run with nothing but decode
+   * tokens and no completion at their end, no preemption, and no new admission possible.
+   * (Arrivals and timeouts are checked step by step in fastForward.)
+   */
+  function eventFreeSteps(): number {
+    let k = Infinity;
+    for (let g = 0; g < G; g++) {
+      const base = g * B;
+      for (let i = 0; i < nRun[g]; i++) {
+        const r = run[base + i];
+        const left = output[r] - generated[r] - 1;
+        if (left < k) k = left;
+      }
+    }
+    if (!(k >= 2) || k === Infinity) return 0;
+    // KV blocks: the rank must be able to grow every request by k tokens; otherwise only as
+    // far as no request needs a new block.
+    for (let g = 0; g < G; g++) {
+      const base = g * B;
+      let extra = 0;
+      let noAlloc = Infinity;
+      for (let i = 0; i < nRun[g]; i++) {
+        const r = run[base + i];
+        extra += Math.ceil((computed[r] + k) / BS) - blocks[r];
+        const room = BS * blocks[r] - computed[r];
+        if (room < noAlloc) noAlloc = room;
+      }
+      if (extra > freeBlocks[g] && noAlloc < k) k = noAlloc;
+    }
+    return k;
+  }
+
+  /**
+   * Advance up to k decode-only steps from time t0, the first of which is already scheduled:
+   * per step only per-rank sums change (each running request adds one KV token), so step times
+   * and metrics come from per-rank aggregates. Stops early at the first step boundary at or after
+   * an arrival or a timeout deadline. Returns the new time.
+   */
+  function fastForward(k: number, t0: number, a2aUs: number): number {
+    let t = t0;
+    let j = 0;
+    while (j < k) {
+      let maxUs = 0;
+      let sumUs = 0;
+      for (let g = 0; g < G; g++) {
+        const d = decodeSeqsOf[g];
+        let us = 0;
+        if (d > 0) {
+          work.decodeSeqs = d;
+          work.prefillTokens = 0;
+          work.kvTokensRead = kvReadOf[g] + j * d;
+          work.prefillAttnPairs = 0;
+          us = rankStepUs(model, basePs, work);
+        }
+        rankUs[g] = us;
+        sumUs += us;
+        if (us > maxUs) maxUs = us;
+      }
+      const stepUs = Math.max(1, maxUs + a2aUs);
+      steps++;
+      busyUs += stepUs;
+      sumRankUs += sumUs;
+      sumMaxRankUs += maxUs * G;
+      inSystemArea += inSystem * stepUs;
+      let maxLoad = 0;
+      let sumLoad = 0;
+      for (let g = 0; g < G; g++) {
+        const l = kvTok[g] + (j + 1) * decodeSeqsOf[g];
+        loadScratch[g] = l;
+        sumLoad += l;
+        if (l > maxLoad) maxLoad = l;
+      }
+      if (maxLoad > 0) {
+        const mean = sumLoad / G;
+        imbAcc += (stepUs * (maxLoad - mean)) / mean;
+        balAcc += (stepUs * mean) / maxLoad;
+        loadWeight += stepUs;
+      }
+      if (ts) ts.add(steps - 1, t, stepUs, G, loadScratch, nRun, nWaiting, rankUs);
+      t += stepUs;
+      j++;
+      if (nextArr < n && arrival[nextArr] <= t) break;
+      if (timeoutUs > 0 && timeoutPtr < nextArr && arrival[timeoutPtr] + timeoutUs <= t) break;
+    }
+    // Apply j decode steps to every running request.
+    for (let g = 0; g < G; g++) {
+      const base = g * B;
+      for (let i = 0; i < nRun[g]; i++) {
+        const r = run[base + i];
+        sched[r] = 0;
+        computed[r] += j;
+        generated[r] += j;
+        const need = Math.ceil(computed[r] / BS) - blocks[r];
+        if (need > 0) {
+          blocks[r] += need;
+          freeBlocks[g] -= need;
+        }
+      }
+      kvTok[g] += j * decodeSeqsOf[g];
+    }
+    snapDirty = true;
+    return t;
+  }
+
   // ---- main loop ----
   let now = n > 0 ? arrival[0] : 0;
   const firstArrivalUs = now;
@@ -453,6 +566,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
       gqHead = gqTail = 0;
     }
     // 4. Schedule every rank.
+    decodeOnly = true;
     let maxUs = 0;
     let sumUs = 0;
     let maxTok = 0;
@@ -474,6 +588,15 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
         continue;
       }
       throw new Error(`simulation stalled at t=${now}µs with ${inSystem} requests in the system`);
+    }
+    // Fast path: a stretch of decode-only steps with no event is advanced without touching
+    // each request every step (same numbers as stepping one by one; see fastForward).
+    if (decodeOnly) {
+      const k = eventFreeSteps();
+      if (k >= 2) {
+        now = fastForward(k, now, allToAllUs(model, maxTok, totTok));
+        continue;
+      }
     }
     // 5. The barrier: the step lasts as long as the slowest rank plus the all-to-all.
     const stepUs = Math.max(1, maxUs + allToAllUs(model, maxTok, totTok));
