@@ -9,6 +9,7 @@ import { sweepCommand } from './cli/sweepCommand.ts';
 import { mergeCommand } from './cli/mergeCommand.ts';
 import { presetsCommand, routersCommand } from './cli/listCommands.ts';
 import { VERSION } from './version.ts';
+import { benchCommand } from './cli/benchCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -76,6 +77,18 @@ function buildProgram(): Command {
     .requiredOption('-o, --output <file.arrow>', 'merged result file')
     .action(async (inputs, opts) => {
       await mergeCommand(inputs, opts);
+    });
+
+  program
+    .command('bench')
+    .description('measure engine speed (median and spread of several runs); writes markdown and JSON')
+    .option('--quick', 'smaller curves, fewer repetitions')
+    .option('--reps <n>', 'repetitions per case (default 5)')
+    .option('--threads <n>', 'worker threads for multi-configuration cases (default: all cores)')
+    .option('--out-dir <dir>', 'where to save the results', 'benches/results')
+    .option('--no-save', 'print only')
+    .action(async (opts) => {
+      await benchCommand(opts);
     });
 
   program

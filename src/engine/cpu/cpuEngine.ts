@@ -12,21 +12,25 @@ export interface CpuEngineOptions {
 }
 
 /**
- * CPU engine: the reference simulator, spread over worker threads. Small sweeps run on the
- * calling thread (starting a worker costs more than a few runs).
+ * CPU engine: the reference simulator, spread over worker threads that ask for work in small
+ * batches (work stealing). The pool starts on first use and lives until close(). Sweeps of a
+ * few configurations run on the calling thread: starting a worker costs more than a few runs.
  */
 export class CpuEngine implements Engine {
   readonly info: EngineInfo;
-  private readonly threads: number;
+  private readonly maxThreads: number;
+  private pool: Worker[] = [];
+  private ready: Promise<void> | undefined;
 
   constructor(opts: CpuEngineOptions = {}) {
-    this.threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
-    this.info = { engine: 'cpu', adapter: '', fallbackAdapter: false, threads: this.threads };
+    this.maxThreads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+    this.info = { engine: 'cpu', adapter: '', fallbackAdapter: false, threads: this.maxThreads };
   }
 
   async run(scenarios: readonly Scenario[], onProgress?: (p: EngineProgress) => void): Promise<RunResult[]> {
     const total = scenarios.length;
-    const threads = Math.min(this.threads, Math.ceil(total / 2));
+    const threads = Math.min(this.maxThreads, Math.ceil(total / 2));
+    (this.info as { threads: number }).threads = Math.max(1, threads);
     if (threads <= 1) {
       const out: RunResult[] = [];
       for (const sc of scenarios) {
@@ -34,71 +38,98 @@ export class CpuEngine implements Engine {
         onProgress?.({ done: out.length, total });
         if (out.length % 16 === 0) await new Promise((r) => setImmediate(r)); // let the progress bar draw
       }
-      (this.info as { threads: number }).threads = 1;
       return out;
     }
-    (this.info as { threads: number }).threads = threads;
-    return runPool(scenarios, threads, onProgress);
+    await this.startPool(threads);
+    return this.runOnPool(scenarios, this.pool.slice(0, threads), onProgress);
   }
 
-  async close(): Promise<void> {}
-}
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = [];
+    this.ready = undefined;
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
 
-function runPool(scenarios: readonly Scenario[], threads: number, onProgress?: (p: EngineProgress) => void): Promise<RunResult[]> {
-  const total = scenarios.length;
-  const byIndex = new Map<number, RunResult>();
-  // Batches shrink towards the end so no worker is left with a long tail.
-  let next = 0;
-  let done = 0;
-  const batchSize = () => Math.max(1, Math.min(64, Math.floor((total - next) / (threads * 4))));
-  const workers: Worker[] = [];
-  return new Promise<RunResult[]>((resolve, reject) => {
-    let failed = false;
-    const stopAll = () => {
-      for (const w of workers) void w.terminate();
-    };
-    const give = (w: Worker) => {
-      if (next >= total) {
-        w.postMessage({ type: 'stop' } satisfies ToWorker);
-        return;
-      }
-      const n = batchSize();
-      const items = scenarios.slice(next, next + n) as Scenario[];
-      next += n;
-      w.postMessage({ type: 'work', items } satisfies ToWorker);
-    };
-    for (let i = 0; i < threads; i++) {
-      const w = new Worker(new URL('./workerEntry.mjs', import.meta.url));
-      workers.push(w);
-      w.on('message', (msg: FromWorker) => {
-        if (failed) return;
-        if (msg.type === 'ready') give(w);
-        else if (msg.type === 'results') {
-          for (const r of msg.results) byIndex.set(r.scenario.index, r);
-          done += msg.results.length;
-          onProgress?.({ done, total });
-          if (done === total) {
-            stopAll();
-            resolve(reorder(scenarios, byIndex));
-          } else give(w);
-        } else {
-          failed = true;
-          stopAll();
-          reject(
-            msg.name === 'InputError' && msg.field
-              ? Object.assign(new InputProblem(msg.field, msg.message.replace(`${msg.field}: `, '')), { field: msg.field })
-              : new Error(`configuration ${msg.index}: ${msg.message}`),
-          );
+  private async startPool(threads: number): Promise<void> {
+    if (this.pool.length >= threads && this.ready) return this.ready;
+    await this.close();
+    const workers = Array.from({ length: threads }, () => new Worker(new URL('./workerEntry.mjs', import.meta.url)));
+    this.pool = workers;
+    this.ready = Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const onMsg = (m: FromWorker) => {
+              if (m.type === 'ready') {
+                w.off('message', onMsg);
+                w.off('error', reject);
+                resolve();
+              }
+            };
+            w.on('message', onMsg);
+            w.once('error', reject);
+          }),
+      ),
+    ).then(() => undefined);
+    return this.ready;
+  }
+
+  private runOnPool(scenarios: readonly Scenario[], workers: Worker[], onProgress?: (p: EngineProgress) => void): Promise<RunResult[]> {
+    const total = scenarios.length;
+    const threads = workers.length;
+    const byIndex = new Map<number, RunResult>();
+    let next = 0;
+    let done = 0;
+    // Batches shrink towards the end so no worker is left with a long tail.
+    const batchSize = () => Math.max(1, Math.min(64, Math.floor((total - next) / (threads * 4))));
+    return new Promise<RunResult[]>((resolve, reject) => {
+      let finished = false;
+      const detach = () => {
+        for (const w of workers) {
+          w.removeAllListeners('message');
+          w.removeAllListeners('error');
         }
-      });
-      w.on('error', (e) => {
-        if (failed) return;
-        failed = true;
-        stopAll();
+      };
+      const fail = (e: Error) => {
+        if (finished) return;
+        finished = true;
+        detach();
+        void this.close(); // a failed batch leaves workers busy: start fresh next time
         reject(e);
-      });
-    }
-  });
+      };
+      const give = (w: Worker) => {
+        if (next >= total) return;
+        const n = batchSize();
+        const items = scenarios.slice(next, next + n) as Scenario[];
+        next += n;
+        w.postMessage({ type: 'work', items } satisfies ToWorker);
+      };
+      for (const w of workers) {
+        w.on('message', (msg: FromWorker) => {
+          if (finished) return;
+          if (msg.type === 'results') {
+            for (const r of msg.results) byIndex.set(r.scenario.index, r);
+            done += msg.results.length;
+            onProgress?.({ done, total });
+            if (done === total) {
+              finished = true;
+              detach();
+              resolve(reorder(scenarios, byIndex));
+            } else give(w);
+          } else if (msg.type === 'error') {
+            fail(
+              msg.name === 'InputError' && msg.field
+                ? new InputProblem(msg.field, msg.message.slice(msg.field.length + 2))
+                : new Error(`configuration ${msg.index}: ${msg.message}`),
+            );
+          }
+        });
+        w.on('error', fail);
+        give(w);
+      }
+    });
+  }
 }
 
 /** Results arrive keyed by scenario index; return them in the order of `scenarios`. */

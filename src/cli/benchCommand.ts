@@ -1,0 +1,31 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchMarkdown, runBench } from '../../benches/harness.ts';
+import { InputError } from '../config/inputError.ts';
+import { numberFlag } from './parseFlags.ts';
+
+export interface BenchFlags {
+  quick?: boolean;
+  reps?: string;
+  threads?: string;
+  outDir: string;
+  save?: boolean;
+}
+
+/** Run the benchmarks, print a markdown table, save markdown + JSON under outDir. */
+export async function benchCommand(f: BenchFlags): Promise<void> {
+  const reps = numberFlag('reps', f.reps);
+  if (reps !== undefined && (!Number.isInteger(reps) || reps < 1)) throw new InputError('reps', f.reps, 'must be an integer >= 1');
+  const threads = numberFlag('threads', f.threads);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new InputError('threads', f.threads, 'must be an integer >= 1');
+  const report = await runBench({ quick: f.quick, reps, threads, log: (l) => process.stderr.write(l + '\n') });
+  const md = benchMarkdown(report);
+  process.stdout.write(md + '\n');
+  if (f.save !== false) {
+    mkdirSync(f.outDir, { recursive: true });
+    const stem = `${report.date.slice(0, 10)}-${report.engines.map((e) => e.engine).join('+')}${f.quick ? '-quick' : ''}`;
+    writeFileSync(join(f.outDir, `${stem}.json`), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(join(f.outDir, `${stem}.md`), md + '\n');
+    process.stderr.write(`saved ${join(f.outDir, stem)}.{md,json}\n`);
+  }
+}
