@@ -56,7 +56,7 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
     await engine.close();
   }
   const wallMs = performance.now() - t0;
-  const meta = { engine: engine.info, sweepName: sweep.name ?? file, wallMs, version: VERSION };
+  const meta = { engine: engine.info, sweepName: sweep.name ?? file, wallMs, version: VERSION, shard: flags.shard };
   await writeResults(flags.output, results, meta);
   if (flags.timeseries) {
     const withSeries = results.filter((r) => r.timeseries);

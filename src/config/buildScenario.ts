@@ -91,7 +91,8 @@ function defaultKvCapacity(model: StepModel, dp: number, blockSize: number): num
 
 function buildWorkload(v: CheckedValues): WorkloadSpec {
   const d = SCENARIO_DEFAULTS.workload;
-  const source = (v.workload as string | undefined) ?? d.source;
+  // `trace: FILE` alone implies `workload: trace` (as `--trace` does).
+  const source = (v.workload as string | undefined) ?? (v.trace !== undefined ? TRACE_WORKLOAD : d.source);
   const isTrace = source === TRACE_WORKLOAD;
   const w: WorkloadSpec = {
     source,

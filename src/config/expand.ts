@@ -28,9 +28,14 @@ export function expandSweep(source: SweepSource | SweepSpec): Scenario[] {
   }
 }
 
-/** Number of configurations a sweep expands to (checks values on the way). */
-export function countConfigurations(spec: SweepSpec): number {
-  return plan(spec).count;
+/** Number of configurations a sweep expands to, without expanding it (checks values on the way). */
+export function countConfigurations(source: SweepSource | SweepSpec): number {
+  const spec = 'spec' in source ? source.spec : source;
+  try {
+    return plan(spec).count;
+  } catch (e) {
+    throw 'spec' in source ? withLocation(e, spec.file, source.lineOf) : e;
+  }
 }
 
 /**
@@ -60,9 +65,15 @@ interface Item {
   field: FieldPath;
 }
 
-/** A checked entry (base merged with one element of configs); its router may stand for several. */
+/**
+ * One `configs` entry (or the implicit one) ready to expand: its fixed values (base overlaid by
+ * the entry) and the axes it crosses (those whose key the entry does not set).
+ */
 interface EntryPlan {
   items: Map<SweepKey, Item>;
+  /** Indices into Plan.axes. */
+  axes: number[];
+  /** The routers a fixed router value stands for (knob lists), when the router is not an axis here. */
   routers: RouterChoice[] | undefined;
 }
 
@@ -72,27 +83,25 @@ interface Plan {
   count: number;
 }
 
+// Precedence, lowest first: defaults, base, axes, a configs entry. An entry that sets an axis key
+// pins that axis for itself; base values of axis keys are never used.
 function plan(spec: SweepSpec): Plan {
   const baseDir = spec.file ? dirname(spec.file) : '';
-  const axisKeys = new Set(spec.axes.map((a) => a.key));
   const check = (key: SweepKey, raw: unknown, field: FieldPath): unknown => {
     const v = checkValue(key, raw, field);
     return key === 'router' ? prepareRouter(v as RouterValue, field) : resolvePath(key, v, baseDir);
   };
-
-  const checkEntry = (e: SweepEntry, prefix: string, into: Map<SweepKey, Item>) => {
+  const checkEntry = (e: SweepEntry, prefix: string): Map<SweepKey, Item> => {
+    const out = new Map<SweepKey, Item>();
     for (const [key, raw] of Object.entries(e) as [SweepKey, unknown][]) {
       const field = `${prefix}.${key}`;
-      if (axisKeys.has(key)) {
-        throw new InputError(field, raw, `${key} is also an axis; set it in one place (an axis value and ${prefix} would conflict)`);
-      }
-      into.set(key, { value: check(key, raw, field), field });
+      out.set(key, { value: check(key, raw, field), field });
     }
+    return out;
   };
-  const base = new Map<SweepKey, Item>();
-  checkEntry(spec.base, 'base', base);
 
   // Checked in file order (base, axes, configs), so the first error reported is the first written.
+  const base = checkEntry(spec.base, 'base');
   const checkedAxes = spec.axes.map(({ key, values }) => ({
     key,
     items: values.map((raw, j): Item => {
@@ -100,21 +109,22 @@ function plan(spec: SweepSpec): Plan {
       return { value: check(key, raw, field), field };
     }),
   }));
-
   const entries: EntryPlan[] = (spec.configs ?? [{}]).map((c, i) => {
-    const items = new Map(base);
-    checkEntry(c, `configs[${i}]`, items);
-    return { items, routers: undefined };
+    const own = checkEntry(c, `configs[${i}]`);
+    const axes = checkedAxes.flatMap((a, j) => (own.has(a.key) ? [] : [j]));
+    const items = new Map<SweepKey, Item>();
+    for (const [k, it] of base) if (!axes.some((j) => checkedAxes[j].key === k)) items.set(k, it);
+    for (const [k, it] of own) items.set(k, it);
+    return { items, axes, routers: undefined };
   });
 
   // Count before expanding knob lists: a few short lists can multiply into billions.
-  const size = (key: SweepKey, items: Item[]) =>
-    key === 'router' ? items.reduce((n, it) => n + (it.value as PreparedRouter).count, 0) : items.length;
-  const axisProduct = checkedAxes.reduce((n, a) => n * size(a.key, a.items), 1);
+  const size = (a: { key: SweepKey; items: Item[] }) =>
+    a.key === 'router' ? a.items.reduce((n, it) => n + (it.value as PreparedRouter).count, 0) : a.items.length;
   let count = 0;
   for (const e of entries) {
     const r = e.items.get('router');
-    count += (r ? (r.value as PreparedRouter).count : 1) * axisProduct;
+    count += e.axes.reduce((n, j) => n * size(checkedAxes[j]), r ? (r.value as PreparedRouter).count : 1);
   }
   if (count > MAX_CONFIGURATIONS) {
     throw new InputError(
@@ -139,11 +149,12 @@ function plan(spec: SweepSpec): Plan {
 }
 
 function expand(spec: SweepSpec): Scenario[] {
-  const { entries, axes } = plan(spec);
+  const { entries, axes: allAxes } = plan(spec);
   const models: ModelCache = new Map();
   const out: Scenario[] = [];
-  const pick = new Array<number>(axes.length).fill(0);
   for (const e of entries) {
+    const axes = e.axes.map((j) => allAxes[j]);
+    const pick = new Array<number>(axes.length).fill(0);
     for (const router of e.routers ?? [undefined]) {
       pick.fill(0);
       for (;;) {

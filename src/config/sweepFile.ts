@@ -29,7 +29,7 @@ export function readSweepFile(file: string): SweepSource {
 /** Parse sweep text (YAML; JSON is read as the YAML subset it is). `file` names it in messages. */
 export function parseSweepText(text: string, file: string): SweepSource {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     const err = doc.errors[0];
     const { line, col } = lines.linePos(err.pos[0]);

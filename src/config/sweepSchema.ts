@@ -57,12 +57,6 @@ export type SweepEntry = Partial<Record<SweepKey, unknown>>;
 /** Where a value came from: a dotted path such as `axes.rate[2]` (or the bare key for flags). */
 export type FieldPath = string;
 
-/** A value together with the path it was read from, so errors can point at it. */
-export interface Located<T = unknown> {
-  value: T;
-  field: FieldPath;
-}
-
 /** A parsed sweep file, before validation of values. */
 export interface SweepSpec {
   /** File the spec was read from (for messages); '' for specs built in memory. */

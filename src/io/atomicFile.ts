@@ -1,7 +1,7 @@
 // Output files appear whole or not at all: write a temporary file next to the target, then
 // rename (atomic within one file system). A failed or interrupted write leaves no partial file.
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../config/inputError.ts';
 
@@ -23,9 +23,4 @@ export function writeFileAtomic(path: string, write: (tmpPath: string) => void, 
     }
     throw e;
   }
-}
-
-/** Write bytes atomically. */
-export function writeBytesAtomic(path: string, bytes: Uint8Array, field = 'output'): void {
-  writeFileAtomic(path, (tmp) => writeFileSync(tmp, bytes), field);
 }

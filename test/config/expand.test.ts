@@ -40,6 +40,24 @@ describe('expansion order and counts', () => {
     ]);
   });
 
+  it('precedence: base < axes < a configs entry, which pins the axes it sets', () => {
+    // The brief's example: the entry {dp: 4, rate: 2} is crossed with the router and seed axes only.
+    const s = expandText('base: {dp: 16, max_num_seqs: 8}\naxes:\n  router: [vllm_default, {name: br0, b: [4, 8]}]\n  dp: [8]\n  rate: [3]\n  seed: [1, 2]\nconfigs:\n  - {dp: 4, rate: 2}\n  - {seed: 9}\n');
+    expect(s).toHaveLength(3 * 2 + 3);
+    expect(s.slice(0, 6).map((x) => [x.router, x.routerParams.b ?? null, x.dp, x.workload.rate, x.workload.seed])).toEqual([
+      ['vllm_default', null, 4, 2, 1], ['vllm_default', null, 4, 2, 2],
+      ['br0', 4, 4, 2, 1], ['br0', 4, 4, 2, 2],
+      ['br0', 8, 4, 2, 1], ['br0', 8, 4, 2, 2],
+    ]);
+    // The axis dp: [8] beats base dp: 16; base values of other keys still apply.
+    expect(s.slice(6).map((x) => [x.router, x.dp, x.workload.rate, x.workload.seed, x.maxNumSeqs])).toEqual([
+      ['vllm_default', 8, 3, 9, 8], ['br0', 8, 3, 9, 8], ['br0', 8, 3, 9, 8],
+    ]);
+    // A pinned value keeps its own position for errors.
+    const e = inputError(() => expandText('axes:\n  dp: [8]\nconfigs:\n  - {dp: 4}\n  - {dp: 5000}\n', 'p.yaml'));
+    expect(e.message).toMatch(/^p\.yaml:5: configs\[1\]\.dp: /);
+  });
+
   it('expands knob lists of a router given in base or configs before the axes', () => {
     const s = expandText('base:\n  router: {name: br0, b: [4, 8]}\naxes:\n  seed: [1, 2]\n');
     expect(s.map((x) => [x.routerParams.b, x.workload.seed])).toEqual([[4, 1], [4, 2], [8, 1], [8, 2]]);
@@ -52,7 +70,12 @@ describe('expansion order and counts', () => {
     expect(s[0].routerParams.b).toBe(2);
   });
 
-  it('a file with only base (or nothing) is one configuration', () => {
+  it('YAML anchors and merge keys work', () => {
+    const s = expandText('configs:\n  - &small {dp: 2, max_num_seqs: 16}\n  - {<<: *small, dp: 4}\n');
+    expect(s.map((x) => [x.dp, x.maxNumSeqs])).toEqual([[2, 16], [4, 16]]);
+  });
+
+    it('a file with only base (or nothing) is one configuration', () => {
     expect(expandText('base: {dp: 2}\n')).toHaveLength(1);
     expect(expandText('name: empty\n')).toHaveLength(1);
   });

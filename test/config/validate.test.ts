@@ -78,7 +78,9 @@ describe('validation rules (field and value in every message)', () => {
 
   it('trace: required with workload trace, and only then', () => {
     bad({ workload: 'trace', requests: 0 }, 'workload', /a trace workload needs `trace: FILE`.*\(got "trace"\)/);
-    bad({ trace: 'x.csv' }, 'trace', /a trace file needs `workload: trace` \(workload is "sharegpt"\) \(got "x\.csv"\)/);
+    bad({ workload: 'sharegpt', trace: 'x.csv' }, 'trace', /a trace file needs `workload: trace` \(workload is "sharegpt"\) \(got "x\.csv"\)/);
+    // trace alone implies workload: trace, with the whole trace at its own timing
+    expect(scenarioFromFlat({ trace: 'x.csv' }).workload).toMatchObject({ source: 'trace', tracePath: 'x.csv', requests: 0, rate: 0 });
     bad({ trace: '' }, 'trace', /must be a trace file path/);
     bad({ workload: 'trace', trace: 'x.csv', trace_columns: { time: 'ts' } }, 'trace_columns.time', /unknown key; known keys: arrival, prompt, output/);
   });
