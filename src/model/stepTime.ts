@@ -12,7 +12,7 @@ export interface RankWork {
 const PS_PER_US = 1_000_000;
 
 /** Exact floor(ps / 1e6) for a non-negative integer ps < 2^53. */
-function psToUs(ps: number): number {
+export function psToUs(ps: number): number {
   return (ps - (ps % PS_PER_US)) / PS_PER_US;
 }
 
@@ -26,14 +26,19 @@ export function rankBasePs(m: StepModel, G: number): number {
 
 /** Step time of one rank in integer µs; 0 when it has no work (it only waits at the barrier). */
 export function rankStepUs(m: StepModel, basePs: number, w: RankWork): number {
+  return psToUs(rankStepPs(m, basePs, w));
+}
+
+/** Step time of one rank in integer picoseconds, before rounding down to µs; 0 without work. */
+export function rankStepPs(m: StepModel, basePs: number, w: RankWork): number {
   if (w.decodeSeqs === 0 && w.prefillTokens === 0) return 0;
-  const ps =
+  return (
     basePs +
     m.perDecodeSeq * w.decodeSeqs +
     m.perPrefillToken * w.prefillTokens +
     m.perKvTokenRead * w.kvTokensRead +
-    m.perAttnKiloPair * Math.floor(w.prefillAttnPairs / 1024);
-  return psToUs(ps);
+    m.perAttnKiloPair * Math.floor(w.prefillAttnPairs / 1024)
+  );
 }
 
 /** All-to-all time of a step in integer µs, from the largest rank's and the total token count. */

@@ -11,7 +11,7 @@ import { LatencyHistograms, newCounters, summarize } from '../../metrics/summary
 import { getRouter } from '../../routers/index.ts';
 import { ROUTER_STATE_WORDS, type RouterView } from '../../routers/types.ts';
 import type { StepModel } from '../../model/types.ts';
-import { allToAllUs, rankBasePs, rankStepUs, worstCaseStepPs, type RankWork } from '../../model/stepTime.ts';
+import { allToAllUs, psToUs, rankBasePs, rankStepPs, rankStepUs, worstCaseStepPs, type RankWork } from '../../model/stepTime.ts';
 import type { Workload } from '../../workload/types.ts';
 
 // Request status codes.
@@ -108,6 +108,9 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
   const decodeSeqsOf = new Float64Array(G);
   const kvReadOf = new Float64Array(G);
   const loadScratch = new Float64Array(G);
+  const ffBase = new Float64Array(G); // step ps of rank g in a decode-only stretch: ffBase + j * ffSlope
+  const ffSlope = new Float64Array(G);
+  const ffActive = new Int32Array(G); // ranks with decode work in the stretch
   let decodeOnly = true; // every scheduled token this step is a decode token, no preemption
 
   // Router view (snapshot + optimistic bookkeeping).
@@ -456,6 +459,70 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
    * an arrival or a timeout deadline. Returns the new time.
    */
   function fastForward(k: number, t0: number, a2aUs: number): number {
+    // A rank's step time in picoseconds is affine in the step index j here (only kv_read grows,
+    // by its decode count per step): precompute base and slope, and check that it really is.
+    let nActive = 0;
+    for (let g = 0; g < G; g++) {
+      const d = decodeSeqsOf[g];
+      if (d === 0) continue;
+      work.decodeSeqs = d;
+      work.prefillTokens = 0;
+      work.prefillAttnPairs = 0;
+      work.kvTokensRead = kvReadOf[g];
+      const p0 = rankStepPs(model, basePs, work);
+      work.kvTokensRead = kvReadOf[g] + d;
+      const p1 = rankStepPs(model, basePs, work);
+      work.kvTokensRead = kvReadOf[g] + 2 * d;
+      if (rankStepPs(model, basePs, work) !== 2 * p1 - p0) return stepOneByOne(k, t0, a2aUs);
+      ffBase[g] = p0;
+      ffSlope[g] = p1 - p0;
+      ffActive[nActive++] = g;
+    }
+    if (ts) rankUs.fill(0);
+    let t = t0;
+    let j = 0;
+    while (j < k) {
+      let maxUs = 0;
+      let sumUs = 0;
+      let maxLoad = 0;
+      let sumLoad = 0;
+      for (let i = 0; i < nActive; i++) {
+        const g = ffActive[i];
+        const us = psToUs(ffBase[g] + j * ffSlope[g]);
+        if (ts) rankUs[g] = us;
+        sumUs += us;
+        if (us > maxUs) maxUs = us;
+        const l = kvTok[g] + (j + 1) * decodeSeqsOf[g];
+        sumLoad += l;
+        if (l > maxLoad) maxLoad = l;
+      }
+      const stepUs = Math.max(1, maxUs + a2aUs);
+      steps++;
+      busyUs += stepUs;
+      sumRankUs += sumUs;
+      sumMaxRankUs += maxUs * G;
+      inSystemArea += inSystem * stepUs;
+      // Idle ranks hold no running request, so their load is 0 and only active ranks count.
+      if (maxLoad > 0) {
+        const mean = sumLoad / G;
+        imbAcc += (stepUs * (maxLoad - mean)) / mean;
+        balAcc += (stepUs * mean) / maxLoad;
+        loadWeight += stepUs;
+      }
+      if (ts) {
+        for (let g = 0; g < G; g++) loadScratch[g] = kvTok[g] + (j + 1) * decodeSeqsOf[g];
+        ts.add(steps - 1, t, stepUs, G, loadScratch, nRun, nWaiting, rankUs);
+      }
+      t += stepUs;
+      j++;
+      if (nextArr < n && arrival[nextArr] <= t) break;
+      if (timeoutUs > 0 && timeoutPtr < nextArr && arrival[timeoutPtr] + timeoutUs <= t) break;
+    }
+    return applyDecodeSteps(j, t);
+  }
+
+  /** The same stretch, computing each step's rank times with the step model directly. */
+  function stepOneByOne(k: number, t0: number, a2aUs: number): number {
     let t = t0;
     let j = 0;
     while (j < k) {
@@ -501,7 +568,11 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
       if (nextArr < n && arrival[nextArr] <= t) break;
       if (timeoutUs > 0 && timeoutPtr < nextArr && arrival[timeoutPtr] + timeoutUs <= t) break;
     }
-    // Apply j decode steps to every running request.
+    return applyDecodeSteps(j, t);
+  }
+
+  /** Apply j decode steps to every running request; returns t. */
+  function applyDecodeSteps(j: number, t: number): number {
     for (let g = 0; g < G; g++) {
       const base = g * B;
       for (let i = 0; i < nRun[g]; i++) {
