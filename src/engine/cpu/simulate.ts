@@ -460,20 +460,16 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
    */
   function fastForward(k: number, t0: number, a2aUs: number): number {
     // A rank's step time in picoseconds is affine in the step index j here (only kv_read grows,
-    // by its decode count per step): precompute base and slope, and check that it really is.
+    // by its decode count per step): precompute base and slope once, after checking that the
+    // model really is affine (a model with non-linear terms takes the general path per step).
     let nActive = 0;
+    let affine = true;
     for (let g = 0; g < G; g++) {
       const d = decodeSeqsOf[g];
       if (d === 0) continue;
-      work.decodeSeqs = d;
-      work.prefillTokens = 0;
-      work.prefillAttnPairs = 0;
-      work.kvTokensRead = kvReadOf[g];
-      const p0 = rankStepPs(model, basePs, work);
-      work.kvTokensRead = kvReadOf[g] + d;
-      const p1 = rankStepPs(model, basePs, work);
-      work.kvTokensRead = kvReadOf[g] + 2 * d;
-      if (rankStepPs(model, basePs, work) !== 2 * p1 - p0) return stepOneByOne(k, t0, a2aUs);
+      const p0 = decodePs(g, 0);
+      const p1 = decodePs(g, 1);
+      if (decodePs(g, 2) !== 2 * p1 - p0) affine = false;
       ffBase[g] = p0;
       ffSlope[g] = p1 - p0;
       ffActive[nActive++] = g;
@@ -488,27 +484,17 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
       let sumLoad = 0;
       for (let i = 0; i < nActive; i++) {
         const g = ffActive[i];
-        const us = psToUs(ffBase[g] + j * ffSlope[g]);
+        const us = psToUs(affine ? ffBase[g] + j * ffSlope[g] : decodePs(g, j));
         if (ts) rankUs[g] = us;
         sumUs += us;
         if (us > maxUs) maxUs = us;
+        // Idle ranks hold no running request: their load is 0, so only active ranks count.
         const l = kvTok[g] + (j + 1) * decodeSeqsOf[g];
         sumLoad += l;
         if (l > maxLoad) maxLoad = l;
       }
       const stepUs = Math.max(1, maxUs + a2aUs);
-      steps++;
-      busyUs += stepUs;
-      sumRankUs += sumUs;
-      sumMaxRankUs += maxUs * G;
-      inSystemArea += inSystem * stepUs;
-      // Idle ranks hold no running request, so their load is 0 and only active ranks count.
-      if (maxLoad > 0) {
-        const mean = sumLoad / G;
-        imbAcc += (stepUs * (maxLoad - mean)) / mean;
-        balAcc += (stepUs * mean) / maxLoad;
-        loadWeight += stepUs;
-      }
+      recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, inSystem);
       if (ts) {
         for (let g = 0; g < G; g++) loadScratch[g] = kvTok[g] + (j + 1) * decodeSeqsOf[g];
         ts.add(steps - 1, t, stepUs, G, loadScratch, nRun, nWaiting, rankUs);
@@ -521,54 +507,29 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     return applyDecodeSteps(j, t);
   }
 
-  /** The same stretch, computing each step's rank times with the step model directly. */
-  function stepOneByOne(k: number, t0: number, a2aUs: number): number {
-    let t = t0;
-    let j = 0;
-    while (j < k) {
-      let maxUs = 0;
-      let sumUs = 0;
-      for (let g = 0; g < G; g++) {
-        const d = decodeSeqsOf[g];
-        let us = 0;
-        if (d > 0) {
-          work.decodeSeqs = d;
-          work.prefillTokens = 0;
-          work.kvTokensRead = kvReadOf[g] + j * d;
-          work.prefillAttnPairs = 0;
-          us = rankStepUs(model, basePs, work);
-        }
-        rankUs[g] = us;
-        sumUs += us;
-        if (us > maxUs) maxUs = us;
-      }
-      const stepUs = Math.max(1, maxUs + a2aUs);
-      steps++;
-      busyUs += stepUs;
-      sumRankUs += sumUs;
-      sumMaxRankUs += maxUs * G;
-      inSystemArea += inSystem * stepUs;
-      let maxLoad = 0;
-      let sumLoad = 0;
-      for (let g = 0; g < G; g++) {
-        const l = kvTok[g] + (j + 1) * decodeSeqsOf[g];
-        loadScratch[g] = l;
-        sumLoad += l;
-        if (l > maxLoad) maxLoad = l;
-      }
-      if (maxLoad > 0) {
-        const mean = sumLoad / G;
-        imbAcc += (stepUs * (maxLoad - mean)) / mean;
-        balAcc += (stepUs * mean) / maxLoad;
-        loadWeight += stepUs;
-      }
-      if (ts) ts.add(steps - 1, t, stepUs, G, loadScratch, nRun, nWaiting, rankUs);
-      t += stepUs;
-      j++;
-      if (nextArr < n && arrival[nextArr] <= t) break;
-      if (timeoutUs > 0 && timeoutPtr < nextArr && arrival[timeoutPtr] + timeoutUs <= t) break;
+  /** Picoseconds of rank g's j-th step in a decode-only stretch. */
+  function decodePs(g: number, j: number): number {
+    const d = decodeSeqsOf[g];
+    work.decodeSeqs = d;
+    work.prefillTokens = 0;
+    work.prefillAttnPairs = 0;
+    work.kvTokensRead = kvReadOf[g] + j * d;
+    return rankStepPs(model, basePs, work);
+  }
+
+  /** Account one group step in the run's counters (the load terms use KV after the step). */
+  function recordStep(stepUs: number, maxUs: number, sumUs: number, maxLoad: number, sumLoad: number, inSys: number): void {
+    steps++;
+    busyUs += stepUs;
+    sumRankUs += sumUs;
+    sumMaxRankUs += maxUs * G;
+    inSystemArea += inSys * stepUs;
+    if (maxLoad > 0) {
+      const mean = sumLoad / G;
+      imbAcc += (stepUs * (maxLoad - mean)) / mean;
+      balAcc += (stepUs * mean) / maxLoad;
+      loadWeight += stepUs;
     }
-    return applyDecodeSteps(j, t);
   }
 
   /** Apply j decode steps to every running request; returns t. */
@@ -672,11 +633,8 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     // 5. The barrier: the step lasts as long as the slowest rank plus the all-to-all.
     const stepUs = Math.max(1, maxUs + allToAllUs(model, maxTok, totTok));
     const end = now + stepUs;
-    steps++;
-    busyUs += stepUs;
-    sumRankUs += sumUs;
-    sumMaxRankUs += maxUs * G;
-    inSystemArea += inSystem * stepUs;
+    // inSystem is sampled at the step's start, before completions.
+    const inSystemAtStart = inSystem;
     for (let g = 0; g < G; g++) finishStep(g, end);
     // Load balance of the step: KV tokens resident after it, weighted by its duration.
     let maxLoad = 0;
@@ -686,12 +644,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
       sumLoad += l;
       if (l > maxLoad) maxLoad = l;
     }
-    if (maxLoad > 0) {
-      const mean = sumLoad / G;
-      imbAcc += (stepUs * (maxLoad - mean)) / mean;
-      balAcc += (stepUs * mean) / maxLoad;
-      loadWeight += stepUs;
-    }
+    recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, inSystemAtStart);
     if (ts) ts.add(steps - 1, now, stepUs, G, kvTok, nRun, nWaiting, rankUs);
     snapDirty = true;
     now = end;
