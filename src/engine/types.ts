@@ -7,6 +7,23 @@ export interface RunResult {
   metrics: RunMetrics;
   /** Present when scenario.timeseries was set. */
   timeseries?: TimeSeries;
+  /** Per-request outcomes; present when scenario.timeseries was set. */
+  requests?: RequestLog;
+}
+
+/**
+ * One entry per request of the run's stream (times in µs; -1 where a request never reached
+ * that point). status: 4 = completed, 5 = failed (rejected or timed out).
+ */
+export interface RequestLog {
+  arrival_us: Float64Array;
+  prompt: Int32Array;
+  output: Int32Array;
+  status: Uint8Array;
+  rank: Int32Array;
+  admit_us: Float64Array;
+  first_token_us: Float64Array;
+  end_us: Float64Array;
 }
 
 export interface EngineInfo {

@@ -23,6 +23,13 @@ export interface WriteMeta {
 
 /** Identifies balanceroute time-series files in the schema metadata (`format` key). */
 export const TIMESERIES_FORMAT = 'balanceroute-timeseries/1';
+/** Identifies per-request log files (written beside a time series). */
+export const REQUESTS_FORMAT = 'balanceroute-requests/1';
+
+/** The per-request log written beside a time-series file: `ts.arrow` -> `ts.requests.arrow`. */
+export function requestsPathFor(timeseriesPath: string): string {
+  return /\.arrow$/i.test(timeseriesPath) ? timeseriesPath.replace(/\.arrow$/i, '.requests.arrow') : `${timeseriesPath}.requests.arrow`;
+}
 
 /** Write one row per result to `path` (Arrow IPC file format). Leaves no file on failure. */
 export async function writeResults(path: string, results: readonly RunResult[], meta: WriteMeta): Promise<void> {
@@ -36,7 +43,74 @@ export async function writeResults(path: string, results: readonly RunResult[], 
  */
 export async function writeTimeSeries(path: string, results: readonly RunResult[], meta?: WriteMeta): Promise<void> {
   const table = timeSeriesTable(results, meta);
+  const withRequests = results.filter((r) => r.requests);
+  const requests = withRequests.length > 0 ? requestsTable(withRequests, meta) : undefined;
   writeTable(path, table, 'timeseries');
+  if (requests) writeTable(requestsPathFor(path), requests, 'timeseries');
+}
+
+/** Columns that say which configuration a time-series or request row belongs to. */
+function labelColumns(results: readonly RunResult[], counts: number[]): ColumnData[] {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const index = new Int32Array(total);
+  const dp = new Int32Array(total);
+  const seed = new Int32Array(total);
+  const rate = new Float64Array(total);
+  const router: string[] = new Array(total);
+  let at = 0;
+  results.forEach((r, i) => {
+    const n = counts[i];
+    index.fill(r.scenario.index, at, at + n);
+    dp.fill(r.scenario.dp, at, at + n);
+    seed.fill(r.scenario.workload.seed, at, at + n);
+    rate.fill(r.scenario.workload.rate, at, at + n);
+    router.fill(r.scenario.router, at, at + n);
+    at += n;
+  });
+  return [
+    { name: 'config_index', kind: 'int32', values: index },
+    { name: 'router', kind: 'dictionary', values: router },
+    { name: 'dp', kind: 'int32', values: dp },
+    { name: 'rate', kind: 'float64', values: rate, metadata: { unit: 'req/s' } },
+    { name: 'seed', kind: 'int32', values: seed },
+  ];
+}
+
+/** Request-log columns: name, kind, unit. */
+const REQUEST_COLUMNS: readonly [string, ColumnKind, string][] = [
+  ['arrival_us', 'float64', 'us'],
+  ['prompt', 'int32', 'tokens'],
+  ['output', 'int32', 'tokens'],
+  ['status', 'int32', ''],
+  ['rank', 'int32', ''],
+  ['admit_us', 'float64', 'us'],
+  ['first_token_us', 'float64', 'us'],
+  ['end_us', 'float64', 'us'],
+];
+
+/** One row per request of every run that logged requests (with `request` = its index in the stream). */
+export function requestsTable(results: readonly RunResult[], meta?: WriteMeta): Table {
+  const counts = results.map((r) => r.requests!.arrival_us.length);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const columns = labelColumns(results, counts);
+  const req = new Int32Array(total);
+  let at = 0;
+  for (const n of counts) {
+    for (let i = 0; i < n; i++) req[at + i] = i;
+    at += n;
+  }
+  columns.push({ name: 'request', kind: 'int32', values: req });
+  for (const [name, kind, unit] of REQUEST_COLUMNS) {
+    const values = kind === 'int32' ? new Int32Array(total) : new Float64Array(total);
+    let pos = 0;
+    for (const r of results) {
+      const src = (r.requests as unknown as Record<string, ArrayLike<number>>)[name];
+      values.set(src, pos);
+      pos += src.length;
+    }
+    columns.push({ name, kind, values, metadata: unit ? { unit } : undefined });
+  }
+  return makeTable(columns, meta ? schemaMetadata(meta, REQUESTS_FORMAT) : { format: REQUESTS_FORMAT });
 }
 
 /** The result rows as an Arrow table (exposed for tests and merge). */
@@ -63,8 +137,7 @@ const SERIES_COLUMNS: readonly [keyof TimeSeries, ColumnKind, string][] = [
 export function timeSeriesTable(results: readonly RunResult[], meta?: WriteMeta): Table {
   const withSeries = results.filter((r) => r.timeseries);
   const total = withSeries.reduce((n, r) => n + r.timeseries!.step.length, 0);
-  const index = new Int32Array(total);
-  const columns: ColumnData[] = [{ name: 'config_index', kind: 'int32', values: index }];
+  const columns: ColumnData[] = labelColumns(withSeries, withSeries.map((r) => r.timeseries!.step.length));
   for (const [name, kind, unit] of SERIES_COLUMNS) {
     const values = kind === 'int32' ? new Int32Array(total) : new Float64Array(total);
     let at = 0;
@@ -77,12 +150,6 @@ export function timeSeriesTable(results: readonly RunResult[], meta?: WriteMeta)
       at += src.length;
     }
     columns.push({ name, kind, values, metadata: unit ? { unit } : undefined });
-  }
-  let at = 0;
-  for (const r of withSeries) {
-    const n = r.timeseries!.step.length;
-    index.fill(r.scenario.index, at, at + n);
-    at += n;
   }
   return makeTable(columns, meta ? schemaMetadata(meta, TIMESERIES_FORMAT) : { format: TIMESERIES_FORMAT });
 }

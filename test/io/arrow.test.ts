@@ -138,7 +138,7 @@ describe('time series', () => {
     await writeTimeSeries(p, results, META);
     const f = readArrowFile(p);
     expect(f.columns.map((c) => `${c.name}:${c.typeName}`)).toEqual([
-      'config_index:Int32', 'step:Int32', 'time_us:Float64', 'rank:Int32', 'kv_tokens:Float64',
+      'config_index:Int32', 'router:Dictionary<Int32, Utf8>', 'dp:Int32', 'rate:Float64', 'seed:Int32', 'step:Int32', 'time_us:Float64', 'rank:Int32', 'kv_tokens:Float64',
       'running:Int32', 'waiting:Int32', 'rank_step_us:Float64', 'step_us:Float64',
     ]);
     // Configuration 0 has dp 2 (3 steps), configuration 2 has dp 4 (2 steps).

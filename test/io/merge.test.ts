@@ -72,7 +72,7 @@ describe('merge', () => {
     const e = await mergeResultFiles([a, ts], join(dir, 'out.arrow')).catch((x) => x);
     expect(e).toBeInstanceOf(InputError);
     expect(e.field).toBe('file');
-    expect(e.message).toMatch(new RegExp(`^file: has column step where .*a\\.arrow has router;`));
+    expect(e.message).toMatch(new RegExp(`^file: has column dp where .*a\\.arrow has router_params;`));
     expect(e.message).toContain(JSON.stringify(ts));
     expect(readdirSync(dir).sort()).toEqual(['a.arrow', 'b.arrow', 'ts.arrow']);
   });

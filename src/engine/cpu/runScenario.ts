@@ -8,6 +8,17 @@ import { simulate } from './simulate.ts';
 export function runScenario(sc: Scenario): RunResult {
   const model = resolveStepModel(sc.model);
   const wl = getWorkload(sc.workload);
-  const out = simulate(sc, wl, model);
-  return { scenario: sc, metrics: out.metrics, timeseries: out.timeseries };
+  const out = simulate(sc, wl, model, { detail: sc.timeseries });
+  const d = out.requests;
+  const requests = d && {
+    arrival_us: wl.arrivalUs.slice(),
+    prompt: wl.prompt.slice(),
+    output: wl.output.slice(),
+    status: d.status,
+    rank: d.rank,
+    admit_us: d.admitUs,
+    first_token_us: d.firstTokenUs,
+    end_us: d.endUs,
+  };
+  return { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests };
 }

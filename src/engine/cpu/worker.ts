@@ -31,6 +31,7 @@ port.on('message', (msg: ToWorker) => {
   const transfer: ArrayBuffer[] = [];
   for (const r of results) {
     if (r.timeseries) for (const a of Object.values(r.timeseries)) transfer.push((a as Float64Array).buffer as ArrayBuffer);
+    if (r.requests) for (const a of Object.values(r.requests)) transfer.push((a as Float64Array).buffer as ArrayBuffer);
   }
   port.postMessage({ type: 'results', results } satisfies FromWorker, transfer);
 });
