@@ -7,7 +7,9 @@ import { InputError } from './config/inputError.ts';
 import { runCommand } from './cli/runCommand.ts';
 import { sweepCommand } from './cli/sweepCommand.ts';
 import { mergeCommand } from './cli/mergeCommand.ts';
+import { reportCommand } from './cli/reportCommand.ts';
 import { presetsCommand, routersCommand } from './cli/listCommands.ts';
+import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
 
@@ -36,6 +38,7 @@ function buildProgram(): Command {
     .option('--trace <file>', 'replay a trace file (CSV or JSONL) instead of a profile')
     .option('--trace-columns <arrival,prompt,output>', 'trace column names, comma-separated, in this order')
     .addOption(new Option('--trace-time-unit <unit>', 'unit of the trace arrival column').choices(['s', 'ms', 'us', 'ns']))
+    .option('--trace-window <start_s,end_s>', 'replay only trace rows arriving in [start_s, end_s) seconds of the trace clock')
     .addOption(new Option('--arrival <process>', 'arrival process').choices(['poisson', 'gamma']).default('poisson'))
     .option('--cv <x>', 'coefficient of variation of inter-arrival gaps (gamma)', '1')
     .option('--max-output <n>', 'cap on output length in tokens', '1024')
@@ -90,6 +93,39 @@ function buildProgram(): Command {
     .action(async (opts) => {
       await benchCommand(opts);
     });
+
+  program
+    .command('report')
+    .description('HTML report (charts, verdict) of a sweep result file or a time-series file')
+    .argument('<file.arrow>', 'result file of `sweep`/`run -o`, or time series of `--timeseries`')
+    .option('-o, --output <file.html>', 'report file (default: the input with .html)')
+    .option('--results <file.arrow>', 'time series only: result file that labels its configurations')
+    .option('--config <i,j,...>', 'time series only: config_index values to draw (default: the first 8)')
+    .option('--max-configs <n>', 'time series only: draw at most n configurations', '8')
+    .option('--bins <n>', 'time series only: time bins per chart', '300')
+    .action(async (file, opts) => {
+      await reportCommand(file, opts);
+    });
+
+  program
+    .command('calibrate')
+    .description('fit a step-time model file to a layer-wise vLLM profile (or derive one from a HF config.json with --gpu)')
+    .argument('<profile>', 'profile folder (attention.csv, dense.csv, moe.csv, per_sequence.csv, meta.yaml), its parent, or a config.json')
+    .requiredOption('-o, --output <file.json>', 'model file to write (use with --model)')
+    .option('--config <config.json>', 'Hugging Face config of the profiled model (default: model-config.json next to the profile)')
+    .option('--dp <n,...>', 'DP sizes (= EP degrees) to calibrate for (default 1,2,4,8 where they divide the experts)')
+    .option('--gpu <name>', 'GPU (h100, h200, b200, a100, rtxpro6000); default from meta.yaml')
+    .option('--max-num-seqs <n>', "deployment's max_num_seqs (decode bound, CUDA-graph capture sizes); default from meta.yaml")
+    .option('--max-context <tokens>', 'fit only profile points with contexts up to this many tokens')
+    .option('--no-cuda-graphs', 'model an enforce_eager deployment (no DP padding to capture sizes)')
+    .option('--no-l2-correction', "keep the one-layer profile's L2-resident weight reads as measured")
+    .option('--step-overhead-us <us>', 'extra per-step time of a busy rank (CPU scheduling), µs', '0')
+    .option('--skew-alpha <a>', 'attention cost share of uneven decode contexts (default: meta.yaml skew_fit)')
+    .option('--gpu-memory-utilization <f>', "deployment's gpu_memory_utilization (default from meta.yaml)")
+    .option('--reserve-gib <GiB>', 'memory outside weights and KV cache (default: estimated, docs/step-model.md §6)')
+    .option('--name <name>', 'model name written into the file')
+    .option('--json', 'print the derivation as JSON')
+    .action((profile, opts) => calibrateCommand(profile, opts));
 
   program
     .command('routers')

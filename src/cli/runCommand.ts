@@ -19,6 +19,7 @@ export interface RunFlags {
   trace?: string;
   traceColumns?: string;
   traceTimeUnit?: string;
+  traceWindow?: string;
   arrival: string;
   cv: string;
   maxOutput: string;
@@ -70,6 +71,15 @@ export function flagsToEntry(f: RunFlags): Record<string, unknown> {
       entry.trace_columns = { arrival: cols[0], prompt: cols[1], output: cols[2] };
     }
     if (f.traceTimeUnit !== undefined) entry.trace_time_unit = f.traceTimeUnit;
+    if (f.traceWindow !== undefined) {
+      const parts = f.traceWindow.split(',').map((s) => s.trim());
+      if (parts.length > 2 || parts[0] === '') {
+        throw new InputError('trace_window', f.traceWindow, 'expected START_S,END_S (seconds from the first row; END_S may be left out)');
+      }
+      const start = numberFlag('trace_window.start_s', parts[0]);
+      const end = parts[1] === undefined || parts[1] === '' ? undefined : numberFlag('trace_window.end_s', parts[1]);
+      entry.trace_window = end === undefined ? { start_s: start } : { start_s: start, end_s: end };
+    }
   }
   if (f.kvCapacity !== undefined) entry.kv_capacity = numberFlag('kv_capacity', f.kvCapacity);
   if (f.maxModelLen !== undefined) entry.max_model_len = numberFlag('max_model_len', f.maxModelLen);

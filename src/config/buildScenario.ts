@@ -8,6 +8,7 @@ import { relocate, type RouterChoice } from './routerValue.ts';
 import { canonicalSpec } from '../workload/build.ts';
 import type { ArrivalProcess, LengthDist, WorkloadSpec } from '../workload/types.ts';
 import { resolveStepModel } from '../model/presets.ts';
+import { stepModelForDp } from '../model/stepTime.ts';
 import { resolveRouterParams } from '../routers/index.ts';
 import type { StepModel } from '../model/types.ts';
 
@@ -32,6 +33,7 @@ export function buildScenario(v: CheckedValues, fieldOf: FieldOf, index: number,
     field: 'router',
   });
   const dp = (v.dp as number | undefined) ?? SCENARIO_DEFAULTS.dp;
+  stepModelForDp(model, dp, fieldOf('dp') ?? 'dp'); // a calibrated model covers only its DP sizes
   const blockSize = (v.block_size as number | undefined) ?? SCENARIO_DEFAULTS.blockSize;
   const scenario: Scenario = {
     index,
@@ -107,6 +109,10 @@ function buildWorkload(v: CheckedValues): WorkloadSpec {
   if (v.trace !== undefined) w.tracePath = v.trace as string;
   if (v.trace_columns !== undefined) w.traceColumns = v.trace_columns as WorkloadSpec['traceColumns'];
   if (v.trace_time_unit !== undefined) w.traceTimeUnit = v.trace_time_unit as WorkloadSpec['traceTimeUnit'];
+  if (v.trace_window !== undefined) {
+    const tw = v.trace_window as { start_s: number; end_s?: number };
+    w.traceWindow = tw.end_s === undefined ? { startS: tw.start_s } : { startS: tw.start_s, endS: tw.end_s };
+  }
   if (v.prompt !== undefined) w.prompt = v.prompt as LengthDist;
   if (v.output !== undefined) w.output = v.output as LengthDist;
   return w;

@@ -12,6 +12,7 @@ export const SWEEP_KEYS = [
   'trace',
   'trace_columns',
   'trace_time_unit',
+  'trace_window',
   'arrival',
   'cv',
   'max_output',

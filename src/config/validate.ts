@@ -68,6 +68,8 @@ export function checkValue(key: SweepKey, value: unknown, field: FieldPath): unk
       return checkTraceColumns(value, field);
     case 'trace_time_unit':
       return oneOf(value, field, TRACE_TIME_UNITS);
+    case 'trace_window':
+      return checkTraceWindow(value, field);
     case 'arrival':
       return oneOf(value, field, ARRIVAL_VALUES);
     case 'cv':
@@ -157,6 +159,19 @@ function checkTraceColumns(value: unknown, field: FieldPath): Record<string, str
     out[k] = nonEmptyString(v, `${field}.${k}`, 'a column name');
   }
   return out;
+}
+
+/** `{start_s, end_s}`: seconds of the trace's own clock (start_s defaults to 0, end_s to the end). */
+function checkTraceWindow(value: unknown, field: FieldPath): { start_s: number; end_s?: number } {
+  if (!isPlainObject(value)) throw new InputError(field, value, 'must be a mapping {start_s, end_s} (seconds from the trace\'s first row)');
+  for (const k of Object.keys(value)) {
+    if (k !== 'start_s' && k !== 'end_s') throw new InputError(`${field}.${k}`, k, 'unknown key; known keys: start_s, end_s');
+  }
+  const start = value.start_s === undefined ? 0 : nonNegative(value.start_s, `${field}.start_s`);
+  if (value.end_s === undefined) return { start_s: start };
+  const end = nonNegative(value.end_s, `${field}.end_s`);
+  if (!(end > start)) throw new InputError(`${field}.end_s`, end, `must be after start_s (${start})`);
+  return { start_s: start, end_s: end };
 }
 
 function checkLengthDist(value: unknown, field: FieldPath): LengthDist {

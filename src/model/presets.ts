@@ -1,21 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { InputError, InputProblem } from '../config/inputError.ts';
-import { STEP_COEFFICIENTS, type StepModel } from './types.ts';
+import { analyticPreset } from './analytic.ts';
+import { architectureFromHfConfig } from './architecture.ts';
+import { GPUS } from './gpus.ts';
+import { HF_CONFIGS } from './hfConfigs.ts';
+import type { KvMemorySpec, PresetSpec } from './presetSpec.ts';
+import { checkCurve } from './stepCurve.ts';
+import { BASE_STEP_COEFFICIENTS, OPTIONAL_STEP_COEFFICIENTS, STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
 
-/**
- * How the default KV capacity per rank follows from memory: the rank holds the shared weights and
- * 1/G of the expert weights (expert parallel), a reserve for activations and CUDA graphs, and
- * the rest of `utilization * memoryBytes` is KV cache.
- */
-export interface KvMemorySpec {
-  memoryBytes: number;
-  utilization: number;
-  sharedWeightBytes: number;
-  expertWeightBytes: number;
-  reserveBytes: number;
-  kvBytesPerToken: number;
-  blockSize: number;
-}
+export type { KvMemorySpec, PresetSpec } from './presetSpec.ts';
 
 export function kvCapacityFromMemory(m: KvMemorySpec, dp: number): number {
   const free = m.memoryBytes * m.utilization - m.sharedWeightBytes - m.expertWeightBytes / dp - m.reserveBytes;
@@ -23,21 +16,10 @@ export function kvCapacityFromMemory(m: KvMemorySpec, dp: number): number {
   return Math.max(0, tokens - (tokens % m.blockSize));
 }
 
-/** A preset as stored (JSON-compatible): coefficients in integer picoseconds. */
-export interface PresetSpec {
-  name: string;
-  description: string;
-  coefficients: Record<(typeof STEP_COEFFICIENTS)[number], number>;
-  maxModelLen: number;
-  kvMemory?: KvMemorySpec;
-  /** Fixed KV capacity per rank in tokens (used when kvMemory is absent). */
-  kvCapacityTokens?: number;
-}
-
 // Qwen3-30B-A3B (48 layers, hidden 2048, 32 q / 4 kv heads of dim 128, 128 experts top-8,
 // expert width 768, vocab 151,936; Qwen3 technical report / HF config) on one H100 SXM per rank
 // (80 GB HBM3 at 3.35 TB/s, 989 TFLOP/s dense BF16, NVLink 4 at 450 GB/s per direction;
-// NVIDIA H100 datasheet). Derivation in docs/model.md, "Default preset".
+// NVIDIA H100 datasheet). Derivation in docs/model.md §9 and docs/step-model.md §2.
 const QWEN3_30B_A3B_H100: PresetSpec = {
   name: 'qwen3-30b-a3b-h100',
   description: 'Qwen3-30B-A3B, BF16, one H100 SXM 80GB per DP rank, EP across ranks (roofline-derived)',
@@ -64,9 +46,27 @@ const QWEN3_30B_A3B_H100: PresetSpec = {
   },
 };
 
-const PRESETS: Record<string, PresetSpec> = {
-  [QWEN3_30B_A3B_H100.name]: QWEN3_30B_A3B_H100,
-};
+/**
+ * Analytic presets for every shipped model on every GPU (docs/step-model.md §2), generated from
+ * the Hugging Face configs and GPU datasheets. `qwen3-30b-a3b-h100` stays the hand-rounded
+ * original above (the default everywhere; the generator reproduces it within 3%).
+ */
+function analyticPresets(): PresetSpec[] {
+  const out: PresetSpec[] = [];
+  for (const m of Object.values(HF_CONFIGS)) {
+    const arch = architectureFromHfConfig(m.config, m.key);
+    for (const gpu of Object.values(GPUS)) {
+      const name = `${m.key}-${gpu.key}`;
+      if (name === QWEN3_30B_A3B_H100.name) continue;
+      out.push(analyticPreset(name, arch, gpu, undefined, m.name, m.source));
+    }
+  }
+  return out;
+}
+
+const PRESETS: Record<string, PresetSpec> = Object.fromEntries(
+  [QWEN3_30B_A3B_H100, ...analyticPresets()].map((p) => [p.name, p]),
+);
 
 export function listPresets(): readonly PresetSpec[] {
   return Object.values(PRESETS);
@@ -76,13 +76,19 @@ export function listPresets(): readonly PresetSpec[] {
 export const MAX_COEFFICIENT_PS = 2 ** 32 - 1;
 export const MAX_BASE_PS = 2 ** 46;
 
+function checkCoefficient(k: StepCoefficient, v: unknown, field: string): number {
+  const limit = BASE_STEP_COEFFICIENTS.has(k) ? MAX_BASE_PS : MAX_COEFFICIENT_PS;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) {
+    throw new InputError(field, v, `must be an integer number of picoseconds in [0, ${limit}]`);
+  }
+  return v;
+}
+
 export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
+  const coef = {} as Record<StepCoefficient, number>;
   for (const k of STEP_COEFFICIENTS) {
     const v = spec.coefficients?.[k];
-    const limit = k === 'base' || k === 'baseExperts' || k === 'a2aBase' ? MAX_BASE_PS : MAX_COEFFICIENT_PS;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) {
-      throw new InputError(`${field}.coefficients.${k}`, v, `must be an integer number of picoseconds in [0, ${limit}]`);
-    }
+    coef[k] = v === undefined && OPTIONAL_STEP_COEFFICIENTS.has(k) ? 0 : checkCoefficient(k, v, `${field}.coefficients.${k}`);
   }
   if (!Number.isInteger(spec.maxModelLen) || spec.maxModelLen < 1) {
     throw new InputError(`${field}.maxModelLen`, spec.maxModelLen, 'must be a positive integer');
@@ -92,9 +98,32 @@ export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
   if (!mem && (typeof fixed !== 'number' || !Number.isInteger(fixed) || fixed < 1)) {
     throw new InputError(`${field}.kvCapacityTokens`, fixed, 'must be a positive integer when kvMemory is absent');
   }
+  const curve = spec.maxRankTokenCurve === undefined ? undefined : checkCurve(spec.maxRankTokenCurve, `${field}.maxRankTokenCurve`);
+  let byDp: Map<number, DpStepTerms> | undefined;
+  if (spec.byDp !== undefined) {
+    if (spec.byDp === null || typeof spec.byDp !== 'object' || Array.isArray(spec.byDp) || Object.keys(spec.byDp).length === 0) {
+      throw new InputError(`${field}.byDp`, spec.byDp, 'must map DP sizes ("1", "2", ...) to {coefficients, maxRankTokenCurve}');
+    }
+    byDp = new Map();
+    for (const [key, terms] of Object.entries(spec.byDp)) {
+      const dp = Number(key);
+      const f = `${field}.byDp.${key}`;
+      if (!Number.isInteger(dp) || dp < 1 || String(dp) !== key) throw new InputError(`${field}.byDp`, key, 'keys must be DP sizes (positive integers)');
+      if (terms === null || typeof terms !== 'object') throw new InputError(f, terms, 'must be an object {coefficients, maxRankTokenCurve}');
+      const c: Partial<Record<StepCoefficient, number>> = {};
+      for (const [k, v] of Object.entries(terms.coefficients ?? {})) {
+        if (!(STEP_COEFFICIENTS as readonly string[]).includes(k)) throw new InputError(`${f}.coefficients`, k, `unknown coefficient; known: ${STEP_COEFFICIENTS.join(', ')}`);
+        c[k as StepCoefficient] = checkCoefficient(k as StepCoefficient, v, `${f}.coefficients.${k}`);
+      }
+      const dc = terms.maxRankTokenCurve === undefined ? undefined : checkCurve(terms.maxRankTokenCurve, `${f}.maxRankTokenCurve`);
+      byDp.set(dp, { coefficients: c, maxRankTokenCurve: dc });
+    }
+  }
   return {
     name: spec.name,
-    ...spec.coefficients,
+    ...coef,
+    maxRankTokenCurve: curve,
+    byDp,
     maxModelLen: spec.maxModelLen,
     kvCapacityTokens: mem ? (dp: number) => kvCapacityFromMemory(mem, dp) : () => fixed as number,
   };

@@ -1,3 +1,5 @@
+import { InputError } from '../config/inputError.ts';
+import { curveMaxPs, curvePs } from './stepCurve.ts';
 import type { StepModel } from './types.ts';
 
 /** Work a rank does in one step, as the step-time model sees it. */
@@ -7,6 +9,13 @@ export interface RankWork {
   kvTokensRead: number;
   /** Sum over prefill chunks of (query, key) pairs: chunk*computed + chunk*(chunk+1)/2. */
   prefillAttnPairs: number;
+  /**
+   * Sum over prefill chunks of the tokens already computed before the chunk (part of
+   * kvTokensRead). Absent = 0; only read when the model has prefill-KV or mixed-batch terms.
+   */
+  prefillKvTokens?: number;
+  /** Longest context (computed tokens) among the decode requests. Absent = 0; read only with a skew term. */
+  decodeKvMax?: number;
 }
 
 const PS_PER_US = 1_000_000;
@@ -14,6 +23,21 @@ const PS_PER_US = 1_000_000;
 /** Exact floor(ps / 1e6) for a non-negative integer ps < 2^53. */
 export function psToUs(ps: number): number {
   return (ps - (ps % PS_PER_US)) / PS_PER_US;
+}
+
+/**
+ * The flat model for DP size G: a model with per-DP terms (`byDp`, calibrated models) gets
+ * G's coefficients and curve; a model without them is returned as is. Throws InputError when
+ * the model has per-DP terms but none for G.
+ */
+export function stepModelForDp(m: StepModel, G: number, field = 'dp'): StepModel {
+  if (!m.byDp) return m;
+  const terms = m.byDp.get(G);
+  if (!terms) {
+    const known = [...m.byDp.keys()].sort((a, b) => a - b).join(', ');
+    throw new InputError(field, G, `model ${m.name} was calibrated for dp ${known} only; recalibrate with --dp ${G} (balanceroute calibrate)`);
+  }
+  return { ...m, ...terms.coefficients, maxRankTokenCurve: terms.maxRankTokenCurve ?? m.maxRankTokenCurve, byDp: undefined };
 }
 
 /**
@@ -32,19 +56,37 @@ export function rankStepUs(m: StepModel, basePs: number, w: RankWork): number {
 /** Step time of one rank in integer picoseconds, before rounding down to µs; 0 without work. */
 export function rankStepPs(m: StepModel, basePs: number, w: RankWork): number {
   if (w.decodeSeqs === 0 && w.prefillTokens === 0) return 0;
-  return (
+  let ps =
     basePs +
     m.perDecodeSeq * w.decodeSeqs +
     m.perPrefillToken * w.prefillTokens +
     m.perKvTokenRead * w.kvTokensRead +
-    m.perAttnKiloPair * Math.floor(w.prefillAttnPairs / 1024)
-  );
+    m.perAttnKiloPair * Math.floor(w.prefillAttnPairs / 1024);
+  if (w.prefillTokens > 0 && (m.perPrefillKvToken !== 0 || m.perMixedDecodeKvToken !== 0 || m.perMixedDecodeSeq !== 0)) {
+    // Prefill chunks' own context, and the decodes of a mixed batch (charged again at the
+    // mixed-batch rates: decodes then run through the varlen prefill kernel).
+    const prefillKv = w.prefillKvTokens ?? 0;
+    ps +=
+      m.perPrefillKvToken * prefillKv +
+      m.perMixedDecodeSeq * w.decodeSeqs +
+      m.perMixedDecodeKvToken * (w.kvTokensRead - prefillKv);
+  }
+  if (m.perDecodeSkewToken !== 0 && w.decodeSeqs > 0) {
+    // Uneven decode contexts: the gap between a batch at the longest context and the actual one.
+    const decodeKv = w.kvTokensRead - (w.prefillKvTokens ?? 0);
+    ps += m.perDecodeSkewToken * (w.decodeSeqs * (w.decodeKvMax ?? 0) - decodeKv);
+  }
+  return ps;
 }
 
-/** All-to-all time of a step in integer µs, from the largest rank's and the total token count. */
+/**
+ * Group part of a step in integer µs: the all-to-all terms and the max-rank-token curve (work
+ * all ranks do in lockstep), from the largest rank's and the total token count. 0 without tokens.
+ */
 export function allToAllUs(m: StepModel, maxRankTokens: number, totalTokens: number): number {
   if (totalTokens === 0) return 0;
-  return psToUs(m.a2aBase + m.a2aPerMaxRankToken * maxRankTokens + m.a2aPerToken * totalTokens);
+  const curve = m.maxRankTokenCurve ? curvePs(m.maxRankTokenCurve, maxRankTokens) : 0;
+  return psToUs(m.a2aBase + m.a2aPerMaxRankToken * maxRankTokens + m.a2aPerToken * totalTokens + curve);
 }
 
 /**
@@ -57,6 +99,9 @@ export function worstCaseStepPs(m: StepModel, maxNumSeqs: number, maxBatchedToke
   const pairs = maxBatchedTokens * maxModelLen + (maxBatchedTokens * (maxBatchedTokens + 1)) / 2;
   const rank =
     m.base + m.baseExperts + m.perDecodeSeq * seqs + m.perPrefillToken * maxBatchedTokens +
-    m.perKvTokenRead * kvRead + m.perAttnKiloPair * Math.ceil(pairs / 1024);
-  return Math.max(rank, m.a2aBase + (m.a2aPerMaxRankToken + m.a2aPerToken) * maxBatchedTokens * 4096);
+    m.perKvTokenRead * kvRead + m.perAttnKiloPair * Math.ceil(pairs / 1024) +
+    m.perPrefillKvToken * kvRead + m.perMixedDecodeKvToken * kvRead + m.perMixedDecodeSeq * seqs +
+    m.perDecodeSkewToken * kvRead;
+  const curve = m.maxRankTokenCurve ? curveMaxPs(m.maxRankTokenCurve, maxBatchedTokens) : 0;
+  return Math.max(rank, m.a2aBase + (m.a2aPerMaxRankToken + m.a2aPerToken) * maxBatchedTokens * 4096 + curve);
 }

@@ -1,15 +1,20 @@
 /**
- * Linear step-time model of one DP rank, in integer picoseconds per unit so that every engine
- * computes bit-identical step times (see docs/model.md, "Step time").
+ * Step-time model of one DP rank, in integer picoseconds per unit so that every engine computes
+ * bit-identical step times (see docs/model.md §5 and docs/step-model.md).
  *
  *   t_g [ps] = base + baseExperts / G
  *            + perDecodeSeq * decodeSeqs
  *            + perPrefillToken * prefillTokens
  *            + perKvTokenRead * kvTokensRead
  *            + perAttnKiloPair * floor(prefillAttnPairs / 1024)
+ *            + perPrefillKvToken * prefillKvTokens
+ *            + (prefillTokens > 0 ? perMixedDecodeSeq * decodeSeqs
+ *                                   + perMixedDecodeKvToken * (kvTokensRead - prefillKvTokens) : 0)
+ *            + perDecodeSkewToken * (decodeSeqs * decodeKvMax - (kvTokensRead - prefillKvTokens))
  *   t_g [µs] = floor(t_g [ps] / 1e6)            (0 when the rank has no work)
  *   T   [µs] = max_g t_g + floor((a2aBase + a2aPerMaxRankToken * max_g tokens_g
- *                                 + a2aPerToken * sum_g tokens_g) / 1e6)
+ *                                 + a2aPerToken * sum_g tokens_g
+ *                                 + curve(max_g tokens_g)) / 1e6)
  */
 export interface StepModel {
   /** Preset or file name, for result rows. */
@@ -23,10 +28,54 @@ export interface StepModel {
   a2aBase: number;
   a2aPerMaxRankToken: number;
   a2aPerToken: number;
+  /** Extra cost per KV token a prefill chunk attends to (its already computed tokens). */
+  perPrefillKvToken: number;
+  /**
+   * Extra cost per KV token read by decode requests in a step that also runs a prefill chunk
+   * (a mixed batch runs decodes through the varlen prefill kernel; docs/step-model.md §3).
+   */
+  perMixedDecodeKvToken: number;
+  /** Extra cost per decode request in a step that also runs a prefill chunk (mixed batch). */
+  perMixedDecodeSeq: number;
+  /**
+   * Cost per token of decode-context skew, decodeSeqs * (longest decode context) - (sum of
+   * decode contexts): attention kernels pay for uneven context lengths (docs/step-model.md §3).
+   */
+  perDecodeSkewToken: number;
+  /**
+   * Optional lookup-table term of the group step: a piecewise-linear function of the largest
+   * rank's token count (work every rank does in lockstep on padded batches: dense layers, MoE
+   * experts, the EP collectives). Absent = 0.
+   */
+  maxRankTokenCurve?: StepCurve;
+  /**
+   * Terms that depend on the DP size, keyed by G (calibrated models: the MoE and the
+   * collectives change with the expert-parallel degree). When present, only these DP sizes
+   * may be simulated; use `stepModelForDp` to get the flat model for one G.
+   */
+  byDp?: ReadonlyMap<number, DpStepTerms>;
   /** Longest request (prompt + output) the model accepts. */
   maxModelLen: number;
   /** Default KV capacity per rank in tokens as a function of DP size (weights shrink under EP). */
   kvCapacityTokens: (dp: number) => number;
+}
+
+/**
+ * Piecewise-linear integer function of a token count x >= 1 (docs/model.md §5):
+ * with i the last index where tokens[i] <= x (i = 0 when x < tokens[0]),
+ * value(x) = ps[i] + slopePs[i] * max(0, x - tokens[i]). All entries are non-negative integers;
+ * `tokens` is strictly increasing and starts at 1 or more.
+ */
+export interface StepCurve {
+  readonly tokens: readonly number[];
+  readonly ps: readonly number[];
+  readonly slopePs: readonly number[];
+}
+
+/** Overrides for one DP size: coefficients replaced and/or the max-rank-token curve. */
+export interface DpStepTerms {
+  readonly coefficients: Partial<Record<StepCoefficient, number>>;
+  readonly maxRankTokenCurve?: StepCurve;
 }
 
 /** Coefficient field names, in a fixed order (used for packing and validation). */
@@ -40,5 +89,20 @@ export const STEP_COEFFICIENTS = [
   'a2aBase',
   'a2aPerMaxRankToken',
   'a2aPerToken',
+  'perPrefillKvToken',
+  'perMixedDecodeKvToken',
+  'perMixedDecodeSeq',
+  'perDecodeSkewToken',
 ] as const;
 export type StepCoefficient = (typeof STEP_COEFFICIENTS)[number];
+
+/** Coefficients a model file may leave out (added after the format was published; default 0). */
+export const OPTIONAL_STEP_COEFFICIENTS: ReadonlySet<StepCoefficient> = new Set<StepCoefficient>([
+  'perPrefillKvToken',
+  'perMixedDecodeKvToken',
+  'perMixedDecodeSeq',
+  'perDecodeSkewToken',
+]);
+
+/** Coefficients that are fixed per-step amounts (larger limit than per-unit rates). */
+export const BASE_STEP_COEFFICIENTS: ReadonlySet<StepCoefficient> = new Set<StepCoefficient>(['base', 'baseExperts', 'a2aBase']);

@@ -34,6 +34,8 @@ export type CanonicalSpec =
       path: string;
       columns: TraceColumns;
       timeUnit: TimeUnit | null;
+      /** Seconds of the trace's own clock, [startS, endS); null = the whole trace. */
+      window: { startS: number; endS: number | null } | null;
       rate: number;
       requests: number;
       maxOutput: number;
@@ -89,9 +91,12 @@ export function canonicalSpec(spec: WorkloadSpec): CanonicalSpec {
     if (unit !== undefined && !TIME_UNITS.includes(unit)) {
       throw new InputError('trace_time_unit', unit, `unknown time unit; use one of ${TIME_UNITS.join(', ')}`);
     }
-    return { kind: 'trace', path: resolve(path), columns, timeUnit: unit ?? null, rate, requests, maxOutput };
+    return { kind: 'trace', path: resolve(path), columns, timeUnit: unit ?? null, window: traceWindow(spec.traceWindow), rate, requests, maxOutput };
   }
 
+  if (spec.traceWindow !== undefined) {
+    throw new InputError('trace_window', spec.traceWindow, 'applies to trace replay only (workload: trace)');
+  }
   getProfile(spec.source, 'workload'); // unknown names throw here
   if (!ARRIVAL_PROCESSES.includes(spec.arrival)) {
     throw new InputError('arrival', spec.arrival, `unknown arrival process; known: ${ARRIVAL_PROCESSES.join(', ')}`);
@@ -113,6 +118,16 @@ export function canonicalSpec(spec: WorkloadSpec): CanonicalSpec {
     prompt: normalizeLengthDist(spec.prompt ?? { kind: 'empirical', profile: spec.source }, 'prompt'),
     output: normalizeLengthDist(spec.output ?? { kind: 'empirical', profile: spec.source }, 'output'),
   };
+}
+
+function traceWindow(w: WorkloadSpec['traceWindow']): { startS: number; endS: number | null } | null {
+  if (w === undefined) return null;
+  if (w === null || typeof w !== 'object') throw new InputError('trace_window', w, 'expected {start_s, end_s} in seconds');
+  const startS = number(w.startS ?? 0, 'trace_window.start_s', 0, 'must be a time >= 0 s');
+  if (w.endS === undefined) return { startS, endS: null };
+  const endS = number(w.endS, 'trace_window.end_s', 0, 'must be a time >= 0 s');
+  if (!(endS > startS)) throw new InputError('trace_window.end_s', endS, `must be after start_s (${startS})`);
+  return { startS, endS };
 }
 
 function number(v: unknown, field: string, min: number, reason: string): number {
@@ -177,7 +192,8 @@ function buildCanonical(c: CanonicalSpec, displayPath?: string): Workload {
   if (c.kind === 'trace') {
     const display = displayPath ?? c.path;
     const parsed = parseTraceFile({ path: display, columns: c.columns, timeUnit: c.timeUnit ?? undefined });
-    ({ arrivalUs, prompt, output } = traceStream(parsed, c.requests, c.rate, c.maxOutput, display));
+    const window = c.window ? { startS: c.window.startS, endS: c.window.endS ?? undefined } : undefined;
+    ({ arrivalUs, prompt, output } = traceStream(parsed, c.requests, c.rate, c.maxOutput, display, window));
   } else {
     arrivalUs = generateArrivals(c.requests, c.arrival, c.cv, c.rate, new Rng(c.seed, STREAM_ARRIVALS));
     prompt = sampleLengths(c.prompt, 'prompt', c.requests, new Rng(c.seed, STREAM_PROMPT));

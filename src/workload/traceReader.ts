@@ -58,7 +58,27 @@ export interface ParsedTrace {
   /** The columns actually used and the arrival unit that was applied. */
   readonly columns: { arrival: string; prompt: string; output: string };
   readonly timeUnit: TimeUnit | 'datetime';
+  /**
+   * Rows left out as failed requests of the source trace: BurstGPT logs a failed request with
+   * 0 response tokens (see BURSTGPT_OUTPUT). Not counted in `n`.
+   */
+  readonly skippedFailures: number;
 }
+
+/** A time window of a trace, in seconds of the trace's own clock from its first row. */
+export interface TraceWindow {
+  /** Keep rows arriving at or after this time (s). */
+  startS: number;
+  /** Keep rows arriving before this time (s); undefined = to the end. */
+  endS?: number;
+}
+
+/**
+ * BurstGPT's output column. BurstGPT (Wang et al., 2024) logs failed requests with 0 response
+ * tokens; such rows are not requests a server completed, so they are skipped (and counted in
+ * `skippedFailures`) rather than rejected. In every other format a 0-token row is an error.
+ */
+export const BURSTGPT_OUTPUT = 'Response tokens';
 
 /** What a workload needs from a trace after `requests`, `rate` and `maxOutput` are applied. */
 export interface TraceStream {
@@ -104,27 +124,55 @@ export function clearTraceCache(): void {
 }
 
 /**
- * Apply a workload's `requests` (first n rows; 0 = all), `rate` (rescale so that
- * (n-1)/(t_last - t_first) = rate; 0 = keep the trace's timing) and output cap to a parsed trace.
- * Arrival times come out rounded to integer µs, the first at 0.
+ * Apply a workload's `window` (rows arriving in [start, end) seconds of the trace's own clock,
+ * re-timed to start at 0), `requests` (first n rows of the window; 0 = all), `rate` (rescale so
+ * that (n-1)/(t_last - t_first) = rate; 0 = keep the trace's timing) and output cap to a parsed
+ * trace. Arrival times come out rounded to integer µs, the first at 0.
  */
-export function traceStream(trace: ParsedTrace, requests: number, rate: number, maxOutput: number, displayPath = trace.path): TraceStream {
-  if (requests > trace.n) {
-    throw new InputError('requests', requests, `trace ${displayPath} has only ${trace.n} rows; ask for at most ${trace.n} (or 0 for all)`);
+export function traceStream(
+  trace: ParsedTrace,
+  requests: number,
+  rate: number,
+  maxOutput: number,
+  displayPath = trace.path,
+  window?: TraceWindow,
+): TraceStream {
+  let lo = 0;
+  let hi = trace.n;
+  if (window) {
+    const startUs = window.startS * 1e6;
+    const endUs = window.endS === undefined ? Infinity : window.endS * 1e6;
+    while (lo < trace.n && trace.timeUs[lo] < startUs) lo++;
+    hi = lo;
+    while (hi < trace.n && trace.timeUs[hi] < endUs) hi++;
+    if (hi === lo) {
+      const spanS = trace.n ? trace.timeUs[trace.n - 1] / 1e6 : 0;
+      throw new InputError(
+        'trace_window',
+        { start_s: window.startS, end_s: window.endS },
+        `selects no row of ${displayPath} (its arrivals span 0 to ${spanS.toFixed(3)} s from the first row)`,
+      );
+    }
   }
-  const n = requests > 0 ? requests : trace.n;
+  const available = hi - lo;
+  if (requests > available) {
+    const what = window ? `trace ${displayPath} has only ${available} rows in the window` : `trace ${displayPath} has only ${available} rows`;
+    throw new InputError('requests', requests, `${what}; ask for at most ${available} (or 0 for all)`);
+  }
+  const n = requests > 0 ? requests : available;
+  const t0 = trace.timeUs[lo];
   const arrivalUs = new Float64Array(n);
   let scale = 1;
   if (rate > 0 && n >= 2) {
-    const span = trace.timeUs[n - 1];
+    const span = trace.timeUs[lo + n - 1] - t0;
     if (!(span > 0)) {
       throw new InputError('rate', rate, `cannot rescale trace ${displayPath}: its first ${n} arrivals share one timestamp`);
     }
     scale = ((n - 1) / rate) * 1e6 / span;
   }
-  for (let i = 0; i < n; i++) arrivalUs[i] = Math.round(trace.timeUs[i] * scale);
-  const prompt = trace.prompt.slice(0, n);
-  const output = trace.output.slice(0, n);
+  for (let i = 0; i < n; i++) arrivalUs[i] = Math.round((trace.timeUs[lo + i] - t0) * scale);
+  const prompt = trace.prompt.slice(lo, lo + n);
+  const output = trace.output.slice(lo, lo + n);
   for (let i = 0; i < n; i++) if (output[i] > maxOutput) output[i] = maxOutput;
   return { arrivalUs, prompt, output };
 }
@@ -317,12 +365,19 @@ function parseTraceText(text: string, display: string, abs: string, opts: TraceO
   }
   const factor = unit === 'datetime' ? 1 : US_PER[unit];
 
+  const burst = header[jo] === BURSTGPT_OUTPUT;
   const raw = new Float64Array(n);
   const prompt = new Int32Array(n);
   const output = new Int32Array(n);
+  let kept = 0;
+  let skipped = 0;
   let prev = -Infinity;
   for (let i = 0; i < n; i++) {
     const { line, cells } = rows[i];
+    if (burst && toNumber(cells[jo]) === 0) {
+      skipped++; // a failed request in BurstGPT's log
+      continue;
+    }
     const a = cells[ja];
     let t: number;
     if (unit === 'datetime') {
@@ -340,21 +395,24 @@ function parseTraceText(text: string, display: string, abs: string, opts: TraceO
       throw new InputError('trace', cellValue(a), `${display}:${line}: arrival time goes backwards (the previous row has ${formatTime(prev, unit)}); traces must be sorted by arrival`);
     }
     prev = t;
-    raw[i] = t;
-    prompt[i] = tokens(cells[jp], 'prompt', header[jp], display, line);
-    output[i] = tokens(cells[jo], 'output', header[jo], display, line);
+    raw[kept] = t;
+    prompt[kept] = tokens(cells[jp], 'prompt', header[jp], display, line);
+    output[kept] = tokens(cells[jo], 'output', header[jo], display, line);
+    kept++;
   }
-  const timeUs = new Float64Array(n);
+  if (kept === 0) throw new InputError('trace', display, `trace file has no successful requests (all ${skipped} rows have 0 ${BURSTGPT_OUTPUT})`);
+  const timeUs = new Float64Array(kept);
   const t0 = raw[0];
-  for (let i = 0; i < n; i++) timeUs[i] = (raw[i] - t0) * factor;
+  for (let i = 0; i < kept; i++) timeUs[i] = (raw[i] - t0) * factor;
   return {
     path: abs,
-    n,
+    n: kept,
     timeUs,
-    prompt,
-    output,
+    prompt: kept === n ? prompt : prompt.slice(0, kept),
+    output: kept === n ? output : output.slice(0, kept),
     columns: { arrival: arrivalName, prompt: header[jp], output: header[jo] },
     timeUnit: unit,
+    skippedFailures: skipped,
   };
 }
 

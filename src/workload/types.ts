@@ -39,6 +39,8 @@ export interface WorkloadSpec {
   traceColumns?: { arrival?: string; prompt?: string; output?: string };
   /** Unit of the trace's arrival column: 's' | 'ms' | 'us' | 'ns' (otherwise inferred from its name). */
   traceTimeUnit?: 's' | 'ms' | 'us' | 'ns';
+  /** Replay only rows arriving in [startS, endS) seconds of the trace's own clock (traces only). */
+  traceWindow?: { startS: number; endS?: number };
   /** Synthetic arrival process (profiles only). */
   arrival: ArrivalProcess;
   /** Coefficient of variation of inter-arrival gaps for 'gamma' (1 = Poisson). */

@@ -11,7 +11,7 @@ import { LatencyHistograms, newCounters, summarize } from '../../metrics/summary
 import { getRouter } from '../../routers/index.ts';
 import { ROUTER_STATE_WORDS, type RouterView } from '../../routers/types.ts';
 import type { StepModel } from '../../model/types.ts';
-import { allToAllUs, psToUs, rankBasePs, rankStepPs, rankStepUs, worstCaseStepPs, type RankWork } from '../../model/stepTime.ts';
+import { allToAllUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs, type RankWork } from '../../model/stepTime.ts';
 import type { Workload } from '../../workload/types.ts';
 
 // Request status codes.
@@ -47,6 +47,7 @@ const hist = new LatencyHistograms();
 export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { detail?: boolean } = {}): SimulationOutput {
   const t0 = performance.now();
   const G = sc.dp;
+  model = stepModelForDp(model, G); // the model's terms for this DP size (calibrated models)
   const B = sc.maxNumSeqs;
   const M = sc.maxBatchedTokens;
   const BS = sc.blockSize;
@@ -107,6 +108,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
   // Per-rank decode aggregates of the current step, for fast-forwarding decode-only stretches.
   const decodeSeqsOf = new Float64Array(G);
   const kvReadOf = new Float64Array(G);
+  const decodeKvMaxOf = new Float64Array(G); // longest decode context per rank (skew term)
   const loadScratch = new Float64Array(G);
   const ffBase = new Float64Array(G); // step ps of rank g in a decode-only stretch: ffBase + j * ffSlope
   const ffSlope = new Float64Array(G);
@@ -132,7 +134,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
   let nextSnapUs = -1; // refresh at the first decision
   let snapDirty = true; // state changed since the last snapshot (only matters when statsUs == 0)
 
-  const work: RankWork = { decodeSeqs: 0, prefillTokens: 0, kvTokensRead: 0, prefillAttnPairs: 0 };
+  const work: Required<RankWork> = { decodeSeqs: 0, prefillTokens: 0, kvTokensRead: 0, prefillAttnPairs: 0, prefillKvTokens: 0, decodeKvMax: 0 };
 
   // Metrics accumulators.
   hist.reset();
@@ -312,6 +314,8 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     work.prefillTokens = 0;
     work.kvTokensRead = 0;
     work.prefillAttnPairs = 0;
+    work.prefillKvTokens = 0;
+    work.decodeKvMax = 0;
     let tokens = 0;
     let preempted = false;
     const base = g * B;
@@ -364,6 +368,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     rankTokens[g] = tokens;
     decodeSeqsOf[g] = work.decodeSeqs;
     kvReadOf[g] = work.kvTokensRead;
+    decodeKvMaxOf[g] = work.decodeKvMax;
     if (preempted || work.prefillTokens > 0 || work.decodeSeqs !== nRun[g]) decodeOnly = false;
     return tokens;
   }
@@ -373,9 +378,11 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     work.kvTokensRead += c;
     if (chunk === 1 && generated[r] > 0) {
       work.decodeSeqs++;
+      if (c > work.decodeKvMax) work.decodeKvMax = c;
     } else {
       work.prefillTokens += chunk;
       work.prefillAttnPairs += chunk * c + (chunk * (chunk + 1)) / 2;
+      work.prefillKvTokens += c;
     }
   }
 
@@ -513,6 +520,8 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     work.decodeSeqs = d;
     work.prefillTokens = 0;
     work.prefillAttnPairs = 0;
+    work.prefillKvTokens = 0;
+    work.decodeKvMax = decodeKvMaxOf[g] + j;
     work.kvTokensRead = kvReadOf[g] + j * d;
     return rankStepPs(model, basePs, work);
   }

@@ -1,0 +1,120 @@
+/**
+ * `balanceroute calibrate PROFILE_DIR -o model.json`: fit the step-time model to a layer-wise
+ * vLLM profile and write a model file for `--model`. `balanceroute calibrate config.json --gpu
+ * h100 -o model.json`: derive a roofline preset from a Hugging Face config instead.
+ * docs/step-model.md describes both.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { InputError } from '../config/inputError.ts';
+import { writeFileAtomic } from '../io/atomicFile.ts';
+import { analyticPreset } from '../model/analytic.ts';
+import { architectureFromHfConfig } from '../model/architecture.ts';
+import { calibrate, HOLD_OUT_EVERY, type ErrorStats } from '../model/calibrate.ts';
+import { findGpu, GPUS } from '../model/gpus.ts';
+import { modelFromSpec } from '../model/presets.ts';
+import type { PresetSpec } from '../model/presetSpec.ts';
+import { numberFlag } from './parseFlags.ts';
+
+export interface CalibrateFlags {
+  output: string;
+  config?: string;
+  dp?: string;
+  gpu?: string;
+  maxNumSeqs?: string;
+  maxContext?: string;
+  cudaGraphs?: boolean;
+  l2Correction?: boolean;
+  stepOverheadUs?: string;
+  skewAlpha?: string;
+  gpuMemoryUtilization?: string;
+  reserveGib?: string;
+  name?: string;
+  json?: boolean;
+}
+
+function dpList(s: string | undefined): number[] | undefined {
+  if (s === undefined) return undefined;
+  const parts = s.split(',').map((p) => p.trim());
+  const out = parts.map((p) => Number(p));
+  if (parts.some((p) => p === '') || out.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new InputError('dp', s, 'expected a comma-separated list of DP sizes, e.g. 1,2,4');
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+function line(s: ErrorStats): string {
+  return `p50 ${pct(s.p50)}  p90 ${pct(s.p90)}  p99 ${pct(s.p99)}  (max ${pct(s.max)}, bias ${s.bias >= 0 ? '+' : ''}${pct(s.bias)}, n ${s.n})`;
+}
+
+export function calibrateCommand(source: string, f: CalibrateFlags): void {
+  let isFile = false;
+  try {
+    isFile = statSync(source).isFile();
+  } catch {
+    // not there: calibrate() reports it
+  }
+  // Two-space JSON, with arrays of numbers (the curves) kept on one line each.
+  const outText = (spec: PresetSpec) =>
+    JSON.stringify(spec, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) => `[${body.split(/,\s*/).join(', ')}]`) + '\n';
+  if (isFile) {
+    // Analytic mode: a Hugging Face config.json and a GPU.
+    if (!f.gpu) throw new InputError('gpu', undefined, `the roofline derivation needs a GPU: --gpu ${Object.keys(GPUS).join('|')}`);
+    const gpu = findGpu(f.gpu);
+    if (!gpu) throw new InputError('gpu', f.gpu, `unknown GPU; known: ${Object.keys(GPUS).join(', ')}`);
+    let cfg: unknown;
+    try {
+      cfg = JSON.parse(readFileSync(source, 'utf8'));
+    } catch (e) {
+      throw new InputError('config', source, `not a readable JSON config (${(e as Error).message.split('\n')[0]})`);
+    }
+    const arch = architectureFromHfConfig(cfg, 'config');
+    const name = f.name ?? `${basename(source).replace(/\.json$/i, '')}-${gpu.key}`;
+    const spec = analyticPreset(name, arch, gpu, undefined, arch.modelType, source);
+    modelFromSpec(spec, 'derived'); // validate before writing
+    writeFileAtomic(f.output, (tmp) => writeFileSync(tmp, outText(spec)), 'output');
+    process.stdout.write(`derived ${spec.name} (roofline, ${gpu.name}); wrote ${f.output}\n`);
+    return;
+  }
+  const r = calibrate({
+    path: source,
+    config: f.config,
+    dp: dpList(f.dp),
+    gpu: f.gpu,
+    maxNumSeqs: numberFlag('max_num_seqs', f.maxNumSeqs),
+    maxContext: numberFlag('max_context', f.maxContext),
+    cudaGraphs: f.cudaGraphs,
+    l2Correction: f.l2Correction,
+    stepOverheadUs: numberFlag('step_overhead_us', f.stepOverheadUs),
+    skewAlpha: numberFlag('skew_alpha', f.skewAlpha),
+    gpuMemoryUtilization: numberFlag('gpu_memory_utilization', f.gpuMemoryUtilization),
+    reserveBytes: f.reserveGib !== undefined ? (numberFlag('reserve_gib', f.reserveGib) as number) * 2 ** 30 : undefined,
+    name: f.name,
+  });
+  writeFileAtomic(f.output, (tmp) => writeFileSync(tmp, outText(r.preset)), 'output');
+  if (f.json) {
+    process.stdout.write(JSON.stringify({ name: r.preset.name, output: f.output, derivation: r.preset.derivation }, null, 2) + '\n');
+    return;
+  }
+  const m = r.profile.meta;
+  const model = modelFromSpec(r.preset);
+  const out = [
+    `calibrated ${r.preset.name} from ${r.profile.dir}`,
+    `  profile: vLLM ${m.vllmVersion ?? '?'} on ${m.gpu ?? '?'}${m.enforceEager ? ' (eager)' : ''}; model config ${r.profile.configPath}`,
+    `  fit: ${r.trainRows} attention points, every ${HOLD_OUT_EVERY}th held out (${r.heldOutRows}); ${r.excludedRows} outside the fitting domain`,
+    ...r.notes.map((n) => `  ${n}`),
+    `  whole-step relative error on held-out profile points:`,
+    ...[...r.heldOut].flatMap(([g, s]) => {
+      const k = r.heldOutByKind.get(g)!;
+      return [
+        `    dp ${g}: ${line(s)}`,
+        ...(['decode', 'mixed', 'prefill'] as const).map((kind) => `      ${(kind + '-only').replace('mixed-only', 'mixed').padEnd(13)}${line(k[kind])}`),
+      ];
+    }),
+    `  KV capacity per rank: ${[...r.heldOut.keys()].map((g) => `dp${g} ${model.kvCapacityTokens(g)} tokens`).join(', ')}`,
+    `wrote ${f.output} (use it with --model ${f.output})`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
