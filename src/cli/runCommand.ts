@@ -120,8 +120,11 @@ export function formatSummary(r: RunResult): string {
   const m = r.metrics;
   const knobs = Object.entries(s.routerParams).map(([k, v]) => `${k}=${v}`).join(' ');
   const lines = [
-    `router ${s.router}${knobs ? ` (${knobs})` : ''}  dp ${s.dp}  workload ${s.workload.source === 'trace' ? s.workload.tracePath : s.workload.source}` +
-      `  rate ${s.workload.rate} req/s  seed ${s.workload.seed}  model ${s.model}`,
+    `router ${s.router}${knobs ? ` (${knobs})` : ''}  dp ${s.dp}  ` +
+      (s.workload.source === 'trace'
+        ? `trace ${s.workload.tracePath}  ${s.workload.rate > 0 ? `rescaled to ${s.workload.rate} req/s` : 'at its own timing'}`
+        : `workload ${s.workload.source}  rate ${s.workload.rate} req/s  seed ${s.workload.seed}`) +
+      `  model ${s.model}`,
     `  requests   ${m.requests}  completed ${m.completed}  failed ${m.failed} (rejected ${m.failed_rejected}, timeout ${m.failed_timeout})  preemptions ${m.preempted}`,
     `  throughput ${fmt(m.throughput_tok_s)} tok/s  ${fmt(m.req_per_s, 3)} req/s  makespan ${fmt(m.makespan_s, 2)} s  steps ${m.steps}`,
     `  latency ms     mean      p50      p90      p95      p99`,
