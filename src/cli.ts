@@ -100,6 +100,7 @@ function buildProgram(): Command {
     .argument('<file.arrow>', 'result file of `sweep`/`run -o`, or time series of `--timeseries`')
     .option('-o, --output <file.html>', 'report file (default: the input with .html)')
     .option('--results <file.arrow>', 'time series only: result file that labels its configurations')
+    .option('--requests <file.arrow>', 'time series only: per-request log for the Gantt chart (default: FILE.requests.arrow beside it)')
     .option('--config <i,j,...>', 'time series only: config_index values to draw (default: the first 8)')
     .option('--max-configs <n>', 'time series only: draw at most n configurations', '8')
     .option('--bins <n>', 'time series only: time bins per chart', '300')

@@ -165,7 +165,7 @@ export function heatStrip(b: BinnedSeries, which: 'running' | 'waiting', idPrefi
     title,
     caption: which === 'running'
       ? `One strip per rank; colour is the step-time-weighted mean number of running (decoding or prefilling) requests in each time bin (${b.bins} bins). ` +
-        'The time series has no per-request rows, so this draws occupancy bands rather than one bar per request.'
+        'Without a request log beside the time series (FILE.requests.arrow), this draws occupancy bands rather than one bar per request.'
       : `One strip per rank; colour is the step-time-weighted mean number of requests queued on the rank (routed to it, not yet admitted to its batch) in each time bin.` +
         (max === 0 ? ' No rank ever had a waiting request in this run.' : ''),
     spec: {

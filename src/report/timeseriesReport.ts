@@ -209,7 +209,7 @@ function summaryTable(series: readonly StepSeries[], labels: Map<number, string>
   const rows = series.map((s) => {
     const t = s.totals;
     const attrs = `data-config="${s.config}" data-idle="${t.idleFrac}" data-imbalance="${t.imbalance}" data-balance-ratio="${t.balanceRatio}" data-steps="${t.steps}"`;
-    return `<tr ${attrs}><td><a href="#config-${s.config}">${s.config}</a></td><td>${esc(labels.get(s.config) ?? '—')}</td>` +
+    return `<tr ${attrs}><td><a href="#config-${s.config}">${s.config}</a></td><td class="label">${esc(labels.get(s.config) ?? '—')}</td>` +
       `<td class="num">${t.ranks}</td><td class="num">${num(t.steps)}</td><td class="num">${t.startS.toFixed(2)}–${t.endS.toFixed(2)} s</td>` +
       `<td class="num">${(100 * t.idleFrac).toFixed(1)}%</td><td class="num">${num(t.imbalance, 3)}</td><td class="num">${num(t.balanceRatio, 3)}</td>` +
       `<td class="num">${num(t.meanRunning, 1)}</td><td class="num">${num(t.peakWaiting)}</td>` +
