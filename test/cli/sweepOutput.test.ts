@@ -25,7 +25,7 @@ describe('sweep -> Arrow file', () => {
     '  seed: [1, 2]',
   ].join('\n'));
   const out = join(dir, 'small.arrow');
-  const r = cli(['sweep', sweep, '-o', out, '--threads', '2']);
+  const r = cli(['sweep', sweep, '-o', out, '--threads', '2', '--engine', 'cpu']);
 
   it('exits 0 and prints a table and a summary line', () => {
     expect(r.code, r.stderr).toBe(0);

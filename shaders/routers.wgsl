@@ -1,0 +1,342 @@
+// The nine routers of src/routers/*.ts, ported decision for decision. The override constant ROUTER
+// picks one per pipeline (specialised pipelines: dead routers are compiled out and a warp never
+// diverges on the router), or RT_FROM_PARAMS reads it per configuration (one generic pipeline:
+// cheap to compile on a software adapter; the host still orders configurations by router, so a
+// warp mostly sees one). Integer-scored routers compare
+// exact integers (U64 where a product can pass 2^32); float-scored ones (vllm_inflight, br0 with
+// fractional a or b, brh, fast_phi) compute in f32 (docs/gpu.md, "Numerics").
+//
+// The router sees the view words K_V* (snapshot + optimistic bookkeeping), the exact in-flight
+// counts K_INFLIGHT, the projections (horizon routers) and its four state words rs[0..3]
+// (0 = PCG state, 1 = scan start, 2 = round-robin counter), seeded on the host by the router's
+// own init().
+
+override ROUTER: u32 = RT_FROM_PARAMS;
+
+fn viewLoad(g: u32) -> u32 {
+  return ranks[kIdx(K_VKV, g)] + ranks[kIdx(K_VQUEUED, g)];
+}
+
+fn route(prompt: u32) -> u32 {
+  let id = select(ROUTER, routerId, ROUTER == RT_FROM_PARAMS);
+  switch (id) {
+    case RT_ROUND_ROBIN: {
+      return routeRoundRobin();
+    }
+    case RT_RANDOM: {
+      return routeRandom();
+    }
+    case RT_POWER_OF_TWO: {
+      return routePowerOfTwo();
+    }
+    case RT_VLLM_DEFAULT: {
+      return routeVllmDefault();
+    }
+    case RT_VLLM_INFLIGHT: {
+      return routeVllmInflight();
+    }
+    case RT_JSQ_LOAD: {
+      return routeJsqLoad();
+    }
+    case RT_BR0_INT: {
+      return routeBr0Int(prompt);
+    }
+    case RT_BR0_FLOAT: {
+      return routeBr0Float(prompt);
+    }
+    case RT_BRH: {
+      return routeBrh(prompt);
+    }
+    case RT_FAST_PHI: {
+      return routeFastPhi(prompt);
+    }
+    default: {
+      return NONE;
+    }
+  }
+}
+
+// round_robin: ranks in turn.
+fn routeRoundRobin() -> u32 {
+  let g = rs[2] % G;
+  rs[2] = select(g + 1u, 0u, g + 1u == G);
+  return g;
+}
+
+// random: uniform rank from the router's PCG stream.
+fn routeRandom() -> u32 {
+  if (G == 1u) {
+    return 0u;
+  }
+  let s = pcgStep(rs[0]);
+  rs[0] = s;
+  return uniformBelow(pcgOutput(s), G);
+}
+
+// power_of_two: two distinct random ranks, lower load wins, tie -> first drawn.
+fn routePowerOfTwo() -> u32 {
+  if (G == 1u) {
+    return 0u;
+  }
+  var s = pcgStep(rs[0]);
+  let i = uniformBelow(pcgOutput(s), G);
+  s = pcgStep(s);
+  var j = uniformBelow(pcgOutput(s), G - 1u);
+  if (j >= i) {
+    j = j + 1u;
+  }
+  rs[0] = s;
+  return select(i, j, viewLoad(j) < viewLoad(i));
+}
+
+// vllm_default: argmin waiting_weight * waiting + running, first minimum from a rotating start.
+fn routeVllmDefault() -> u32 {
+  let ww = par(P_K0);
+  let rotate = par(P_K0 + 1u) != 0u;
+  let start = rs[1] % G;
+  var best = start;
+  var bestScore = add64u(mul32x32(ww, ranks[kIdx(K_VWAIT, start)]), ranks[kIdx(K_VRUN, start)]);
+  for (var i = 1u; i < G; i = i + 1u) {
+    var g = start + i;
+    if (g >= G) {
+      g = g - G;
+    }
+    let score = add64u(mul32x32(ww, ranks[kIdx(K_VWAIT, g)]), ranks[kIdx(K_VRUN, g)]);
+    if (lt64(score, bestScore)) {
+      bestScore = score;
+      best = g;
+    }
+  }
+  if (rotate) {
+    rs[1] = select(start + 1u, 0u, start + 1u == G);
+  }
+  return best;
+}
+
+// vllm_inflight: max(inflight, waiting + running) + waiting * penalty * max(0, kvUsage - threshold).
+fn routeVllmInflight() -> u32 {
+  let pen = parF(P_K0);
+  let thr = parF(P_K0 + 1u);
+  let total = f32(totalBlocks);
+  let start = rs[1] % G;
+  var best = start;
+  var bestScore = 3.4028234e38;
+  var first = true;
+  for (var i = 0u; i < G; i = i + 1u) {
+    var g = start + i;
+    if (g >= G) {
+      g = g - G;
+    }
+    let wu = ranks[kIdx(K_VWAIT, g)];
+    let w = f32(wu);
+    var score = max(f32(ranks[kIdx(K_INFLIGHT, g)]), f32(wu + ranks[kIdx(K_VRUN, g)]));
+    if (wu > 0u) {
+      let usage = f32(ranks[kIdx(K_VUSED, g)]) / total;
+      score = score + w * pen * max(0.0, usage - thr);
+    }
+    if (first || score < bestScore) {
+      bestScore = score;
+      best = g;
+      first = false;
+    }
+  }
+  rs[1] = select(start + 1u, 0u, start + 1u == G);
+  return best;
+}
+
+// jsq_load: least load (KV + queued prompt tokens), ties -> lowest index.
+fn routeJsqLoad() -> u32 {
+  var best = 0u;
+  var bestL = viewLoad(0u);
+  for (var g = 1u; g < G; g = g + 1u) {
+    let L = viewLoad(g);
+    if (L < bestL) {
+      bestL = L;
+      best = g;
+    }
+  }
+  return best;
+}
+
+// br0 envelope (scaled): 0 = max load, 1 = mean (times G: the sum), 2 = capacity (host value).
+fn br0Envelope(env: u32) -> U64 {
+  if (env == 2u) {
+    return u64of(par(P_K0 + 3u));
+  }
+  if (env == 1u) {
+    var E = U64(0u, 0u);
+    for (var g = 0u; g < G; g = g + 1u) {
+      E = add64u(E, viewLoad(g));
+    }
+    return E;
+  }
+  var E = viewLoad(0u);
+  for (var g = 1u; g < G; g = g + 1u) {
+    E = max(E, viewLoad(g));
+  }
+  return u64of(E);
+}
+
+// br0 with integer a, b: F = b * overflow - a * min(w, margin), compared without signs as
+// b*over_g + a*min_best < b*over_best + a*min_g (all terms non-negative U64).
+fn routeBr0Int(prompt: u32) -> u32 {
+  let a = par(P_K0);
+  let b = par(P_K0 + 1u);
+  let env = par(P_K0 + 2u);
+  let scale = select(1u, G, env == 1u);
+  let E = br0Envelope(env);
+  let w = mul32x32(scale, prompt);
+  var best = 0u;
+  var bestP = U64(0u, 0u);
+  var bestN = U64(0u, 0u);
+  var bestL = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    let L = viewLoad(g);
+    let sL = mul32x32(scale, L);
+    let margin = select(U64(0u, 0u), sub64(E, sL), lt64(sL, E));
+    let top = add64(sL, w);
+    let over = select(U64(0u, 0u), sub64(top, E), lt64(E, top));
+    let Pg = mul64x32(over, b);
+    let Ng = mul64x32(min64(w, margin), a);
+    let lhs = add64(Pg, bestN);
+    let rhs = add64(bestP, Ng);
+    if (g == 0u || lt64(lhs, rhs) || (eq64(lhs, rhs) && L < bestL)) {
+      best = g;
+      bestP = Pg;
+      bestN = Ng;
+      bestL = L;
+    }
+  }
+  return best;
+}
+
+// br0 with fractional a or b: the same integer margin/overflow, the score in f32.
+fn routeBr0Float(prompt: u32) -> u32 {
+  let a = parF(P_K0);
+  let b = parF(P_K0 + 1u);
+  let env = par(P_K0 + 2u);
+  let scale = select(1u, G, env == 1u);
+  let E = br0Envelope(env);
+  let w = mul32x32(scale, prompt);
+  var best = 0u;
+  var bestF = 0.0;
+  var bestL = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    let L = viewLoad(g);
+    let sL = mul32x32(scale, L);
+    let margin = select(U64(0u, 0u), sub64(E, sL), lt64(sL, E));
+    let top = add64(sL, w);
+    let over = select(U64(0u, 0u), sub64(top, E), lt64(E, top));
+    let F = -a * f32of64(min64(w, margin)) + b * f32of64(over);
+    if (g == 0u || F < bestF || (F == bestF && L < bestL)) {
+      best = g;
+      bestF = F;
+      bestL = L;
+    }
+  }
+  return best;
+}
+
+fn projMean(j: u32, g: u32) -> f32 {
+  return bitcast<f32>(ranks[projMeanIdx(j, g)]);
+}
+fn projVar(j: u32, g: u32) -> f32 {
+  return bitcast<f32>(ranks[projVarIdx(j, g)]);
+}
+fn hzStep(j: u32) -> u32 {
+  return par(P_HZ + P_HZ_WORDS * j);
+}
+fn hzWeight(j: u32) -> f32 {
+  return parF(P_HZ + P_HZ_WORDS * j + 1u);
+}
+fn hzNewcomer(j: u32) -> f32 {
+  return parF(P_HZ + P_HZ_WORDS * j + 2u);
+}
+
+// brh: BR-0's F on projected loads at each horizon point, weighted by discount^h (host weights).
+fn routeBrh(prompt: u32) -> u32 {
+  let a = parF(P_K0);
+  let b = parF(P_K0 + 1u);
+  let useMean = par(P_K0 + 2u) == 1u;
+  // Envelope per point into the scratch words.
+  for (var j = 0u; j < J; j = j + 1u) {
+    var E = projMean(j, 0u);
+    for (var g = 1u; g < G; g = g + 1u) {
+      let m = projMean(j, g);
+      if (useMean) {
+        E = E + m;
+      } else if (m > E) {
+        E = m;
+      }
+    }
+    if (useMean) {
+      E = E / f32(G);
+    }
+    ranks[scratchIdx(j)] = bitcast<u32>(E);
+  }
+  var best = 0u;
+  var bestF = 0.0;
+  var bestL = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    var F = 0.0;
+    for (var j = 0u; j < J; j = j + 1u) {
+      let E = bitcast<f32>(ranks[scratchIdx(j)]);
+      let w = f32(prompt + hzStep(j)) * hzNewcomer(j);
+      let L = projMean(j, g);
+      let margin = select(0.0, E - L, E > L);
+      let over = L + w - E;
+      F = F + hzWeight(j) * (-a * min(w, margin) + b * max(over, 0.0));
+    }
+    let L0 = viewLoad(g);
+    if (g == 0u || F < bestF || (F == bestF && L0 < bestL)) {
+      best = g;
+      bestF = F;
+      bestL = L0;
+    }
+  }
+  return best;
+}
+
+// fast_phi: Gauss-Legendre sum over the horizon of the increase of the Gaussian expected overflow
+// above the max projected load; the host folds (H/2) * w_j * discount^t_j into the weight. The sum
+// D is kept as ln D (gaussian.wgsl, "the log domain"); comparing ln D orders ranks as D does.
+fn routeFastPhi(prompt: u32) -> u32 {
+  for (var j = 0u; j < J; j = j + 1u) {
+    var E = projMean(j, 0u);
+    for (var g = 1u; g < G; g = g + 1u) {
+      E = max(E, projMean(j, g));
+    }
+    ranks[scratchIdx(j)] = bitcast<u32>(E);
+  }
+  var best = 0u;
+  var bestD = 0.0;
+  var bestL = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    var logD = LOG_ZERO;
+    for (var j = 0u; j < J; j = j + 1u) {
+      let w = hzWeight(j);
+      if (!(w > 0.0)) {
+        continue;
+      }
+      let E = bitcast<f32>(ranks[scratchIdx(j)]);
+      let q = hzNewcomer(j);
+      let load = f32(prompt + hzStep(j));
+      let addMean = q * load;
+      let addVar = q * (1.0 - q) * load * load;
+      let mu = projMean(j, g);
+      let v = projVar(j, g);
+      let l1 = logExpectedOverflow(mu + addMean, v + addVar, E);
+      let l0 = logExpectedOverflow(mu, v, E);
+      if (l1 > l0) {
+        logD = logAdd(logD, log(w) + logSub(l1, l0));
+      }
+    }
+    let L0 = viewLoad(g);
+    if (g == 0u || logD < bestD || (logD == bestD && L0 < bestL)) {
+      best = g;
+      bestD = logD;
+      bestL = L0;
+    }
+  }
+  return best;
+}

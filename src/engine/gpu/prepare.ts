@@ -1,0 +1,411 @@
+/**
+ * Turning scenarios into what the kernels read: one parameter column per configuration, shared
+ * request streams, and the split of a sweep into chunks that fit the device's buffer limits.
+ */
+import type { Scenario } from '../../config/scenario.ts';
+import { InputError } from '../../config/inputError.ts';
+import { resolveStepModel } from '../../model/presets.ts';
+import { rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
+import type { StepCurve, StepModel } from '../../model/types.ts';
+import { newRequestSurvival, num, str } from '../../routers/common.ts';
+import { GL_WEIGHTS } from '../../routers/gaussian.ts';
+import { getRouter } from '../../routers/index.ts';
+import { ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
+import { getWorkload, workloadKey } from '../../workload/build.ts';
+import type { Workload } from '../../workload/types.ts';
+import { L, chunkBufferBytes, wordsPerConfig, type ChunkDims } from './layout.ts';
+
+/** A configuration ready for the GPU. */
+export interface GpuConfig {
+  /** Position in the engine's input list. */
+  pos: number;
+  sc: Scenario;
+  wl: Workload;
+  wlKey: string;
+  /** The step-time model for this G (stepModelForDp). */
+  model: StepModel;
+  /** Key of the model's max-rank-token curve (shared in the stream buffer), '' when none. */
+  curveKey: string;
+  /** RT_* router id (override constant ROUTER). */
+  routerId: number;
+  perStep: boolean;
+  /** Horizon offsets (decode steps) of horizon routers, else []. */
+  horizon: number[];
+  /** min(max_num_seqs, requests): running-list slots this configuration can use per rank. */
+  runSlots: number;
+}
+
+/** A configuration the GPU engine hands to the CPU engine, and why. */
+export interface CpuFallback {
+  pos: number;
+  sc: Scenario;
+  reason: string;
+}
+
+const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: RouterDef) => number)> = {
+  round_robin: L.RT_ROUND_ROBIN,
+  random: L.RT_RANDOM,
+  power_of_two: L.RT_POWER_OF_TWO,
+  vllm_default: L.RT_VLLM_DEFAULT,
+  vllm_inflight: L.RT_VLLM_INFLIGHT,
+  jsq_load: L.RT_JSQ_LOAD,
+  br0: (p, def) => (def.integerScored(p) ? L.RT_BR0_INT : L.RT_BR0_FLOAT),
+  brh: L.RT_BRH,
+  fast_phi: L.RT_FAST_PHI,
+};
+
+/** Name of a router id, for messages. */
+export function routerIdName(id: number): string {
+  const names: Record<number, string> = {
+    [L.RT_ROUND_ROBIN]: 'round_robin', [L.RT_RANDOM]: 'random', [L.RT_POWER_OF_TWO]: 'power_of_two',
+    [L.RT_VLLM_DEFAULT]: 'vllm_default', [L.RT_VLLM_INFLIGHT]: 'vllm_inflight', [L.RT_JSQ_LOAD]: 'jsq_load',
+    [L.RT_BR0_INT]: 'br0 (integer)', [L.RT_BR0_FLOAT]: 'br0 (float)', [L.RT_BRH]: 'brh', [L.RT_FAST_PHI]: 'fast_phi',
+  };
+  return names[id] ?? `router ${id}`;
+}
+
+const TWO32 = 2 ** 32;
+
+/**
+ * Resolve a scenario for the GPU, or say why it runs on the CPU engine instead. Throws the same
+ * InputErrors as the CPU engine for configurations neither engine can simulate.
+ */
+export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallback {
+  if (sc.timeseries) return { pos, sc, reason: 'per-step time series are recorded by the CPU engine' };
+  // As the CPU engine: the model's terms for this DP size (calibrated models), its errors.
+  const model = stepModelForDp(resolveStepModel(sc.model), sc.dp);
+  const wl = getWorkload(sc.workload);
+  const def = getRouter(sc.router);
+  const idOf = ROUTER_IDS[sc.router];
+  if (idOf === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
+  const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen);
+  if (worst >= 2 ** 53) {
+    // The CPU engine's check, with its message.
+    throw new InputError('model', model.name, 'step-time coefficients too large for exact integer arithmetic at these limits');
+  }
+  if (worst / 1e6 >= TWO32) return { pos, sc, reason: 'a step could exceed 2^32 µs (the GPU keeps step times in 32 bits)' };
+  let tokens = 0;
+  for (let i = 0; i < wl.n; i++) tokens += wl.prompt[i] + wl.output[i];
+  if (tokens >= 2 ** 31) return { pos, sc, reason: 'the stream holds 2^31 tokens or more (the GPU keeps loads in 32 bits)' };
+  if (wl.n >= 2 ** 31) return { pos, sc, reason: 'too many requests for 32-bit request indices' };
+  const routerId = typeof idOf === 'number' ? idOf : idOf(sc.routerParams, def);
+  return {
+    pos,
+    sc,
+    wl,
+    wlKey: workloadKey(sc.workload),
+    model,
+    curveKey: model.maxRankTokenCurve ? `${sc.model}\u0000${sc.dp}` : '',
+    routerId,
+    perStep: sc.dispatch === 'per_step',
+    horizon: def.horizon(sc.routerParams),
+    runSlots: Math.max(1, Math.min(sc.maxNumSeqs, wl.n)),
+  };
+}
+
+/** Router, dispatch mode and G: what a specialised pipeline fixes. */
+export function specialKey(c: GpuConfig): string {
+  return `${String(c.routerId).padStart(2, '0')}/${c.perStep ? 1 : 0}/${String(c.sc.dp).padStart(5, '0')}`;
+}
+
+/** How far pipelines are specialised by override constants. */
+export interface Specialization {
+  /** One pipeline per router and dispatch mode (else one generic pipeline reads them). */
+  router: boolean;
+  /** Also one per G (G_FIXED), so loops over ranks have a constant trip count. */
+  G: boolean;
+}
+
+/** The pipeline a configuration runs on. */
+export function pipelineKey(c: GpuConfig, spec: Specialization): string {
+  if (!spec.router) return 'generic';
+  const [router, dispatch, G] = specialKey(c).split('/');
+  return `${router}/${dispatch}/${spec.G ? G : '*'}`;
+}
+
+/** Override constants of a configuration's pipeline. */
+export function pipelineConstants(c: GpuConfig, spec: Specialization): Record<string, number> {
+  if (!spec.router) return {};
+  const k: Record<string, number> = { ROUTER: c.routerId, DISPATCH: c.perStep ? L.DISPATCH_PER_STEP : L.DISPATCH_ON_ARRIVAL };
+  if (spec.G) k.G_FIXED = c.sc.dp;
+  return k;
+}
+
+export interface DeviceBudget {
+  /** Largest storage binding, bytes. */
+  maxBindingBytes: number;
+  /** Largest buffer, bytes. */
+  maxBufferBytes: number;
+  /** Soft cap on the bytes of one chunk's buffers together. */
+  maxChunkBytes: number;
+  /** Cap on configurations per chunk (also bounded by maxComputeWorkgroupsPerDimension * 64). */
+  maxConfigs: number;
+}
+
+export interface ChunkPlan {
+  configs: GpuConfig[];
+  dims: ChunkDims;
+  /** Words of the shared stream buffer. */
+  streamWords: number;
+}
+
+function streamWordsOf(wl: Workload): number {
+  return 4 * wl.n + wl.outputSurvival.length;
+}
+
+function curveWordsOf(c: StepCurve | undefined): number {
+  return c ? 4 * c.tokens.length : 0;
+}
+
+/** Words a configuration adds to a chunk's shared stream buffer, given what it already holds. */
+function sharedWordsOf(c: GpuConfig, held: Set<string>): number {
+  let w = held.has(c.wlKey) ? 0 : streamWordsOf(c.wl);
+  if (c.curveKey && !held.has(c.curveKey)) w += curveWordsOf(c.model.maxRankTokenCurve);
+  return w;
+}
+
+function hold(c: GpuConfig, held: Set<string>): void {
+  held.add(c.wlKey);
+  if (c.curveKey) held.add(c.curveKey);
+}
+
+function dimsFits(d: ChunkDims, streamWords: number, b: DeviceBudget): boolean {
+  const bytes = chunkBufferBytes(d);
+  const limit = Math.min(b.maxBindingBytes, b.maxBufferBytes);
+  const sizes = [bytes.params, bytes.cfg, bytes.reqs, bytes.ranks, streamWords * 4];
+  if (sizes.some((s) => s > limit)) return false;
+  // Index arithmetic of layout.wgsl is in u32 words.
+  if (sizes.some((s) => s / 4 >= TWO32)) return false;
+  return sizes.reduce((a, s) => a + s, 0) <= b.maxChunkBytes;
+}
+
+/**
+ * Split configurations into chunks whose buffers fit the device. Configurations are sorted by
+ * (G, requests, pipeline) so that a chunk's strides waste little memory; a configuration too large
+ * for any chunk on its own is returned in `tooLarge`.
+ */
+export function planChunks(configs: GpuConfig[], budget: DeviceBudget): { chunks: ChunkPlan[]; tooLarge: GpuConfig[] } {
+  const sorted = [...configs].sort(
+    (a, b) => a.sc.dp - b.sc.dp || a.wl.n - b.wl.n || a.horizon.length - b.horizon.length ||
+      specialKey(a).localeCompare(specialKey(b)) || a.pos - b.pos,
+  );
+  const chunks: ChunkPlan[] = [];
+  const tooLarge: GpuConfig[] = [];
+  let cur: GpuConfig[] = [];
+  let dims: ChunkDims = { C: 0, maxN: 0, maxG: 0, runCap: 0, maxJ: 0 };
+  let streams = new Set<string>();
+  let streamWords = 0;
+  const flush = () => {
+    if (cur.length) chunks.push({ configs: orderByRouter(cur), dims, streamWords });
+    cur = [];
+    dims = { C: 0, maxN: 0, maxG: 0, runCap: 0, maxJ: 0 };
+    streams = new Set();
+    streamWords = 0;
+  };
+  for (const c of sorted) {
+    const next: ChunkDims = {
+      C: dims.C + 1,
+      maxN: Math.max(dims.maxN, c.wl.n),
+      maxG: Math.max(dims.maxG, c.sc.dp),
+      runCap: Math.max(dims.runCap, c.runSlots),
+      maxJ: Math.max(dims.maxJ, c.horizon.length),
+    };
+    const nextStreamWords = streamWords + sharedWordsOf(c, streams);
+    if (next.C <= budget.maxConfigs && dimsFits(next, nextStreamWords, budget)) {
+      cur.push(c);
+      dims = next;
+      hold(c, streams);
+      streamWords = nextStreamWords;
+      continue;
+    }
+    flush();
+    const alone: ChunkDims = { C: 1, maxN: c.wl.n, maxG: c.sc.dp, runCap: c.runSlots, maxJ: c.horizon.length };
+    const aloneWords = sharedWordsOf(c, new Set());
+    if (!dimsFits(alone, aloneWords, budget)) {
+      tooLarge.push(c);
+      continue;
+    }
+    cur.push(c);
+    dims = alone;
+    hold(c, streams);
+    streamWords = aloneWords;
+  }
+  flush();
+  return { chunks, tooLarge };
+}
+
+/**
+ * Order a chunk by (router, dispatch, G): each specialised pipeline's configurations form one
+ * contiguous range, and with the generic pipeline neighbouring invocations (a warp) still share a
+ * router, so their control flow stays mostly uniform.
+ */
+function orderByRouter(configs: GpuConfig[]): GpuConfig[] {
+  return [...configs].sort((a, b) => specialKey(a).localeCompare(specialKey(b)) || a.pos - b.pos);
+}
+
+/** Packed inputs of one chunk. */
+export interface PackedChunk {
+  params: Uint32Array<ArrayBuffer>;
+  streams: Uint32Array<ArrayBuffer>;
+}
+
+/** Pack the parameter columns ([P_*][config]) and the shared request streams of a chunk. */
+export function packChunk(plan: ChunkPlan): PackedChunk {
+  const { dims } = plan;
+  const C = dims.C;
+  const w = wordsPerConfig(dims);
+  const params = new Uint32Array(Math.max(4, w.params * C));
+  const paramsF = new Float32Array(params.buffer);
+  const streams = new Uint32Array(Math.max(4, plan.streamWords));
+  const streamsF = new Float32Array(streams.buffer);
+  const placed = new Map<string, { stream: number; surv: number }>();
+  const curves = new Map<string, number>();
+  let at = 0;
+  const rstate = new Uint32Array(ROUTER_STATE_WORDS);
+  plan.configs.forEach((c, ci) => {
+    const put = (field: number, v: number) => {
+      params[field * C + ci] = v >>> 0;
+    };
+    const putF = (field: number, v: number) => {
+      paramsF[field * C + ci] = v;
+    };
+    const put64 = (fieldLo: number, v: number) => {
+      put(fieldLo, v % TWO32);
+      put(fieldLo + 1, Math.floor(v / TWO32));
+    };
+    let where = placed.get(c.wlKey);
+    if (!where) {
+      const wl = c.wl;
+      where = { stream: at, surv: at + 4 * wl.n };
+      for (let r = 0; r < wl.n; r++) {
+        const a = wl.arrivalUs[r];
+        streams[at + 4 * r] = a % TWO32;
+        streams[at + 4 * r + 1] = Math.floor(a / TWO32);
+        streams[at + 4 * r + 2] = wl.prompt[r];
+        streams[at + 4 * r + 3] = wl.output[r];
+      }
+      streamsF.set(wl.outputSurvival, where.surv);
+      at += streamWordsOf(wl);
+      placed.set(c.wlKey, where);
+    }
+    let curveAt = 0;
+    const curve = c.model.maxRankTokenCurve;
+    if (c.curveKey && curve) {
+      let off = curves.get(c.curveKey);
+      if (off === undefined) {
+        off = at;
+        for (let i = 0; i < curve.tokens.length; i++) {
+          streams[at + 4 * i] = curve.tokens[i];
+          streams[at + 4 * i + 1] = curve.ps[i] % TWO32;
+          streams[at + 4 * i + 2] = Math.floor(curve.ps[i] / TWO32);
+          streams[at + 4 * i + 3] = curve.slopePs[i];
+        }
+        at += curveWordsOf(curve);
+        curves.set(c.curveKey, off);
+      }
+      curveAt = off;
+    }
+    const sc = c.sc;
+    const G = sc.dp;
+    const totalBlocks = Math.floor(sc.kvCapacity / sc.blockSize);
+    const capacityTokens = totalBlocks * sc.blockSize;
+    const m = c.model;
+    put(L.P_N, c.wl.n);
+    put(L.P_STREAM, where.stream);
+    put(L.P_SURV, where.surv);
+    put(L.P_SURV_LEN, c.wl.outputSurvival.length);
+    put(L.P_G, G);
+    put(L.P_B, sc.maxNumSeqs);
+    put(L.P_M, sc.maxBatchedTokens);
+    put(L.P_BS, sc.blockSize);
+    put(L.P_TOTAL_BLOCKS, totalBlocks);
+    put(L.P_FIT_LIMIT, Math.min(capacityTokens, sc.maxModelLen));
+    put64(L.P_TIMEOUT_LO, Math.round(sc.timeoutS * 1e6));
+    put64(L.P_STATS_LO, Math.round(sc.statsIntervalMs * 1000));
+    put(L.P_LPT, sc.assignOrder === 'lpt' ? 1 : 0);
+    put64(L.P_BASE_PS_LO, rankBasePs(m, G));
+    put(L.P_C_DECODE, m.perDecodeSeq);
+    put(L.P_C_PREFILL, m.perPrefillToken);
+    put(L.P_C_KV_READ, m.perKvTokenRead);
+    put(L.P_C_ATTN_KILO, m.perAttnKiloPair);
+    put64(L.P_A2A_BASE_LO, m.a2aBase);
+    put(L.P_A2A_MAX_TOK, m.a2aPerMaxRankToken);
+    put(L.P_A2A_TOK, m.a2aPerToken);
+    put(L.P_C_PREFILL_KV, m.perPrefillKvToken ?? 0);
+    put(L.P_C_MIXED_KV, m.perMixedDecodeKvToken ?? 0);
+    put(L.P_C_MIXED_SEQ, m.perMixedDecodeSeq ?? 0);
+    put(L.P_C_SKEW, m.perDecodeSkewToken ?? 0);
+    put(L.P_CURVE, curveAt);
+    put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
+    getRouter(sc.router).init(rstate, sc.workload.seed, G);
+    for (let k = 0; k < ROUTER_STATE_WORDS; k++) put(L.P_RS0 + k, rstate[k]);
+    packKnobs(c, capacityTokens, put, putF);
+    const J = c.horizon.length;
+    put(L.P_J, J);
+    put(L.P_ROUTER, c.routerId);
+    put(L.P_PER_STEP, c.perStep ? 1 : 0);
+    const weights = horizonWeights(c);
+    for (let j = 0; j < J; j++) {
+      const h = c.horizon[j];
+      put(L.P_HZ + L.P_HZ_WORDS * j, h);
+      putF(L.P_HZ + L.P_HZ_WORDS * j + 1, weights[j]);
+      putF(L.P_HZ + L.P_HZ_WORDS * j + 2, newRequestSurvival(c.wl.outputSurvival, h));
+    }
+  });
+  return { params, streams };
+}
+
+/** Router knobs into words P_K0.. (integers as u32, reals as f32). */
+function packKnobs(c: GpuConfig, capacityTokens: number, put: (f: number, v: number) => void, putF: (f: number, v: number) => void): void {
+  const p = c.sc.routerParams;
+  const K = L.P_K0;
+  switch (c.routerId) {
+    case L.RT_VLLM_DEFAULT:
+      put(K, num(p, 'waiting_weight'));
+      put(K + 1, str(p, 'rotate') === 'yes' ? 1 : 0);
+      break;
+    case L.RT_VLLM_INFLIGHT:
+      putF(K, num(p, 'kv_penalty'));
+      putF(K + 1, num(p, 'kv_threshold'));
+      break;
+    case L.RT_BR0_INT:
+    case L.RT_BR0_FLOAT: {
+      if (c.routerId === L.RT_BR0_INT) {
+        put(K, num(p, 'a'));
+        put(K + 1, num(p, 'b'));
+      } else {
+        putF(K, num(p, 'a'));
+        putF(K + 1, num(p, 'b'));
+      }
+      const env = str(p, 'envelope');
+      put(K + 2, env === 'max' ? 0 : env === 'mean' ? 1 : 2);
+      // The CPU router's capacity envelope, computed the same way (f64, then floor).
+      put(K + 3, env === 'capacity' ? Math.floor(num(p, 'envelope_frac') * capacityTokens) : 0);
+      break;
+    }
+    case L.RT_BRH:
+      putF(K, num(p, 'a'));
+      putF(K + 1, num(p, 'b'));
+      put(K + 2, str(p, 'envelope') === 'mean' ? 1 : 0);
+      break;
+    default:
+      break;
+  }
+}
+
+/** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
+function horizonWeights(c: GpuConfig): number[] {
+  const p = c.sc.routerParams;
+  if (c.routerId === L.RT_BRH) {
+    const delta = num(p, 'discount');
+    return c.horizon.map((h) => Math.pow(delta, h));
+  }
+  if (c.routerId === L.RT_FAST_PHI) {
+    const H = num(p, 'H');
+    const K = num(p, 'K');
+    const delta = num(p, 'discount');
+    const wts = GL_WEIGHTS[K - 1];
+    return c.horizon.map((t, j) => (H / 2) * wts[j] * Math.pow(delta, t));
+  }
+  return c.horizon.map(() => 0);
+}

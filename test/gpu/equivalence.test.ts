@@ -1,0 +1,109 @@
+// Cross-engine equivalence (DESIGN.md §6): the WebGPU engine reproduces the CPU engine's rows —
+// exactly for integer-scored routers, within the stated tolerance for float-scored ones.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runScenario } from '../../src/engine/cpu/runScenario.ts';
+import { GpuEngine } from '../../src/engine/gpu/gpuEngine.ts';
+import type { RunResult } from '../../src/engine/types.ts';
+import type { RunMetrics } from '../../src/metrics/types.ts';
+import { getRouter } from '../../src/routers/index.ts';
+import { describeGpu, probe } from './gpuAvailable.ts';
+import { equivalenceScenarios } from './equivalenceScenarios.ts';
+import { DIVERGED_BOUNDS, MIN_AGREEING_FLOAT_ROWS, exactDifferences, within, type Metric } from './tolerance.ts';
+
+describeGpu(
+  'WebGPU engine = CPU engine on the equivalence sweep',
+  () => {
+    const scenarios = equivalenceScenarios();
+    let gpu: RunResult[] = [];
+    let cpu: RunMetrics[] = [];
+    let engine: GpuEngine;
+
+    beforeAll(async () => {
+      engine = await GpuEngine.create({ probe });
+      gpu = await engine.run(scenarios);
+      cpu = scenarios.map((sc) => runScenario(sc).metrics);
+    }, 300_000);
+
+    afterAll(async () => {
+      await engine?.close();
+    });
+
+    it('covers every router, both dispatch modes, G in {1, 2, 8, 64}, preemption, timeouts and rejections', () => {
+      expect(scenarios.length).toBeGreaterThanOrEqual(64);
+      for (const router of ['round_robin', 'random', 'power_of_two', 'vllm_default', 'vllm_inflight', 'jsq_load', 'br0', 'brh', 'fast_phi']) {
+        for (const dispatch of ['on_arrival', 'per_step']) {
+          const dps = new Set(scenarios.filter((s) => s.router === router && s.dispatch === dispatch).map((s) => s.dp));
+          expect(dps.size, `${router} ${dispatch}`).toBeGreaterThan(0);
+        }
+        const dps = new Set(scenarios.filter((s) => s.router === router).map((s) => s.dp));
+        for (const G of [1, 2, 8, 64]) expect(dps.has(G), `${router} G=${G}`).toBe(true);
+      }
+      expect(cpu.filter((m) => m.preempted > 0).length).toBeGreaterThan(5);
+      expect(cpu.filter((m) => m.failed_timeout > 0).length).toBeGreaterThan(5);
+      expect(cpu.filter((m) => m.failed_rejected > 0).length).toBeGreaterThan(0);
+      // Light and overloaded: some runs never queue, others time out most requests.
+      expect(cpu.some((m) => m.queue_p99_ms < 1)).toBe(true);
+      expect(cpu.some((m) => m.failed_timeout > m.requests / 2)).toBe(true);
+    });
+
+    it('gives one row per configuration, in order, from the gpu engine', () => {
+      expect(gpu.map((r) => r.scenario.index)).toEqual(scenarios.map((s) => s.index));
+      expect(engine.info.engine).toBe('gpu');
+    });
+
+    for (const sc of scenarios) {
+      const integer = getRouter(sc.router).integerScored(sc.routerParams);
+      it(`#${sc.index} ${sc.router} dp=${sc.dp} ${sc.dispatch}: ${integer ? 'identical row' : 'identical or within the float tolerance'}`, () => {
+        const c = cpu[sc.index];
+        const g = gpu[sc.index].metrics;
+        const diff = exactDifferences(c, g);
+        if (integer || diff.length === 0) {
+          expect(diff.map((k) => `${k}: cpu ${c[k]} gpu ${g[k]}`)).toEqual([]);
+          return;
+        }
+        const beyond = (Object.keys(c) as Metric[])
+          .filter((k) => DIVERGED_BOUNDS.has(k) && !within(c[k], g[k], DIVERGED_BOUNDS.get(k)!, c.requests))
+          .map((k) => `${k}: cpu ${c[k]} gpu ${g[k]}`);
+        expect(beyond).toEqual([]);
+      });
+    }
+
+    it(`float-scored routers agree decision for decision on at least ${MIN_AGREEING_FLOAT_ROWS * 100}% of their rows`, () => {
+      const floats = scenarios.filter((s) => !getRouter(s.router).integerScored(s.routerParams));
+      const diverged = floats.filter((s) => exactDifferences(cpu[s.index], gpu[s.index].metrics).length > 0);
+      expect(floats.length).toBeGreaterThanOrEqual(20);
+      const worst = new Map<Metric, number>();
+      for (const s of diverged) {
+        const c = cpu[s.index];
+        const g = gpu[s.index].metrics;
+        for (const k of DIVERGED_BOUNDS.keys()) {
+          const rel = c[k] === g[k] ? 0 : Math.abs(g[k] - c[k]) / Math.max(Math.abs(c[k]), 1e-12);
+          if (rel > (worst.get(k) ?? 0)) worst.set(k, rel);
+        }
+      }
+      const top = [...worst].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`);
+      process.stderr.write(
+        `gpu equivalence (${probe.name}): ${floats.length - diverged.length}/${floats.length} float-scored rows identical` +
+          (diverged.length ? `; diverged ${diverged.map((s) => `#${s.index}`).join(', ')}; largest relative differences: ${top.join(', ')}` : '') + '\n',
+      );
+      expect((floats.length - diverged.length) / floats.length).toBeGreaterThanOrEqual(MIN_AGREEING_FLOAT_ROWS);
+    });
+  },
+  { announce: true },
+);
+
+describeGpu('specialised pipelines (one per router, dispatch mode and G)', () => {
+  it("give the CPU engine's rows too", async () => {
+    const pick = equivalenceScenarios().filter((s) => [28, 42, 60, 64].includes(s.index));
+    expect(pick.map((s) => `${s.router}/${s.dispatch}/${s.dp}`)).toEqual(['jsq_load/per_step/8', 'fast_phi/on_arrival/8', 'br0/per_step/64', 'fast_phi/per_step/2']);
+    const lines: string[] = [];
+    const engine = await GpuEngine.create({ probe, specialize: true, specializeG: true, trace: true, log: (s) => lines.push(s) });
+    try {
+      const out = await engine.run(pick);
+      expect(lines.join('\n')).toMatch(/4 pipelines ready/);
+      for (const r of out) expect(exactDifferences(runScenario(r.scenario).metrics, r.metrics), `#${r.scenario.index}`).toEqual([]);
+    } finally {
+      await engine.close();
+    }
+  }, 300_000);
+});

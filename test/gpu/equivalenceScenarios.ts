@@ -1,0 +1,55 @@
+// The cross-engine equivalence sweep: the 50 golden configurations plus variants that widen it to
+// every router in both dispatch modes, G in {1, 2, 8, 64} for each, float-scored knob settings,
+// preemption, timeouts, rejections, a calibrated model (extra step-time terms, per-DP curves) and
+// a trace replay. Request counts stay small: SwiftShader is slow.
+import { fileURLToPath } from 'node:url';
+import type { Scenario } from '../../src/config/scenario.ts';
+import { resolveRouterParams } from '../../src/routers/index.ts';
+import { goldenScenarios } from '../engine/goldenScenarios.ts';
+import { makeScenario } from '../helpers.ts';
+
+const CALIBRATED = fileURLToPath(new URL('../../examples/data/qwen3-30b-a3b-rtxpro6000-dp2.json', import.meta.url));
+const TRACE = fileURLToPath(new URL('../../examples/data/sharegpt-300-sps10.csv', import.meta.url));
+
+export function equivalenceScenarios(): Scenario[] {
+  const out = goldenScenarios();
+  const push = (router: string, knobs: Record<string, unknown>, over: Parameters<typeof makeScenario>[0]) =>
+    out.push({ ...makeScenario({ ...over, router, routerParams: resolveRouterParams(router, knobs) }), index: out.length });
+
+  // per_step with timeouts at G = 64, overloaded (every router has per_step at G = 8 in the golden set).
+  push('random', {}, { dp: 64, dispatch: 'per_step', maxNumSeqs: 4, kvCapacity: 4096, timeoutS: 8, workload: { rate: 120, requests: 200, seed: 21 } });
+  push('vllm_inflight', {}, { dp: 64, dispatch: 'per_step', maxNumSeqs: 8, kvCapacity: 8192, workload: { rate: 90, requests: 200, seed: 22 } });
+  push('fast_phi', { K: 3 }, { dp: 64, dispatch: 'per_step', maxNumSeqs: 8, kvCapacity: 16384, timeoutS: 10, workload: { rate: 80, requests: 200, seed: 23 } });
+  // G = 1 and 2 per_step, with LPT order, timeouts and rejections (p + o > a small capacity).
+  push('round_robin', {}, { dp: 1, dispatch: 'per_step', assignOrder: 'lpt', kvCapacity: 2048, timeoutS: 20, workload: { rate: 6, requests: 120, seed: 24 } });
+  push('power_of_two', {}, { dp: 2, dispatch: 'per_step', assignOrder: 'lpt', maxNumSeqs: 16, kvCapacity: 4096, timeoutS: 15, workload: { rate: 25, requests: 160, seed: 25 } });
+  push('vllm_default', { rotate: 'no' }, { dp: 2, dispatch: 'per_step', statsIntervalMs: 0, workload: { rate: 20, requests: 160, seed: 26 } });
+  // Exact view on arrival, preemption from a small KV cache.
+  push('vllm_default', {}, { dp: 8, statsIntervalMs: 0, maxNumSeqs: 32, kvCapacity: 6144, workload: { rate: 35, requests: 200, seed: 27 } });
+  // vllm_inflight with its KV-usage penalty active (a full cache), timeouts.
+  push('vllm_inflight', { kv_penalty: 2.5, kv_threshold: 0.3 }, { dp: 8, maxNumSeqs: 32, kvCapacity: 8192, timeoutS: 12, workload: { rate: 40, requests: 200, seed: 28 } });
+  // br0: capacity envelope (integer), fractional knobs (float) on both dispatch modes.
+  push('br0', { envelope: 'capacity', envelope_frac: 0.5 }, { dp: 8, kvCapacity: 8192, workload: { rate: 30, requests: 200, seed: 29 } });
+  push('br0', { a: 0.5, b: 7.5 }, { dp: 8, workload: { rate: 30, requests: 200, seed: 30 } });
+  push('br0', { a: 1.5, b: 12.25, envelope: 'mean' }, { dp: 64, dispatch: 'per_step', maxNumSeqs: 8, kvCapacity: 16384, workload: { rate: 60, requests: 200, seed: 31 } });
+  // brh: mean envelope per_step with timeouts; H = 0; a small cache at G = 64.
+  push('brh', { H: 8, stride: 2, envelope: 'mean' }, { dp: 8, dispatch: 'per_step', timeoutS: 10, maxNumSeqs: 16, kvCapacity: 8192, workload: { rate: 40, requests: 200, seed: 32 } });
+  push('brh', { H: 0 }, { dp: 4, workload: { rate: 12, requests: 160, seed: 33 } });
+  push('brh', { a: 0.5 }, { dp: 64, maxNumSeqs: 8, kvCapacity: 12288, workload: { rate: 70, requests: 200, seed: 34 } });
+  // fast_phi: many points, a discount; G = 1 and 2 per_step.
+  push('fast_phi', { K: 8, discount: 0.98 }, { dp: 2, dispatch: 'per_step', maxNumSeqs: 32, workload: { rate: 20, requests: 160, seed: 35 } });
+  push('fast_phi', {}, { dp: 1, dispatch: 'per_step', workload: { rate: 3, requests: 80, seed: 36 } });
+  // Heavy chunked prefill (small token budget), tiny batches at G = 64.
+  push('random', {}, { dp: 8, maxBatchedTokens: 512, workload: { rate: 20, requests: 160, seed: 37 } });
+  push('power_of_two', {}, { dp: 64, maxNumSeqs: 4, kvCapacity: 8192, workload: { rate: 60, requests: 200, seed: 38 } });
+  push('jsq_load', {}, { dp: 64, statsIntervalMs: 500, timeoutS: 6, maxNumSeqs: 4, kvCapacity: 4096, workload: { rate: 150, requests: 240, seed: 39 } });
+  // A calibrated model (mixed-batch, prefill-KV and skew terms, per-DP max-rank-token curves)
+  // replaying a trace, at G = 1 and 2.
+  const calibrated = { model: CALIBRATED, maxModelLen: 262144, maxNumSeqs: 128, maxBatchedTokens: 2048, kvCapacity: 65536 };
+  const trace = { source: 'trace', tracePath: TRACE, rate: 0, requests: 120, maxOutput: 4096 };
+  push('vllm_default', {}, { ...calibrated, dp: 2, workload: trace });
+  push('jsq_load', {}, { ...calibrated, dp: 1, workload: trace });
+  push('fast_phi', {}, { ...calibrated, dp: 2, dispatch: 'per_step', workload: { ...trace, rate: 40 } });
+  push('br0', {}, { ...calibrated, dp: 2, kvCapacity: 8192, workload: { rate: 30, requests: 160, seed: 40 } });
+  return out;
+}
