@@ -86,6 +86,7 @@ function buildProgram(): Command {
     .command('bench')
     .description('measure engine speed (median and spread of several runs); writes markdown and JSON')
     .option('--quick', 'smaller curves, fewer repetitions')
+    .option('--gpu', 'also measure the WebGPU engine (on a GPU machine: npm run bench -- --gpu)')
     .option('--reps <n>', 'repetitions per case (default 5)')
     .option('--threads <n>', 'worker threads for multi-configuration cases (default: all cores)')
     .option('--out-dir <dir>', 'where to save the results', 'benches/results')

@@ -6,6 +6,8 @@ import { numberFlag } from './parseFlags.ts';
 
 export interface BenchFlags {
   quick?: boolean;
+  /** Also measure the WebGPU engine (fails when there is no adapter). */
+  gpu?: boolean;
   reps?: string;
   threads?: string;
   outDir: string;
@@ -18,7 +20,16 @@ export async function benchCommand(f: BenchFlags): Promise<void> {
   if (reps !== undefined && (!Number.isInteger(reps) || reps < 1)) throw new InputError('reps', f.reps, 'must be an integer >= 1');
   const threads = numberFlag('threads', f.threads);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new InputError('threads', f.threads, 'must be an integer >= 1');
-  const report = await runBench({ quick: f.quick, reps, threads, log: (l) => process.stderr.write(l + '\n') });
+  const extraEngines = [];
+  if (f.gpu) {
+    const { probeAdapter } = await import('../engine/gpu/adapter.ts');
+    const { GpuEngine } = await import('../engine/gpu/gpuEngine.ts');
+    const probe = await probeAdapter();
+    if (!probe.adapter) throw new InputError('gpu', true, `${probe.reason}; run without --gpu for the CPU engine only`);
+    if (probe.isFallback) process.stderr.write(`note: ${probe.name} is a software adapter: its figures say nothing about GPU speed\n`);
+    extraEngines.push({ label: 'gpu', make: () => GpuEngine.create({ probe }) });
+  }
+  const report = await runBench({ quick: f.quick, reps, threads, extraEngines, log: (l) => process.stderr.write(l + '\n') });
   const md = benchMarkdown(report);
   process.stdout.write(md + '\n');
   if (f.save !== false) {
