@@ -6,6 +6,14 @@ import type { Engine, EngineInfo, EngineProgress, RunResult } from '../types.ts'
 import { runScenario } from './runScenario.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
+/**
+ * Below this many simulated requests in a sweep (about 0.4 s of one core), starting worker
+ * threads (each loads the TypeScript sources) costs more than it saves.
+ */
+export const MIN_POOL_REQUESTS = 40_000;
+/** Stand-in for `requests: 0` (a whole trace) when sizing the pool. */
+const TRACE_REQUESTS_GUESS = 10_000;
+
 export interface CpuEngineOptions {
   /** Worker threads; default: all cores. 1 runs on the calling thread. */
   threads?: number;
@@ -13,8 +21,8 @@ export interface CpuEngineOptions {
 
 /**
  * CPU engine: the reference simulator, spread over worker threads that ask for work in small
- * batches (work stealing). The pool starts on first use and lives until close(). Sweeps of a
- * few configurations run on the calling thread: starting a worker costs more than a few runs.
+ * batches (work stealing). The pool starts on first use and lives until close(). Small sweeps
+ * run on the calling thread: starting a worker costs more than a few runs.
  */
 export class CpuEngine implements Engine {
   readonly info: EngineInfo;
@@ -29,7 +37,8 @@ export class CpuEngine implements Engine {
 
   async run(scenarios: readonly Scenario[], onProgress?: (p: EngineProgress) => void): Promise<RunResult[]> {
     const total = scenarios.length;
-    const threads = Math.min(this.maxThreads, Math.ceil(total / 2));
+    const requests = scenarios.reduce((a, sc) => a + (sc.workload.requests || TRACE_REQUESTS_GUESS), 0);
+    const threads = requests < MIN_POOL_REQUESTS ? 1 : Math.min(this.maxThreads, Math.ceil(total / 2));
     (this.info as { threads: number }).threads = Math.max(1, threads);
     if (threads <= 1) {
       const out: RunResult[] = [];
