@@ -2,7 +2,7 @@
 // paper's exact F-score is not public. Filling the margin under the envelope is free for the
 // barrier (small reward a), pushing a rank above it raises every rank's step (large penalty b).
 import { loadOf, noHorizon, num, str } from './common.ts';
-import type { KnobSpec, RouterDef, RouterParams } from './types.ts';
+import { HOLD, type KnobSpec, type RouterDef, type RouterParams } from './types.ts';
 
 export const BR_KNOBS_AB: readonly KnobSpec[] = [
   { name: 'a', kind: 'number', default: 1, min: 0, max: 1e6, description: 'Reward per token of safe margin filled under the envelope.' },
@@ -16,6 +16,7 @@ export const br0: RouterDef = {
     ...BR_KNOBS_AB,
     { name: 'envelope', kind: 'enum', default: 'max', values: ['max', 'mean', 'capacity'], description: 'Envelope E: max load over ranks, mean load, or envelope_frac * KV capacity.' },
     { name: 'envelope_frac', kind: 'number', default: 0.9, min: 0, max: 1, description: "Fraction of per-rank KV capacity used as E when envelope = capacity." },
+    { name: 'hold_ms', kind: 'number', default: 0, min: 0, max: 1e6, description: 'per_step only: hold a request whose best admission has F > 0 (overflow outweighs filled margin) for up to this long (0 = never hold).' },
   ],
   // With mean, scores are compared multiplied by G (see route), so integer a, b suffice for all envelopes.
   integerScored: (p: RouterParams) => Number.isInteger(num(p, 'a')) && Number.isInteger(num(p, 'b')),
@@ -61,6 +62,10 @@ export const br0: RouterDef = {
         bestL = L;
       }
     }
+    // Admission control (per_step dispatch): an admission whose overflow outweighs the margin it
+    // fills waits for the next step boundary, when a completion may have opened margin, until it
+    // has waited hold_ms. With E = 0 there is no envelope to protect.
+    if (req.canHold && bestF > 0 && E > 0 && req.waitedUs < num(params, 'hold_ms') * 1000) return HOLD;
     return best;
   },
 };

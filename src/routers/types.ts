@@ -38,7 +38,17 @@ export interface RouterView {
 export interface RouteRequest {
   /** Prompt length in tokens. */
   readonly prompt: number;
+  /** Time the request has waited for a decision, µs (0 with on_arrival dispatch). */
+  readonly waitedUs: number;
+  /**
+   * True when the router may return HOLD to keep the request in its global queue until the next
+   * step boundary: only with per_step dispatch, and never while every rank is idle.
+   */
+  readonly canHold: boolean;
 }
+
+/** What route() returns to keep a request in the global queue (only when req.canHold). */
+export const HOLD = -1;
 
 export type KnobValue = number | string;
 export type RouterParams = Readonly<Record<string, KnobValue>>;

@@ -27,7 +27,7 @@ describe('expansion order and counts', () => {
     const routers = s.filter((x) => x.workload.seed === 1).map((x) => (x.router === 'br0' ? `br0 a=${x.routerParams.a} b=${x.routerParams.b}` : x.router));
     expect(routers).toEqual(['vllm_default', 'br0 a=1 b=4', 'br0 a=1 b=8', 'br0 a=2 b=4', 'br0 a=2 b=8', 'jsq_load']);
     // Resolved knobs carry defaults, in the router's declared order.
-    expect(Object.keys(s[2].routerParams)).toEqual(['a', 'b', 'envelope', 'envelope_frac']);
+    expect(Object.keys(s[2].routerParams)).toEqual(['a', 'b', 'envelope', 'envelope_frac', 'hold_ms']);
     expect(s[2].routerParams.envelope).toBe('max');
   });
 
@@ -208,7 +208,7 @@ describe('sweep files on disk', () => {
 describe('scenarioFromFlat (the run command)', () => {
   it('builds one configuration with the same defaults', () => {
     const s = scenarioFromFlat({ router: { name: 'br0', b: '16' }, dp: 4, rate: undefined });
-    expect(s.routerParams).toEqual({ a: 1, b: 16, envelope: 'max', envelope_frac: 0.9 });
+    expect(s.routerParams).toEqual({ a: 1, b: 16, envelope: 'max', envelope_frac: 0.9, hold_ms: 0 });
     expect(s).toEqual({ ...expandText('base: {router: {name: br0, b: 16}, dp: 4}\n')[0] });
   });
 

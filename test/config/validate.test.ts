@@ -88,7 +88,7 @@ describe('validation rules (field and value in every message)', () => {
   it('router and knobs', () => {
     bad({ router: 'nope' }, 'router', /unknown router; known: .*\(got "nope"\)/);
     bad({ router: { b: 3 } }, 'router.name', /needs name: ROUTER/);
-    bad({ router: { name: 'br0', c: 3 } }, 'router.c', /unknown knob for br0; known: a, b, envelope, envelope_frac \(got 3\)/);
+    bad({ router: { name: 'br0', c: 3 } }, 'router.c', /unknown knob for br0; known: a, b, envelope, envelope_frac, hold_ms \(got 3\)/);
     bad({ router: { name: 'vllm_default', rotate: 'maybe' } }, 'router.rotate', /must be one of yes, no \(got "maybe"\)/);
     bad({ router: 7 }, 'router', /must be a router name or a mapping/);
   });

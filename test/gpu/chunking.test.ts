@@ -100,6 +100,26 @@ describeGpu('WebGPU engine chunking', () => {
       await eng.close();
     }
   }, 120_000);
+
+  it('hands routers that hold requests (br0 hold_ms in per_step) to the CPU engine', async () => {
+    const notes: string[] = [];
+    const eng = await GpuEngine.create({ probe, log: (s) => notes.push(s) });
+    try {
+      const holding = {
+        ...scenarios[0],
+        router: 'br0',
+        routerParams: resolveRouterParams('br0', { hold_ms: 100 }),
+        dispatch: 'per_step' as const,
+      };
+      const [a] = await eng.run([holding]);
+      expect(notes.join('\n')).toMatch(/1 configuration on the cpu engine \(routers that hold requests/);
+      const { wall_ms: _a, ...cpuRow } = runScenario(holding).metrics;
+      const { wall_ms: _b, ...gpuRow } = a.metrics;
+      expect(gpuRow).toEqual(cpuRow);
+    } finally {
+      await eng.close();
+    }
+  }, 120_000);
 });
 
 describe('chunk planning (no GPU needed)', () => {

@@ -86,7 +86,7 @@ describe('result files round-trip', () => {
     for (const r of byRouter('vllm_default')) expect(r).toMatchObject({ knob_waiting_weight: 4, knob_rotate: 'yes', knob_a: null, knob_b: null, knob_envelope: null });
     for (const r of byRouter('jsq_load')) expect(r).toMatchObject({ knob_waiting_weight: null, knob_rotate: null, knob_b: null });
     expect(byRouter('br0').map((r) => r.knob_b)).toEqual([4, 4, 4, 4, 8, 8, 8, 8]);
-    expect(JSON.parse(byRouter('br0')[0].router_params as string)).toEqual({ a: 1, b: 4, envelope: 'max', envelope_frac: 0.9 });
+    expect(JSON.parse(byRouter('br0')[0].router_params as string)).toEqual({ a: 1, b: 4, envelope: 'max', envelope_frac: 0.9, hold_ms: 0 });
   });
 
   it('keeps values exactly; non-finite metrics become null', () => {

@@ -9,7 +9,7 @@ function routeWith(name: string, view: RouterView, prompt: number, given: Record
   const params = resolveRouterParams(name, given);
   const state = new Uint32Array(ROUTER_STATE_WORDS);
   r.init(state, 1, view.G);
-  return r.route(view, { prompt }, params, state);
+  return r.route(view, { prompt, waitedUs: 0, canHold: false }, params, state);
 }
 
 function stepsOf(name: string, given: Record<string, unknown> = {}): number[] {

@@ -8,7 +8,7 @@ function setup(name: string, given: Record<string, unknown> = {}, seed = 1, G = 
   const params = resolveRouterParams(name, given);
   const state = new Uint32Array(ROUTER_STATE_WORDS);
   r.init(state, seed, G);
-  return { r, params, state, route: (v: RouterView, prompt = 100) => r.route(v, { prompt }, params, state) };
+  return { r, params, state, route: (v: RouterView, prompt = 100) => r.route(v, { prompt, waitedUs: 0, canHold: false }, params, state) };
 }
 
 /** Pearson chi-square statistic of counts against a uniform expectation. */

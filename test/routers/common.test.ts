@@ -41,7 +41,7 @@ describe.each(routerNames())('%s', (name) => {
     const rnd = testRng(3);
     const state = new Uint32Array(ROUTER_STATE_WORDS);
     def.init(state, 77, 1);
-    for (let i = 0; i < 20; i++) expect(def.route(randomView(rnd, 1, steps), { prompt: 1 + i * 37 }, params, state)).toBe(0);
+    for (let i = 0; i < 20; i++) expect(def.route(randomView(rnd, 1, steps), { prompt: 1 + i * 37, waitedUs: 0, canHold: false }, params, state)).toBe(0);
   });
 
   it('returns a rank in [0, G), leaves the view untouched, and is reproducible from init', () => {
@@ -51,7 +51,7 @@ describe.each(routerNames())('%s', (name) => {
       const run = () => {
         const state = new Uint32Array(ROUTER_STATE_WORDS);
         def.init(state, 123, G);
-        return views.map((v, i) => def.route(v, { prompt: 16 + 29 * i }, params, state));
+        return views.map((v, i) => def.route(v, { prompt: 16 + 29 * i, waitedUs: 0, canHold: false }, params, state));
       };
       const before = views.map(snapshot);
       const picks = run();

@@ -40,7 +40,7 @@ describe('registry', () => {
 
 describe('resolveRouterParams', () => {
   it('fills defaults in declared order', () => {
-    expect(resolveRouterParams('br0', {})).toEqual({ a: 1, b: 8, envelope: 'max', envelope_frac: 0.9 });
+    expect(resolveRouterParams('br0', {})).toEqual({ a: 1, b: 8, envelope: 'max', envelope_frac: 0.9, hold_ms: 0 });
     expect(Object.keys(resolveRouterParams('brh', { b: 4 }))).toEqual(['H', 'stride', 'discount', 'a', 'b', 'envelope']);
     expect(resolveRouterParams('vllm_default', { waiting_weight: 2 })).toEqual({ waiting_weight: 2, rotate: 'yes' });
     expect(resolveRouterParams('fast_phi', { K: '6' })).toEqual({ H: 64, K: 6, discount: 1 });
@@ -57,7 +57,7 @@ describe('resolveRouterParams', () => {
     const e = inputError(() => resolveRouterParams('br0', { c: 3 }, 'routers[2]'));
     expect(e.field).toBe('routers[2].c');
     expect(e.value).toBe(3);
-    expect(e.message).toBe('routers[2].c: unknown knob for br0; known: a, b, envelope, envelope_frac (got 3)');
+    expect(e.message).toBe('routers[2].c: unknown knob for br0; known: a, b, envelope, envelope_frac, hold_ms (got 3)');
     expect(inputError(() => resolveRouterParams('random', { seed: 1 })).message).toMatch(/router\.seed: unknown knob for random; known: \(none\)/);
   });
 

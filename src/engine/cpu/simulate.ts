@@ -9,7 +9,7 @@ import { InputError } from '../../config/inputError.ts';
 import type { RunMetrics, TimeSeries } from '../../metrics/types.ts';
 import { LatencyHistograms, newCounters, summarize } from '../../metrics/summary.ts';
 import { getRouter } from '../../routers/index.ts';
-import { ROUTER_STATE_WORDS, type RouterView } from '../../routers/types.ts';
+import { HOLD, ROUTER_STATE_WORDS, type RouterView } from '../../routers/types.ts';
 import type { StepModel } from '../../model/types.ts';
 import { allToAllUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs, type RankWork } from '../../model/stepTime.ts';
 import type { Workload } from '../../workload/types.ts';
@@ -130,7 +130,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     projVar: new Float64Array(H * G),
     outputSurvival: surv,
   };
-  const req = { prompt: 0 };
+  const req = { prompt: 0, waitedUs: 0, canHold: false };
   let nextSnapUs = -1; // refresh at the first decision
   let snapDirty = true; // state changed since the last snapshot (only matters when statsUs == 0)
 
@@ -251,14 +251,20 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     }
   }
 
-  /** Route request r at time t: choose a rank, enqueue it there, apply bookkeeping. */
-  function dispatch(r: number, t: number): void {
+  /**
+   * Route request r at time t: choose a rank, enqueue it there, apply bookkeeping. Returns false
+   * when the router holds it in the global queue (per_step dispatch only).
+   */
+  function dispatch(r: number, t: number, canHold: boolean): boolean {
     if (statsUs === 0 ? snapDirty : t >= nextSnapUs) {
       refreshSnapshot();
       nextSnapUs = t + statsUs;
     }
     req.prompt = prompt[r];
+    req.waitedUs = t - arrival[r];
+    req.canHold = canHold;
     const g = router.route(view, req, params, rstate);
+    if (g === HOLD && canHold) return false;
     if (!(g >= 0 && g < G && Number.isInteger(g))) {
       throw new Error(`router ${sc.router} returned rank ${g} (G=${G})`);
     }
@@ -270,6 +276,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     view.waiting[g] += 1;
     view.queuedTokens[g] += prompt[r];
     if (H > 0) addProjection(g, r, prompt[r]);
+    return true;
   }
 
   function fail(r: number, t: number, reason: number): void {
@@ -594,17 +601,22 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
         status[r] = QUEUED;
         gq[gqTail++] = r;
       } else {
-        dispatch(r, arrival[r]);
+        dispatch(r, arrival[r], false);
       }
     }
     // 3. per_step: assign the whole global queue at this step boundary.
     if (perStep && gqHead < gqTail) {
       if (lpt) sortQueueLargestFirst(gq, gqHead, gqTail, prompt);
+      // A router may hold requests for a later boundary, but not while every rank is idle.
+      let busy = false;
+      for (let g = 0; g < G && !busy; g++) busy = nRun[g] > 0 || nWaiting[g] > 0;
+      let kept = 0;
       for (let k = gqHead; k < gqTail; k++) {
         const r = gq[k];
-        if (status[r] === QUEUED) dispatch(r, now);
+        if (status[r] === QUEUED && !dispatch(r, now, busy)) gq[kept++] = r;
       }
-      gqHead = gqTail = 0;
+      gqHead = 0;
+      gqTail = kept;
     }
     // 4. Schedule every rank.
     decodeOnly = true;
@@ -624,6 +636,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     if (totTok === 0) {
       // Nothing runnable: jump to the next arrival (all ranks are empty).
       if (completed + failedRejected + failedTimeout === n) break;
+      if (gqTail > gqHead) continue; // held requests: every rank is idle now, so they go next
       if (nextArr < n) {
         now = Math.max(now, arrival[nextArr]);
         continue;
@@ -632,7 +645,8 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     }
     // Fast path: a stretch of decode-only steps with no event is advanced without touching
     // each request every step (same numbers as stepping one by one; see fastForward).
-    if (decodeOnly) {
+    if (decodeOnly && gqTail === gqHead) {
+      // (Held requests make every boundary a decision point: no fast-forward then.)
       const k = eventFreeSteps();
       if (k >= 2) {
         now = fastForward(k, now, allToAllUs(model, maxTok, totTok));
