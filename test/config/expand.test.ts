@@ -197,6 +197,10 @@ describe('sweep files on disk', () => {
   it('loads the shipped examples', () => {
     expect(loadSweepFile('examples/seed-dp8.yaml').scenarios).toHaveLength(20);
     expect(loadSweepFile('examples/grid.yaml').scenarios).toHaveLength(256);
+    const hold = loadSweepFile('examples/br0-hold.yaml').scenarios;
+    expect(hold).toHaveLength(36);
+    expect(hold.every((s) => s.dispatch === 'per_step')).toBe(true);
+    expect(loadSweepFile('examples/qwen3-rtxpro6000-dp2.yaml').scenarios).toHaveLength(1);
   });
 
   it('rejects unknown extensions and unreadable files', () => {
