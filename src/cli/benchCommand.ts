@@ -34,7 +34,10 @@ export async function benchCommand(f: BenchFlags): Promise<void> {
   process.stdout.write(md + '\n');
   if (f.save !== false) {
     mkdirSync(f.outDir, { recursive: true });
-    const stem = `${report.date.slice(0, 10)}-${report.engines.map((e) => e.engine).join('+')}${f.quick ? '-quick' : ''}`;
+    // Date and device in the name, e.g. 2026-11-23-cpu+gpu-nvidia-h100-80gb-hbm3.
+    const device = (e: { engine: string; adapter: string }) =>
+      e.adapter ? `${e.engine}-${e.adapter.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40)}` : e.engine;
+    const stem = `${report.date.slice(0, 10)}-${report.engines.map(device).join('+')}${f.quick ? '-quick' : ''}`;
     writeFileSync(join(f.outDir, `${stem}.json`), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(join(f.outDir, `${stem}.md`), md + '\n');
     process.stderr.write(`saved ${join(f.outDir, stem)}.{md,json}\n`);
