@@ -36,7 +36,7 @@ export async function benchCommand(f: BenchFlags): Promise<void> {
     mkdirSync(f.outDir, { recursive: true });
     // Date and device in the name, e.g. 2026-11-23-cpu+gpu-nvidia-h100-80gb-hbm3.
     const device = (e: { engine: string; adapter: string }) =>
-      e.adapter ? `${e.engine}-${e.adapter.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40)}` : e.engine;
+      e.adapter ? `${e.engine}-${e.adapter.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40).replace(/^-+|-+$/g, '')}` : e.engine;
     const stem = `${report.date.slice(0, 10)}-${report.engines.map(device).join('+')}${f.quick ? '-quick' : ''}`;
     writeFileSync(join(f.outDir, `${stem}.json`), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(join(f.outDir, `${stem}.md`), md + '\n');
