@@ -113,13 +113,7 @@ export function computeVerdict(rows: readonly VerdictInputRow[], options: Verdic
 
   // Cells in order: context (first appearance), then dp, then rate ascending.
   const contexts = [...new Set(rows.map((r) => r.context))];
-  const cells = new Map<string, VerdictInputRow[]>();
-  for (const r of rows) {
-    const key = JSON.stringify([r.context, r.dp, r.rate]);
-    const c = cells.get(key);
-    if (c) c.push(r);
-    else cells.set(key, [r]);
-  }
+  const cells = groupByCell(rows);
   const keys = [...cells.keys()].sort((x, y) => {
     const [cx, dx, rx] = JSON.parse(x) as [string, number, number];
     const [cy, dy, ry] = JSON.parse(y) as [string, number, number];
@@ -190,13 +184,7 @@ export interface VariantGain {
  * cell, for a chart; cells without the baseline are left out. `baseline` is Verdict.baseline.
  */
 export function variantGains(rows: readonly VerdictInputRow[], baseline: string, metric = 'throughput_tok_s', level = 0.95): VariantGain[] {
-  const cells = new Map<string, VerdictInputRow[]>();
-  for (const r of rows) {
-    const key = JSON.stringify([r.context, r.dp, r.rate]);
-    const c = cells.get(key);
-    if (c) c.push(r);
-    else cells.set(key, [r]);
-  }
+  const cells = groupByCell(rows);
   const out: VariantGain[] = [];
   for (const [key, cellRows] of cells) {
     const [context, dp, rate] = JSON.parse(key) as [string, number, number];
@@ -208,4 +196,16 @@ export function variantGains(rows: readonly VerdictInputRow[], baseline: string,
     }
   }
   return out;
+}
+
+/** Rows grouped by (context, dp, rate) cell, keyed by the JSON of that triple, in first-seen order. */
+function groupByCell(rows: readonly VerdictInputRow[]): Map<string, VerdictInputRow[]> {
+  const cells = new Map<string, VerdictInputRow[]>();
+  for (const r of rows) {
+    const key = JSON.stringify([r.context, r.dp, r.rate]);
+    const c = cells.get(key);
+    if (c) c.push(r);
+    else cells.set(key, [r]);
+  }
+  return cells;
 }
