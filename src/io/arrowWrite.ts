@@ -101,14 +101,8 @@ export function requestsTable(results: readonly RunResult[], meta?: WriteMeta): 
   }
   columns.push({ name: 'request', kind: 'int32', values: req });
   for (const [name, kind, unit] of REQUEST_COLUMNS) {
-    const values = kind === 'int32' ? new Int32Array(total) : new Float64Array(total);
-    let pos = 0;
-    for (const r of results) {
-      const src = (r.requests as unknown as Record<string, ArrayLike<number>>)[name];
-      values.set(src, pos);
-      pos += src.length;
-    }
-    columns.push({ name, kind, values, metadata: unit ? { unit } : undefined });
+    const parts = results.map((r) => (r.requests as unknown as Record<string, ArrayLike<number>>)[name]);
+    columns.push({ name, kind, values: concatColumn(parts, kind, total), metadata: unit ? { unit } : undefined });
   }
   return makeTable(columns, meta ? schemaMetadata(meta, REQUESTS_FORMAT) : { format: REQUESTS_FORMAT });
 }
@@ -139,19 +133,27 @@ export function timeSeriesTable(results: readonly RunResult[], meta?: WriteMeta)
   const total = withSeries.reduce((n, r) => n + r.timeseries!.step.length, 0);
   const columns: ColumnData[] = labelColumns(withSeries, withSeries.map((r) => r.timeseries!.step.length));
   for (const [name, kind, unit] of SERIES_COLUMNS) {
-    const values = kind === 'int32' ? new Int32Array(total) : new Float64Array(total);
-    let at = 0;
-    for (const r of withSeries) {
+    const parts = withSeries.map((r) => {
       const src = r.timeseries![name];
       if (src.length !== r.timeseries!.step.length) {
         throw new Error(`time series of configuration ${r.scenario.index}: column ${name} has ${src.length} values, step has ${r.timeseries!.step.length}`);
       }
-      values.set(src, at);
-      at += src.length;
-    }
-    columns.push({ name, kind, values, metadata: unit ? { unit } : undefined });
+      return src;
+    });
+    columns.push({ name, kind, values: concatColumn(parts, kind, total), metadata: unit ? { unit } : undefined });
   }
   return makeTable(columns, meta ? schemaMetadata(meta, TIMESERIES_FORMAT) : { format: TIMESERIES_FORMAT });
+}
+
+/** One typed column from the per-run pieces, in order. */
+function concatColumn(parts: readonly ArrayLike<number>[], kind: ColumnKind, total: number): Int32Array | Float64Array {
+  const values = kind === 'int32' ? new Int32Array(total) : new Float64Array(total);
+  let at = 0;
+  for (const src of parts) {
+    values.set(src, at);
+    at += src.length;
+  }
+  return values;
 }
 
 /** Schema-level metadata (all values are strings; docs/output.md lists the keys). */
