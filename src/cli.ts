@@ -3,7 +3,7 @@
  * Bad input of any kind is one line on stderr and exit code 2; a bug is exit code 1.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { InputError } from './config/inputError.ts';
+import { InputError } from './errors.ts';
 import { runCommand } from './cli/runCommand.ts';
 import { sweepCommand } from './cli/sweepCommand.ts';
 import { mergeCommand } from './cli/mergeCommand.ts';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchMarkdown, runBench } from '../../benches/harness.ts';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { numberFlag } from './parseFlags.ts';
 
 export interface BenchFlags {

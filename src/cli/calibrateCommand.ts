@@ -6,14 +6,14 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomicFile.ts';
-import { analyticPreset } from '../model/analytic.ts';
-import { architectureFromHfConfig } from '../model/architecture.ts';
-import { calibrate, HOLD_OUT_EVERY, type ErrorStats } from '../model/calibrate.ts';
-import { findGpu, GPUS } from '../model/gpus.ts';
+import { analyticPreset } from '../calibrate/analytic.ts';
+import { architectureFromHfConfig } from '../calibrate/architecture.ts';
+import { calibrate, HOLD_OUT_EVERY, type ErrorStats } from '../calibrate/calibrate.ts';
+import { findGpu, GPUS } from '../calibrate/gpus.ts';
 import { modelFromSpec } from '../model/presets.ts';
-import type { PresetSpec } from '../model/presetSpec.ts';
+import type { PresetSpec } from '../calibrate/presetSpec.ts';
 import { numberFlag } from './parseFlags.ts';
 
 export interface CalibrateFlags {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * Make sure an output file's directory exists before a long simulation starts, so a typo in

@@ -1,4 +1,4 @@
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 /** A numeric flag value; anything that is not a finite number is an InputError naming the flag. */
 export function numberFlag(field: string, raw: string | undefined): number | undefined {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomicFile.ts';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 export interface ReportFlags {
   output?: string;

@@ -1,6 +1,6 @@
 import { CpuEngine } from '../engine/cpu/cpuEngine.ts';
 import { scenarioFromFlat } from '../config/expand.ts';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { writeResults, writeTimeSeries } from '../io/arrowWrite.ts';
 import { resultRow } from '../io/resultSchema.ts';
 import type { RunResult } from '../engine/types.ts';

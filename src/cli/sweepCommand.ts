@@ -1,7 +1,7 @@
 import { CpuEngine } from '../engine/cpu/cpuEngine.ts';
 import type { Engine } from '../engine/types.ts';
 import { loadSweepFile, parseShard, selectShard } from '../config/expand.ts';
-import { InputError, InputProblem } from '../config/inputError.ts';
+import { InputError, InputProblem } from '../errors.ts';
 import { probeAdapter, type AdapterProbe } from '../engine/gpu/adapter.ts';
 import { GpuEngine } from '../engine/gpu/gpuEngine.ts';
 import { writeResults, writeTimeSeries } from '../io/arrowWrite.ts';

@@ -1,6 +1,6 @@
 // One configuration from checked values: apply defaults (SCENARIO_DEFAULTS and the step-time
 // model's), then the cross-key rules.
-import { InputError } from './inputError.ts';
+import { InputError } from '../errors.ts';
 import { SCENARIO_DEFAULTS, type AssignOrder, type Dispatch, type Scenario } from './scenario.ts';
 import { TRACE_WORKLOAD, isSweepKey, type SweepKey } from './sweepSchema.ts';
 import { checkScenario, type FieldOf } from './validate.ts';

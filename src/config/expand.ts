@@ -1,7 +1,7 @@
 // From a sweep (or one flat entry) to fully resolved configurations. Expansion order:
 // docs/sweeps.md, "Expansion order".
 import { dirname, isAbsolute, join } from 'node:path';
-import { InputError } from './inputError.ts';
+import { InputError } from '../errors.ts';
 import type { Scenario } from './scenario.ts';
 import { buildScenario, type CheckedValues, type ModelCache } from './buildScenario.ts';
 import { expandRouter, prepareRouter, routerChoices, type PreparedRouter, type RouterChoice } from './routerValue.ts';

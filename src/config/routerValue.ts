@@ -1,6 +1,6 @@
 // A router value with knob lists ({name: br0, b: [4, 8]}) stands for several routers, one per
 // combination of knob values; this module expands and resolves them.
-import { InputError } from './inputError.ts';
+import { InputError } from '../errors.ts';
 import type { FieldPath } from './sweepSchema.ts';
 import type { RouterValue } from './validate.ts';
 import { resolveRouterParams } from '../routers/index.ts';

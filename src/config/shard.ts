@@ -1,7 +1,7 @@
 // Splitting a sweep into n shards for independent processes (a Kubernetes Indexed Job, a Slurm
 // array); `merge` joins their outputs. Shard i takes every configuration with index % n === i,
 // which spreads routers and axes evenly over shards instead of giving one shard all the slow ones.
-import { InputError } from './inputError.ts';
+import { InputError } from '../errors.ts';
 
 export interface Shard {
   /** 0-based shard number, in [0, n). */

@@ -2,7 +2,7 @@
 // about values can say `file:line`. Format: docs/sweeps.md.
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
-import { InputError, InputProblem } from './inputError.ts';
+import { InputError, InputProblem } from '../errors.ts';
 import { SWEEP_FILE_KEYS, type FieldPath, type SweepEntry, type SweepSpec } from './sweepSchema.ts';
 import { checkKey, isPlainObject } from './validate.ts';
 

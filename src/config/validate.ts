@@ -2,7 +2,7 @@
 // snake_case key, or the dotted path of the value in a sweep file) and the value.
 // Rules that involve one value live in `checkValue`; rules that tie keys together (capacity vs
 // block size, trace-only zeros) live in `checkScenario`, run on each built configuration.
-import { InputError } from './inputError.ts';
+import { InputError } from '../errors.ts';
 import type { Scenario } from './scenario.ts';
 import type { LengthDist } from '../workload/types.ts';
 import { getRouter } from '../routers/index.ts';

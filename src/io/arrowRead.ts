@@ -1,7 +1,7 @@
 // Reading Arrow IPC files (file or stream format) back into plain columns and rows.
 import { readFileSync } from 'node:fs';
 import { tableFromIPC, type DataType, type Table } from 'apache-arrow';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 /** One column's description. */
 export interface ColumnInfo {

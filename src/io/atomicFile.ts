@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * Call `write(tmpPath)` to produce the file, then move it to `path`. On any error the temporary

@@ -1,5 +1,5 @@
 // Joining the result files of the shards of one sweep into one file.
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { readArrowFile, type ArrowFileData } from './arrowRead.ts';
 import { kindOf, makeTable, type CellValue, type ColumnData, type ColumnKind } from './arrowTable.ts';
 import { writeTable } from './arrowWrite.ts';

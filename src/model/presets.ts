@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { InputError, InputProblem } from '../config/inputError.ts';
-import { analyticPreset } from './analytic.ts';
-import { architectureFromHfConfig } from './architecture.ts';
-import { GPUS } from './gpus.ts';
-import { HF_CONFIGS } from './hfConfigs.ts';
-import type { KvMemorySpec, PresetSpec } from './presetSpec.ts';
+import { InputError, InputProblem } from '../errors.ts';
+import { analyticPreset } from '../calibrate/analytic.ts';
+import { architectureFromHfConfig } from '../calibrate/architecture.ts';
+import { GPUS } from '../calibrate/gpus.ts';
+import { HF_CONFIGS } from '../calibrate/hfConfigs.ts';
+import type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
 import { checkCurve } from './stepCurve.ts';
 import { BASE_STEP_COEFFICIENTS, OPTIONAL_STEP_COEFFICIENTS, STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
 
-export type { KvMemorySpec, PresetSpec } from './presetSpec.ts';
+export type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
 
 export function kvCapacityFromMemory(m: KvMemorySpec, dp: number): number {
   const free = m.memoryBytes * m.utilization - m.sharedWeightBytes - m.expertWeightBytes / dp - m.reserveBytes;

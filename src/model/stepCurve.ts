@@ -3,7 +3,7 @@
  * picoseconds at integer token counts, evaluated with one multiply and one add, so a WGSL
  * engine reproduces them exactly with 64-bit integer emulation.
  */
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import type { StepCurve } from './types.ts';
 
 /** Largest per-point value and slope accepted (keeps value(x) < 2^53 for x < 2^20). */

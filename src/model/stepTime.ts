@@ -1,4 +1,4 @@
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { curveMaxPs, curvePs } from './stepCurve.ts';
 import type { StepModel } from './types.ts';
 

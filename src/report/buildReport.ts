@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readArrowFile, type ArrowFileData } from '../io/arrowRead.ts';
 import { REQUESTS_FORMAT, TIMESERIES_FORMAT, requestsPathFor } from '../io/arrowWrite.ts';
 import { RESULTS_FORMAT } from '../io/resultSchema.ts';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { sweepReport, type BuiltReport } from './sweepReport.ts';
 import { timeSeriesReport, type TimeSeriesReportOptions } from './timeseriesReport.ts';
 import { REQUIRED_RESULT_COLUMNS } from './sweepData.ts';

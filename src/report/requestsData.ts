@@ -3,7 +3,7 @@
 // request in its rank's lane, packed into rows so bars never overlap, windowed in time when a
 // run has too many requests to draw.
 import type { ArrowFileData } from '../io/arrowRead.ts';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { numericColumn } from './timeseriesData.ts';
 
 /** Columns the Gantt chart needs from a request log. */

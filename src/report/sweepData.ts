@@ -2,7 +2,7 @@
 // that vary for it) and context (other axes that vary but are not plotted), the sweep's axes and
 // fixed settings. Seeds are kept per row; averaging and pairing happen downstream.
 import type { ArrowFileData } from '../io/arrowRead.ts';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { METRIC_COLUMNS } from '../metrics/types.ts';
 import { KNOB_PREFIX } from '../io/resultSchema.ts';
 

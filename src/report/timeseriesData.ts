@@ -2,7 +2,7 @@
 // configuration, per-step aggregates over ranks (barrier time, load envelope) and time bins
 // (step-time-weighted means per rank) small enough to draw.
 import type { ArrowFileData } from '../io/arrowRead.ts';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 /** Columns a time-series file must have. */
 export const REQUIRED_TIMESERIES_COLUMNS = ['config_index', 'step', 'time_us', 'rank', 'kv_tokens', 'running', 'waiting', 'rank_step_us', 'step_us'] as const;

@@ -3,7 +3,7 @@
 // (from the request log written beside the series; heat strips of running requests without one)
 // and the waiting requests per rank.
 import type { ArrowFileData } from '../io/arrowRead.ts';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { duration, esc, figure, keyValueTable, num, page } from './html.ts';
 import { RENDERER_VERSIONS, renderSvg } from './render.ts';

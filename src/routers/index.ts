@@ -1,6 +1,6 @@
 // Router registry: name -> definition, and validation of router knobs.
 // Definitions and provenance of every router: docs/routers.md.
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 import { br0 } from './br0.ts';
 import { brh } from './brh.ts';
 import { fastPhi } from './fastPhi.ts';

@@ -1,6 +1,6 @@
 // power_of_two: sample two distinct ranks, keep the one with the lower load
 // (Mitzenmacher's "power of two choices", on KV + queued-prompt tokens).
-import { pcgOutput, pcgSeed, pcgStep, uniformBelow } from '../workload/rng.ts';
+import { pcgOutput, pcgSeed, pcgStep, uniformBelow } from '../rng.ts';
 import { alwaysInteger, loadOf, noHorizon } from './common.ts';
 import type { RouterDef } from './types.ts';
 

@@ -1,5 +1,5 @@
 // random: a uniform rank per request from the router's own PCG stream (state word 0).
-import { pcgOutput, pcgSeed, pcgStep, uniformBelow } from '../workload/rng.ts';
+import { pcgOutput, pcgSeed, pcgStep, uniformBelow } from '../rng.ts';
 import { alwaysInteger, noHorizon } from './common.ts';
 import type { RouterDef } from './types.ts';
 

@@ -11,7 +11,7 @@
  *            gamma with cv 1 gives exactly the Poisson stream.
  * The first arrival is the first gap, so a stream starts after time 0.
  */
-import type { Rng } from './rng.ts';
+import type { Rng } from '../rng.ts';
 import type { ArrivalProcess } from './types.ts';
 
 export const ARRIVAL_PROCESSES: readonly ArrivalProcess[] = ['poisson', 'gamma'];

@@ -10,8 +10,8 @@
  * enters the stream.
  */
 import { resolve, basename } from 'node:path';
-import { InputError } from '../config/inputError.ts';
-import { Rng } from './rng.ts';
+import { InputError } from '../errors.ts';
+import { Rng } from '../rng.ts';
 import type { ArrivalProcess, LengthDist, Workload, WorkloadSpec } from './types.ts';
 import { ARRIVAL_PROCESSES, generateArrivals } from './arrivals.ts';
 import { MAX_TOKENS, describeLengthDist, normalizeLengthDist, sampleLengths } from './lengths.ts';

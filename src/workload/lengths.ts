@@ -8,8 +8,8 @@
  * - empirical: inverse CDF of a built-in profile's quantile table with linear interpolation
  *              between quantile points, rounded.
  */
-import { InputError } from '../config/inputError.ts';
-import type { Rng } from './rng.ts';
+import { InputError } from '../errors.ts';
+import type { Rng } from '../rng.ts';
 import type { LengthDist } from './types.ts';
 import { getProfile } from './profiles.ts';
 

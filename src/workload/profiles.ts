@@ -9,7 +9,7 @@
  * `source: trace` when it matters).
  */
 import { readFileSync } from 'node:fs';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 /** Summary statistics of one length column, in tokens. */
 export interface LengthStats {

@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
 export const TIME_UNITS: readonly TimeUnit[] = ['s', 'ms', 'us', 'ns'];

@@ -1,6 +1,6 @@
 // Helpers for config tests: expand sweep text in memory and capture InputErrors.
 import { expect } from 'vitest';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 import { expandSweep } from '../../src/config/expand.ts';
 import { parseSweepText } from '../../src/config/sweepFile.ts';
 import type { Scenario } from '../../src/config/scenario.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputProblem } from '../../src/config/inputError.ts';
+import { InputProblem } from '../../src/errors.ts';
 import { fieldSegments, parseSweepText } from '../../src/config/sweepFile.ts';
 import { expandText, inputError } from './helpers.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CpuEngine, MIN_POOL_REQUESTS } from '../../src/engine/cpu/cpuEngine.ts';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 import { resolveRouterParams } from '../../src/routers/index.ts';
 import { makeScenario } from '../helpers.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseEngine, type SweepFlags } from '../../src/cli/sweepCommand.ts';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 import type { AdapterProbe } from '../../src/engine/gpu/adapter.ts';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { cli } from '../cli/cli.ts';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readShader } from '../../src/engine/gpu/shaderSource.ts';
 import { webgpuGlobals } from '../../src/engine/gpu/adapter.ts';
-import { Rng, pcgOutput, pcgStep, uniformBelow } from '../../src/workload/rng.ts';
+import { Rng, pcgOutput, pcgStep, uniformBelow } from '../../src/rng.ts';
 import { describeGpu, probe } from './gpuAvailable.ts';
 
 const OUT = 12; // words out per case

@@ -6,7 +6,7 @@ import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { resultsTable, writeResults, writeTimeSeries } from '../../src/io/arrowWrite.ts';
 import { resultColumns, resultRow } from '../../src/io/resultSchema.ts';
 import { METRIC_COLUMNS } from '../../src/metrics/types.ts';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 import { ENGINE, META, sampleResults, seriesFor } from './fixtures.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'br-io-'));

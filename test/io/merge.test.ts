@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectShard } from '../../src/config/expand.ts';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { writeResults } from '../../src/io/arrowWrite.ts';
 import { mergeResultFiles } from '../../src/io/merge.ts';

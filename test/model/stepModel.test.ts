@@ -7,8 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkCurve, curveMaxPs, curvePs, curveThrough } from '../../src/model/stepCurve.ts';
 import { allToAllUs, rankBasePs, rankStepPs, stepModelForDp, worstCaseStepPs } from '../../src/model/stepTime.ts';
 import { modelFromSpec, resolveStepModel } from '../../src/model/presets.ts';
-import type { PresetSpec } from '../../src/model/presetSpec.ts';
-import { InputError } from '../../src/config/inputError.ts';
+import type { PresetSpec } from '../../src/calibrate/presetSpec.ts';
+import { InputError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'br-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

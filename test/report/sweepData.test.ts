@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 import { meansOverSeeds, sweepData, type SweepData } from '../../src/report/sweepData.ts';
 import { reportKind } from '../../src/report/buildReport.ts';
 import { GRID, tempDir, writeSweep } from './fixtures.ts';

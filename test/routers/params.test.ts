@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 import { getRouter, resolveRouterParams, ROUTERS, routerNames } from '../../src/routers/index.ts';
 
 function inputError(f: () => unknown): InputError {

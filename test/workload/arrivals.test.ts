@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/workload/rng.ts';
+import { Rng } from '../../src/rng.ts';
 import { gammaVariate, generateArrivals, unitArrivalTimes } from '../../src/workload/arrivals.ts';
 import { cv, gaps, mean } from './helpers.ts';
 

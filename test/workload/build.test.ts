@@ -7,7 +7,7 @@ import {
   workloadKey,
   WORKLOAD_CACHE_LIMIT,
 } from '../../src/workload/build.ts';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 import type { WorkloadSpec } from '../../src/workload/types.ts';
 import { BASE, CONV, HAS_DATA, cv, expectInputError, gaps, median } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { InputError, formatValue } from '../../src/config/inputError.ts';
+import { InputError, formatValue } from '../../src/errors.ts';
 import type { WorkloadSpec } from '../../src/workload/types.ts';
 
 /** The shared public data (../shared/data next to the repository, or $BALANCEROUTE_DATA). */

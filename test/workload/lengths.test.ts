@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/workload/rng.ts';
+import { Rng } from '../../src/rng.ts';
 import { inverseCdf, normalizeLengthDist, sampleLengths } from '../../src/workload/lengths.ts';
 import { getProfile } from '../../src/workload/profiles.ts';
 import { expectInputError, mean, median } from './helpers.ts';

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Scenario } from '../../config/scenario.ts';
-import { InputProblem } from '../../config/inputError.ts';
+import { InputProblem } from '../../errors.ts';
 import type { Engine, EngineInfo, EngineProgress, RunResult } from '../types.ts';
 import { runScenario } from './runScenario.ts';
 import type { FromWorker, ToWorker } from './worker.ts';

@@ -5,7 +5,7 @@
  * per step) because sweeps run it millions of times.
  */
 import type { Scenario } from '../../config/scenario.ts';
-import { InputError } from '../../config/inputError.ts';
+import { InputError } from '../../errors.ts';
 import type { RunMetrics, TimeSeries } from '../../metrics/types.ts';
 import { LatencyHistograms, newCounters, summarize } from '../../metrics/summary.ts';
 import { getRouter } from '../../routers/index.ts';

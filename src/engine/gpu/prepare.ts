@@ -3,7 +3,7 @@
  * request streams, and the split of a sweep into chunks that fit the device's buffer limits.
  */
 import type { Scenario } from '../../config/scenario.ts';
-import { InputError } from '../../config/inputError.ts';
+import { InputError } from '../../errors.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepCurve, StepModel } from '../../model/types.ts';

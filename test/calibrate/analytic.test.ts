@@ -1,11 +1,11 @@
 // The roofline derivation of docs/step-model.md §1-§2 against numbers computed by hand.
 import { describe, expect, it } from 'vitest';
-import { analyticPreset, DEFAULT_ASSUMPTIONS } from '../../src/model/analytic.ts';
-import { architectureFigures, architectureFromHfConfig } from '../../src/model/architecture.ts';
-import { GPUS, findGpu } from '../../src/model/gpus.ts';
-import { HF_CONFIGS } from '../../src/model/hfConfigs.ts';
+import { analyticPreset, DEFAULT_ASSUMPTIONS } from '../../src/calibrate/analytic.ts';
+import { architectureFigures, architectureFromHfConfig } from '../../src/calibrate/architecture.ts';
+import { GPUS, findGpu } from '../../src/calibrate/gpus.ts';
+import { HF_CONFIGS } from '../../src/calibrate/hfConfigs.ts';
 import { kvCapacityFromMemory, listPresets, resolveStepModel } from '../../src/model/presets.ts';
-import { InputError } from '../../src/config/inputError.ts';
+import { InputError } from '../../src/errors.ts';
 
 const qwen = architectureFromHfConfig(HF_CONFIGS['qwen3-30b-a3b'].config);
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { calibrate, captureSizes, expectedLocalExperts } from '../../src/model/calibrate.ts';
+import { calibrate, captureSizes, expectedLocalExperts } from '../../src/calibrate/calibrate.ts';
 import { curvePs } from '../../src/model/stepCurve.ts';
 import { resolveStepModel, modelFromSpec } from '../../src/model/presets.ts';
 import { stepModelForDp } from '../../src/model/stepTime.ts';

@@ -13,13 +13,13 @@ import { architectureFigures, architectureFromHfConfig, type ModelArchitecture }
 import { collectivesFor, type CollectiveModel } from './collectives.ts';
 import { findGpu, GPUS, type GpuSpec } from './gpus.ts';
 import { nonNegativeLeastSquares } from './leastSquares.ts';
-import { modelFromSpec } from './presets.ts';
+import { modelFromSpec } from '../model/presets.ts';
 import type { PresetSpec } from './presetSpec.ts';
 import { interpolate, moeLatency, readProfile, type Profile, type Series } from './profile.ts';
-import { allToAllUs, rankBasePs, rankStepUs, stepModelForDp } from './stepTime.ts';
-import type { StepCurve } from './types.ts';
+import { allToAllUs, rankBasePs, rankStepUs, stepModelForDp } from '../model/stepTime.ts';
+import type { StepCurve } from '../model/types.ts';
 import { relative, sep } from 'node:path';
-import { InputError } from '../config/inputError.ts';
+import { InputError } from '../errors.ts';
 
 export interface CalibrateOptions {
   /** Profile folder (or the deployment folder holding profile-tp1/ and model-config.json). */
