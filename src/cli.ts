@@ -12,6 +12,7 @@ import { presetsCommand, routersCommand } from './cli/listCommands.ts';
 import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
+import { addGatewayCommand } from './cli/gatewayCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -140,6 +141,8 @@ function buildProgram(): Command {
     .description('list step-time presets and workload profiles')
     .option('--json', 'as JSON')
     .action((opts) => presetsCommand(opts));
+
+  addGatewayCommand(program);
 
   return program;
 }
