@@ -22,6 +22,9 @@ export interface FakeVllmOptions {
   blockSize?: number;
 }
 
+/** Prometheus value text as Python's client writes it (7 -> 7.0). */
+const num = (v: number): string => (Number.isInteger(v) ? v.toFixed(1) : String(v));
+
 export type Failure =
   | { kind: 'status'; status: number } // answer with an error status before any byte
   | { kind: 'reset_before' } // destroy the socket before answering
@@ -117,7 +120,7 @@ export class FakeVllm {
     const gauge = (name: string, help: string, v: (e: number) => number) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
       // Label order differs between vLLM versions; put engine last here.
-      for (const e of this.engines) lines.push(`${name}{model_name="${m}"${extra},engine="${e}"} ${v(e).toFixed(1)}`);
+      for (const e of this.engines) lines.push(`${name}{model_name="${m}"${extra},engine="${e}"} ${num(v(e))}`);
     };
     const g = (e: number) => this.gauges.get(e);
     gauge('vllm:num_requests_running', 'Number of requests in model execution batches.', (e) => g(e)?.running ?? this.active.get(e) ?? 0);
