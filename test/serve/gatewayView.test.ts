@@ -126,7 +126,7 @@ describe('topology', () => {
 });
 
 function state(router: string, R: number, knobs: Record<string, unknown> = {}): RoutingState {
-  const s = new RoutingState(R, router, resolveRouterParams(router, knobs), new SurvivalEstimator({ profile: 'sharegpt', minCompletions: 4, window: 100, rebuildEvery: 1 }));
+  const s = new RoutingState(R, router, resolveRouterParams(router, knobs), new SurvivalEstimator({ profile: 'sharegpt', minCompletions: 4, window: 100, rebuildEvery: 1 }), 1, 0);
   for (let r = 0; r < R; r++) s.setHealthy(r, true);
   return s;
 }
@@ -189,6 +189,7 @@ describe('routing state', () => {
     // the next decision projects rank 0; check its arithmetic directly
     const v = (s as unknown as { v: { projMean: Float64Array; projVar: Float64Array } }).v;
     s.decide(1);
+    expect(v.projMean.length).toBe(2 * steps.length);
     steps.forEach((h, j) => {
       const q = (3 + h < surv.length ? surv[Math.floor(3 + h)] : 0) / surv[3];
       expect(v.projMean[j * 2 + 0]).toBeCloseTo(q * (13 + h), 12);

@@ -87,7 +87,7 @@ const ROUTED = new Set(['/v1/completions', '/v1/chat/completions']);
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const topo = buildTopology(opts.backends, opts.dp);
   const survival = new SurvivalEstimator(opts.survival);
-  const state = new RoutingState(topo.ranks.length, opts.router, opts.routerParams, survival, opts.seed);
+  const state = new RoutingState(topo.ranks.length, opts.router, opts.routerParams, survival, opts.seed, opts.statsIntervalMs);
   const scraper = new Scraper(topo, state, {
     intervalMs: opts.statsIntervalMs,
     healthIntervalMs: opts.healthIntervalMs,
@@ -271,14 +271,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           row.decisionUs = 0;
         }
       } else {
-        const d = state.decide(pc.tokens, exclude);
+        const d = state.decide(pc.tokens, exclude, log !== undefined);
         if (!d) return false;
         flight = d.flight;
         row.rank = d.decision.rank;
         metrics.decisionSeconds.observe(d.decision.decisionNs / 1e9);
         if (row.firstRank < 0) {
           row.firstRank = d.decision.rank;
-          row.rankLoad = d.decision.load;
+          row.rankLoad = log ? d.decision.load : null;
           row.rankInflight = d.decision.inflight;
           row.rankWaiting = d.decision.waiting;
           row.rankRunning = d.decision.running;

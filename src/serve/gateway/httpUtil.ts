@@ -19,7 +19,7 @@ function errorType(status: number): string {
   if (status === 401) return 'AuthenticationError';
   if (status === 404) return 'NotFoundError';
   if (status === 405) return 'MethodNotAllowedError';
-  if (status === 413) return 'RequestTooLargeError';
+  if (status === 413) return 'RequestEntityTooLarge';
   if (status === 503) return 'ServiceUnavailableError';
   return status >= 500 ? 'InternalServerError' : 'BadRequestError';
 }

@@ -66,13 +66,23 @@ export class RoutingState {
     projVar: Float64Array;
   };
   private readonly req = { prompt: 0, waitedUs: 0, canHold: false };
+  /** Projected loads per rank (all R ranks): projMean[j*R + r]. */
+  private readonly projMeanR: Float64Array;
+  private readonly projVarR: Float64Array;
+  private projectedAt = -Infinity;
 
+  /**
+   * `projectEveryMs`: how often the projections of horizon routers are rebuilt from every tracked
+   * request (between rebuilds each newly routed request is added, as the simulator's engines do
+   * between snapshots); 0 rebuilds at every decision.
+   */
   constructor(
     R: number,
     routerName: string,
     readonly params: RouterParams,
     readonly survival: SurvivalEstimator,
     seed = 1,
+    readonly projectEveryMs = 100,
   ) {
     this.R = R;
     this.router = getRouter(routerName);
@@ -101,6 +111,8 @@ export class RoutingState {
       projMean: new Float64Array(J * R),
       projVar: new Float64Array(J * R),
     };
+    this.projMeanR = new Float64Array(J * R);
+    this.projVarR = new Float64Array(J * R);
     this.router.init(this.rstate, seed, R);
   }
 
@@ -128,7 +140,7 @@ export class RoutingState {
    * Route a request of `prompt` tokens among healthy ranks not in `exclude`; null when there is
    * none. Records the flight on the chosen rank.
    */
-  decide(prompt: number, exclude: number = -1): { decision: Decision; flight: Flight } | null {
+  decide(prompt: number, exclude: number = -1, withInputs = true): { decision: Decision; flight: Flight } | null {
     const t0 = process.hrtime.bigint();
     const R = this.R;
     let G = 0;
@@ -153,7 +165,15 @@ export class RoutingState {
     }
     const J = this.horizon.length;
     const surv = this.survival.curve;
-    if (J > 0) this.project(G, surv);
+    if (J > 0) {
+      if (now - this.projectedAt >= this.projectEveryMs) this.rebuildProjections(now);
+      for (let j = 0; j < J; j++) {
+        for (let c = 0; c < G; c++) {
+          v.projMean[j * G + c] = this.projMeanR[j * R + this.idx[c]];
+          v.projVar[j * G + c] = this.projVarR[j * R + this.idx[c]];
+        }
+      }
+    }
     const view: RouterView = {
       G,
       waiting: v.waiting,
@@ -173,11 +193,12 @@ export class RoutingState {
     if (!(Number.isInteger(c) && c >= 0 && c < G)) throw new Error(`router ${this.router.name} returned rank ${c} (G=${G})`);
     const rank = this.idx[c];
     const decisionNs = Number(process.hrtime.bigint() - t0);
-    const load = new Float64Array(R).fill(NaN);
-    const inflight = new Float64Array(R).fill(NaN);
-    const waiting = new Float64Array(R).fill(NaN);
-    const running = new Float64Array(R).fill(NaN);
-    for (let k = 0; k < G; k++) {
+    const n = withInputs ? R : 0;
+    const load = new Float64Array(n).fill(NaN);
+    const inflight = new Float64Array(n).fill(NaN);
+    const waiting = new Float64Array(n).fill(NaN);
+    const running = new Float64Array(n).fill(NaN);
+    for (let k = 0; k < G && withInputs; k++) {
       const r = this.idx[k];
       load[r] = loadOf(view, k);
       inflight[r] = v.inflight[k];
@@ -188,27 +209,31 @@ export class RoutingState {
     return { decision: { rank, viewAgeMs: Number.isFinite(oldest) ? now - oldest : NaN, decisionNs, load, inflight, waiting, running }, flight };
   }
 
-  /** Projected load of each eligible rank at the router's horizon offsets (the engine's rule). */
-  private project(G: number, surv: Float64Array): void {
-    const v = this.v;
+  /** Rebuild every rank's projected load from its tracked requests (the engine's rule). */
+  rebuildProjections(now = performance.now()): void {
+    this.projMeanR.fill(0);
+    this.projVarR.fill(0);
+    for (let r = 0; r < this.R; r++) for (const f of this.flights[r]) this.addProjection(f);
+    this.projectedAt = now;
+  }
+
+  /** Add request f (age = tokens streamed, load = prompt + streamed) to its rank's projection. */
+  private addProjection(f: Flight): void {
     const J = this.horizon.length;
-    v.projMean.fill(0, 0, J * G);
-    v.projVar.fill(0, 0, J * G);
+    if (J === 0) return;
+    const surv = this.survival.curve;
     const n = surv.length;
-    for (let c = 0; c < G; c++) {
-      for (const f of this.flights[this.idx[c]]) {
-        const a = f.streamed;
-        const sa = a < n ? surv[a] : 0;
-        const w = f.prompt + f.streamed;
-        for (let j = 0; j < J; j++) {
-          const h = this.horizon[j];
-          const ah = Math.floor(a + h);
-          const q = sa > 0 ? (ah < n ? surv[ah] : 0) / sa : h === 0 ? 1 : 0;
-          const load = w + h;
-          v.projMean[j * G + c] += q * load;
-          v.projVar[j * G + c] += q * (1 - q) * load * load;
-        }
-      }
+    const R = this.R;
+    const a = f.streamed;
+    const sa = a < n ? surv[a] : 0;
+    const w = f.prompt + f.streamed;
+    for (let j = 0; j < J; j++) {
+      const h = this.horizon[j];
+      const ah = Math.floor(a + h);
+      const q = sa > 0 ? (ah < n ? surv[ah] : 0) / sa : h === 0 ? 1 : 0;
+      const load = w + h;
+      this.projMeanR[j * R + f.rank] += q * load;
+      this.projVarR[j * R + f.rank] += q * (1 - q) * load * load;
     }
   }
 
@@ -217,6 +242,8 @@ export class RoutingState {
     const list = this.flights[r];
     const f: Flight = { rank: r, prompt, streamed: 0, started: false, slot: list.length };
     list.push(f);
+    // Between rebuilds the newcomer is added on top, like the engines' optimistic bookkeeping.
+    this.addProjection(f);
     this.inflight[r] += 1;
     this.queuedTracked[r] += prompt;
     this.sinceSnap[r] += 1;
