@@ -371,9 +371,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
             const head = (): void => {
               sent = true;
               row.ttftMs = performance.now() - t0;
+              // The head goes out with the first chunk, in one write.
               res.writeHead(up.statusCode, forwardHeaders(up.headers, new Set()));
-              // Flush the head now: SSE clients time the first token from the first event.
-              res.flushHeaders();
             };
             up.body.on('data', (chunk: Buffer) => {
               if (!sent) head();
