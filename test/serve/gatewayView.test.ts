@@ -11,7 +11,7 @@ import { buildTopology } from '../../src/serve/gateway/topology.ts';
 import { RoutingState } from '../../src/serve/gateway/routingState.ts';
 import { SurvivalEstimator, profileSurvival } from '../../src/serve/gateway/survival.ts';
 import { OutputCounter } from '../../src/serve/gateway/sseTokens.ts';
-import { countPrompt, estimateTokens } from '../../src/serve/gateway/promptTokens.ts';
+import { countPrompt, estimateTokens, loadTokenizer } from '../../src/serve/gateway/promptTokens.ts';
 import { DecisionLog, readDecisionLog, type DecisionRow } from '../../src/serve/gateway/decisionLog.ts';
 import { resolveRouterParams } from '../../src/routers/index.ts';
 import { bearerMatches, forwardHeaders, keyDigest } from '../../src/serve/gateway/httpUtil.ts';
@@ -260,6 +260,20 @@ describe('prompt tokens', () => {
     expect(countPrompt({ prompt: 'abcdefghi' }, false, estimateTokens, false)).toEqual({ tokens: 3, exact: false });
     expect(countPrompt({ messages: [{ role: 'user', content: 'abcd' }, { role: 'user', content: [{ type: 'text', text: 'abcdefgh' }] }] }, true, estimateTokens, false)).toEqual({ tokens: 4 + 1 + 4 + 2, exact: false });
     expect(countPrompt({}, false, estimateTokens, false)).toEqual({ tokens: 1, exact: false });
+  });
+  it('--tokenizer: a Hugging Face tokenizer.json counts text exactly; a bad file is an InputError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gwtok-'));
+    try {
+      const p = join(dir, 'tokenizer.json');
+      // A minimal word-level tokenizer: whitespace split, unknown words -> [UNK].
+      writeFileSync(p, JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null, pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab: { hello: 0, world: 1, '[UNK]': 2 }, unk_token: '[UNK]' } }));
+      const tok = loadTokenizer(p);
+      expect(countPrompt({ prompt: 'hello world and more words' }, false, tok, true)).toEqual({ tokens: 5, exact: true });
+      writeFileSync(p, '{not json');
+      expect(() => loadTokenizer(p)).toThrow(InputError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
