@@ -123,6 +123,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const open = new Set<ServerResponse>();
 
   const server: Server = createServer((req, res) => {
+    // Writes racing a client disconnect must not crash the process; the 'close' path logs them.
+    res.on('error', () => undefined);
     open.add(res);
     res.on('close', () => open.delete(res));
     handle(req, res).catch((e) => {
@@ -182,13 +184,26 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   async function routed(req: IncomingMessage, res: ServerResponse, path: string, url: string): Promise<void> {
     const t0 = performance.now();
     const arrivedAt = (performance.timeOrigin + t0) / 1000;
+    // A client that goes away aborts the upstream request (vLLM then frees its KV cache).
+    const ac = new AbortController();
+    let clientGone = false;
+    let onGone: (() => void) | undefined;
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        clientGone = true;
+        ac.abort();
+        onGone?.();
+      }
+    });
     let raw: Buffer;
     try {
       raw = await readBody(req, opts.maxBodyBytes);
     } catch (e) {
       if (e instanceof BodyTooLarge) return sendError(res, 413, `request body exceeds ${opts.maxBodyBytes} bytes`, undefined, { connection: 'close' });
+      if (clientGone) return; // the body never arrived: there is no request to route
       throw e;
     }
+    if (clientGone) return;
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
@@ -251,15 +266,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       log?.add(row);
     };
 
-    const ac = new AbortController();
-    let clientGone = false;
-    res.on('close', () => {
-      if (!res.writableFinished) {
-        clientGone = true;
-        ac.abort();
-        finish('client_abort', res.headersSent ? res.statusCode : 499);
-      }
-    });
+    onGone = () => finish('client_abort', res.headersSent ? res.statusCode : 499);
 
     const choose = (exclude: number): boolean => {
       if (pinned >= 0) {
