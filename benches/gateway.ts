@@ -220,8 +220,8 @@ async function main(): Promise<void> {
     await Promise.all([gSlow, gFast, slow, fast].map((p) => stopProc(p.child)));
   }
   if (save) {
-    mkdirSync(`${ROOT}/benches/results`, { recursive: true });
-    const stem = `${ROOT}/benches/results/${date.slice(0, 10)}-gateway${quick ? '-quick' : ''}`;
+    mkdirSync(`${ROOT}benches/results`, { recursive: true });
+    const stem = `${ROOT}benches/results/${date.slice(0, 10)}-gateway${quick ? '-quick' : ''}`;
     writeFileSync(`${stem}.json`, JSON.stringify(result, null, 2) + '\n');
     writeFileSync(`${stem}.md`, lines.join('\n') + '\n');
     process.stdout.write(`saved ${stem}.{md,json}\n`);

@@ -75,6 +75,20 @@ describe('before the first byte: one retry on the next-best rank', () => {
     expect(rows.map((x) => [x.rank, x.attempts, x.outcome])).toEqual([[1, 2, 'ok']]);
   });
 
+  it('a failing /health takes the backend out of the view until it passes again', async () => {
+    const { f, g } = await pair();
+    f[0].healthy = false;
+    await until(() => g.state.healthy[0] === 0, 3000, 'rank 0 out');
+    for (let i = 0; i < 3; i++) await (await completion(g.url, {})).text();
+    expect(f[0].seen.length).toBe(0);
+    f[0].healthy = true;
+    await until(() => g.state.healthy[0] === 1, 3000, 'rank 0 back');
+    await (await completion(g.url, {})).text();
+    expect(f[0].seen.length).toBe(1); // jsq_load: both idle -> rank 0
+    const rows = await closeAndRead(g);
+    expect(rows.map((x) => x.rank)).toEqual([1, 1, 1, 0]);
+  });
+
   it('no healthy rank: 503 with a JSON error, logged as no_backend', async () => {
     const { f, g } = await pair();
     await Promise.all(f.map((x) => x.kill()));
