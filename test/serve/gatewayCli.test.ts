@@ -87,6 +87,11 @@ describe('gateway process', () => {
       expect(t.toArray().map((r) => r.rank)).toEqual([0, 1, 0, 1]);
       expect(stderr).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ {2}router round_robin {2}ranks 2 \(2 healthy\)/);
       expect(stderr).not.toContain('k-789');
+      // the log replays as a trace in the simulator
+      const run = cli(['run', '--trace', log, '--dp', '2', '--router', 'round_robin', '--json']);
+      expect(run.code).toBe(0);
+      const row = JSON.parse(run.stdout);
+      expect(row.completed).toBe(4);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await f.stop();
