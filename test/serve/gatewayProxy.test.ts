@@ -1,6 +1,6 @@
 // The gateway in front of fake vLLM servers: deployment modes, the view from real exposition
 // text, transparent streaming, header handling, auth and bad input.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -214,6 +214,14 @@ describe('security and bad input', () => {
       expect(s).not.toContain('client-secret-456');
       expect(s).not.toContain('upstream-secret-123');
     }
+  });
+
+  it('a port in use is an error and leaves no log file behind', async () => {
+    const f = await fake();
+    const g = await gw([f.url]);
+    const logPath = tmpLog();
+    await expect(gateway([f.url], { port: g.port, logPath })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(existsSync(logPath)).toBe(false);
   });
 
   it('bad requests get vLLM-style JSON errors and the gateway keeps serving', async () => {

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { Pool } from 'undici';
 import type { RouterParams } from '../../routers/types.ts';
 import { DecisionLog, type DecisionRow, type Outcome } from './decisionLog.ts';
@@ -431,11 +432,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     });
   }
 
-  await scraper.start();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  try {
+    await scraper.start();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (e) {
+    // Could not listen: leave nothing behind (no half-written log).
+    await scraper.stop();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
+    if (log) {
+      log.close();
+      rmSync(log.path, { force: true });
+    }
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
 
