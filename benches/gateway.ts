@@ -2,15 +2,16 @@
  * Gateway performance (figures, never assertions). Three measurements:
  *  1. routing decision time (view build + router call, as the gateway's histogram records it)
  *     per router at G = 16 and 64, with 16 in-flight requests per rank;
- *  2. TTFT added by the gateway: the same request stream (Poisson, `--rate` req/s) sent
- *     alternately straight to a backend and through the gateway, client-side time to first byte;
+ *  2. TTFT added by the gateway: one Poisson stream at 100 req/s, requests sent alternately
+ *     straight to the backend and through the gateway (round robin on both paths), client-side
+ *     time to first byte; the backend is `balanceroute emulate` when it is in the tree;
  *  3. streaming throughput: closed-loop clients at several concurrencies against a backend that
  *     answers at once, direct and through the gateway.
  * Backend and gateway run as separate processes. Median and spread over `--reps` runs.
  * Usage: tsx benches/gateway.ts [--quick] [--reps N] [--no-save]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -68,8 +69,9 @@ function startProc(argv: string[]): Promise<{ child: ChildProcess; info: Record<
     let out = '';
     child.stdout!.on('data', (c) => {
       out += c;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ child, info: JSON.parse(out.slice(0, nl)) });
+      // The first line holding a JSON object (emulate prefixes it with `emulate: listening `).
+      const m = /^[^{\n]*(\{.*\})$/m.exec(out);
+      if (m) resolve({ child, info: JSON.parse(m[1]) });
     });
     child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code}`)));
   });
@@ -85,16 +87,16 @@ async function stopProc(c: ChildProcess): Promise<void> {
 const BODY = (tokens: number) => JSON.stringify({ model: 'fake-model', prompt: 'x'.repeat(400), max_tokens: tokens, stream: true });
 
 /** One streaming request; returns [ttft ms, total ms]. */
-async function one(pool: Pool, tokens: number): Promise<[number, number]> {
+async function one(pool: Pool, tokens: number, body = BODY(tokens)): Promise<[number, number]> {
   const t0 = performance.now();
-  const r = await pool.request({ method: 'POST', path: '/v1/completions', headers: { 'content-type': 'application/json' }, body: BODY(tokens) });
+  const r = await pool.request({ method: 'POST', path: '/v1/completions', headers: { 'content-type': 'application/json' }, body });
   let ttft = NaN;
   for await (const _ of r.body) if (Number.isNaN(ttft)) ttft = performance.now() - t0;
   if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
   return [ttft, performance.now() - t0];
 }
 
-async function ttftBench(direct: Pool, via: Pool, rate: number, seconds: number): Promise<{ direct: number[]; via: number[] }> {
+async function ttftBench(direct: Pool[], via: Pool, rate: number, seconds: number, body: string): Promise<{ direct: number[]; via: number[] }> {
   const rng = new Rng(11, 2);
   const d: number[] = [];
   const v: number[] = [];
@@ -105,8 +107,12 @@ async function ttftBench(direct: Pool, via: Pool, rate: number, seconds: number)
   while (t < seconds * 1000) {
     const wait = start + t - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const toGw = i++ % 2 === 1;
-    pending.push(one(toGw ? via : direct, 8).then(([ttft]) => void (toGw ? v : d).push(ttft)));
+    // Alternate: even requests straight to the backends (round robin over them, like the
+    // gateway's router here), odd ones through the gateway.
+    const toGw = i % 2 === 1;
+    const target = toGw ? via : direct[(i >> 1) % direct.length];
+    i++;
+    pending.push(one(target, 8, body).then(([ttft]) => void (toGw ? v : d).push(ttft)));
     t += -Math.log(1 - rng.next()) * (1000 / rate);
   }
   await Promise.all(pending);
@@ -164,35 +170,44 @@ async function main(): Promise<void> {
   }
   result.decisions = decisions;
 
-  // 2 + 3: separate processes
-  const slow = await startProc([TSX, 'benches/gatewayBackend.ts', '4', '20']);
+  // 2 + 3: separate processes. The TTFT backend is `balanceroute emulate` (vLLM's external-LB
+  // shape, 4 ports) when the emulator is in the tree, else the fake vLLM of the tests.
+  const haveEmulator = existsSync(`${ROOT}src/cli/emulateCommand.ts`);
+  const slow = haveEmulator
+    ? await startProc(['bin/balanceroute.mjs', 'emulate', '--dp', '4', '--lb', 'external', '--port', '0'])
+    : await startProc([TSX, 'benches/gatewayBackend.ts', '4', '20']);
+  const slowPorts: number[] = haveEmulator ? (slow.info.ports as number[]) : [slow.info.port as number];
   const fast = await startProc([TSX, 'benches/gatewayBackend.ts', '4', '0']);
-  const gwFor = (port: unknown) =>
-    startProc(['bin/balanceroute.mjs', 'gateway', '--backend', `http://127.0.0.1:${port}`, '--dp', '4', '--router', 'jsq_load', '--port', '0', '-q']);
-  const gSlow = await gwFor(slow.info.port);
-  const gFast = await gwFor(fast.info.port);
+  const gSlow = await startProc([
+    'bin/balanceroute.mjs', 'gateway', ...slowPorts.flatMap((p) => ['--backend', `http://127.0.0.1:${p}`]),
+    ...(haveEmulator ? [] : ['--dp', '4']), '--router', 'round_robin', '--port', '0', '-q',
+  ]);
+  const gFast = await startProc(['bin/balanceroute.mjs', 'gateway', '--backend', `http://127.0.0.1:${fast.info.port}`, '--dp', '4', '--router', 'jsq_load', '--port', '0', '-q']);
   const pool = (port: unknown) => new Pool(`http://127.0.0.1:${port}`, { connections: 512 });
   try {
     const rate = 100;
     const secs = quick ? 3 : 5;
-    say(`\n## TTFT added by the gateway (${rate} req/s Poisson for ${secs} s, alternating direct / via gateway; backend: 20 ms per token, 8 tokens)\n`);
+    const backendName = haveEmulator ? '`balanceroute emulate --dp 4 --lb external` (qwen3-30b-a3b-h100 preset, real time)' : 'fake vLLM, 20 ms per token';
+    say(`\n## TTFT added by the gateway (${rate} req/s Poisson for ${secs} s, alternating direct / via gateway, round robin on both paths; backend: ${backendName}; 8 output tokens)\n`);
     say('| run | direct p50 ms | gateway p50 ms | added p50 ms | direct p99 ms | gateway p99 ms |');
     say('|---|---|---|---|---|---|');
-    const pd = pool(slow.info.port);
+    const pd = slowPorts.map((p) => pool(p));
     const pv = pool(gSlow.info.port);
-    await ttftBench(pd, pv, rate, 1); // warm-up
+    const model = haveEmulator ? ((await (await fetch(`http://127.0.0.1:${slowPorts[0]}/v1/models`)).json()) as { data: { id: string }[] }).data[0].id : 'fake-model';
+    const body = JSON.stringify({ model, prompt: 'x'.repeat(400), max_tokens: 8, ignore_eos: true, stream: true });
+    await ttftBench(pd, pv, rate, 1, body); // warm-up
     const added: number[] = [];
     const ttftRuns: unknown[] = [];
     for (let r = 0; r < REPS; r++) {
-      const x = await ttftBench(pd, pv, rate, secs);
+      const x = await ttftBench(pd, pv, rate, secs, body);
       const a = pct(x.via, 50) - pct(x.direct, 50);
       added.push(a);
       ttftRuns.push({ directP50: pct(x.direct, 50), viaP50: pct(x.via, 50), addedP50: a, directP99: pct(x.direct, 99), viaP99: pct(x.via, 99), n: x.direct.length + x.via.length });
       say(`| ${r + 1} | ${fmt(pct(x.direct, 50))} | ${fmt(pct(x.via, 50))} | ${fmt(a)} | ${fmt(pct(x.direct, 99))} | ${fmt(pct(x.via, 99))} |`);
     }
     say(`\nAdded TTFT p50: median ${fmt(med(added))} ms (spread ${spread(added)}).`);
-    result.ttft = { rate, seconds: secs, runs: ttftRuns, addedP50Median: med(added) };
-    await pd.close();
+    result.ttft = { backend: haveEmulator ? 'emulate' : 'fake', rate, seconds: secs, runs: ttftRuns, addedP50Median: med(added) };
+    await Promise.all(pd.map((p) => p.close()));
     await pv.close();
 
     const tsecs = quick ? 2 : 4;
