@@ -5,9 +5,10 @@ import { Command, Option } from 'commander';
 import { InputError } from '../errors.ts';
 import { resolveRouterParams } from '../routers/index.ts';
 import { isProfileName, PROFILE_NAMES } from '../workload/profiles.ts';
-import { GATEWAY_DEFAULTS, startGateway, type GatewayOptions } from '../serve/gateway/gateway.ts';
-import { loadTokenizer } from '../serve/gateway/promptTokens.ts';
-import { DEFAULT_SURVIVAL } from '../serve/gateway/survival.ts';
+// Only the defaults are loaded eagerly: the HTTP stack is imported when the command runs, so
+// other commands do not pay for it.
+import { DEFAULT_SURVIVAL, GATEWAY_DEFAULTS } from '../serve/gateway/defaults.ts';
+import type { GatewayOptions } from '../serve/gateway/gateway.ts';
 import { knobFlags } from './parseFlags.ts';
 
 export interface GatewayFlags {
@@ -81,12 +82,13 @@ function envKey(flag: string, name: string | undefined): string | undefined {
 }
 
 /** Flags -> gateway options (all validation happens here, before anything listens). */
-export function gatewayOptions(f: GatewayFlags): GatewayOptions {
+export async function gatewayOptions(f: GatewayFlags): Promise<GatewayOptions> {
   if (!f.backend || f.backend.length === 0) throw new InputError('backend', undefined, 'give at least one --backend URL');
   const dp = f.dp === undefined ? undefined : f.dp.split(',').map((s) => intFlag('dp', s.trim(), 1, 1024));
   const routerParams = resolveRouterParams(f.router, knobFlags(f.knob), 'router');
   if (!isProfileName(f.survivalProfile)) throw new InputError('survival-profile', f.survivalProfile, `must be one of ${PROFILE_NAMES.join(', ')}`);
   if (f.tokenizer !== undefined && !existsSync(f.tokenizer)) throw new InputError('tokenizer', f.tokenizer, 'no such file');
+  const tokenizer = f.tokenizer !== undefined ? (await import('../serve/gateway/promptTokens.ts')).loadTokenizer(f.tokenizer) : undefined;
   return {
     backends: f.backend,
     dp,
@@ -107,14 +109,15 @@ export function gatewayOptions(f: GatewayFlags): GatewayOptions {
     maxBodyBytes: intFlag('max-body-bytes', f.maxBodyBytes, 1024, 1 << 30),
     upstreamTimeoutMs: intFlag('upstream-timeout-s', f.upstreamTimeoutS, 1, 86_400) * 1000,
     connections: intFlag('connections', f.connections, 1, 100_000),
-    tokenizer: f.tokenizer !== undefined ? loadTokenizer(f.tokenizer) : undefined,
+    tokenizer,
     survival: { ...DEFAULT_SURVIVAL, profile: f.survivalProfile, minCompletions: intFlag('survival-min', f.survivalMin, 1, 1_000_000) },
     seed: intFlag('seed', f.seed, 0, 2 ** 31 - 1),
   };
 }
 
 export async function gatewayCommand(f: GatewayFlags): Promise<void> {
-  const opts = gatewayOptions(f);
+  const opts = await gatewayOptions(f);
+  const { startGateway } = await import('../serve/gateway/gateway.ts');
   const say = (s: string) => {
     if (!f.quiet) process.stderr.write(`gateway: ${s}\n`);
   };

@@ -29,15 +29,11 @@ describe('gateway flags', () => {
     [{ backend: one, tokenizer: '/nonexistent/tokenizer.json' }, /^tokenizer: no such file/],
     [{ backend: one, maxBodyBytes: '12' }, /^max-body-bytes: must be an integer/],
   ];
-  it.each(bad)('%j is an InputError naming the flag', (flags, msg) => {
-    const e = (() => {
-      try {
-        gatewayOptions({ ...base, ...flags } as GatewayFlags);
-      } catch (err) {
-        return err;
-      }
-      return undefined;
-    })();
+  it.each(bad)('%j is an InputError naming the flag', async (flags, msg) => {
+    const e = await gatewayOptions({ ...base, ...flags } as GatewayFlags).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(e).toBeInstanceOf(InputError);
     expect((e as Error).message).toMatch(msg);
   });

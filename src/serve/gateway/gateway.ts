@@ -18,7 +18,8 @@ import { countPrompt, estimateTokens, type TextCounter } from './promptTokens.ts
 import { RoutingState, type Flight } from './routingState.ts';
 import { Scraper } from './scraper.ts';
 import { OutputCounter } from './sseTokens.ts';
-import { DEFAULT_SURVIVAL, SurvivalEstimator, type SurvivalOptions } from './survival.ts';
+import { GATEWAY_DEFAULTS } from './defaults.ts';
+import { SurvivalEstimator, type SurvivalOptions } from './survival.ts';
 import { buildTopology, type Topology } from './topology.ts';
 
 export const RANK_HEADER = 'x-data-parallel-rank';
@@ -54,22 +55,7 @@ export interface GatewayOptions {
   onEvent?: (line: string) => void;
 }
 
-export const GATEWAY_DEFAULTS = {
-  host: '127.0.0.1',
-  port: 9000,
-  statsIntervalMs: 100,
-  healthIntervalMs: 1000,
-  backoffBaseMs: 100,
-  backoffMaxMs: 2000,
-  logBatchRows: 256,
-  logFlushMs: 500,
-  trustClientRank: false,
-  maxBodyBytes: 16 << 20,
-  upstreamTimeoutMs: 600_000,
-  connections: 1024,
-  survival: DEFAULT_SURVIVAL,
-  seed: 1,
-} as const;
+export { GATEWAY_DEFAULTS };
 
 export interface Gateway {
   readonly url: string;

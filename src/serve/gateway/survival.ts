@@ -4,6 +4,7 @@
 // rebuilt at most every `rebuildEvery` completions so a decision never pays for it.
 import { getProfile } from '../../workload/profiles.ts';
 import { outputSurvival } from '../../workload/build.ts';
+import { DEFAULT_SURVIVAL } from './defaults.ts';
 
 export interface SurvivalOptions {
   /** Built-in profile whose output lengths bootstrap the curve. */
@@ -16,7 +17,7 @@ export interface SurvivalOptions {
   rebuildEvery: number;
 }
 
-export const DEFAULT_SURVIVAL: SurvivalOptions = { profile: 'sharegpt', minCompletions: 200, window: 10_000, rebuildEvery: 64 };
+export { DEFAULT_SURVIVAL };
 
 export class SurvivalEstimator {
   private readonly ring: Int32Array;
