@@ -2,7 +2,7 @@
  * Buffer layout of the WebGPU engine, read from shaders/layout.wgsl so that field numbers are
  * defined once. Sizes are in 32-bit words unless a name says bytes.
  */
-import { parseU32Constants, readShader } from './shaderSource.ts';
+import { KNOBS, parseU32Constants, readShader } from './shaderSource.ts';
 
 const NAMES = [
   'CTL_ACTIVE', 'CTL_RAN', 'CTL_ERRORS', 'CTL_WORDS',
@@ -27,7 +27,8 @@ const NAMES = [
 export type LayoutName = (typeof NAMES)[number];
 
 function loadLayout(): Readonly<Record<LayoutName, number>> {
-  const consts = parseU32Constants(readShader('layout.wgsl'));
+  // The generated knob slots first: P_HZ follows the knob block (P_K0 + KNOB_WORDS).
+  const consts = parseU32Constants(readShader(KNOBS) + readShader('layout.wgsl'));
   const out = {} as Record<LayoutName, number>;
   for (const n of NAMES) {
     const v = consts.get(n);

@@ -7,40 +7,17 @@ import { InputError } from '../../errors.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepCurve, StepModel } from '../../model/types.ts';
-import { newRequestSurvival, num, str } from '../../routers/common.ts';
+import { newRequestSurvival, num } from '../../routers/common.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
 import { getRouter } from '../../routers/index.ts';
 import { ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
 import { getWorkload, workloadKey } from '../../workload/build.ts';
 import type { Workload } from '../../workload/types.ts';
+import { packKnobs } from './knobs.ts';
 import { L, chunkBufferBytes, wordsPerConfig, type ChunkDims } from './layout.ts';
+import type { ChunkPlan, CpuFallback, DeviceBudget, GpuConfig, PackedChunk, Specialization } from './types.ts';
 
-/** A configuration ready for the GPU. */
-export interface GpuConfig {
-  /** Position in the engine's input list. */
-  pos: number;
-  sc: Scenario;
-  wl: Workload;
-  wlKey: string;
-  /** The step-time model for this G (stepModelForDp). */
-  model: StepModel;
-  /** Key of the model's max-rank-token curve (shared in the stream buffer), '' when none. */
-  curveKey: string;
-  /** RT_* router id (override constant ROUTER). */
-  routerId: number;
-  perStep: boolean;
-  /** Horizon offsets (decode steps) of horizon routers, else []. */
-  horizon: number[];
-  /** min(max_num_seqs, requests): running-list slots this configuration can use per rank. */
-  runSlots: number;
-}
-
-/** A configuration the GPU engine hands to the CPU engine, and why. */
-export interface CpuFallback {
-  pos: number;
-  sc: Scenario;
-  reason: string;
-}
+export type { ChunkPlan, CpuFallback, DeviceBudget, GpuConfig, PackedChunk, Specialization } from './types.ts';
 
 const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: RouterDef) => number)> = {
   round_robin: L.RT_ROUND_ROBIN,
@@ -111,14 +88,6 @@ export function specialKey(c: GpuConfig): string {
   return `${String(c.routerId).padStart(2, '0')}/${c.perStep ? 1 : 0}/${String(c.sc.dp).padStart(5, '0')}`;
 }
 
-/** How far pipelines are specialised by override constants. */
-export interface Specialization {
-  /** One pipeline per router and dispatch mode (else one generic pipeline reads them). */
-  router: boolean;
-  /** Also one per G (G_FIXED), so loops over ranks have a constant trip count. */
-  G: boolean;
-}
-
 /** The pipeline a configuration runs on. */
 export function pipelineKey(c: GpuConfig, spec: Specialization): string {
   if (!spec.router) return 'generic';
@@ -132,24 +101,6 @@ export function pipelineConstants(c: GpuConfig, spec: Specialization): Record<st
   const k: Record<string, number> = { ROUTER: c.routerId, DISPATCH: c.perStep ? L.DISPATCH_PER_STEP : L.DISPATCH_ON_ARRIVAL };
   if (spec.G) k.G_FIXED = c.sc.dp;
   return k;
-}
-
-export interface DeviceBudget {
-  /** Largest storage binding, bytes. */
-  maxBindingBytes: number;
-  /** Largest buffer, bytes. */
-  maxBufferBytes: number;
-  /** Soft cap on the bytes of one chunk's buffers together. */
-  maxChunkBytes: number;
-  /** Cap on configurations per chunk (also bounded by maxComputeWorkgroupsPerDimension * 64). */
-  maxConfigs: number;
-}
-
-export interface ChunkPlan {
-  configs: GpuConfig[];
-  dims: ChunkDims;
-  /** Words of the shared stream buffer. */
-  streamWords: number;
 }
 
 function streamWordsOf(wl: Workload): number {
@@ -246,12 +197,6 @@ function orderByRouter(configs: GpuConfig[]): GpuConfig[] {
   return [...configs].sort((a, b) => specialKey(a).localeCompare(specialKey(b)) || a.pos - b.pos);
 }
 
-/** Packed inputs of one chunk. */
-export interface PackedChunk {
-  params: Uint32Array<ArrayBuffer>;
-  streams: Uint32Array<ArrayBuffer>;
-}
-
 /** Pack the parameter columns ([P_*][config]) and the shared request streams of a chunk. */
 export function packChunk(plan: ChunkPlan): PackedChunk {
   const { dims } = plan;
@@ -342,7 +287,7 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);
     for (let k = 0; k < ROUTER_STATE_WORDS; k++) put(L.P_RS0 + k, rstate[k]);
-    packKnobs(c, capacityTokens, put, putF);
+    packKnobs(sc.router, sc.routerParams, { capacityTokens }, put, putF, L.P_K0);
     const J = c.horizon.length;
     put(L.P_J, J);
     put(L.P_ROUTER, c.routerId);
@@ -356,44 +301,6 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     }
   });
   return { params, streams };
-}
-
-/** Router knobs into words P_K0.. (integers as u32, reals as f32). */
-function packKnobs(c: GpuConfig, capacityTokens: number, put: (f: number, v: number) => void, putF: (f: number, v: number) => void): void {
-  const p = c.sc.routerParams;
-  const K = L.P_K0;
-  switch (c.routerId) {
-    case L.RT_VLLM_DEFAULT:
-      put(K, num(p, 'waiting_weight'));
-      put(K + 1, str(p, 'rotate') === 'yes' ? 1 : 0);
-      break;
-    case L.RT_VLLM_INFLIGHT:
-      putF(K, num(p, 'kv_penalty'));
-      putF(K + 1, num(p, 'kv_threshold'));
-      break;
-    case L.RT_BR0_INT:
-    case L.RT_BR0_FLOAT: {
-      if (c.routerId === L.RT_BR0_INT) {
-        put(K, num(p, 'a'));
-        put(K + 1, num(p, 'b'));
-      } else {
-        putF(K, num(p, 'a'));
-        putF(K + 1, num(p, 'b'));
-      }
-      const env = str(p, 'envelope');
-      put(K + 2, env === 'max' ? 0 : env === 'mean' ? 1 : 2);
-      // The CPU router's capacity envelope, computed the same way (f64, then floor).
-      put(K + 3, env === 'capacity' ? Math.floor(num(p, 'envelope_frac') * capacityTokens) : 0);
-      break;
-    }
-    case L.RT_BRH:
-      putF(K, num(p, 'a'));
-      putF(K + 1, num(p, 'b'));
-      put(K + 2, str(p, 'envelope') === 'mean' ? 1 : 0);
-      break;
-    default:
-      break;
-  }
 }
 
 /** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
