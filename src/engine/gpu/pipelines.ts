@@ -10,7 +10,7 @@ import { ENTRY_INIT, ENTRY_STEP, SIMULATION_MODULE, simulationSource } from './s
 import type { GpuConfig, GroupRange, Pipelines, Specialization } from './types.ts';
 
 /** Storage bindings of the simulation module, as layout.wgsl declares them (0 is the dims uniform). */
-const BINDINGS: GPUBufferBindingType[] = ['uniform', 'read-only-storage', 'read-only-storage', 'storage', 'storage', 'storage', 'storage'];
+export const BINDINGS: GPUBufferBindingType[] = ['uniform', 'read-only-storage', 'read-only-storage', 'storage', 'storage', 'storage', 'storage'];
 const COMPUTE = 4; // GPUShaderStage.COMPUTE
 
 export class PipelineCache {

@@ -10,7 +10,7 @@ import type { StepCurve, StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num } from '../../routers/common.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
 import { getRouter } from '../../routers/index.ts';
-import { ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
+import { ROUTER_STATE_WORDS, type RouterDef, type RouterParams } from '../../routers/types.ts';
 import { getWorkload, workloadKey } from '../../workload/build.ts';
 import type { Workload } from '../../workload/types.ts';
 import { packKnobs } from './knobs.ts';
@@ -30,6 +30,13 @@ const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: Ro
   brh: L.RT_BRH,
   fast_phi: L.RT_FAST_PHI,
 };
+
+/** RT_* id of a router's WGSL port for these knobs; undefined when it has none. */
+export function routerIdOf(router: string, params: RouterParams): number | undefined {
+  const idOf = Object.hasOwn(ROUTER_IDS, router) ? ROUTER_IDS[router] : undefined;
+  if (idOf === undefined) return undefined;
+  return typeof idOf === 'number' ? idOf : idOf(params, getRouter(router));
+}
 
 /** Name of a router id, for messages. */
 export function routerIdName(id: number): string {
@@ -56,8 +63,8 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   const model = stepModelForDp(resolveStepModel(sc.model), sc.dp);
   const wl = getWorkload(sc.workload);
   const def = getRouter(sc.router);
-  const idOf = ROUTER_IDS[sc.router];
-  if (idOf === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
+  const routerId = routerIdOf(sc.router, sc.routerParams);
+  if (routerId === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
   const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen);
   if (worst >= 2 ** 53) {
     // The CPU engine's check, with its message.
@@ -68,7 +75,6 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   for (let i = 0; i < wl.n; i++) tokens += wl.prompt[i] + wl.output[i];
   if (tokens >= 2 ** 31) return { pos, sc, reason: 'the stream holds 2^31 tokens or more (the GPU keeps loads in 32 bits)' };
   if (wl.n >= 2 ** 31) return { pos, sc, reason: 'too many requests for 32-bit request indices' };
-  const routerId = typeof idOf === 'number' ? idOf : idOf(sc.routerParams, def);
   return {
     pos,
     sc,
@@ -286,36 +292,58 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_CURVE, curveAt);
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);
-    for (let k = 0; k < ROUTER_STATE_WORDS; k++) put(L.P_RS0 + k, rstate[k]);
-    packKnobs(sc.router, sc.routerParams, { capacityTokens }, put, putF, L.P_K0);
-    const J = c.horizon.length;
-    put(L.P_J, J);
-    put(L.P_ROUTER, c.routerId);
+    packRouter(put, putF, {
+      router: sc.router, params: sc.routerParams, routerId: c.routerId, state: rstate,
+      capacityTokens, horizon: c.horizon, survival: c.wl.outputSurvival,
+    });
     put(L.P_PER_STEP, c.perStep ? 1 : 0);
-    const weights = horizonWeights(c);
-    for (let j = 0; j < J; j++) {
-      const h = c.horizon[j];
-      put(L.P_HZ + L.P_HZ_WORDS * j, h);
-      putF(L.P_HZ + L.P_HZ_WORDS * j + 1, weights[j]);
-      putF(L.P_HZ + L.P_HZ_WORDS * j + 2, newRequestSurvival(c.wl.outputSurvival, h));
-    }
   });
   return { params, streams };
 }
 
-/** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
-function horizonWeights(c: GpuConfig): number[] {
-  const p = c.sc.routerParams;
-  if (c.routerId === L.RT_BRH) {
-    const delta = num(p, 'discount');
-    return c.horizon.map((h) => Math.pow(delta, h));
+/** What the WGSL router of one configuration reads besides the rank view. */
+export interface RouterWords {
+  router: string;
+  params: RouterParams;
+  /** RT_* id (routerIdOf). */
+  routerId: number;
+  /** State words after the router's init(). */
+  state: Uint32Array;
+  capacityTokens: number;
+  /** Horizon offsets (the router's horizon(params)). */
+  horizon: readonly number[];
+  /** The workload's output-length survival table. */
+  survival: Float64Array;
+}
+
+/** Pack a configuration's router: state words, knob slots, id, horizon table (P_J, P_HZ...). */
+export function packRouter(put: (f: number, v: number) => void, putF: (f: number, v: number) => void, r: RouterWords): void {
+  for (let k = 0; k < ROUTER_STATE_WORDS; k++) put(L.P_RS0 + k, r.state[k]);
+  packKnobs(r.router, r.params, { capacityTokens: r.capacityTokens }, put, putF, L.P_K0);
+  put(L.P_ROUTER, r.routerId);
+  const J = r.horizon.length;
+  put(L.P_J, J);
+  const weights = horizonWeights(r.routerId, r.params, r.horizon);
+  for (let j = 0; j < J; j++) {
+    const h = r.horizon[j];
+    put(L.P_HZ + L.P_HZ_WORDS * j, h);
+    putF(L.P_HZ + L.P_HZ_WORDS * j + 1, weights[j]);
+    putF(L.P_HZ + L.P_HZ_WORDS * j + 2, newRequestSurvival(r.survival, h));
   }
-  if (c.routerId === L.RT_FAST_PHI) {
+}
+
+/** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
+function horizonWeights(routerId: number, p: RouterParams, horizon: readonly number[]): number[] {
+  if (routerId === L.RT_BRH) {
+    const delta = num(p, 'discount');
+    return horizon.map((h) => Math.pow(delta, h));
+  }
+  if (routerId === L.RT_FAST_PHI) {
     const H = num(p, 'H');
     const K = num(p, 'K');
     const delta = num(p, 'discount');
     const wts = GL_WEIGHTS[K - 1];
-    return c.horizon.map((t, j) => (H / 2) * wts[j] * Math.pow(delta, t));
+    return horizon.map((t, j) => (H / 2) * wts[j] * Math.pow(delta, t));
   }
-  return c.horizon.map(() => 0);
+  return horizon.map(() => 0);
 }
