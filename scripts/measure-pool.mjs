@@ -4,11 +4,13 @@
 // worker under tsx; (2) break-even: sweeps of 2 to 16 configurations on the calling thread vs a
 // cold pool of 2 threads (start-up and shut-down included), to place MIN_POOL_REQUESTS
 // (src/engine/cpu/cpuEngine.ts). Prints markdown (median and range of REPS runs) with the machine.
-//   node scripts/measure-pool.mjs [REPS] > benches/results/DATE-pool.md
+//   node scripts/measure-pool.mjs [REPS] [SIZES] > benches/results/DATE-pool.md
+// SIZES: comma-separated configuration counts for the break-even table (default 2,4,8,16,32,64).
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 const REPS = Number(process.argv[2] ?? 7);
+const SIZES = (process.argv[3] ?? '2,4,8,16,32,64').split(',').map(Number);
 const dist = new URL('../dist/', import.meta.url);
 const { CpuEngine } = await import(new URL('engine/cpu/cpuEngine.js', dist).href);
 const { scenarioFromFlat } = await import(new URL('config/expand.js', dist).href);
@@ -62,7 +64,7 @@ const sweep = (n) => Array.from({ length: n }, (_, i) =>
   scenarioFromFlat({ router: routers[i % 4], dp: 8, rate: 20, requests: 1000, workload: 'sharegpt', seed: 1 + i }, i));
 // Warm the calling thread's JIT first (a long sweep pays it once).
 await new CpuEngine({ threads: 1 }).run(sweep(8));
-for (const n of [2, 4, 8, 16]) {
+for (const n of SIZES) {
   const scs = sweep(n);
   const one = [];
   const pool = [];

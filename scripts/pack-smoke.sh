@@ -43,7 +43,7 @@ smoke() {
   npx --no-install balanceroute sweep node_modules/balanceroute/examples/grid.yaml --shard 1/128 -q -o sweep.arrow
   [ -s sweep.arrow ] || fail "$name" "sweep wrote no output file"
   # A sweep big enough for the CPU engine's worker pool (MIN_POOL_REQUESTS): the compiled worker.
-  printf 'name: pool\nbase: {requests: 20000, rate: 400, dp: 8}\naxes:\n  router: [jsq_load, br0]\n' >pool.yaml
+  printf 'name: pool\nbase: {requests: 10000, rate: 400, dp: 8}\naxes:\n  router: [jsq_load, br0, round_robin, power_of_two]\n' >pool.yaml
   local log
   log="$(npx --no-install balanceroute sweep pool.yaml --engine cpu --threads 2 -o pool.arrow 2>&1 >/dev/null)"
   case "$log" in
