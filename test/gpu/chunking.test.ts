@@ -102,6 +102,17 @@ describeGpu('WebGPU engine chunking', () => {
     }
   }, 120_000);
 
+  it('GpuEngine alone refuses what the kernels cannot simulate, before touching the device', async () => {
+    const eng = await GpuEngine.create({ probe });
+    try {
+      const err = await eng.run([{ ...scenarios[0], timeseries: true }]).catch((e) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toMatch(/configuration 0 cannot run on the GPU: per-step time series/);
+    } finally {
+      await eng.close();
+    }
+  });
+
   it('hands routers that hold requests (br0 hold_ms in per_step) to the CPU engine', async () => {
     const notes: string[] = [];
     const eng = await createGpuEngine({ probe, log: (s) => notes.push(s) });
