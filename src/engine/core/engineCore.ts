@@ -135,6 +135,8 @@ export class EngineCore {
   aborted = 0;
   outputTokens = 0;
   steps = 0;
+  /** Steps advanced by fastForward (a diagnostic: the differential test checks it is exercised). */
+  fastForwardedSteps = 0;
   private busyUs = 0;
   private imbAcc = 0;
   private balAcc = 0;
@@ -641,6 +643,7 @@ export class EngineCore {
       if (this.nextArr < n && arrival[this.nextArr] <= t) break;
       if (timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + timeoutUs <= t) break;
     }
+    this.fastForwardedSteps += j;
     this.applyDecodeSteps(j);
     return t;
   }

@@ -15,6 +15,8 @@ export { REQUEST_COMPLETED, REQUEST_FAILED, type RequestDetail } from '../core/e
 
 export interface SimulationOutput {
   metrics: RunMetrics;
+  /** Steps advanced by the decode fast-forward (0 with it off). */
+  fastForwardedSteps: number;
   timeseries?: TimeSeries;
   requests?: RequestDetail;
 }
@@ -67,5 +69,5 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     core.endStep(now);
   }
   const metrics = summarize(core.counters(), hist, performance.now() - t0);
-  return { metrics, timeseries: core.timeseries(), requests: opts.detail ? core.detail() : undefined };
+  return { metrics, fastForwardedSteps: core.fastForwardedSteps, timeseries: core.timeseries(), requests: opts.detail ? core.detail() : undefined };
 }
