@@ -1,6 +1,6 @@
 /**
  * Finding a WebGPU adapter through Dawn for Node (`webgpu` npm package), including SwiftShader on
- * Linux machines without a GPU (DESIGN.md §7, docs/gpu.md "Running without a GPU").
+ * Linux machines without a GPU (docs/gpu.md "Running without a GPU").
  *
  * Order of business:
  * 1. If the user set VK_ICD_FILENAMES or VK_DRIVER_FILES, their choice of Vulkan drivers stands.
