@@ -92,9 +92,11 @@ const P_C_SKEW: u32 = 39u;
 // 4 words: tokens, ps low, ps high, slope (ps per token).
 const P_CURVE: u32 = 40u;
 const P_CURVE_LEN: u32 = 41u;
+// Mean-KV group term, ps per token of mean_g kv_read (docs/model.md §5; 0 when absent).
+const P_C_MEAN_KV: u32 = 42u;
 // Horizon table: for point j, words P_HZ + 3j + {0: offset h (steps), 1: weight (f32),
 // 2: survival of a newcomer at h (f32)}.
-const P_HZ: u32 = 42u;
+const P_HZ: u32 = 43u;
 const P_HZ_WORDS: u32 = 3u;
 
 // ---- scalar state [S_*][config] ----

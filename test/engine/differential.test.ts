@@ -12,9 +12,9 @@ import { getWorkload } from '../../src/workload/build.ts';
 import { makeScenario } from '../helpers.ts';
 
 const calibrated = resolveStepModel(new URL('../../examples/data/qwen3-30b-a3b-rtxpro6000-dp2.json', import.meta.url).pathname);
-const presets = ['qwen3-30b-a3b-h100', 'deepseek-v3-h200', 'mixtral-8x7b-a100'].map((n) => resolveStepModel(n));
+const presets = ['qwen3-30b-a3b-h100', 'deepseek-v3-h200', 'mixtral-8x7b-a100', 'seed-kv-linear'].map((n) => resolveStepModel(n));
 
-/** A model with every term: mixed-batch and skew terms, a curve, and per-DP terms for `dp`. */
+/** A model with every term: mixed-batch, skew and mean-KV terms, a curve, and per-DP terms for `dp`. */
 function synthetic(dp: number, rng: Rng): StepModel {
   const curve = { tokens: [1, 64, 512, 4096], ps: [300_000_000, 900_000_000, 2_000_000_000, 9_000_000_000], slopePs: [5_000_000, 2_500_000, 1_500_000, 1_000_000] };
   return modelFromSpec({
@@ -24,6 +24,7 @@ function synthetic(dp: number, rng: Rng): StepModel {
       base: 800_000_000, baseExperts: 4_000_000_000, perDecodeSeq: 4_000_000 + rng.below(4_000_000), perPrefillToken: 2_000_000,
       perKvTokenRead: 30_000 + rng.below(40_000), perAttnKiloPair: 1_000_000, a2aBase: 200_000_000, a2aPerMaxRankToken: 1_000_000,
       a2aPerToken: 100_000, perPrefillKvToken: 500_000, perMixedDecodeKvToken: 100_000, perMixedDecodeSeq: 10_000_000, perDecodeSkewToken: 3_000 + rng.below(5_000),
+      perMeanKvToken: rng.below(2) === 0 ? 0 : 5_000 + rng.below(20_000),
     },
     maxRankTokenCurve: curve,
     byDp: { [String(dp)]: { coefficients: { perKvTokenRead: 50_000 + rng.below(30_000) }, maxRankTokenCurve: { ...curve, ps: curve.ps.map((p) => p + 1_000_000) } } },

@@ -116,6 +116,9 @@ export class EngineCore {
   private stepMaxUs = 0;
   private stepSumUs = 0;
   private stepA2aUs = 0;
+  private stepMaxTok = 0;
+  private stepTotTok = 0;
+  private stepKvRead = 0; // KV tokens read by all ranks (the mean-KV group term)
   private stepInSystem = 0;
   private decodeOnly = true; // every scheduled token is a decode token, no preemption
   private readonly rankUs: Float64Array;
@@ -153,7 +156,7 @@ export class EngineCore {
     this.G = G;
     model = stepModelForDp(model, G); // the model's terms for this DP size (calibrated models)
     this.model = model;
-    if (worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen) >= 2 ** 53) {
+    if (worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen, G) >= 2 ** 53) {
       throw new InputError('model', model.name, 'step-time coefficients too large for exact integer arithmetic at these limits');
     }
     this.basePs = rankBasePs(model, G);
@@ -245,6 +248,7 @@ export class EngineCore {
     let sumUs = 0;
     let maxTok = 0;
     let totTok = 0;
+    let totKv = 0;
     for (;;) {
       this.processDue(now);
       this.decodeOnly = true;
@@ -252,6 +256,7 @@ export class EngineCore {
       sumUs = 0;
       maxTok = 0;
       totTok = 0;
+      totKv = 0;
       for (let g = 0; g < G; g++) {
         const tok = scheduleRank(st, g, now, plan);
         const us = tok > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
@@ -260,6 +265,7 @@ export class EngineCore {
         if (us > maxUs) maxUs = us;
         if (tok > maxTok) maxTok = tok;
         totTok += tok;
+        totKv += plan.kvTokensRead;
         this.decodeSeqsOf[g] = plan.decodeSeqs;
         this.kvReadOf[g] = plan.kvTokensRead;
         this.decodeKvMaxOf[g] = plan.decodeKvMax;
@@ -273,7 +279,10 @@ export class EngineCore {
     this.stepStartUs = now;
     this.stepMaxUs = maxUs;
     this.stepSumUs = sumUs;
-    this.stepA2aUs = allToAllUs(this.model, maxTok, totTok);
+    this.stepMaxTok = maxTok;
+    this.stepTotTok = totTok;
+    this.stepKvRead = totKv;
+    this.stepA2aUs = allToAllUs(this.model, maxTok, totTok, totKv, G);
     // The barrier: the step lasts as long as the slowest rank plus the all-to-all.
     this.stepUs = Math.max(1, maxUs + this.stepA2aUs);
     // inSystem is sampled at the step's start, before completions.
@@ -592,7 +601,12 @@ export class EngineCore {
   private runDecodeStretch(k: number, t0: number): number {
     const st = this.st;
     const G = this.G;
-    const a2aUs = this.stepA2aUs;
+    let a2aUs = this.stepA2aUs;
+    // The group part is constant in a decode-only stretch, except the mean-KV term: the ranks'
+    // KV reads grow by their decode counts each step.
+    const meanKv = !!this.model.perMeanKvToken;
+    let decodeAll = 0;
+    for (let g = 0; g < G; g++) decodeAll += this.decodeSeqsOf[g];
     const { kvTok, nRun, nWaiting, arrival } = st;
     const { decodeSeqsOf, ffBase, ffSlope, ffActive, rankUs, loadScratch } = this;
     const ts = this.ts;
@@ -621,6 +635,7 @@ export class EngineCore {
       let sumUs = 0;
       let maxLoad = 0;
       let sumLoad = 0;
+      if (meanKv && j > 0) a2aUs = allToAllUs(this.model, this.stepMaxTok, this.stepTotTok, this.stepKvRead + j * decodeAll, G);
       for (let i = 0; i < nActive; i++) {
         const g = ffActive[i];
         const us = psToUs(affine ? ffBase[g] + j * ffSlope[g] : this.decodePs(g, j));

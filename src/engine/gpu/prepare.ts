@@ -81,7 +81,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   const def = getRouter(sc.router);
   const idOf = ROUTER_IDS[sc.router];
   if (idOf === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
-  const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen);
+  const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen, sc.dp);
   if (worst >= 2 ** 53) {
     // The CPU engine's check, with its message.
     throw new InputError('model', model.name, 'step-time coefficients too large for exact integer arithmetic at these limits');
@@ -338,6 +338,7 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_C_MIXED_KV, m.perMixedDecodeKvToken ?? 0);
     put(L.P_C_MIXED_SEQ, m.perMixedDecodeSeq ?? 0);
     put(L.P_C_SKEW, m.perDecodeSkewToken ?? 0);
+    put(L.P_C_MEAN_KV, m.perMeanKvToken ?? 0);
     put(L.P_CURVE, curveAt);
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);
