@@ -104,6 +104,14 @@ export class EngineCore {
   private readonly hist: LatencyHistograms;
   private readonly ts: SeriesBuilder | undefined;
 
+  /** sync: independent — each rank steps on its own clock (docs/model.md §3). */
+  readonly independent: boolean;
+  private readonly rankBusy: Uint8Array; // independent: a step of the rank is in flight
+  private nBusy = 0;
+  private readonly rankStepStartUs: Float64Array;
+  private readonly rankStepLenUs: Float64Array;
+  private clockUs = -1; // independent: time up to which the interval counters are accumulated
+
   private nextArr = 0; // next request to arrive
   private timeoutPtr = 0; // next request whose deadline has not been checked
   private gqHead = 0;
@@ -165,6 +173,10 @@ export class EngineCore {
     this.fitLimit = Math.min(totalBlocks * sc.blockSize, sc.maxModelLen);
     this.timeoutUs = Math.round(sc.timeoutS * 1e6);
     this.perStep = sc.dispatch === 'per_step';
+    this.independent = sc.sync === 'independent';
+    if (this.independent && this.perStep) {
+      throw new InputError('dispatch', sc.dispatch, 'per_step dispatch assigns at the group step boundary; sync: independent has none (use on_arrival)');
+    }
     this.lpt = sc.assignOrder === 'lpt';
     this.ev = events;
     this.st.onPreempt = events.onPreempt;
@@ -184,6 +196,9 @@ export class EngineCore {
     this.ffBase = new Float64Array(G);
     this.ffSlope = new Float64Array(G);
     this.ffActive = new Int32Array(G);
+    this.rankBusy = new Uint8Array(G);
+    this.rankStepStartUs = new Float64Array(G);
+    this.rankStepLenUs = new Float64Array(G);
     this.hist = opts.histograms ?? new LatencyHistograms();
     this.hist.reset();
     this.ts = opts.timeseries ? new SeriesBuilder() : undefined;
@@ -241,6 +256,7 @@ export class EngineCore {
    * every rank. Returns the step's duration in µs, or 0 when no rank has anything to run.
    */
   beginStep(now: number): number {
+    if (this.independent) throw new Error('beginStep: this core steps its ranks independently (beginRankStep)');
     const st = this.st;
     const G = this.G;
     const plan = this.plan;
@@ -322,6 +338,85 @@ export class EngineCore {
     const k = this.eventFreeSteps();
     if (k < 2) return -1;
     return this.runDecodeStretch(k, now);
+  }
+
+  // ---- independent mode (sync: independent) ----
+
+  /**
+   * Timeouts and arrivals due at `now` (idempotent at one time). In independent mode the driver
+   * calls it at every arrival, so that a request is routed when it arrives even while every rank
+   * is mid-step; beginRankStep and endRankStep call it too.
+   */
+  process(now: number): void {
+    if (this.independent) this.advanceClock(now);
+    this.processDue(now);
+  }
+
+  /**
+   * Start a step of rank g alone at `now` (independent mode): what is due is processed, the rank
+   * is scheduled, and its step lasts max(1, t_g + group part of its own tokens) µs — the group
+   * terms evaluated as for a group of one (no barrier, no collective with the others). Returns
+   * 0 when the rank has nothing to run.
+   */
+  beginRankStep(g: number, now: number): number {
+    if (!this.independent) throw new Error('beginRankStep: this core runs a barrier (beginStep)');
+    if (this.rankBusy[g]) throw new Error(`beginRankStep: rank ${g} is mid-step`);
+    this.process(now);
+    const plan = this.plan;
+    const tok = scheduleRank(this.st, g, now, plan);
+    if (tok === 0) return 0;
+    const us = rankStepUs(this.model, this.basePs, plan);
+    const len = Math.max(1, us + allToAllUs(this.model, tok, tok, plan.kvTokensRead, 1));
+    this.rankUs[g] = us;
+    this.rankStepStartUs[g] = now;
+    this.rankStepLenUs[g] = len;
+    this.rankBusy[g] = 1;
+    this.nBusy++;
+    return len;
+  }
+
+  /** Apply rank g's step, ending at endUs (independent mode). */
+  endRankStep(g: number, endUs: number): void {
+    if (!this.rankBusy[g]) throw new Error(`endRankStep: rank ${g} has no step in flight`);
+    this.advanceClock(endUs);
+    this.finishRankStep(g, endUs);
+    this.rankBusy[g] = 0;
+    this.nBusy--;
+    this.steps++;
+    // No barrier: a rank never waits for another, so idle_frac is 0 by definition.
+    this.sumRankUs += this.rankUs[g];
+    this.sumMaxRankUs += this.rankUs[g];
+    const st = this.st;
+    if (this.ts) this.ts.add(this.steps - 1, this.rankStepStartUs[g], this.rankStepLenUs[g], g, g + 1, st.kvTok, st.nRun, st.nWaiting, this.rankUs);
+    this.rv.dirty = true;
+  }
+
+  /**
+   * Independent mode: accumulate the time-weighted counters over [clock, t) with the state as it
+   * stood there — busy time (some rank mid-step), requests in the system, and the KV load
+   * balance across ranks while some rank is busy.
+   */
+  private advanceClock(t: number): void {
+    if (this.clockUs < 0) this.clockUs = t;
+    const dt = t - this.clockUs;
+    if (dt <= 0) return;
+    this.clockUs = t;
+    this.inSystemArea += this.inSystem * dt;
+    if (this.nBusy === 0) return;
+    this.busyUs += dt;
+    const kv = this.st.kvTok;
+    let maxLoad = 0;
+    let sumLoad = 0;
+    for (let g = 0; g < this.G; g++) {
+      sumLoad += kv[g];
+      if (kv[g] > maxLoad) maxLoad = kv[g];
+    }
+    if (maxLoad > 0) {
+      const mean = sumLoad / this.G;
+      this.imbAcc += (dt * (maxLoad - mean)) / mean;
+      this.balAcc += (dt * mean) / maxLoad;
+      this.loadWeight += dt;
+    }
   }
 
   // ---- observability ----

@@ -46,6 +46,10 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     q.arrivalUs = wl.arrivalUs[i];
     core.submit(q);
   }
+  if (core.independent) {
+    runIndependent(core, n > 0 ? wl.arrivalUs[0] : 0);
+    return finish(core, opts, t0);
+  }
   const ff = opts.fastForward ?? true;
   let now = n > 0 ? wl.arrivalUs[0] : 0;
   while (!core.done()) {
@@ -68,6 +72,46 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     now += stepUs;
     core.endStep(now);
   }
+  return finish(core, opts, t0);
+}
+
+function finish(core: EngineCore, opts: SimulateOptions, t0: number): SimulationOutput {
   const metrics = summarize(core.counters(), hist, performance.now() - t0);
   return { metrics, fastForwardedSteps: core.fastForwardedSteps, timeseries: core.timeseries(), requests: opts.detail ? core.detail() : undefined };
+}
+
+/**
+ * sync: independent — each rank on its own clock. Events are rank-step ends and arrivals; at an
+ * event time, steps that end then are applied (in rank order), arrivals and timeouts are
+ * processed, and every free rank with work starts its next step. Stepped one by one (no
+ * fast-forward).
+ */
+function runIndependent(core: EngineCore, start: number): void {
+  const G = core.G;
+  const stepEnd = new Float64Array(G).fill(-1); // -1: no step in flight
+  let now = start;
+  while (!core.done()) {
+    for (let g = 0; g < G; g++) {
+      if (stepEnd[g] === now) {
+        core.endRankStep(g, now);
+        stepEnd[g] = -1;
+      }
+    }
+    core.process(now);
+    for (let g = 0; g < G; g++) {
+      if (stepEnd[g] < 0) {
+        const d = core.beginRankStep(g, now);
+        if (d > 0) stepEnd[g] = now + d;
+      }
+    }
+    let next = Infinity;
+    for (let g = 0; g < G; g++) if (stepEnd[g] >= 0 && stepEnd[g] < next) next = stepEnd[g];
+    const a = core.nextArrivalUs();
+    if (a >= 0 && a < next) next = a;
+    if (next === Infinity) {
+      if (core.done()) break;
+      throw new Error(`simulation stalled at t=${now}µs with ${core.inSystem} requests in the system`);
+    }
+    now = Math.max(now, next);
+  }
 }
