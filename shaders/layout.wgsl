@@ -176,7 +176,7 @@ const K_FF_KV_READ: u32 = 14u;
 const K_FF_KV_MAX: u32 = 15u;
 const K_WORDS: u32 = 16u;
 
-// ---- request status codes (as src/engine/cpu/simulate.ts) ----
+// ---- request status codes (as src/engine/core/state.ts) ----
 const ST_FUTURE: u32 = 0u;
 const ST_QUEUED: u32 = 1u;
 const ST_WAITING: u32 = 2u;

@@ -1,5 +1,5 @@
 // The simulation of docs/model.md §3-§7, one invocation per configuration: a port of
-// src/engine/cpu/simulate.ts, function for function, on the SoA buffers of layout.wgsl.
+// the engine core (src/engine/core/), function for function, on the SoA buffers of layout.wgsl.
 //
 // Two entry points:
 //   initConfigs    sets up a configuration's state (clock at the first arrival, empty ranks,
@@ -661,7 +661,7 @@ fn sortQueueLargestFirst() {
 // ---- decode-only stretches (the CPU engine's fast path, same numbers as stepping) ----
 
 /// How many steps, starting with the one just scheduled, can run with nothing but decode tokens,
-/// no completion at their end, no preemption and no new admission (src/engine/cpu/simulate.ts,
+/// no completion at their end, no preemption and no new admission (src/engine/core/engineCore.ts,
 /// eventFreeSteps). 0 when fewer than 2.
 fn eventFreeSteps() -> u32 {
   var k = NONE;
