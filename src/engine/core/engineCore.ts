@@ -227,8 +227,9 @@ export class EngineCore {
 
   /** The client went away at tUs: the request leaves wherever it is and its KV blocks are freed. */
   abort(id: number, tUs: number): void {
+    if (!(id >= 0 && id < this.st.n)) return;
     const s = this.st.status[id];
-    if (id < 0 || id >= this.st.n || s === DONE || s === FAILED) return;
+    if (s === DONE || s === FAILED) return;
     if (s === QUEUED) {
       this.inSystem--;
       this.fail(id, tUs, ABORTED);
