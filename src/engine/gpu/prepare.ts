@@ -56,6 +56,9 @@ const TWO32 = 2 ** 32;
  */
 export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallback {
   if (sc.timeseries) return { pos, sc, reason: 'per-step time series are recorded by the CPU engine' };
+  if (sc.sync === 'independent') {
+    return { pos, sc, reason: 'ranks without a barrier (sync: independent) run on the CPU engine' };
+  }
   if (sc.dispatch === 'per_step' && Number(sc.routerParams.hold_ms ?? 0) > 0) {
     return { pos, sc, reason: 'routers that hold requests (br0 hold_ms > 0) run on the CPU engine' };
   }
@@ -65,7 +68,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   const def = getRouter(sc.router);
   const routerId = routerIdOf(sc.router, sc.routerParams);
   if (routerId === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
-  const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen);
+  const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen, sc.dp);
   if (worst >= 2 ** 53) {
     // The CPU engine's check, with its message.
     throw new InputError('model', model.name, 'step-time coefficients too large for exact integer arithmetic at these limits');
@@ -289,6 +292,7 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_C_MIXED_KV, m.perMixedDecodeKvToken ?? 0);
     put(L.P_C_MIXED_SEQ, m.perMixedDecodeSeq ?? 0);
     put(L.P_C_SKEW, m.perDecodeSkewToken ?? 0);
+    put(L.P_C_MEAN_KV, m.perMeanKvToken ?? 0);
     put(L.P_CURVE, curveAt);
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);
