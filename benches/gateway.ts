@@ -27,6 +27,8 @@ const REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : quick ? 3 : 5;
 const save = !args.includes('--no-save');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
+// The CLI: the compiled bin when dist/ is built (what users run), else the sources under tsx.
+const CLI = existsSync(`${ROOT}dist/cli.js`) ? ['bin/balanceroute.mjs'] : [TSX, 'test/cli/main.ts'];
 
 const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
 const pct = (a: number[], p: number) => {
@@ -174,15 +176,15 @@ async function main(): Promise<void> {
   // shape, 4 ports) when the emulator is in the tree, else the fake vLLM of the tests.
   const haveEmulator = existsSync(`${ROOT}src/cli/emulateCommand.ts`);
   const slow = haveEmulator
-    ? await startProc(['bin/balanceroute.mjs', 'emulate', '--dp', '4', '--lb', 'external', '--port', '0'])
+    ? await startProc([...CLI, 'emulate', '--dp', '4', '--lb', 'external', '--port', '0'])
     : await startProc([TSX, 'benches/gatewayBackend.ts', '4', '20']);
   const slowPorts: number[] = haveEmulator ? (slow.info.ports as number[]) : [slow.info.port as number];
   const fast = await startProc([TSX, 'benches/gatewayBackend.ts', '4', '0']);
   const gSlow = await startProc([
-    'bin/balanceroute.mjs', 'gateway', ...slowPorts.flatMap((p) => ['--backend', `http://127.0.0.1:${p}`]),
+    ...CLI, 'gateway', ...slowPorts.flatMap((p) => ['--backend', `http://127.0.0.1:${p}`]),
     ...(haveEmulator ? [] : ['--dp', '4']), '--router', 'round_robin', '--port', '0', '-q',
   ]);
-  const gFast = await startProc(['bin/balanceroute.mjs', 'gateway', '--backend', `http://127.0.0.1:${fast.info.port}`, '--dp', '4', '--router', 'jsq_load', '--port', '0', '-q']);
+  const gFast = await startProc([...CLI, 'gateway', '--backend', `http://127.0.0.1:${fast.info.port}`, '--dp', '4', '--router', 'jsq_load', '--port', '0', '-q']);
   const pool = (port: unknown) => new Pool(`http://127.0.0.1:${port}`, { connections: 512 });
   try {
     const rate = 100;

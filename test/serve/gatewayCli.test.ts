@@ -10,7 +10,8 @@ import { readDecisionLog } from '../../src/serve/gateway/decisionLog.ts';
 import { FakeVllm } from './fakeVllm.ts';
 import { cleanTmp, completion, streamText, tmpLog } from './gatewayHelpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/balanceroute.mjs', import.meta.url));
+// The CLI from its sources under tsx, as test/cli/cli.ts runs it (bin/ runs the compiled dist/).
+const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
 afterAll(cleanTmp);
 
 describe('gateway flags', () => {
@@ -54,7 +55,7 @@ describe('gateway process', () => {
   it('serves, then SIGTERM flushes and closes the log', async () => {
     const f = await new FakeVllm({ engines: [0, 1] }).start();
     const log = tmpLog();
-    const child = spawn(process.execPath, [BIN, 'gateway', '--backend', f.url, '--dp', '2', '--router', 'round_robin', '--port', '0', '--log', log, '--api-key-env', 'GW_TEST_KEY', '--stats-interval-ms', '50'], {
+    const child = spawn(process.execPath, [...CLI, 'gateway', '--backend', f.url, '--dp', '2', '--router', 'round_robin', '--port', '0', '--log', log, '--api-key-env', 'GW_TEST_KEY', '--stats-interval-ms', '50'], {
       env: { ...process.env, GW_TEST_KEY: 'k-789' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -97,7 +98,7 @@ describe('gateway process', () => {
   it('killed with SIGKILL: the log holds every flushed request and reads back', async () => {
     const f = await new FakeVllm().start();
     const log = tmpLog();
-    const child = spawn(process.execPath, [BIN, 'gateway', '--backend', f.url, '--port', '0', '--log', log, '--log-flush-ms', '20', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'gateway', '--backend', f.url, '--port', '0', '--log', log, '--log-flush-ms', '20', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';

@@ -9,12 +9,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseExposition } from '../../src/serve/gateway/exposition.ts';
 import { cleanTmp, closeAndRead, countBy, gateway, streamText, tmpLog } from './gatewayHelpers.ts';
 
-const BIN = process.env.BALANCEROUTE_BIN ?? fileURLToPath(new URL('../../bin/balanceroute.mjs', import.meta.url));
+// The CLI from its sources under tsx (as test/cli/cli.ts), or another checkout's bin.
+const CLI = process.env.BALANCEROUTE_BIN !== undefined
+  ? [process.env.BALANCEROUTE_BIN]
+  : ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
 const HAVE_EMULATOR = existsSync(fileURLToPath(new URL('../../src/cli/emulateCommand.ts', import.meta.url))) || process.env.BALANCEROUTE_BIN !== undefined;
 afterAll(cleanTmp);
 
 async function emulate(args: string[]): Promise<{ child: ChildProcess; ports: number[] }> {
-  const child = spawn(process.execPath, [BIN, 'emulate', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'emulate', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
