@@ -13,7 +13,7 @@ import { SurvivalEstimator, profileSurvival } from '../../src/serve/gateway/surv
 import { OutputCounter } from '../../src/serve/gateway/sseTokens.ts';
 import { countPrompt, estimateTokens, loadTokenizer } from '../../src/serve/gateway/promptTokens.ts';
 import { DecisionLog, readDecisionLog, type DecisionRow } from '../../src/serve/gateway/decisionLog.ts';
-import { resolveRouterParams } from '../../src/routers/index.ts';
+import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
 import { bearerMatches, forwardHeaders, keyDigest } from '../../src/serve/gateway/httpUtil.ts';
 import { parseTraceFile } from '../../src/workload/traceReader.ts';
 import { InputError } from '../../src/errors.ts';
@@ -177,7 +177,7 @@ describe('routing state', () => {
     expect(s.decide(5, 1)).toBeNull();
   });
   it('projections for horizon routers follow the engine rule S(a+h)/S(a)', () => {
-    const s = state('fast_phi', 2, { H: 8, K: 2 });
+    const s = state('fast_phi', 2);
     // Observed curve: outputs 2,4,4,8 -> S(a) = P(out > a)
     for (const o of [2, 4, 4, 8]) s.survival.record(o);
     expect(s.survival.source).toBe('observed');
@@ -185,11 +185,11 @@ describe('routing state', () => {
     expect(Array.from(surv.slice(0, 9))).toEqual([1, 1, 0.75, 0.75, 0.25, 0.25, 0.25, 0.25, 0]);
     const f = s.decide(10)!.flight; // rank 0
     s.progress(f, 3); // age 3, load 13
-    const steps = Array.from((s as unknown as { horizon: Float64Array }).horizon);
     // the next decision projects rank 0; check its arithmetic directly
-    const v = (s as unknown as { v: { projMean: Float64Array; projVar: Float64Array } }).v;
     s.decide(1);
-    expect(v.projMean.length).toBe(2 * steps.length);
+    const steps = Array.from((s as unknown as { horizon: Float64Array }).horizon);
+    const v = (s as unknown as { v: { projMean: Float64Array; projVar: Float64Array } }).v;
+    expect(steps.length).toBeGreaterThan(0);
     steps.forEach((h, j) => {
       const q = (3 + h < surv.length ? surv[Math.floor(3 + h)] : 0) / surv[3];
       expect(v.projMean[j * 2 + 0]).toBeCloseTo(q * (13 + h), 12);
@@ -197,7 +197,7 @@ describe('routing state', () => {
     });
   });
   it('every router runs on the gateway view', () => {
-    for (const r of ['round_robin', 'random', 'power_of_two', 'vllm_default', 'vllm_inflight', 'jsq_load', 'br0', 'brh', 'fast_phi']) {
+    for (const r of routerNames()) {
       const s = state(r, 4);
       for (let i = 0; i < 20; i++) {
         const d = s.decide(10 + i)!;
