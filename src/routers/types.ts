@@ -62,6 +62,11 @@ export interface KnobSpec {
   min?: number;
   max?: number;
   description: string;
+  /**
+   * The knob acts only under this dispatch mode (e.g. holding needs a global queue): a value
+   * other than the default under another mode is an input error, not a silent no-op.
+   */
+  onlyWith?: { dispatch: 'on_arrival' | 'per_step' };
 }
 
 /**
