@@ -13,6 +13,7 @@ import { parseDecimal } from '../decimal.ts';
 import { MAX_REQUESTS } from '../workload/build.ts';
 import { MAX_TOKENS } from '../workload/lengths.ts';
 import { PROFILE_NAMES } from '../workload/profiles.ts';
+import { MAX_TRACE_SPAN_S } from '../workload/traceReader.ts';
 import type { LengthDist, WorkloadSpec } from '../workload/types.ts';
 
 /** Largest DP size accepted (far beyond any deployment; keeps per-rank arrays sane). */
@@ -30,8 +31,8 @@ export const MAX_INT32 = 2 ** 31 - 1;
 export const MAX_STATS_INTERVAL_MS = 86_400_000;
 /** Longest client timeout (one day), s. */
 export const MAX_TIMEOUT_S = 86_400;
-/** Largest time in a trace window, s of the trace's own clock (about 31 years). */
-export const MAX_TRACE_TIME_S = 1e9;
+/** Largest time in a trace window, s of the trace's own clock: the longest trace span. */
+export const MAX_TRACE_TIME_S = MAX_TRACE_SPAN_S;
 /** Seeds are u32. */
 export const SEED_LIMIT = 2 ** 32;
 
@@ -220,7 +221,7 @@ export const KEYS = {
     }),
     default: 3,
     workload: 'rate',
-    flag: { arg: '<req/s>', help: 'mean request rate (for --trace: rescale to this rate; default keeps the trace timing)', parse: decimal },
+    flag: { arg: '<req/s>', help: 'mean request rate (for --trace: rescale to this rate; 0 keeps the trace timing)', parse: decimal },
     doc: {
       value: `number in (0, ${MAX_RATE}]`,
       default: '3 (profiles), 0 (traces)',
@@ -238,7 +239,7 @@ export const KEYS = {
     schema: numberIn({ min: 0, max: MAX_REQUESTS, int: true, rule: `an integer in [1, ${MAX_REQUESTS}] (0 = the whole trace, only with workload: ${TRACE_WORKLOAD})` }),
     default: 500,
     workload: 'requests',
-    flag: { arg: '<n>', help: 'number of requests (for --trace: first n; default all)', parse: decimal },
+    flag: { arg: '<n>', help: 'number of requests (for --trace: the first n; 0 = all)', parse: decimal },
     doc: {
       value: `integer 1 … ${MAX_REQUESTS.toLocaleString('en-US')}`,
       default: '500 (profiles), 0 (traces)',
@@ -334,7 +335,7 @@ export const KEYS = {
   }),
   kv_capacity: key({
     schema: numberIn({ min: 1, max: MAX_INT32, int: true }),
-    flag: { arg: '<tokens>', help: 'KV capacity per rank in tokens (default: from the model preset)', parse: decimal },
+    flag: { arg: '<tokens>', help: 'KV capacity per rank in tokens', parse: decimal },
     doc: { value: 'integer, a multiple of `block_size`', default: 'from the model at this `dp`', meaning: 'K: KV capacity per rank, tokens' },
   }),
   block_size: key({
@@ -353,7 +354,7 @@ export const KEYS = {
   }),
   max_model_len: key({
     schema: numberIn({ min: 1, max: MAX_INT32, int: true }),
-    flag: { arg: '<n>', help: 'longest request accepted (default: from the model)', parse: decimal },
+    flag: { arg: '<n>', help: 'longest request accepted, tokens', parse: decimal },
     doc: { value: 'integer 1 … 2³¹−1', default: 'from the model', meaning: 'longest request (prompt + output) accepted' },
   }),
   stats_interval_ms: key({
@@ -446,7 +447,11 @@ export function choicesOf(k: SweepKey): readonly string[] | undefined {
 export function flagValue(k: SweepKey, raw: string): unknown {
   const parse = (KEYS[k] as { flag?: FlagDef }).flag?.parse;
   if (parse === undefined) return raw;
-  if (parse === 'decimal') return parseDecimal(raw) ?? raw; // the schema then says "must be a number (got "0x10")"
+  if (parse === 'decimal') {
+    const x = parseDecimal(raw);
+    if (x === undefined) throw new InputError(k, raw, 'must be a decimal number (such as 16, 2.5 or 1e3)');
+    return x;
+  }
   return parse(raw, k);
 }
 
