@@ -5,7 +5,7 @@
 //
 // Adding a key (e.g. `sync: barrier|independent` for the engine) is one entry here:
 //   sync: key({ schema: oneOf(['barrier', 'independent']), default: 'barrier', scenario: 'sync',
-//               flag: { arg: '<mode>', help: '...' }, doc: { value: '`barrier`, `independent`', meaning: '...' } }),
+//               flag: { arg: '<mode>', help: '...' }, doc: { meaning: '...' } }),
 // and the engine reads `scenario.sync` (typed from this entry). Then run `npm run docs:tables`.
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
@@ -183,8 +183,8 @@ interface KeyDef<S extends z.ZodType, F extends string | undefined = undefined, 
   workload?: W;
   flag?: FlagDef;
   doc: {
-    /** What may be written, for the docs' Value column. */
-    value: string;
+    /** What may be written, for the docs' Value column (default: from the schema's range or choices). */
+    value?: string;
     /** Default as documented, when it is not `default` itself (depends on other keys). */
     default?: string;
     meaning: string;
@@ -210,7 +210,7 @@ export const KEYS = {
     default: 8,
     scenario: 'dp',
     flag: { arg: '<n>', help: 'number of DP ranks G', parse: decimal },
-    doc: { value: `integer 1 … ${MAX_DP}`, meaning: 'number of DP ranks G' },
+    doc: { meaning: 'number of DP ranks G' },
   }),
   rate: key({
     schema: numberIn({
@@ -223,7 +223,6 @@ export const KEYS = {
     workload: 'rate',
     flag: { arg: '<req/s>', help: 'mean request rate (for --trace: rescale to this rate; 0 keeps the trace timing)', parse: decimal },
     doc: {
-      value: `number in (0, ${MAX_RATE}]`,
       default: '3 (profiles), 0 (traces)',
       meaning: "mean request rate, req/s. For a trace: rescale to this rate; 0 keeps the trace's own timing (only for traces)",
     },
@@ -233,7 +232,7 @@ export const KEYS = {
     default: 1,
     workload: 'seed',
     flag: { arg: '<n>', help: 'workload and router seed', parse: decimal },
-    doc: { value: 'integer 0 … 2³²−1', meaning: 'workload seed (also seeds randomised routers)' },
+    doc: { meaning: 'workload seed (also seeds randomised routers)' },
   }),
   requests: key({
     schema: numberIn({ min: 0, max: MAX_REQUESTS, int: true, rule: `an integer in [1, ${MAX_REQUESTS}] (0 = the whole trace, only with workload: ${TRACE_WORKLOAD})` }),
@@ -241,7 +240,6 @@ export const KEYS = {
     workload: 'requests',
     flag: { arg: '<n>', help: 'number of requests (for --trace: the first n; 0 = all)', parse: decimal },
     doc: {
-      value: `integer 1 … ${MAX_REQUESTS.toLocaleString('en-US')}`,
       default: '500 (profiles), 0 (traces)',
       meaning: 'requests per configuration; for a trace the first n rows, 0 = all (only for traces)',
     },
@@ -277,14 +275,14 @@ export const KEYS = {
     schema: oneOf(TRACE_TIME_UNITS),
     workload: 'traceTimeUnit',
     flag: { arg: '<unit>', help: 'unit of the trace arrival column' },
-    doc: { value: TRACE_TIME_UNITS.map((u) => `\`${u}\``).join(', '), default: 'from the column name', meaning: "unit of the trace's arrival column" },
+    doc: { default: 'from the column name', meaning: "unit of the trace's arrival column" },
   }),
   trace_window: key({
     schema: traceWindowSchema,
     workload: 'traceWindow',
     flag: { arg: '<start_s,end_s>', help: 'replay only trace rows arriving in [start_s, end_s) seconds of the trace clock', parse: parseTraceWindow },
     doc: {
-      value: `\`{start_s, end_s}\` (either optional), seconds in [0, ${MAX_TRACE_TIME_S}]`,
+      value: `\`{start_s, end_s}\` (either optional), seconds 0 … ${MAX_TRACE_TIME_S.toLocaleString('en-US')}`,
       default: 'the whole trace',
       meaning: "replay only rows arriving in `[start_s, end_s)` seconds of the trace's own clock (docs/workloads.md)",
     },
@@ -294,21 +292,21 @@ export const KEYS = {
     default: 'poisson',
     workload: 'arrival',
     flag: { arg: '<process>', help: 'arrival process' },
-    doc: { value: ARRIVAL_VALUES.map((u) => `\`${u}\``).join(', '), meaning: 'arrival process (profiles)' },
+    doc: { meaning: 'arrival process (profiles)' },
   }),
   cv: key({
     schema: numberIn({ min: 0, max: MAX_CV, minExclusive: true }),
     default: 1,
     workload: 'cv',
     flag: { arg: '<x>', help: 'coefficient of variation of inter-arrival gaps (gamma)', parse: decimal },
-    doc: { value: `number in (0, ${MAX_CV}]`, meaning: 'coefficient of variation of inter-arrival gaps for `gamma` (1 = Poisson)' },
+    doc: { meaning: 'coefficient of variation of inter-arrival gaps for `gamma` (1 = Poisson)' },
   }),
   max_output: key({
     schema: numberIn({ min: 1, max: MAX_TOKENS, int: true }),
     default: 1024,
     workload: 'maxOutput',
     flag: { arg: '<n>', help: 'cap on output length in tokens', parse: decimal },
-    doc: { value: `integer 1 … ${MAX_TOKENS}`, meaning: 'cap on output length, tokens (longer outputs are truncated)' },
+    doc: { meaning: 'cap on output length, tokens (longer outputs are truncated)' },
   }),
   prompt: key({
     schema: lengthDistSchema,
@@ -331,7 +329,7 @@ export const KEYS = {
     default: 256,
     scenario: 'maxNumSeqs',
     flag: { arg: '<n>', help: 'max running requests per rank (B)', parse: decimal },
-    doc: { value: 'integer 1 … 2³¹−1', meaning: 'B: max running requests per rank' },
+    doc: { meaning: 'B: max running requests per rank' },
   }),
   kv_capacity: key({
     schema: numberIn({ min: 1, max: MAX_INT32, int: true }),
@@ -343,26 +341,26 @@ export const KEYS = {
     default: 16,
     scenario: 'blockSize',
     flag: { arg: '<tokens>', help: 'KV block size in tokens', parse: decimal },
-    doc: { value: 'integer 1 … 2³¹−1', meaning: 'KV block size, tokens' },
+    doc: { meaning: 'KV block size, tokens' },
   }),
   max_batched_tokens: key({
     schema: numberIn({ min: 1, max: MAX_INT32, int: true }),
     default: 8192,
     scenario: 'maxBatchedTokens',
     flag: { arg: '<n>', help: 'token budget per rank per step (M)', parse: decimal },
-    doc: { value: 'integer 1 … 2³¹−1', meaning: 'M: token budget per rank per step (chunked prefill)' },
+    doc: { meaning: 'M: token budget per rank per step (chunked prefill)' },
   }),
   max_model_len: key({
     schema: numberIn({ min: 1, max: MAX_INT32, int: true }),
     flag: { arg: '<n>', help: 'longest request accepted, tokens', parse: decimal },
-    doc: { value: 'integer 1 … 2³¹−1', default: 'from the model', meaning: 'longest request (prompt + output) accepted' },
+    doc: { default: 'from the model', meaning: 'longest request (prompt + output) accepted' },
   }),
   stats_interval_ms: key({
     schema: numberIn({ min: 0, max: MAX_STATS_INTERVAL_MS }),
     default: 100,
     scenario: 'statsIntervalMs',
     flag: { arg: '<ms>', help: 'router snapshot refresh interval (0 = exact view)', parse: decimal },
-    doc: { value: `number 0 … ${MAX_STATS_INTERVAL_MS} (one day)`, meaning: 'router snapshot refresh interval, ms (0 = exact view; vLLM: 100)' },
+    doc: { meaning: 'router snapshot refresh interval, ms (0 = exact view; vLLM: 100)' },
   }),
   dispatch: key({
     schema: oneOf(DISPATCH_VALUES),
@@ -370,7 +368,6 @@ export const KEYS = {
     scenario: 'dispatch',
     flag: { arg: '<mode>', help: 'when requests are routed' },
     doc: {
-      value: DISPATCH_VALUES.map((u) => `\`${u}\``).join(', '),
       meaning: 'route each request on arrival (vLLM), or hold a global queue and assign it at step boundaries (BalanceRoute)',
     },
   }),
@@ -379,20 +376,20 @@ export const KEYS = {
     default: 'fcfs',
     scenario: 'assignOrder',
     flag: { arg: '<order>', help: 'per_step assignment order' },
-    doc: { value: ASSIGN_ORDER_VALUES.map((u) => `\`${u}\``).join(', '), meaning: 'order in which `per_step` assigns its queue: arrival order or largest prompt first' },
+    doc: { meaning: 'order in which `per_step` assigns its queue: arrival order or largest prompt first' },
   }),
   timeout_s: key({
     schema: numberIn({ min: 0, max: MAX_TIMEOUT_S }),
     default: 0,
     scenario: 'timeoutS',
     flag: { arg: '<s>', help: 'client timeout from arrival (0 = none)', parse: decimal },
-    doc: { value: `number 0 … ${MAX_TIMEOUT_S} (one day)`, meaning: 'client timeout from arrival, s (0 = none)' },
+    doc: { meaning: 'client timeout from arrival, s (0 = none)' },
   }),
   timeseries: key({
     schema: z.boolean({ error: 'must be true or false' }),
     default: false,
     scenario: 'timeseries',
-    doc: { value: '`true`, `false`', meaning: 'record a per-step time series for this configuration (`sweep --timeseries FILE`; `run --timeseries FILE` sets it)' },
+    doc: { meaning: 'record a per-step time series for this configuration (`sweep --timeseries FILE`; `run --timeseries FILE` sets it)' },
   }),
 };
 

@@ -292,7 +292,7 @@ function readJsonl(lines: string[], display: string): RowSource {
     try {
       obj = JSON.parse(line);
     } catch {
-      throw new InputError('trace', line.length > 60 ? line.slice(0, 57) + '...' : line, `${display}:${i + 1}: not valid JSON (JSON Lines traces hold one object per line)`);
+      throw new InputError('trace', line, `${display}:${i + 1}: not valid JSON (JSON Lines traces hold one object per line)`);
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       throw new InputError('trace', obj, `${display}:${i + 1}: expected a JSON object per line`);
