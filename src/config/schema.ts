@@ -471,3 +471,45 @@ function parseTraceWindow(raw: string, field: string): unknown {
   const start = num(parts[0], 'start_s');
   return parts[1] === undefined || parts[1] === '' ? { start_s: start } : { start_s: start, end_s: num(parts[1], 'end_s') };
 }
+
+// ---- the sweep file ----
+
+/** Top-level keys of a sweep file. */
+export const SWEEP_FILE_KEYS = ['name', 'base', 'axes', 'configs'] as const;
+
+const anyKey = Object.fromEntries(SWEEP_KEYS.map((k) => [k, z.unknown().optional()])) as Record<SweepKey, z.ZodOptional<z.ZodUnknown>>;
+
+/** A mapping of configuration keys to (not yet checked) values: `base` and each `configs` entry. */
+const entrySchema = z.strictObject(anyKey, { error: unknownKeyError(SWEEP_KEYS, 'a mapping of key: value') });
+
+/**
+ * The shape of a sweep file (docs/sweeps.md, "Format"); values are checked per key afterwards,
+ * where each one's place is known (`axes.rate[2]`).
+ */
+export const sweepFileSchema = z.strictObject(
+  {
+    name: z.union([z.string(), z.number()], { error: 'must be a string' }).nullish(),
+    base: entrySchema.nullish(),
+    axes: z
+      .strictObject(anyKey, { error: unknownKeyError(SWEEP_KEYS, 'a mapping of key to list of values') })
+      .check((ctx) => {
+        for (const [k, v] of Object.entries(ctx.value)) {
+          if (Array.isArray(v) && v.length === 0) {
+            ctx.issues.push({ code: 'custom', message: 'empty list: an axis needs at least one value (or remove it)', input: v, path: [k] });
+          }
+        }
+      })
+      .nullish(),
+    configs: z
+      .array(entrySchema, { error: 'must be a list of mappings' })
+      .min(1, { error: 'empty list: give at least one configuration or remove configs' })
+      .nullish(),
+  },
+  {
+    error: unknownKeyError(
+      SWEEP_FILE_KEYS,
+      `a mapping with keys ${SWEEP_FILE_KEYS.join(', ')}`,
+      'unknown top-level key',
+    ),
+  },
+);

@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { InputError, InputProblem, type SourceLocation } from '../errors.ts';
 import { fieldSegments } from './fieldPath.ts';
-import { SWEEP_FILE_KEYS, type FieldPath, type SweepEntry, type SweepSpec } from './sweepSchema.ts';
-import { checkKey, isPlainObject } from './validate.ts';
+import { SWEEP_FILE_KEYS, type FieldPath, type SweepEntry, type SweepKey, type SweepSpec } from './sweepSchema.ts';
+import { sweepFileSchema } from './schema.ts';
+import { isPlainObject, parseValue } from './validate.ts';
 
 /** A parsed sweep file and a way to find where a field was written. */
 export interface SweepSource {
@@ -112,40 +113,17 @@ function toSpec(root: unknown, file: string): SweepSpec {
   if (!isPlainObject(root)) {
     throw new InputProblem('file', `${file} must be a mapping with keys ${SWEEP_FILE_KEYS.join(', ')}`);
   }
-  for (const key of Object.keys(root)) {
-    if (!(SWEEP_FILE_KEYS as readonly string[]).includes(key)) {
-      throw new InputError(key, key, `unknown top-level key; known keys: ${SWEEP_FILE_KEYS.join(', ')} (configuration keys go under base, axes or configs)`);
-    }
-  }
+  parseValue(sweepFileSchema, root, '');
+  // Checked; built from the text itself so that axes keep the order they were written in.
   const spec: SweepSpec = { file, base: {}, axes: [] };
-  if (root.name !== undefined && root.name !== null) {
-    if (typeof root.name !== 'string' && typeof root.name !== 'number') throw new InputError('name', root.name, 'must be a string');
-    spec.name = String(root.name);
+  if (root.name !== undefined && root.name !== null) spec.name = String(root.name);
+  if (isPlainObject(root.base)) spec.base = root.base as SweepEntry;
+  if (isPlainObject(root.axes)) {
+    // A scalar is a one-element axis; so is a single router mapping.
+    for (const [key, raw] of Object.entries(root.axes)) spec.axes.push({ key: key as SweepKey, values: Array.isArray(raw) ? raw : [raw] });
   }
-  if (root.base !== undefined && root.base !== null) spec.base = entry(root.base, 'base');
-  if (root.axes !== undefined && root.axes !== null) {
-    if (!isPlainObject(root.axes)) throw new InputError('axes', root.axes, 'must be a mapping of key to list of values');
-    for (const [key, raw] of Object.entries(root.axes)) {
-      const k = checkKey(key, `axes.${key}`);
-      // A scalar is a one-element axis; so is a single router mapping.
-      const values = Array.isArray(raw) ? raw : [raw];
-      if (values.length === 0) throw new InputError(`axes.${key}`, raw, 'empty list: an axis needs at least one value (or remove it)');
-      spec.axes.push({ key: k, values });
-    }
-  }
-  if (root.configs !== undefined && root.configs !== null) {
-    if (!Array.isArray(root.configs)) throw new InputError('configs', root.configs, 'must be a list of mappings');
-    if (root.configs.length === 0) throw new InputError('configs', root.configs, 'empty list: give at least one configuration or remove configs');
-    spec.configs = root.configs.map((c, i) => entry(c, `configs[${i}]`));
-  }
+  if (Array.isArray(root.configs)) spec.configs = root.configs as SweepEntry[];
   return spec;
-}
-
-function entry(raw: unknown, field: FieldPath): SweepEntry {
-  if (!isPlainObject(raw)) throw new InputError(field, raw, 'must be a mapping of key: value');
-  const out: SweepEntry = {};
-  for (const [key, v] of Object.entries(raw)) out[checkKey(key, `${field}.${key}`)] = v;
-  return out;
 }
 
 export { fieldSegments } from './fieldPath.ts';

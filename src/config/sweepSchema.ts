@@ -8,6 +8,7 @@ export {
   DISPATCH_VALUES,
   LENGTH_DIST_KINDS,
   MAX_DP,
+  SWEEP_FILE_KEYS,
   SWEEP_KEYS,
   TRACE_COLUMN_KEYS,
   TRACE_TIME_UNITS,
@@ -15,9 +16,6 @@ export {
   isSweepKey,
   type SweepKey,
 } from './schema.ts';
-
-/** Top-level keys of a sweep file. */
-export const SWEEP_FILE_KEYS = ['name', 'base', 'axes', 'configs'] as const;
 
 /** A sweep may expand to at most this many configurations (a guard against typos like 1e9 seeds). */
 export const MAX_CONFIGURATIONS = 10_000_000;
