@@ -6,8 +6,3 @@ export function fieldSegments(field: string): (string | number)[] {
   for (const m of field.matchAll(/\[(\d+)\]|([^.[\]]+)/g)) segs.push(m[1] !== undefined ? Number(m[1]) : m[2]);
   return segs;
 }
-
-/** `axes.router[1]` + ['b', 0] -> `axes.router[1].b[0]`. */
-export function joinPath(field: string, path: readonly (string | number)[]): string {
-  return path.reduce<string>((f, p) => (typeof p === 'number' ? `${f}[${p}]` : f === '' ? p : `${f}.${p}`), field);
-}

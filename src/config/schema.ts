@@ -9,6 +9,9 @@
 // and the engine reads `scenario.sync` (typed from this entry). Then run `npm run docs:tables`.
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
+import { describeRange, numberIn, oneOf, unknownKeyError } from '../zodRules.ts';
+
+export { describeRange, numberIn, oneOf };
 import { parseDecimal } from '../decimal.ts';
 import { MAX_REQUESTS } from '../workload/build.ts';
 import { MAX_TOKENS } from '../workload/lengths.ts';
@@ -52,32 +55,8 @@ export type AssignOrder = (typeof ASSIGN_ORDER_VALUES)[number];
 
 // ---- value schemas: messages say the rule; the caller adds the field and the value ----
 
-const numberError = (iss: { input?: unknown }) =>
-  typeof iss.input === 'number' && !Number.isNaN(iss.input) ? 'must be a finite number' : 'must be a number';
-
-/** A finite number in a range; `rule` completes "must be ..." (e.g. "an integer in [1, 4096]"). */
-export function numberIn(o: { min: number; max: number; int?: boolean; minExclusive?: boolean; rule?: string; tooSmall?: string; tooBig?: string }) {
-  const rule = `must be ${o.rule ?? describeRange(o)}`;
-  let s = z.number({ error: numberError });
-  if (o.int) s = s.int({ error: rule });
-  s = o.minExclusive ? s.gt(o.min, { error: o.tooSmall ?? rule }) : s.min(o.min, { error: o.tooSmall ?? rule });
-  return s.max(o.max, { error: o.tooBig ?? rule });
-}
-
-/** "an integer in [1, 4096]", "a number in (0, 100]". */
-export function describeRange(o: { min: number; max: number; int?: boolean; minExclusive?: boolean }): string {
-  return `${o.int ? 'an integer' : 'a number'} in ${o.minExclusive ? '(' : '['}${o.min}, ${o.max}]`;
-}
-
-export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: `must be one of ${values.join(', ')}` });
-}
-
 const text = (what: string) =>
   z.string({ error: `must be ${what}` }).refine((s) => s.trim() !== '', { error: `must be ${what}` });
-
-const unknownKeyError = (known: readonly string[], shape: string, prefix = 'unknown key') => (iss: { code?: string }) =>
-  iss.code === 'unrecognized_keys' ? `${prefix}; known keys: ${known.join(', ')}` : `must be ${shape}`;
 
 const tokens = numberIn({ min: 1, max: MAX_TOKENS, int: true, rule: `an integer number of tokens in [1, ${MAX_TOKENS}]` });
 

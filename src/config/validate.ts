@@ -4,12 +4,13 @@
 // vs block size, trace-only zeros, knobs that need a dispatch mode): `checkScenario`, run on
 // each built configuration.
 import type { z } from 'zod';
+
 import { InputError } from '../errors.ts';
 import type { Scenario } from './scenario.ts';
 import { getRouter } from '../routers/index.ts';
 import { KEYS, SWEEP_KEYS, TRACE_WORKLOAD, isSweepKey, type KeyValue, type RouterValue, type SweepKey } from './schema.ts';
 import type { FieldPath } from './sweepSchema.ts';
-import { joinPath } from './fieldPath.ts';
+import { parseWith } from '../zodRules.ts';
 
 export type { RouterValue } from './schema.ts';
 
@@ -39,27 +40,7 @@ export function checkValue<K extends SweepKey>(key: K, value: unknown, field: Fi
 }
 
 /** Parse `value` with a schema; the first problem becomes an InputError at `field` + its path. */
-export function parseValue<T>(schema: z.ZodType<T>, value: unknown, field: FieldPath): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  // Unknown keys first (as a reader checks spelling before values), then in the schema's order.
-  const issue = r.error.issues.find((i) => i.code === 'unrecognized_keys') ?? r.error.issues[0];
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  if (issue.code === 'unrecognized_keys') {
-    const k = issue.keys[0];
-    throw new InputError(joinPath(field, [...path, k]), k, issue.message);
-  }
-  throw new InputError(joinPath(field, path), valueAt(value, path), issue.message);
-}
-
-function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
-  let v = value;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string | number, unknown>)[p];
-  }
-  return v;
-}
+export const parseValue = parseWith;
 
 /** Rules that tie several keys of one configuration together. */
 export function checkScenario(s: Scenario, fieldOf: FieldOf, routerField: FieldPath = fieldOf('router') ?? 'router'): void {

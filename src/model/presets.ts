@@ -5,8 +5,8 @@ import { architectureFromHfConfig } from '../calibrate/architecture.ts';
 import { GPUS } from '../calibrate/gpus.ts';
 import { HF_CONFIGS } from '../calibrate/hfConfigs.ts';
 import type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
-import { checkCurve } from './stepCurve.ts';
-import { BASE_STEP_COEFFICIENTS, OPTIONAL_STEP_COEFFICIENTS, STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
+import { parseModelFile } from './modelFile.ts';
+import { STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
 
 export type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
 
@@ -72,57 +72,28 @@ export function listPresets(): readonly PresetSpec[] {
   return Object.values(PRESETS);
 }
 
-/** Largest coefficient value accepted: keeps every product below 2^53 (docs/model.md). */
-export const MAX_COEFFICIENT_PS = 2 ** 32 - 1;
-export const MAX_BASE_PS = 2 ** 46;
+export { MAX_BASE_PS, MAX_COEFFICIENT_PS } from './modelFile.ts';
 
-function checkCoefficient(k: StepCoefficient, v: unknown, field: string): number {
-  const limit = BASE_STEP_COEFFICIENTS.has(k) ? MAX_BASE_PS : MAX_COEFFICIENT_PS;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) {
-    throw new InputError(field, v, `must be an integer number of picoseconds in [0, ${limit}]`);
-  }
-  return v;
-}
-
-export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
+/** A step model from a preset or model file's content, checked against the model file schema. */
+export function modelFromSpec(raw: PresetSpec, field = 'model'): StepModel {
+  const spec = parseModelFile(raw, field);
   const coef = {} as Record<StepCoefficient, number>;
-  for (const k of STEP_COEFFICIENTS) {
-    const v = spec.coefficients?.[k];
-    coef[k] = v === undefined && OPTIONAL_STEP_COEFFICIENTS.has(k) ? 0 : checkCoefficient(k, v, `${field}.coefficients.${k}`);
-  }
-  if (!Number.isInteger(spec.maxModelLen) || spec.maxModelLen < 1) {
-    throw new InputError(`${field}.maxModelLen`, spec.maxModelLen, 'must be a positive integer');
+  for (const k of STEP_COEFFICIENTS) coef[k] = spec.coefficients[k];
+  let byDp: Map<number, DpStepTerms> | undefined;
+  if (spec.byDp !== undefined) {
+    byDp = new Map();
+    for (const [key, terms] of Object.entries(spec.byDp)) {
+      const c: Partial<Record<StepCoefficient, number>> = {};
+      for (const [k, v] of Object.entries(terms.coefficients ?? {})) if (v !== undefined) c[k as StepCoefficient] = v;
+      byDp.set(Number(key), { coefficients: c, maxRankTokenCurve: terms.maxRankTokenCurve });
+    }
   }
   const mem = spec.kvMemory;
   const fixed = spec.kvCapacityTokens;
-  if (!mem && (typeof fixed !== 'number' || !Number.isInteger(fixed) || fixed < 1)) {
-    throw new InputError(`${field}.kvCapacityTokens`, fixed, 'must be a positive integer when kvMemory is absent');
-  }
-  const curve = spec.maxRankTokenCurve === undefined ? undefined : checkCurve(spec.maxRankTokenCurve, `${field}.maxRankTokenCurve`);
-  let byDp: Map<number, DpStepTerms> | undefined;
-  if (spec.byDp !== undefined) {
-    if (spec.byDp === null || typeof spec.byDp !== 'object' || Array.isArray(spec.byDp) || Object.keys(spec.byDp).length === 0) {
-      throw new InputError(`${field}.byDp`, spec.byDp, 'must map DP sizes ("1", "2", ...) to {coefficients, maxRankTokenCurve}');
-    }
-    byDp = new Map();
-    for (const [key, terms] of Object.entries(spec.byDp)) {
-      const dp = Number(key);
-      const f = `${field}.byDp.${key}`;
-      if (!Number.isInteger(dp) || dp < 1 || String(dp) !== key) throw new InputError(`${field}.byDp`, key, 'keys must be DP sizes (positive integers)');
-      if (terms === null || typeof terms !== 'object') throw new InputError(f, terms, 'must be an object {coefficients, maxRankTokenCurve}');
-      const c: Partial<Record<StepCoefficient, number>> = {};
-      for (const [k, v] of Object.entries(terms.coefficients ?? {})) {
-        if (!(STEP_COEFFICIENTS as readonly string[]).includes(k)) throw new InputError(`${f}.coefficients`, k, `unknown coefficient; known: ${STEP_COEFFICIENTS.join(', ')}`);
-        c[k as StepCoefficient] = checkCoefficient(k as StepCoefficient, v, `${f}.coefficients.${k}`);
-      }
-      const dc = terms.maxRankTokenCurve === undefined ? undefined : checkCurve(terms.maxRankTokenCurve, `${f}.maxRankTokenCurve`);
-      byDp.set(dp, { coefficients: c, maxRankTokenCurve: dc });
-    }
-  }
   return {
     name: spec.name,
     ...coef,
-    maxRankTokenCurve: curve,
+    maxRankTokenCurve: spec.maxRankTokenCurve,
     byDp,
     maxModelLen: spec.maxModelLen,
     kvCapacityTokens: mem ? (dp: number) => kvCapacityFromMemory(mem, dp) : () => fixed as number,
