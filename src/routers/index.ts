@@ -72,12 +72,22 @@ export function knobSchema(k: KnobSpec): z.ZodType<KnobValue> {
       z.string({ error: rule }).refine((v) => values.includes(v), { error: rule }),
     ) as z.ZodType<KnobValue>;
   } else {
-    const range = `must be in [${k.min ?? '-inf'}, ${k.max ?? 'inf'}]`;
-    let n = z.number({ error: (iss) => (typeof iss.input === 'number' && !Number.isNaN(iss.input) ? 'must be a finite number' : `must be ${k.kind === 'integer' ? 'an integer' : 'a number'}`) });
-    if (k.kind === 'integer') n = n.int({ error: 'must be an integer' });
+    // A numeric knob may also take a few words (listed in `values`), e.g. a K of `full`.
+    const words = k.values ?? [];
+    const or = words.length ? ` or ${words.join(', ')}` : '';
+    const what = `must be ${k.kind === 'integer' ? 'an integer' : 'a number'}${or}`;
+    const range = `must be in [${k.min ?? '-inf'}, ${k.max ?? 'inf'}]${or}`;
+    let n = z.number({ error: (iss) => (typeof iss.input === 'number' && !Number.isNaN(iss.input) ? 'must be a finite number' : what) });
+    if (k.kind === 'integer') n = n.int({ error: what });
     if (k.min !== undefined) n = n.min(k.min, { error: range });
     if (k.max !== undefined) n = n.max(k.max, { error: range });
-    s = z.preprocess((v) => (typeof v === 'string' ? (parseDecimal(v) ?? v) : v), n);
+    s = z.unknown().transform((v, ctx): KnobValue => {
+      if (typeof v === 'string' && words.includes(v.trim())) return v.trim();
+      const r = n.safeParse(typeof v === 'string' ? (parseDecimal(v) ?? v) : v);
+      if (r.success) return r.data;
+      ctx.issues.push({ code: 'custom', message: r.error.issues[0].message, input: v });
+      return z.NEVER;
+    });
   }
   schemas.set(k, s);
   return s;

@@ -130,3 +130,18 @@ describe('a knob that cannot act is refused (item 9)', () => {
     expect(expandText('base: {dispatch: per_step}\naxes:\n  router: [{name: br0, hold_ms: [0, 50]}]\n')).toHaveLength(2);
   });
 });
+
+describe('router knobs are checked generically from their KnobSpec', () => {
+  it('a new knob (here a made-up integer knob that also takes a word) needs no schema change', async () => {
+    const { knobSchema } = await import('../../src/routers/index.ts');
+    const k = { name: 'K', kind: 'integer' as const, default: 4, min: 1, max: 8, values: ['full'], description: 'test knob' };
+    const s = knobSchema(k);
+    expect([s.parse(3), s.parse(' 5 '), s.parse('full')]).toEqual([3, 5, 'full']);
+    expect(s.safeParse(9).error?.issues[0].message).toBe('must be in [1, 8] or full');
+    expect(s.safeParse(2.5).error?.issues[0].message).toBe('must be an integer or full');
+    expect(s.safeParse('0x3').error?.issues[0].message).toBe('must be an integer or full');
+    const e = knobSchema({ name: 'mode', kind: 'enum', default: 'yes', values: ['yes', 'no'], description: 'test knob' });
+    expect([e.parse(true), e.parse('no')]).toEqual(['yes', 'no']);
+    expect(e.safeParse('maybe').error?.issues[0].message).toBe('must be one of yes, no');
+  });
+});
