@@ -3,10 +3,18 @@
 // flag. The Scenario type, the `run` options and their help, the sweep validation and the option
 // tables of docs/sweeps.md (scripts/docs-tables.ts; test/config/docs.test.ts) all come from KEYS.
 //
-// Adding a key (e.g. `sync: barrier|independent` for the engine) is one entry here:
-//   sync: key({ schema: oneOf(['barrier', 'independent']), default: 'barrier', scenario: 'sync',
-//               flag: { arg: '<mode>', help: '...' }, doc: { meaning: '...' } }),
-// and the engine reads `scenario.sync` (typed from this entry). Then run `npm run docs:tables`.
+// Adding a key is one entry in KEYS. For example the engine's `sync: barrier|independent`:
+//   sync: key({
+//     schema: oneOf(['barrier', 'independent']),
+//     default: 'barrier',
+//     scenario: 'sync', // Scenario gets `sync: 'barrier' | 'independent'`, typed from the schema
+//     flag: { arg: '<mode>', help: 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock' },
+//     doc: { meaning: 'step synchronisation of the DP ranks' },
+//   }),
+// gives the sweep key, the `run --sync` flag with its choices, help and default, validation,
+// defaulting and the docs row (regenerate with `npx tsx scripts/docs-tables.ts`). A rule that
+// ties it to another key (sync: independent needs dispatch: on_arrival) goes in checkScenario
+// (validate.ts). Router knobs need no entry here: they are checked from each router's KnobSpec.
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { describeRange, numberIn, oneOf, unknownKeyError } from '../zodRules.ts';
