@@ -95,6 +95,11 @@ export function formatValue(value: unknown): string {
   return s.length > MAX_QUOTED ? s.slice(0, MAX_QUOTED - 3) + '...' : s;
 }
 
+/** Text from the user inside a reason (a header line, a flag's text), cut to about MAX_QUOTED characters. */
+export function brief(text: string, max = MAX_QUOTED): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
 function formatNumber(x: number): string {
   if (Number.isNaN(x)) return '.nan';
   if (x === Infinity) return '.inf';

@@ -1,7 +1,7 @@
 // Command-line flags of the configuration keys, built from the schema (src/config/schema.ts):
 // names, argument placeholders, choices, help text and documented defaults all come from there.
 import { Option } from 'commander';
-import { InputError } from '../errors.ts';
+import { InputError, brief } from '../errors.ts';
 import { parseDecimal } from '../decimal.ts';
 import { KEYS, choicesOf, flagKeys, flagName, type FlagDef, type SweepKey } from '../config/schema.ts';
 
@@ -22,7 +22,7 @@ export function knobFlags(pairs: string[] | undefined): Record<string, number | 
     const name = p.slice(0, eq).trim();
     const raw = p.slice(eq + 1).trim();
     if (name === 'name') throw new InputError('knob', p, 'the router is chosen with --router, not -k name=...');
-    if (Object.hasOwn(out, name)) throw new InputError(`router.${name}`, raw, `knob given twice (-k ${name}=${out[name]} and -k ${name}=${raw}); give it once`);
+    if (Object.hasOwn(out, name)) throw new InputError(`router.${name}`, raw, `knob given twice (-k ${brief(`${name}=${out[name]}`)} and -k ${brief(`${name}=${raw}`)}); give it once`);
     out[name] = parseDecimal(raw) ?? raw;
   }
   return out;
@@ -50,7 +50,7 @@ export function scenarioOptions(): Option[] {
     if (choices && k !== 'workload') opt.choices(choices);
     return opt.argParser((value: string, previous: unknown) => {
       if (previous !== undefined) {
-        throw new InputError(k, value, `given twice (${flagName(k)} ${String(previous)} and ${flagName(k)} ${value}); give it once`);
+        throw new InputError(k, value, `given twice (${flagName(k)} ${brief(String(previous))} and ${flagName(k)} ${brief(value)}); give it once`);
       }
       return value;
     });

@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError, brief } from '../errors.ts';
 import { parseCsv } from '../io/csv.ts';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
@@ -283,7 +283,7 @@ function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', exp
   if (explicit !== undefined) {
     const j = header.indexOf(explicit);
     if (j < 0) {
-      throw new InputError(`trace_columns.${role}`, explicit, `no such column in ${display}; header has: ${header.join(', ')}`);
+      throw new InputError(`trace_columns.${role}`, explicit, `no such column in ${display}; header has: ${brief(header.join(', '), 200)}`);
     }
     return j;
   }
@@ -294,7 +294,7 @@ function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', exp
   throw new InputError(
     'trace',
     display,
-    `no ${role} column found (looked for ${aliases.join(', ')}; header has: ${header.join(', ')}); name it with trace_columns`,
+    `no ${role} column found (looked for ${aliases.join(', ')}; header has: ${brief(header.join(', '), 200)}); name it with trace_columns`,
   );
 }
 

@@ -41,6 +41,12 @@ describe('structured errors, formatted once', () => {
     expect(formatValue('short')).toBe('"short"');
   });
 
+  it('cuts user text quoted inside a reason too: a 1 MB trace header, a flag given twice', () => {
+    const p = file('wide.csv', `${'h'.repeat(1_000_000)},x\n1,2\n`);
+    expect(inputError(() => parseTraceFile({ path: p }), { field: 'trace', says: ['header has: hhh'] }).message.length).toBeLessThan(700);
+    expect(inputError(() => knobFlags([`b=${'9'.repeat(100_000)}`, 'b=1'])).message.length).toBeLessThan(400);
+  });
+
   it('spells non-finite numbers as YAML does, not as null (item 7)', () => {
     expect(formatValue(Infinity)).toBe('.inf');
     expect(formatValue(-Infinity)).toBe('-.inf');
