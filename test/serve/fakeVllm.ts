@@ -227,7 +227,8 @@ export class FakeVllm {
       return;
     }
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-fake-engine': String(engine) });
+    // A response header declared hop-by-hop through Connection: a proxy must not pass it on.
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-fake-engine': String(engine), connection: 'keep-alive, x-fake-hop', 'x-fake-hop': 'yes' });
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id, object: chat ? 'chat.completion.chunk' : 'text_completion', created, model, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
     let i = 0;

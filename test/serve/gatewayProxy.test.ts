@@ -147,6 +147,7 @@ describe('transparent proxy', () => {
     expect(r.status).toBe(200);
     expect(r.headers['x-fake-engine']).toBe('0'); // round_robin's first pick, not the client's 1
     expect(r.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(r.headers['x-fake-hop']).toBeUndefined(); // named hop-by-hop by the upstream's Connection
     const seen = f.seen[0].headers;
     expect(seen['x-data-parallel-rank']).toBe('0');
     expect(seen['x-custom']).toBe('kept');
