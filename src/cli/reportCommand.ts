@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/atomicFile.ts';
+import { writeFileAtomic } from '../io/outputFile.ts';
 import { InputError } from '../errors.ts';
 
 export interface ReportFlags {
