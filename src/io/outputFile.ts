@@ -306,3 +306,42 @@ export function writeFileAtomic(path: string, write: (tmpPath: string) => void, 
     throw e instanceof InputError ? e : writeError(target, e);
   }
 }
+
+/** A file a command reads, and what it is for messages (`the sweep file`, `the trace file of configuration 3`). */
+export interface NamedPath {
+  what: string;
+  path: string;
+}
+
+/** Refuse an output that is an input or another output (compared by real path). */
+export function checkDistinct(outputs: readonly { what: string; target: OutputTarget }[], inputs: readonly NamedPath[]): void {
+  const realInput = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const seenInputs = new Map<string, string>();
+  for (const i of inputs) if (!seenInputs.has(realInput(i.path))) seenInputs.set(realInput(i.path), i.what);
+  for (const [k, o] of outputs.entries()) {
+    const input = seenInputs.get(o.target.real);
+    if (input !== undefined) {
+      throw new InputError(o.target.field, o.target.given, `is also ${input}; writing it would replace an input, choose another path`);
+    }
+    if (o.target.kind === 'special' && isCharacterDevice(o.target.real)) continue;
+    for (const other of outputs.slice(0, k)) {
+      if (other.target.real === o.target.real) {
+        throw new InputError(o.target.field, o.target.given, `is also ${other.what}; each output needs its own file`);
+      }
+    }
+  }
+}
+
+function isCharacterDevice(p: string): boolean {
+  try {
+    return statSync(p).isCharacterDevice();
+  } catch {
+    return false;
+  }
+}

@@ -17,6 +17,21 @@ const TRACE_REQUESTS_GUESS = 10_000;
 export interface CpuEngineOptions {
   /** Worker threads; default: all cores. 1 runs on the calling thread. */
   threads?: number;
+  /**
+   * Use at most as many threads as there are cores (the CLI sets this unless --threads-force):
+   * more threads than cores only add start-up cost, memory and contention.
+   */
+  capAtCores?: boolean;
+}
+
+/** How many threads a sweep runs on, and why that differs from what was asked. */
+export interface ThreadPlan {
+  /** Threads asked for (undefined: the default, all cores). */
+  requested: number | undefined;
+  /** Threads actually used (1 = the calling thread, no worker pool). */
+  threads: number;
+  /** Why `threads` differs from the request; undefined when it does not. */
+  note: string | undefined;
 }
 
 /**
@@ -27,19 +42,62 @@ export interface CpuEngineOptions {
 export class CpuEngine implements Engine {
   readonly info: EngineInfo;
   private readonly maxThreads: number;
+  private readonly requested: number | undefined;
+  private readonly capNote: string | undefined;
+  private planned: ThreadPlan | undefined;
   private pool: Worker[] = [];
   private ready: Promise<void> | undefined;
 
   constructor(opts: CpuEngineOptions = {}) {
-    this.maxThreads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+    this.requested = opts.threads === undefined ? undefined : Math.max(1, Math.floor(opts.threads));
+    const cores = availableParallelism();
+    let max = this.requested ?? cores;
+    if (opts.capAtCores && max > cores) {
+      this.capNote = `capped at the ${cores} available core${cores === 1 ? '' : 's'} (--threads-force to run ${max} threads anyway)`;
+      max = cores;
+    }
+    this.maxThreads = max;
     this.info = { engine: 'cpu', adapter: '', fallbackAdapter: false, threads: this.maxThreads };
+  }
+
+  /**
+   * Decide the threads for a whole sweep that will be run in several calls (chunks), so every
+   * chunk uses the same number and the number recorded is the one used. Without a plan, each
+   * run() decides for its own configurations.
+   */
+  plan(scenarios: readonly Scenario[]): ThreadPlan {
+    this.planned = this.decide(scenarios);
+    (this.info as { threads: number }).threads = this.planned.threads;
+    return this.planned;
+  }
+
+  /** The plan of the last plan() call, if any. */
+  get lastPlan(): ThreadPlan | undefined {
+    return this.planned;
+  }
+
+  private decide(scenarios: readonly Scenario[]): ThreadPlan {
+    const total = scenarios.length;
+    const requests = scenarios.reduce((a, sc) => a + (sc.workload.requests || TRACE_REQUESTS_GUESS), 0);
+    let threads = this.maxThreads;
+    let note = this.capNote;
+    if (threads > 1 && requests < MIN_POOL_REQUESTS) {
+      threads = 1;
+      note =
+        `${requests.toLocaleString('en-US')} simulated requests are below the worker-pool threshold of ` +
+        `${MIN_POOL_REQUESTS.toLocaleString('en-US')}: starting workers would cost more than it saves`;
+    } else if (threads > Math.ceil(total / 2)) {
+      threads = Math.max(1, Math.ceil(total / 2));
+      note = `only ${total} configuration${total === 1 ? '' : 's'} (at least 2 per thread)`;
+    }
+    const asked = this.requested ?? availableParallelism();
+    return { requested: this.requested, threads, note: threads === asked ? undefined : note };
   }
 
   async run(scenarios: readonly Scenario[], onProgress?: (p: EngineProgress) => void): Promise<RunResult[]> {
     const total = scenarios.length;
-    const requests = scenarios.reduce((a, sc) => a + (sc.workload.requests || TRACE_REQUESTS_GUESS), 0);
-    const threads = requests < MIN_POOL_REQUESTS ? 1 : Math.min(this.maxThreads, Math.ceil(total / 2));
-    (this.info as { threads: number }).threads = Math.max(1, threads);
+    const threads = this.planned ? Math.min(this.planned.threads, Math.max(1, Math.ceil(total / 2))) : this.decide(scenarios).threads;
+    if (!this.planned) (this.info as { threads: number }).threads = threads;
     if (threads <= 1) {
       const out: RunResult[] = [];
       for (const sc of scenarios) {
