@@ -1,6 +1,6 @@
 // Writing an Arrow IPC file (Feather v2) one record batch at a time, so memory holds one batch,
 // not the whole file. The bytes go to an OutputFile (a temporary file until committed).
-import { AsyncByteQueue, RecordBatchFileWriter, Table, type RecordBatch, type Schema } from 'apache-arrow';
+import { AsyncByteQueue, RecordBatchFileWriter, type RecordBatch, type Schema } from 'apache-arrow';
 import type { BatchLayout, CellValue } from './arrowTable.ts';
 import type { OutputFile } from './outputFile.ts';
 
@@ -46,7 +46,8 @@ export class ArrowFileWriter {
    * still be added here.
    */
   finish(extraMetadata: Record<string, string> = {}): void {
-    if (!this.started) this.writer.write(new Table(this.layout.schema));
+    // A file with no rows still needs its schema: write one empty batch.
+    if (!this.started) this.writer.write(this.layout.batch(this.layout.columns.map(() => [])));
     // Each record batch carries its own copy of the schema; the writer keeps the first batch's
     // copy and encodes that one in the footer when it finishes.
     const written = (this.writer as unknown as { _schema: Schema | null })._schema;

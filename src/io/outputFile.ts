@@ -6,8 +6,8 @@
 // or a FIFO is written directly (it cannot be replaced, and `-o /dev/null` must not turn
 // /dev/null into a regular file). Anything else (a directory, a socket) is refused.
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { open as openAsync } from 'node:fs/promises';
+import { accessSync, closeSync, open as openCb, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 
@@ -134,15 +134,10 @@ export class OutputFile {
    */
   static async open(target: OutputTarget): Promise<OutputFile> {
     if (target.kind === 'special') {
-      let handle;
-      try {
-        handle = await openAsync(target.real, constants.O_WRONLY | constants.O_TRUNC);
-      } catch (e) {
+      // Not O_CREAT: if the path stopped being a device or FIFO, nothing is created.
+      const fd = await new Promise<number>((res, rej) => openCb(target.real, constants.O_WRONLY | constants.O_TRUNC, (e, fd) => (e ? rej(e) : res(fd)))).catch((e) => {
         throw new InputError(target.field, target.given, `cannot open it for writing (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-      // Keep the descriptor; the FileHandle object must not close it when collected.
-      const fd = handle.fd;
-      (handle as unknown as { close(): Promise<void> }).close = async () => {};
+      });
       return new OutputFile(target, fd, undefined);
     }
     return OutputFile.openFile(target);
