@@ -117,6 +117,8 @@ export async function simulateToFiles(req: SimulateToFiles): Promise<SimulationS
       series?.add(out);
       requests?.add(out);
       if (keep) kept.push(...out);
+      // Let pending signal handlers run between chunks (awaiting a settled promise does not).
+      await new Promise((r) => setImmediate(r));
     }
     wallMs = performance.now() - t0;
     const final = meta();

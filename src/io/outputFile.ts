@@ -32,7 +32,7 @@ function resolveReal(path: string, field: string): string {
       st = lstatSync(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new InputError(field, path, `cannot use this path (${code ?? 'error'})`);
+      if (code !== 'ENOENT') throw new InputError(field, path, `cannot use this path (${code === 'ENOTDIR' ? 'ENOTDIR: a part of it is a file, not a directory' : (code ?? 'error')})`);
       // Not there (yet): resolve the directory part, which may itself hold links.
       let dir = dirname(p);
       try {

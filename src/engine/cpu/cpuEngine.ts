@@ -100,10 +100,16 @@ export class CpuEngine implements Engine {
     if (!this.planned) (this.info as { threads: number }).threads = threads;
     if (threads <= 1) {
       const out: RunResult[] = [];
+      let yielded = performance.now();
       for (const sc of scenarios) {
         out.push(runScenario(sc));
         onProgress?.({ done: out.length, total });
-        if (out.length % 16 === 0) await new Promise((r) => setImmediate(r)); // let the progress bar draw
+        // Return to the event loop every ~50 ms: the progress display draws, and a signal
+        // handler (Ctrl-C: remove unfinished outputs) runs without waiting for the whole sweep.
+        if (performance.now() - yielded > 50) {
+          await new Promise((r) => setImmediate(r));
+          yielded = performance.now();
+        }
       }
       return out;
     }
