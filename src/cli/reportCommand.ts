@@ -46,5 +46,5 @@ export async function reportCommand(input: string, flags: ReportFlags): Promise<
   });
   writeFileAtomic(output, (tmp) => writeFileSync(tmp, report.html), 'output');
   for (const w of report.warnings) process.stderr.write(`warning: chart ${w}\n`);
-  process.stderr.write(`${report.kind === 'results' ? 'sweep' : 'time-series'} report, ${report.charts.length} charts -> ${output}\n`);
+  process.stderr.write(`${report.kind === 'results' ? 'sweep' : 'time-series'} report, ${report.charts.length} chart${report.charts.length === 1 ? '' : 's'} -> ${output}\n`);
 }
