@@ -15,20 +15,59 @@ export const FINGERPRINT_KEY = 'sweep_fingerprint';
  * File paths (traces, model files) are part of the definition as resolved.
  */
 export function sweepFingerprint(scenarios: Iterable<Scenario>): string {
+  const list = [...scenarios];
+  // JSON.stringify with an array of property names writes, at every level, exactly those
+  // properties in that order: the sorted union of all names gives canonical JSON at native speed.
+  const names = new Set<string>();
+  const seen = new WeakSet<object>();
+  const collect = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) for (const x of v) collect(x);
+    else if (!ArrayBuffer.isView(v)) for (const [k, x] of Object.entries(v)) {
+      names.add(k);
+      collect(x);
+    }
+  };
+  for (const sc of list) collect(sc);
+  const order = [...names].sort();
   const h = createHash('sha256');
   h.update('balanceroute-sweep/1\n');
-  for (const sc of scenarios) h.update(canonicalJson(sc) + '\n');
+  for (const sc of list) h.update(JSON.stringify(sc, order) + '\n');
   return h.digest('hex').slice(0, 16);
 }
 
 /** JSON with object keys sorted at every level; undefined values and functions left out. */
 export function canonicalJson(v: unknown): string {
+  return canonical(v, new WeakMap());
+}
+
+// Configurations of one sweep share many sub-objects (router knobs, length distributions): each
+// is serialised once per fingerprint (memo by identity).
+function canonical(v: unknown, memo: WeakMap<object, string>): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : canonicalJson(x))).join(',')}]`;
-  if (ArrayBuffer.isView(v)) return canonicalJson(Array.from(v as unknown as ArrayLike<number>));
-  const entries = Object.keys(v)
-    .sort()
-    .filter((k) => (v as Record<string, unknown>)[k] !== undefined && typeof (v as Record<string, unknown>)[k] !== 'function')
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
+  const known = memo.get(v);
+  if (known !== undefined) return known;
+  let out: string;
+  if (Array.isArray(v)) {
+    const parts: string[] = [];
+    for (const x of v) parts.push(x === undefined || typeof x === 'function' ? 'null' : canonical(x, memo));
+    out = `[${parts.join(',')}]`;
+  } else if (ArrayBuffer.isView(v)) {
+    out = JSON.stringify(Array.from(v as unknown as ArrayLike<number>));
+  } else {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o).sort();
+    out = '{';
+    let first = true;
+    for (const k of keys) {
+      const x = o[k];
+      if (x === undefined || typeof x === 'function') continue;
+      out += `${first ? '' : ','}${JSON.stringify(k)}:${canonical(x, memo)}`;
+      first = false;
+    }
+    out += '}';
+  }
+  memo.set(v, out);
+  return out;
 }

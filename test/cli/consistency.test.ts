@@ -23,6 +23,10 @@ describe('sweep fingerprint', () => {
     // One value changed: another sweep.
     expect(fp('name: a\nbase: {requests: 21, dp: 2}\naxes:\n  seed: [1, 2]\n')).not.toBe(a);
     expect(fp('name: a\nbase: {requests: 20, dp: 2}\naxes:\n  seed: [2, 1]\n')).not.toBe(a);
+    // Nested values are canonical too: the key order of a length distribution does not matter.
+    const dist = fp('base: {requests: 20, prompt: {kind: lognormal, median: 100, sigma: 1}}\n');
+    expect(fp('base: {requests: 20, prompt: {sigma: 1, median: 100, kind: lognormal}}\n')).toBe(dist);
+    expect(fp('base: {requests: 20, prompt: {sigma: 1.5, median: 100, kind: lognormal}}\n')).not.toBe(dist);
   });
 });
 
