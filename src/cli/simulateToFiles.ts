@@ -32,6 +32,8 @@ export interface SimulateToFiles {
   keepUpTo?: number;
   /** Size above which a time-series warning is printed (default TIMESERIES_WARN_BYTES). */
   warnBytes?: number;
+  /** Configurations per engine call (default CHUNK_CONFIGS for the engine). */
+  chunkSize?: number;
 }
 
 export interface SimulationSummary {
@@ -97,7 +99,7 @@ export async function simulateToFiles(req: SimulateToFiles): Promise<SimulationS
     let rankSteps = 0;
     let warned = false;
     const t0 = performance.now();
-    const size = engine.info.engine === 'gpu' ? CHUNK_CONFIGS.gpu : CHUNK_CONFIGS.cpu;
+    const size = req.chunkSize ?? (engine.info.engine === 'gpu' ? CHUNK_CONFIGS.gpu : CHUNK_CONFIGS.cpu);
     const maxSeries = Math.max(4, 2 * engine.info.threads);
     for (const chunk of chunks(scenarios, size, maxSeries)) {
       const out = await engine.run(chunk, (p) => req.progress?.update(done + p.done, scenarios.length));

@@ -11,6 +11,7 @@ import { parseSweepText } from '../../src/config/sweepFile.ts';
 import type { Scenario } from '../../src/config/scenario.ts';
 import type { Engine, RunResult } from '../../src/engine/types.ts';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { CpuEngine } from '../../src/engine/cpu/cpuEngine.ts';
 import { ENGINE, metricsFor, seriesFor } from '../io/fixtures.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'br-stream-'));
@@ -53,6 +54,25 @@ describe('streaming a sweep into its files', () => {
     expect(f.column('config_index')).toEqual([...Array(scenarios.length).keys()]);
     expect(f.column('seed').slice(-2)).toEqual([scenarios.length - 1, scenarios.length]);
     expect(readdirSync(dir)).toEqual(['r.arrow']);
+  });
+
+  it('the real engine gives the same rows in chunks as in one call', async () => {
+    const scenarios = expandSweep(parseSweepText('base: {requests: 30, dp: 2}\naxes:\n  router: [vllm_default, jsq_load, br0]\n  seed: [1, 2, 3]\n', 'x.yaml'));
+    const dir = tmp();
+    const rowsWith = async (chunkSize: number | undefined, name: string) => {
+      const engine = new CpuEngine({ threads: 1 });
+      try {
+        await simulateToFiles({ scenarios, engine, outputs: planOutputs({ output: join(dir, name) }, []), meta: META, log: () => {}, chunkSize });
+      } finally {
+        await engine.close();
+      }
+      const f = readArrowFile(join(dir, name));
+      return { batches: f.table.batches.length, rows: f.rows().map(({ wall_ms: _w, ...r }) => r) };
+    };
+    const whole = await rowsWith(undefined, 'one.arrow');
+    const chunked = await rowsWith(4, 'chunked.arrow');
+    expect([whole.batches, chunked.batches]).toEqual([1, 3]);
+    expect(chunked.rows).toEqual(whole.rows);
   });
 
   it('time-series configurations come a few per chunk (their rows are large)', () => {
