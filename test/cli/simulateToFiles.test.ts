@@ -54,7 +54,7 @@ describe('streaming a sweep into its files', () => {
     expect(f.column('config_index')).toEqual([...Array(scenarios.length).keys()]);
     expect(f.column('seed').slice(-2)).toEqual([scenarios.length - 1, scenarios.length]);
     expect(readdirSync(dir)).toEqual(['r.arrow']);
-  });
+  }, 60_000);
 
   it('the real engine gives the same rows in chunks as in one call', async () => {
     const scenarios = expandSweep(parseSweepText('base: {requests: 30, dp: 2}\naxes:\n  router: [vllm_default, jsq_load, br0]\n  seed: [1, 2, 3]\n', 'x.yaml'));
@@ -73,7 +73,7 @@ describe('streaming a sweep into its files', () => {
     const chunked = await rowsWith(4, 'chunked.arrow');
     expect([whole.batches, chunked.batches]).toEqual([1, 3]);
     expect(chunked.rows).toEqual(whole.rows);
-  });
+  }, 60_000);
 
   it('time-series configurations come a few per chunk (their rows are large)', () => {
     const sc = seeds(20, 'configs:\n  - {timeseries: true}\n');
