@@ -98,6 +98,8 @@ export async function simulateToFiles(req: SimulateToFiles): Promise<SimulationS
     let simulatedRequests = 0;
     let rankSteps = 0;
     let warned = false;
+    const seriesWeightTotal = withSeries.reduce((a, sc) => a + seriesWeight(sc), 0);
+    let seriesWeightDone = 0;
     const t0 = performance.now();
     const size = req.chunkSize ?? (engine.info.engine === 'gpu' ? CHUNK_CONFIGS.gpu : CHUNK_CONFIGS.cpu);
     const maxSeries = Math.max(4, 2 * engine.info.threads);
@@ -108,16 +110,26 @@ export async function simulateToFiles(req: SimulateToFiles): Promise<SimulationS
         simulatedRequests += r.metrics.requests;
         rankSteps += r.metrics.steps * r.scenario.dp;
       }
-      if (!warned && series) {
-        const first = out.find((r) => r.timeseries);
-        if (first) {
-          warned = true;
-          warnSeriesSize(first, withSeries.length, req.warnBytes ?? TIMESERIES_WARN_BYTES, outputs, log);
-        }
-      }
       results?.add(out);
       series?.add(out);
       requests?.add(out);
+      if (!warned && series) {
+        for (const r of out) if (r.timeseries) seriesWeightDone += seriesWeight(r.scenario);
+        if (seriesWeightDone > 0) {
+          // Re-estimated after every chunk, from the bytes written so far, scaled by the DP size
+          // and request count of the configurations still to come.
+          const written = series.rows * SERIES_ROW_BYTES + (requests?.rows ?? 0) * REQUEST_ROW_BYTES;
+          const estimate = (written / seriesWeightDone) * seriesWeightTotal;
+          if (estimate > (req.warnBytes ?? TIMESERIES_WARN_BYTES)) {
+            warned = true;
+            log(
+              `warning: the time series will take about ${formatBytes(estimate)} ` +
+                `(${withSeries.length} configuration${withSeries.length === 1 ? '' : 's'} with timeseries: true, estimated from the ${formatBytes(written)} written so far); ` +
+                'set timeseries on fewer configurations or fewer requests to shrink it',
+            );
+          }
+        }
+      }
       if (keep) kept.push(...out);
       // Let pending signal handlers run between chunks (awaiting a settled promise does not).
       await new Promise((r) => setImmediate(r));
@@ -135,16 +147,9 @@ export async function simulateToFiles(req: SimulateToFiles): Promise<SimulationS
   }
 }
 
-/** Warn, with the estimate, when the time series of this sweep will be large (estimated from the first one simulated). */
-function warnSeriesSize(first: RunResult, configs: number, limit: number, outputs: PlannedOutputs, log: (s: string) => void): void {
-  const perConfig = first.timeseries!.step.length * SERIES_ROW_BYTES + (outputs.requests && first.requests ? first.requests.arrival_us.length * REQUEST_ROW_BYTES : 0);
-  const estimate = perConfig * configs;
-  if (estimate <= limit) return;
-  log(
-    `warning: the time series will take about ${formatBytes(estimate)} ` +
-      `(${formatBytes(perConfig)} for configuration ${first.scenario.index} x ${configs} configuration${configs === 1 ? '' : 's'} with timeseries: true); ` +
-      'set timeseries on fewer configurations or fewer requests to shrink it',
-  );
+/** Time-series rows grow with the DP size (one row per rank and step) and with the requests (steps). */
+function seriesWeight(sc: Scenario): number {
+  return sc.dp * Math.max(1, sc.workload.requests || 1000);
 }
 
 export function formatBytes(n: number): string {

@@ -110,8 +110,17 @@ describe('streaming a sweep into its files', () => {
       log: (l) => lines.push(l),
       warnBytes: 10_000,
     });
-    // 50 steps x 2 ranks x 72 bytes = 7.2 kB per configuration, x 8 configurations.
-    expect(lines).toEqual([expect.stringMatching(/^warning: the time series will take about 57\.6 kB \(7\.2 kB for configuration 0 x 8 configurations/)]);
+    // 50 steps x 2 ranks x 72 bytes = 7.2 kB per configuration, x 8 configurations; known after
+    // the first chunk (4 configurations, 28.8 kB).
+    expect(lines).toEqual([expect.stringMatching(/^warning: the time series will take about 57\.6 kB \(8 configurations with timeseries: true, estimated from the 28\.8 kB written so far\)/)]);
+  });
+
+  it('scales the estimate by the DP size of the configurations still to come', async () => {
+    const scenarios = expandSweep(parseSweepText('base: {requests: 10, timeseries: true}\naxes:\n  dp: [2, 8]\n  seed: [1, 2, 3, 4]\n', 'x.yaml'));
+    const lines: string[] = [];
+    await simulateToFiles({ scenarios, engine: fakeEngine(), outputs: planOutputs({ timeseries: join(tmp(), 'ts.arrow') }, []), meta: META, log: (l) => lines.push(l), warnBytes: 100_000 });
+    // First chunk: 4 configurations at DP 2 (28.8 kB); the 4 at DP 8 will be 4x larger: 144 kB in all.
+    expect(lines).toEqual([expect.stringMatching(/^warning: the time series will take about 144\.0 kB \(8 configurations/)]);
   });
 
   it('records the fingerprint, the sweep size and the final wall time in every file', async () => {
