@@ -5,8 +5,8 @@ import { architectureFromHfConfig } from '../calibrate/architecture.ts';
 import { GPUS } from '../calibrate/gpus.ts';
 import { HF_CONFIGS } from '../calibrate/hfConfigs.ts';
 import type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
-import { checkCurve } from './stepCurve.ts';
-import { BASE_STEP_COEFFICIENTS, OPTIONAL_STEP_COEFFICIENTS, STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
+import { MAX_COEFFICIENT_PS, parseModelFile } from './modelFile.ts';
+import { STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
 
 export type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
 
@@ -46,6 +46,33 @@ const QWEN3_30B_A3B_H100: PresetSpec = {
   },
 };
 
+// The step model of the DP-BalanceRouter write-up (J. Li, "The EP Barrier Tax: How Request
+// Routing Costs You 7-15% Throughput in MoE Serving", 2026): t_step = max_g(a * L_g) + b * mean_g(L_g),
+// L_g the KV tokens resident on rank g, b = 0.5 a. `a` is the time to stream one token of KV from
+// HBM: Qwen3-30B-A3B's 98,304 B per token (48 layers x 4 KV heads x 128 x 2 (K, V) x 2 B) at the
+// NVIDIA H200's 4.8 TB/s (H200 datasheet) = 20.48 ns. The write-up's model has no prefill cost and
+// no KV capacity: here prefill and every fixed term cost 0 and the capacity is 2^24 tokens per
+// rank (docs/step-model.md §5 says how close that is).
+export const SEED_KV_PER_TOKEN_PS = 20_480;
+const SEED_KV_LINEAR: PresetSpec = {
+  name: 'seed-kv-linear',
+  description: "DP-BalanceRouter write-up's step model: max_g(a*L_g) + b*mean_g(L_g), a = Qwen3-30B-A3B KV token at H200 4.8 TB/s, b = 0.5a; no prefill cost, no KV limit",
+  coefficients: {
+    base: 0,
+    baseExperts: 0,
+    perDecodeSeq: 0,
+    perPrefillToken: 0,
+    perKvTokenRead: SEED_KV_PER_TOKEN_PS,
+    perAttnKiloPair: 0,
+    a2aBase: 0,
+    a2aPerMaxRankToken: 0,
+    a2aPerToken: 0,
+    perMeanKvToken: SEED_KV_PER_TOKEN_PS / 2, // b = 0.5 a; a model file `{"extends": "seed-kv-linear", "meanKvRatio": 0.3}` sets another
+  },
+  maxModelLen: 40_960,
+  kvCapacityTokens: 2 ** 24,
+};
+
 /**
  * Analytic presets for every shipped model on every GPU (docs/step-model.md §2), generated from
  * the Hugging Face configs and GPU datasheets. `qwen3-30b-a3b-h100` stays the hand-rounded
@@ -65,64 +92,55 @@ function analyticPresets(): PresetSpec[] {
 }
 
 const PRESETS: Record<string, PresetSpec> = Object.fromEntries(
-  [QWEN3_30B_A3B_H100, ...analyticPresets()].map((p) => [p.name, p]),
+  [QWEN3_30B_A3B_H100, ...analyticPresets(), SEED_KV_LINEAR].map((p) => [p.name, p]),
 );
 
 export function listPresets(): readonly PresetSpec[] {
   return Object.values(PRESETS);
 }
 
-/** Largest coefficient value accepted: keeps every product below 2^53 (docs/model.md). */
-export const MAX_COEFFICIENT_PS = 2 ** 32 - 1;
-export const MAX_BASE_PS = 2 ** 46;
+export { MAX_BASE_PS, MAX_COEFFICIENT_PS } from './modelFile.ts';
 
-function checkCoefficient(k: StepCoefficient, v: unknown, field: string): number {
-  const limit = BASE_STEP_COEFFICIENTS.has(k) ? MAX_BASE_PS : MAX_COEFFICIENT_PS;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) {
-    throw new InputError(field, v, `must be an integer number of picoseconds in [0, ${limit}]`);
-  }
+/** Largest accepted meanKvRatio (b/a); the write-up sweeps 0 to 1. */
+export const MAX_MEAN_KV_RATIO = 1000;
+
+function meanKvCoefficient(ratio: number, perKvTokenRead: number, field: string): number {
+  const v = Math.round(ratio * perKvTokenRead);
+  if (v > MAX_COEFFICIENT_PS) throw new InputError(field, ratio, `gives perMeanKvToken ${v} ps, above ${MAX_COEFFICIENT_PS}`);
   return v;
 }
 
-export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
+/** A step model from a preset or model file's content, checked against the model file schema. */
+export function modelFromSpec(raw: PresetSpec, field = 'model'): StepModel {
+  const spec = parseModelFile(raw, field);
   const coef = {} as Record<StepCoefficient, number>;
-  for (const k of STEP_COEFFICIENTS) {
-    const v = spec.coefficients?.[k];
-    coef[k] = v === undefined && OPTIONAL_STEP_COEFFICIENTS.has(k) ? 0 : checkCoefficient(k, v, `${field}.coefficients.${k}`);
+  for (const k of STEP_COEFFICIENTS) coef[k] = spec.coefficients[k];
+  // meanKvRatio = b/a of the mean-KV group term: perMeanKvToken = round(ratio * perKvTokenRead).
+  const ratio = spec.meanKvRatio;
+  if (ratio !== undefined) {
+    if ((raw.coefficients as Record<string, unknown> | undefined)?.perMeanKvToken !== undefined) {
+      throw new InputError(`${field}.meanKvRatio`, ratio, 'give either meanKvRatio or coefficients.perMeanKvToken, not both');
+    }
+    coef.perMeanKvToken = meanKvCoefficient(ratio, coef.perKvTokenRead, `${field}.meanKvRatio`);
   }
-  if (!Number.isInteger(spec.maxModelLen) || spec.maxModelLen < 1) {
-    throw new InputError(`${field}.maxModelLen`, spec.maxModelLen, 'must be a positive integer');
+  let byDp: Map<number, DpStepTerms> | undefined;
+  if (spec.byDp !== undefined) {
+    byDp = new Map();
+    for (const [key, terms] of Object.entries(spec.byDp)) {
+      const c: Partial<Record<StepCoefficient, number>> = {};
+      for (const [k, v] of Object.entries(terms.coefficients ?? {})) if (v !== undefined) c[k as StepCoefficient] = v;
+      if (ratio !== undefined && c.perKvTokenRead !== undefined && c.perMeanKvToken === undefined) {
+        c.perMeanKvToken = meanKvCoefficient(ratio, c.perKvTokenRead, `${field}.byDp.${key}.coefficients.perKvTokenRead`);
+      }
+      byDp.set(Number(key), { coefficients: c, maxRankTokenCurve: terms.maxRankTokenCurve });
+    }
   }
   const mem = spec.kvMemory;
   const fixed = spec.kvCapacityTokens;
-  if (!mem && (typeof fixed !== 'number' || !Number.isInteger(fixed) || fixed < 1)) {
-    throw new InputError(`${field}.kvCapacityTokens`, fixed, 'must be a positive integer when kvMemory is absent');
-  }
-  const curve = spec.maxRankTokenCurve === undefined ? undefined : checkCurve(spec.maxRankTokenCurve, `${field}.maxRankTokenCurve`);
-  let byDp: Map<number, DpStepTerms> | undefined;
-  if (spec.byDp !== undefined) {
-    if (spec.byDp === null || typeof spec.byDp !== 'object' || Array.isArray(spec.byDp) || Object.keys(spec.byDp).length === 0) {
-      throw new InputError(`${field}.byDp`, spec.byDp, 'must map DP sizes ("1", "2", ...) to {coefficients, maxRankTokenCurve}');
-    }
-    byDp = new Map();
-    for (const [key, terms] of Object.entries(spec.byDp)) {
-      const dp = Number(key);
-      const f = `${field}.byDp.${key}`;
-      if (!Number.isInteger(dp) || dp < 1 || String(dp) !== key) throw new InputError(`${field}.byDp`, key, 'keys must be DP sizes (positive integers)');
-      if (terms === null || typeof terms !== 'object') throw new InputError(f, terms, 'must be an object {coefficients, maxRankTokenCurve}');
-      const c: Partial<Record<StepCoefficient, number>> = {};
-      for (const [k, v] of Object.entries(terms.coefficients ?? {})) {
-        if (!(STEP_COEFFICIENTS as readonly string[]).includes(k)) throw new InputError(`${f}.coefficients`, k, `unknown coefficient; known: ${STEP_COEFFICIENTS.join(', ')}`);
-        c[k as StepCoefficient] = checkCoefficient(k as StepCoefficient, v, `${f}.coefficients.${k}`);
-      }
-      const dc = terms.maxRankTokenCurve === undefined ? undefined : checkCurve(terms.maxRankTokenCurve, `${f}.maxRankTokenCurve`);
-      byDp.set(dp, { coefficients: c, maxRankTokenCurve: dc });
-    }
-  }
   return {
     name: spec.name,
     ...coef,
-    maxRankTokenCurve: curve,
+    maxRankTokenCurve: spec.maxRankTokenCurve,
     byDp,
     maxModelLen: spec.maxModelLen,
     kvCapacityTokens: mem ? (dp: number) => kvCapacityFromMemory(mem, dp) : () => fixed as number,
@@ -130,6 +148,19 @@ export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
 }
 
 const fileCache = new Map<string, StepModel>();
+
+/** A model file with `extends: PRESET`: the preset's fields, overridden by the file's. */
+function extendPreset(spec: PresetSpec, field: string): PresetSpec {
+  if (spec.extends === undefined) return spec;
+  const base = typeof spec.extends === 'string' ? PRESETS[spec.extends] : undefined;
+  if (!base) throw new InputError(`${field}.extends`, spec.extends, `unknown preset; known: ${Object.keys(PRESETS).join(', ')}`);
+  const coefficients = { ...base.coefficients };
+  if (spec.meanKvRatio !== undefined) delete coefficients.perMeanKvToken;
+  const merged: PresetSpec = { ...base, ...spec, description: spec.description ?? base.description, coefficients: { ...coefficients, ...spec.coefficients } };
+  if (spec.kvCapacityTokens !== undefined && spec.kvMemory === undefined) delete merged.kvMemory;
+  delete merged.extends;
+  return merged;
+}
 
 /** Resolve a preset name or a path to a preset JSON file. */
 export function resolveStepModel(nameOrPath: string, field = 'model'): StepModel {
@@ -152,7 +183,7 @@ export function resolveStepModel(nameOrPath: string, field = 'model'): StepModel
   } catch (e) {
     throw new InputProblem(field, `${nameOrPath} is not valid JSON: ${(e as Error).message}`);
   }
-  const model = modelFromSpec({ ...spec, name: spec.name ?? nameOrPath }, field);
+  const model = modelFromSpec(extendPreset({ ...spec, name: spec.name ?? nameOrPath }, field), field);
   fileCache.set(nameOrPath, model);
   return model;
 }

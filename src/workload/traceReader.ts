@@ -9,9 +9,17 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError, brief } from '../errors.ts';
+import { parseCsv } from '../io/csv.ts';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
+/**
+ * Longest span of a trace, s from its first row (about 31 years): arrival times stay exact
+ * integer microseconds far below 2^53.
+ */
+export const MAX_TRACE_SPAN_S = 1e9;
+/** Largest token count of one request in a trace (int32 columns). */
+export const MAX_TRACE_TOKENS = 2 ** 31 - 1;
 export const TIME_UNITS: readonly TimeUnit[] = ['s', 'ms', 'us', 'ns'];
 const US_PER: Record<TimeUnit, number> = { s: 1e6, ms: 1e3, us: 1, ns: 1e-3 };
 
@@ -215,31 +223,6 @@ export function unitFromName(name: string): TimeUnit | undefined {
   return u === 'ns' ? 'ns' : u === 'us' || u === 'µs' ? 'us' : u === 'ms' ? 'ms' : 's';
 }
 
-/** Split one CSV line (RFC 4180 quoting within the line; no embedded newlines). */
-function splitCsv(line: string): string[] {
-  if (line.indexOf('"') < 0) return line.split(',');
-  const out: string[] = [];
-  let cur = '';
-  let inQ = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (inQ) {
-      if (c === '"') {
-        if (line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else inQ = false;
-      } else cur += c;
-    } else if (c === '"') inQ = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
 type Cell = string | number | null | undefined;
 
 interface RowSource {
@@ -260,19 +243,10 @@ function readRows(text: string, display: string): RowSource {
   if (/^\s*\[/.test(text) && extname(display).toLowerCase() !== '.csv') {
     throw new InputError('trace', display, 'a JSON array is not supported; write one JSON object per line (JSON Lines) or CSV with a header row');
   }
-  const lines = text.split('\n');
-  if (isJsonl(text, display)) return readJsonl(lines, display);
-  let h = 0;
-  while (h < lines.length && lines[h].trim() === '') h++;
-  if (h === lines.length) throw new InputError('trace', display, 'trace file is empty');
-  const header = splitCsv(stripCr(lines[h])).map((s) => s.trim());
-  const rows: RowSource['rows'] = [];
-  for (let i = h + 1; i < lines.length; i++) {
-    const line = stripCr(lines[i]);
-    if (line.trim() === '') continue;
-    rows.push({ line: i + 1, cells: splitCsv(line) });
-  }
-  return { header, rows };
+  if (isJsonl(text, display)) return readJsonl(text.split('\n'), display);
+  const csv = parseCsv(text);
+  if (!csv) throw new InputError('trace', display, 'trace file is empty');
+  return csv;
 }
 
 function readJsonl(lines: string[], display: string): RowSource {
@@ -285,7 +259,7 @@ function readJsonl(lines: string[], display: string): RowSource {
     try {
       obj = JSON.parse(line);
     } catch {
-      throw new InputError('trace', line.length > 60 ? line.slice(0, 57) + '...' : line, `${display}:${i + 1}: not valid JSON (JSON Lines traces hold one object per line)`);
+      throw new InputError('trace', line, `${display}:${i + 1}: not valid JSON (JSON Lines traces hold one object per line)`);
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       throw new InputError('trace', obj, `${display}:${i + 1}: expected a JSON object per line`);
@@ -305,15 +279,11 @@ function readJsonl(lines: string[], display: string): RowSource {
   return { header, rows };
 }
 
-function stripCr(s: string): string {
-  return s.endsWith('\r') ? s.slice(0, -1) : s;
-}
-
 function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', explicit: string | undefined, aliases: readonly string[], display: string): number {
   if (explicit !== undefined) {
     const j = header.indexOf(explicit);
     if (j < 0) {
-      throw new InputError(`trace_columns.${role}`, explicit, `no such column in ${display}; header has: ${header.join(', ')}`);
+      throw new InputError(`trace_columns.${role}`, explicit, `no such column in ${display}; header has: ${brief(header.join(', '), 200)}`);
     }
     return j;
   }
@@ -324,7 +294,7 @@ function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', exp
   throw new InputError(
     'trace',
     display,
-    `no ${role} column found (looked for ${aliases.join(', ')}; header has: ${header.join(', ')}); name it with trace_columns`,
+    `no ${role} column found (looked for ${aliases.join(', ')}; header has: ${brief(header.join(', '), 200)}); name it with trace_columns`,
   );
 }
 
@@ -391,6 +361,13 @@ function parseTraceText(text: string, display: string, abs: string, opts: TraceO
         throw new InputError('trace', cellValue(a), `${display}:${line}: arrival column "${arrivalName}" ${a === undefined || a === '' ? 'is missing' : 'is not a number'}`);
       }
     }
+    if (kept > 0 && (t - raw[0]) * factor > MAX_TRACE_SPAN_S * 1e6) {
+      throw new InputError(
+        'trace',
+        cellValue(a),
+        `${display}:${line}: arrival column "${arrivalName}" is ${(((t - raw[0]) * factor) / 1e6).toPrecision(3)} s after the first row; a trace may span at most ${MAX_TRACE_SPAN_S} s`,
+      );
+    }
     if (t < prev) {
       throw new InputError('trace', cellValue(a), `${display}:${line}: arrival time goes backwards (the previous row has ${formatTime(prev, unit)}); traces must be sorted by arrival`);
     }
@@ -440,8 +417,11 @@ function tokens(c: Cell, role: 'prompt' | 'output', col: string, display: string
   if (v < 1) {
     throw new InputError('trace', c, `${display}:${line}: ${role} column "${col}" must be at least 1 token (drop failed or empty requests from the trace)`);
   }
-  if (!Number.isInteger(v) || v > 2 ** 31 - 1) {
+  if (!Number.isInteger(v)) {
     throw new InputError('trace', c, `${display}:${line}: ${role} column "${col}" must be a whole number of tokens`);
+  }
+  if (v > MAX_TRACE_TOKENS) {
+    throw new InputError('trace', c, `${display}:${line}: ${role} column "${col}" is out of range: at most ${MAX_TRACE_TOKENS} tokens`);
   }
   return v;
 }

@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { cli } from './cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/balanceroute.mjs', import.meta.url));
+// The CLI from its sources under tsx, as test/cli/cli.ts runs it (no build needed).
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
 const tmp = () => mkdtempSync(join(tmpdir(), 'br-safe-'));
 const SMALL = 'name: small\nbase: {requests: 20, dp: 2}\naxes:\n  seed: [1, 2]\n';
 
@@ -74,7 +76,7 @@ describe('interrupting a sweep', () => {
       const sweep = join(dir, 's.yaml');
       writeFileSync(sweep, SERIES);
       writeFileSync(join(dir, 'r.arrow'), 'old results');
-      const child = spawn(process.execPath, [BIN, 'sweep', sweep, '-o', join(dir, 'r.arrow'), '--timeseries', join(dir, 'ts.arrow'), '--engine', 'cpu', '--threads', '1', '--progress', 'none'], {
+      const child = spawn(process.execPath, ['--import', TSX, MAIN, 'sweep', sweep, '-o', join(dir, 'r.arrow'), '--timeseries', join(dir, 'ts.arrow'), '--engine', 'cpu', '--threads', '1', '--progress', 'none'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';

@@ -1,22 +1,30 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Scenario } from '../../config/scenario.ts';
-import { InputProblem } from '../../errors.ts';
+import { InputError } from '../../errors.ts';
 import type { Engine, EngineInfo, EngineProgress, RunResult } from '../types.ts';
 import { runScenario } from './runScenario.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
 /**
  * Below this many simulated requests in a sweep (about 0.4 s of one core), starting worker
- * threads (each loads the TypeScript sources) costs more than it saves.
+ * threads costs more than it saves (docs/performance.md, "Worker pool").
  */
 export const MIN_POOL_REQUESTS = 40_000;
 /** Stand-in for `requests: 0` (a whole trace) when sizing the pool. */
 const TRACE_REQUESTS_GUESS = 10_000;
 
+/**
+ * The worker's entry: compiled JavaScript in dist/; from the TypeScript sources (tests, tsx) a
+ * small .mjs file that registers tsx before loading worker.ts.
+ */
+const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('./workerEntry.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
+
 export interface CpuEngineOptions {
   /** Worker threads; default: all cores. 1 runs on the calling thread. */
   threads?: number;
+  /** Smallest sweep (simulated requests) that uses the pool; default MIN_POOL_REQUESTS. */
+  minPoolRequests?: number;
   /**
    * Use at most as many threads as there are cores (the CLI sets this unless --threads-force):
    * more threads than cores only add start-up cost, memory and contention.
@@ -42,6 +50,7 @@ export interface ThreadPlan {
 export class CpuEngine implements Engine {
   readonly info: EngineInfo;
   private readonly maxThreads: number;
+  private readonly minPoolRequests: number;
   private readonly requested: number | undefined;
   private readonly capNote: string | undefined;
   private planned: ThreadPlan | undefined;
@@ -57,6 +66,7 @@ export class CpuEngine implements Engine {
       max = cores;
     }
     this.maxThreads = max;
+    this.minPoolRequests = opts.minPoolRequests ?? MIN_POOL_REQUESTS;
     this.info = { engine: 'cpu', adapter: '', fallbackAdapter: false, threads: this.maxThreads };
   }
 
@@ -81,11 +91,11 @@ export class CpuEngine implements Engine {
     const requests = scenarios.reduce((a, sc) => a + (sc.workload.requests || TRACE_REQUESTS_GUESS), 0);
     let threads = this.maxThreads;
     let note = this.capNote;
-    if (threads > 1 && requests < MIN_POOL_REQUESTS) {
+    if (threads > 1 && requests < this.minPoolRequests) {
       threads = 1;
       note =
         `${requests.toLocaleString('en-US')} simulated requests are below the worker-pool threshold of ` +
-        `${MIN_POOL_REQUESTS.toLocaleString('en-US')}: starting workers would cost more than it saves`;
+        `${this.minPoolRequests.toLocaleString('en-US')}: starting workers would cost more than it saves`;
     } else if (threads > Math.ceil(total / 2)) {
       threads = Math.max(1, Math.ceil(total / 2));
       note = `only ${total} configuration${total === 1 ? '' : 's'} (at least 2 per thread)`;
@@ -127,7 +137,7 @@ export class CpuEngine implements Engine {
   private async startPool(threads: number): Promise<void> {
     if (this.pool.length >= threads && this.ready) return this.ready;
     await this.close();
-    const workers = Array.from({ length: threads }, () => new Worker(new URL('./workerEntry.mjs', import.meta.url)));
+    const workers = Array.from({ length: threads }, () => new Worker(WORKER_URL));
     this.pool = workers;
     this.ready = Promise.all(
       workers.map(
@@ -192,8 +202,8 @@ export class CpuEngine implements Engine {
             } else give(w);
           } else if (msg.type === 'error') {
             fail(
-              msg.name === 'InputError' && msg.field
-                ? new InputProblem(msg.field, msg.message.slice(msg.field.length + 2))
+              msg.input
+                ? new InputError(msg.input.field, msg.input.value, msg.input.reason, { hasValue: msg.input.hasValue, location: msg.input.location })
                 : new Error(`configuration ${msg.index}: ${msg.message}`),
             );
           }
