@@ -155,7 +155,8 @@ describe('a backend killed mid-run', () => {
         }),
       );
     const first = wave(30);
-    await new Promise((r) => setTimeout(r, 80));
+    // Kill once rank 0 is streaming (a request there has sent its first byte).
+    await until(() => g.state.kvTracked[0] > 0, 5000, 'a stream on rank 0');
     await f[0].kill();
     const results = await first;
     expect(Date.now() - started).toBeLessThan(10_000);

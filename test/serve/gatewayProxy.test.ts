@@ -40,7 +40,7 @@ afterAll(cleanTmp);
 
 describe('deployment modes: per-engine counters agree with the decision log', () => {
   it('per-rank backends (external LB): 60 concurrent streams spread by jsq_load', async () => {
-    const f = await Promise.all([0, 1, 2].map((e) => fake({ engines: [e], tokenDelayMs: 5 })));
+    const f = await Promise.all([0, 1, 2].map((e) => fake({ engines: [e], tokenDelayMs: 20 })));
     const g = await gw(f.map((x) => x.url), { logPath: tmpLog() });
     const bodies = await Promise.all(
       Array.from({ length: 60 }, async (_, i) => {
