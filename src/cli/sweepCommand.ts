@@ -9,6 +9,7 @@ import { VERSION } from '../version.ts';
 import { createProgressBar, formatDuration } from './progressBar.ts';
 import { numberFlag } from './parseFlags.ts';
 import { formatTable } from './table.ts';
+import { parseSlo, requestLimits } from '../capacity/slo.ts';
 import { prepareOutputDir } from './outputPath.ts';
 
 export interface SweepFlags {
@@ -18,6 +19,8 @@ export interface SweepFlags {
   threads?: string;
   timeseries?: string;
   quiet?: boolean;
+  /** `metric=bound,...`: add goodput columns (docs/output.md). */
+  slo?: string;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
   const log = (s: string) => {
     if (!flags.quiet) process.stderr.write(s + '\n');
   };
+  const slo = flags.slo !== undefined ? parseSlo(flags.slo) : undefined;
   const sweep = loadSweepFile(file);
   prepareOutputDir(flags.output, 'output');
   prepareOutputDir(flags.timeseries, 'timeseries');
@@ -61,6 +65,10 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
     scenarios = selectShard(scenarios, i, n);
   }
   if (scenarios.length === 0) throw new InputError('shard', flags.shard, 'selects no configuration');
+  if (slo) {
+    const limits = requestLimits(slo);
+    scenarios = scenarios.map((sc) => ({ ...sc, goodput: limits }));
+  }
   const engine = await chooseEngine(flags, log);
   const bar = createProgressBar(`${sweep.name ?? file}`, { quiet: flags.quiet });
   const t0 = performance.now();
@@ -72,7 +80,7 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
     await engine.close();
   }
   const wallMs = performance.now() - t0;
-  const meta = { engine: engine.info, sweepName: sweep.name ?? file, wallMs, version: VERSION, shard: flags.shard };
+  const meta = { engine: engine.info, sweepName: sweep.name ?? file, wallMs, version: VERSION, shard: flags.shard, extra: slo ? { slo: slo.text } : undefined };
   await writeResults(flags.output, results, meta);
   if (flags.timeseries) {
     const withSeries = results.filter((r) => r.timeseries);

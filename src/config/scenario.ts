@@ -31,7 +31,15 @@ export interface Scenario {
   workload: WorkloadSpec;
   /** Record a per-step time series for this run. */
   timeseries: boolean;
+  /**
+   * Per-request latency limits (ms) for the goodput columns (`sweep --slo`); not a sweep key.
+   * A request is good when it completed within every limit given.
+   */
+  goodput?: GoodputLimits;
 }
+
+/** Per-request limits in ms of the request's TTFT, TPOT, E2E latency and queueing delay. */
+export type GoodputLimits = Partial<Record<'ttft' | 'tpot' | 'e2e' | 'queue', number>>;
 
 /** Defaults shared by `run` flags and sweep files. */
 export const SCENARIO_DEFAULTS = {

@@ -129,8 +129,15 @@ export function resultColumns(results: readonly RunResult[]): ResultColumn[] {
       return kind === 'dictionary' ? String(v) : (v as number);
     }),
   );
-  return [...HEAD, ...knobs, ...TAIL, ...METRICS];
+  const goodput = results.some((r) => r.goodput) ? GOODPUT : [];
+  return [...HEAD, ...knobs, ...TAIL, ...METRICS, ...goodput];
 }
+
+/** Goodput columns, present when the sweep was run with `--slo` (docs/output.md). */
+const GOODPUT: ResultColumn[] = [
+  col('goodput_req_s', 'float64', 'req/s', (r) => r.goodput?.goodput_req_s ?? null),
+  col('slo_attainment', 'float64', '', (r) => r.goodput?.slo_attainment ?? null),
+];
 
 /**
  * One result as a plain object with the column names as keys (for `run --json`). Only this

@@ -3,14 +3,16 @@ import type { RunResult } from '../types.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { getWorkload } from '../../workload/build.ts';
 import { simulate } from './simulate.ts';
+import { goodputOf } from '../../metrics/goodput.ts';
 
 /** Resolve a scenario's workload and step model (both memoised) and simulate it. */
 export function runScenario(sc: Scenario): RunResult {
   const model = resolveStepModel(sc.model);
   const wl = getWorkload(sc.workload);
-  const out = simulate(sc, wl, model, { detail: sc.timeseries });
+  const out = simulate(sc, wl, model, { detail: sc.timeseries || sc.goodput !== undefined });
   const d = out.requests;
-  const requests = d && {
+  const goodput = sc.goodput && d ? goodputOf(sc.goodput, wl, d, out.metrics.makespan_s) : undefined;
+  const requests = d && sc.timeseries && {
     arrival_us: wl.arrivalUs.slice(),
     prompt: wl.prompt.slice(),
     output: wl.output.slice(),
@@ -20,5 +22,5 @@ export function runScenario(sc: Scenario): RunResult {
     first_token_us: d.firstTokenUs,
     end_us: d.endUs,
   };
-  return { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests };
+  return { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests: requests || undefined, goodput };
 }

@@ -72,6 +72,7 @@ const TWO32 = 2 ** 32;
  */
 export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallback {
   if (sc.timeseries) return { pos, sc, reason: 'per-step time series are recorded by the CPU engine' };
+  if (sc.goodput) return { pos, sc, reason: 'goodput needs per-request latencies, recorded by the CPU engine' };
   if (sc.dispatch === 'per_step' && Number(sc.routerParams.hold_ms ?? 0) > 0) {
     return { pos, sc, reason: 'routers that hold requests (br0 hold_ms > 0) run on the CPU engine' };
   }
