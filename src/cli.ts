@@ -84,6 +84,7 @@ function buildProgram(): Command {
     .option('--min-rate <req/s>', 'lower end of the search (with --max-rate: a grid from min to max; default: walk from the sweep rate)')
     .option('--max-rate <req/s>', 'upper end of the search')
     .option('--tolerance <x%>', 'relative width of the final rate bracket', '1%')
+    .option('--window <s|base|fixed>', 'seconds of arrivals per evaluation (requests = rate × window); base: the sweep\'s requests / rate; fixed: same requests at every rate', 'base')
     .addOption(new Option('--engine <engine>', 'simulation engine').choices(['cpu', 'gpu', 'auto']).default('auto'))
     .option('--threads <n>', 'worker threads for the CPU engine (default: all cores)')
     .option('-q, --quiet', 'no progress or summary')

@@ -32,6 +32,7 @@ export function capacityTable(results: readonly CapacityResult[], opts: Capacity
   const extra: Record<string, string> = {
     slo: opts.slo.text,
     tolerance: String(opts.tolerance),
+    window: String(opts.window),
     simulations: String(totals.simulations),
     rounds: String(totals.rounds),
   };

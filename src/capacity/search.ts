@@ -5,7 +5,7 @@
 //
 // Per configuration the search keeps a bracket [lo, hi]: the SLO holds at lo and fails at hi.
 // 1. Bracket: with --min-rate and --max-rate, a geometric grid of GRID_POINTS rates from min to max
-//    in one round; without them, from the configuration's own rate, ×4 up (or ÷4 down) per round
+//    in one round; without them, from the configuration's own rate, ×2 up (or ÷2 down) per round
 //    until the SLO changes, within [DEFAULT_MIN_RATE, DEFAULT_MAX_RATE].
 // 2. Refine: REFINE_POINTS rates inside each bracket per round (geometric while hi/lo > 2, else
 //    even), until (hi − lo) ≤ tolerance · lo. The bracket shrinks by REFINE_POINTS + 1 per round.
@@ -20,7 +20,7 @@ export const GRID_POINTS = 8;
 export const REFINE_POINTS = 3;
 export const DEFAULT_MIN_RATE = 1 / 64;
 export const DEFAULT_MAX_RATE = 65_536;
-const STEP_FACTOR = 4;
+const STEP_FACTOR = 2;
 /** Rounds are bounded: even a 1e-6 tolerance over [1/64, 65536] converges in under 20. */
 const MAX_ROUNDS = 60;
 
@@ -32,7 +32,17 @@ export interface CapacityOptions {
   maxRate?: number;
   /** Relative width of the final bracket, e.g. 0.01. */
   tolerance: number;
+  /**
+   * Arrival window in seconds: at rate r a configuration simulates round(r · window) requests (at
+   * least MIN_WINDOW_REQUESTS), so every rate is observed for the same span of time. 'base' takes
+   * each configuration's own requests / rate; 'fixed' keeps its request count at every rate.
+   * Trace replays always keep their requests.
+   */
+  window: number | 'base' | 'fixed';
 }
+
+/** Fewest requests a windowed evaluation simulates (percentiles need a sample). */
+export const MIN_WINDOW_REQUESTS = 50;
 
 export type CapacityStatus = 'ok' | 'below_min' | 'at_max';
 
@@ -95,8 +105,15 @@ export function geometricGrid(a: number, b: number, n = GRID_POINTS): number[] {
 
 const converged = (u: UnitState, tol: number) => u.lo !== null && u.hi !== null && u.hi - u.lo <= tol * u.lo;
 
-function withRate(sc: Scenario, rate: number, index: number): Scenario {
-  return { ...sc, index, timeseries: false, workload: { ...sc.workload, rate } };
+/**
+ * The configuration at `rate`. With a window, the request count follows the rate; a longer stream
+ * of one seed extends the shorter one (src/workload/build.ts), so rates stay paired.
+ */
+export function withRate(sc: Scenario, rate: number, index: number, window: CapacityOptions['window'] = 'fixed'): Scenario {
+  const w = window === 'base' ? (sc.workload.rate > 0 && sc.workload.requests > 0 ? sc.workload.requests / sc.workload.rate : null) : window === 'fixed' ? null : window;
+  const windowed = w !== null && sc.workload.source !== 'trace';
+  const requests = windowed ? Math.max(MIN_WINDOW_REQUESTS, Math.round(rate * w)) : sc.workload.requests;
+  return { ...sc, index, timeseries: false, workload: { ...sc.workload, rate, requests } };
 }
 
 /** Search the capacity of every configuration (their `workload.rate` is only a starting point). */
@@ -117,7 +134,7 @@ export async function searchCapacity(
   let rounds = 0;
 
   const evaluate = async (jobs: { u: UnitState; rate: number }[]): Promise<boolean[]> => {
-    const metrics = await run(jobs.map((j, i) => withRate(j.u.base, j.rate, i)));
+    const metrics = await run(jobs.map((j, i) => withRate(j.u.base, j.rate, i, opts.window)));
     simulations += jobs.length;
     rounds++;
     return jobs.map((j, i) => {
@@ -204,10 +221,10 @@ export async function searchCapacity(
   const results = units.map((u): CapacityResult => {
     if (u.lo === null) {
       const low = u.lowest!;
-      return { scenario: withRate(u.base, low.rate, u.base.index), capacity: 0, status: 'below_min', lo: null, hi: u.hi, simulations: u.sims, metrics: low.metrics };
+      return { scenario: withRate(u.base, low.rate, u.base.index, opts.window), capacity: 0, status: 'below_min', lo: null, hi: u.hi, simulations: u.sims, metrics: low.metrics };
     }
     return {
-      scenario: withRate(u.base, u.lo, u.base.index),
+      scenario: withRate(u.base, u.lo, u.base.index, opts.window),
       capacity: u.lo,
       status: u.hi === null ? 'at_max' : 'ok',
       lo: u.lo,

@@ -16,13 +16,14 @@ import { formatDuration } from './progressBar.ts';
 import { chooseEngine } from './sweepCommand.ts';
 
 /** Arrival span at capacity, in mean E2E latencies, below which the summary warns. */
-const STEADY_SPANS = 10;
+const STEADY_SPANS = 5;
 
 export interface CapacityFlags {
   slo?: string;
   minRate?: string;
   maxRate?: string;
   tolerance?: string;
+  window?: string;
   output: string;
   engine: 'cpu' | 'gpu' | 'auto';
   threads?: string;
@@ -36,6 +37,16 @@ export function parseTolerance(raw: string | undefined): number {
   if (!m) throw new InputError('tolerance', raw, 'expected a percentage such as 1% or a fraction such as 0.01');
   const v = Number(m[1]) / (m[2] ? 100 : 1);
   if (!(v > 0 && v <= 0.5)) throw new InputError('tolerance', raw, 'must be in (0, 50%]');
+  return v;
+}
+
+/** `base` (default), `fixed`, or seconds of arrivals per evaluation. */
+export function parseWindow(raw: string | undefined): CapacityOptions['window'] {
+  if (raw === undefined || raw.trim() === 'base') return 'base';
+  if (raw.trim() === 'fixed') return 'fixed';
+  if (!/^\s*[0-9]+(\.[0-9]+)?\s*$/.test(raw)) throw new InputError('window', raw, 'expected seconds of arrivals (e.g. 300), base or fixed');
+  const v = Number(raw);
+  if (!(v > 0 && v <= 1e6)) throw new InputError('window', raw, 'must be in (0, 1e6] seconds');
   return v;
 }
 
@@ -60,7 +71,7 @@ export function capacityOptions(file: string, flags: CapacityFlags): CapacityOpt
   if (fixesRate) {
     throw new InputError('rate', `${file}`, 'the sweep varies `rate` (an axis or per-config rates); capacity searches the rate itself: remove it, keep at most a starting rate in `base`');
   }
-  return { slo, minRate, maxRate, tolerance: parseTolerance(flags.tolerance) };
+  return { slo, minRate, maxRate, tolerance: parseTolerance(flags.tolerance), window: parseWindow(flags.window) };
 }
 
 export async function capacityCommand(file: string, flags: CapacityFlags): Promise<void> {

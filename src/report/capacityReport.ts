@@ -130,6 +130,7 @@ export async function capacityReport(file: ArrowFileData): Promise<BuiltReport> 
     ['SLO', m.slo ?? '—'],
     ['tolerance', tol],
     ['rate range', m.min_rate && m.max_rate ? `${m.min_rate} – ${m.max_rate} req/s (grid, then refined)` : 'walked from the sweep rate (×4 steps), then refined'],
+    ['arrival window', m.window === 'fixed' ? 'fixed request count at every rate' : m.window === 'base' ? 'each configuration\'s requests / rate' : m.window ? `${m.window} s of arrivals per evaluation` : '—'],
     ['simulations', m.simulations ?? '—'],
     ['rounds', m.rounds ?? '—'],
     ['engine', m.engine ?? '—'],

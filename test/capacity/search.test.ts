@@ -23,7 +23,7 @@ describe('searchCapacity on known thresholds', () => {
   const configs = [3, 17.3, 250].map((t, i) => makeScenario({ dp: t as number, index: i, workload: { rate: 5 } }));
   it('walks from the sweep rate and refines to the tolerance', async () => {
     const run = synthetic((dp) => dp);
-    const out = await searchCapacity(configs, run, { slo, tolerance: 0.01 });
+    const out = await searchCapacity(configs, run, { slo, tolerance: 0.01, window: 'fixed' });
     out.results.forEach((r, i) => {
       const t = [3, 17.3, 250][i];
       expect(r.status).toBe('ok');
@@ -39,13 +39,13 @@ describe('searchCapacity on known thresholds', () => {
   });
   it('evaluates an explicit grid in one batch, then refines', async () => {
     const run = synthetic((dp) => dp);
-    const out = await searchCapacity(configs, run, { slo, tolerance: 0.005, minRate: 1, maxRate: 1000 });
+    const out = await searchCapacity(configs, run, { slo, tolerance: 0.005, minRate: 1, maxRate: 1000, window: 'fixed' });
     expect(run.calls[0]).toBe(3 * 8);
     out.results.forEach((r, i) => expect(r.capacity / [3, 17.3, 250][i]).toBeGreaterThan(0.995));
   });
   it('flags an SLO missed at the minimum rate (capacity 0) and one met at the maximum', async () => {
     const run = synthetic((dp) => dp);
-    const out = await searchCapacity(configs, run, { slo, tolerance: 0.01, minRate: 10, maxRate: 100 });
+    const out = await searchCapacity(configs, run, { slo, tolerance: 0.01, minRate: 10, maxRate: 100, window: 'fixed' });
     expect(out.results[0]).toMatchObject({ capacity: 0, status: 'below_min', lo: null });
     expect(out.results[0].scenario.workload.rate).toBe(10);
     expect(out.results[1].status).toBe('ok');
@@ -54,7 +54,7 @@ describe('searchCapacity on known thresholds', () => {
   it('capacity is monotone in the SLO bound', async () => {
     const caps = [];
     for (const bound of [50, 100, 200, 400]) {
-      const out = await searchCapacity(configs.slice(1, 2), synthetic((dp) => dp), { slo: parseSlo(`ttft_p95_ms=${bound}`), tolerance: 0.01 });
+      const out = await searchCapacity(configs.slice(1, 2), synthetic((dp) => dp), { slo: parseSlo(`ttft_p95_ms=${bound}`), tolerance: 0.01, window: 'fixed' });
       caps.push(out.results[0].capacity);
     }
     for (let i = 1; i < caps.length; i++) expect(caps[i]).toBeGreaterThan(caps[i - 1]);
@@ -63,6 +63,17 @@ describe('searchCapacity on known thresholds', () => {
     expect(geometricGrid(1, 1000, 4).map((x) => Math.round(x))).toEqual([1, 10, 100, 1000]);
     expect(refinePoints(10, 14)).toEqual([11, 12, 13]);
     expect(refinePoints(1, 16).map((x) => Math.round(x * 1000) / 1000)).toEqual([2, 4, 8]);
+  });
+});
+
+describe('arrival window', () => {
+  it('scales the request count with the rate and keeps the stream paired', async () => {
+    const { withRate } = await import('../../src/capacity/search.ts');
+    const sc = makeScenario({ workload: { requests: 600, rate: 3 } });
+    expect(withRate(sc, 6, 0, 'base').workload.requests).toBe(1200);
+    expect(withRate(sc, 0.1, 0, 'base').workload.requests).toBe(50);
+    expect(withRate(sc, 6, 0, 'fixed').workload.requests).toBe(600);
+    expect(withRate(sc, 6, 0, 30).workload.requests).toBe(180);
   });
 });
 
@@ -84,7 +95,7 @@ describe('searchCapacity against a brute-force rate grid (real simulations)', ()
   }
 
   it('finds the brute-force capacity within the tolerance', async () => {
-    const out = await searchCapacity([base], realRun, { slo: capSlo, tolerance: 0.01, minRate: 1, maxRate: 400 });
+    const out = await searchCapacity([base], realRun, { slo: capSlo, tolerance: 0.01, minRate: 1, maxRate: 400, window: 'fixed' });
     const r = out.results[0];
     expect(r.status).toBe('ok');
     const brute = bruteForce(r.capacity * 0.8, r.capacity * 1.2);
@@ -96,7 +107,7 @@ describe('searchCapacity against a brute-force rate grid (real simulations)', ()
   it('is monotone in the SLO bound on real simulations', async () => {
     const caps: number[] = [];
     for (const ttft of [200, 400, 800, 1600]) {
-      const out = await searchCapacity([base], realRun, { slo: parseSlo(`ttft_p95_ms=${ttft},tpot_p95_ms=40`), tolerance: 0.01, minRate: 1, maxRate: 400 });
+      const out = await searchCapacity([base], realRun, { slo: parseSlo(`ttft_p95_ms=${ttft},tpot_p95_ms=40`), tolerance: 0.01, minRate: 1, maxRate: 400, window: 'fixed' });
       caps.push(out.results[0].capacity);
     }
     for (let i = 1; i < caps.length; i++) expect(caps[i]).toBeGreaterThanOrEqual(caps[i - 1] * 0.99);
