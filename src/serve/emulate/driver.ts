@@ -1,0 +1,290 @@
+/**
+ * The real-time driver: runs the engine core's steps on the wall clock. The core keeps an
+ * engine clock in modelled integer microseconds; engine time e happens at wall time
+ * wall0 + e / 1000 / speed (ms). A step that begins at engine time t with modelled duration d
+ * ends at exactly t + d in engine time, whenever the timer really fires, so every token time is
+ * exact in engine time and the wall clock only carries the timer's jitter (measured per step).
+ *
+ * Arrivals take the engine time of the moment HTTP hands them over (never earlier than the
+ * previous arrival). As in the offline engine, a request that arrives during a step is routed
+ * at the next step boundary; an idle deployment starts a step at the arrival itself. Aborts
+ * (client went away) are applied at the next step boundary, when the core is between steps.
+ *
+ * sync 'barrier': one group step for all ranks (beginStep/endStep). sync 'independent': each
+ * rank steps on its own (beginRankStep/endRankStep) with its own timer.
+ */
+import type { CoreEvents, CoreOutcome, CoreRequest, SteppableCore, Sync } from './coreApi.ts';
+import { PreciseTimer } from './preciseTimer.ts';
+
+/** Per-request callbacks (the HTTP handler of that request). */
+export interface RequestSink {
+  onRoute?(rank: number, tUs: number): void;
+  onAdmit?(rank: number, tUs: number): void;
+  onToken(emitted: number, tUs: number): void;
+  onFinish(outcome: CoreOutcome, tUs: number): void;
+}
+
+/** One submitted request, for the arrival log (offline replay, `--record`). */
+export interface ArrivalRecord {
+  id: number;
+  arrivalUs: number;
+  promptTokens: number;
+  outputTokens: number;
+  rank: number | undefined;
+}
+
+export interface DriverOptions {
+  speed: number;
+  sync: Sync;
+  /** Keep an arrival log (ArrivalRecord per request). */
+  record?: boolean;
+  /** Extra observers of every core event (metrics). */
+  observers?: CoreEvents;
+  /** How long before a deadline the timer stops sleeping and polls (ms). */
+  spinMs?: number;
+}
+
+/** Step timing error (actual − modelled end, wall ms) of the last steps, in a ring. */
+const ERROR_RING = 1 << 16;
+
+export type CoreFactory = (events: CoreEvents) => SteppableCore;
+
+export class RealTimeDriver {
+  readonly core: SteppableCore;
+  readonly G: number;
+  readonly speed: number;
+  readonly sync: Sync;
+  readonly arrivals: ArrivalRecord[] | undefined;
+  /** Engine arrival time of every submitted request, by id. */
+  readonly arrivalUs: number[] = [];
+  private readonly wall0: number;
+  private readonly timer: PreciseTimer;
+  private readonly sinks: (RequestSink | undefined)[] = [];
+  private readonly observers: CoreEvents;
+  private lastArrivalUs = 0;
+  /** Arrival times (engine µs) submitted but maybe not yet due, in order. */
+  private readonly pendingArr: number[] = [];
+  private pendingHead = 0;
+  private readonly pendingAborts: number[] = [];
+  private stopped = false;
+  private kickQueued = false;
+  // Barrier mode state.
+  private inStep = false;
+  private boundaryUs = 0;
+  private startScheduled = false;
+  // Independent mode state.
+  private readonly rankBusy: Uint8Array;
+  private readonly rankBoundaryUs: Float64Array;
+  // Timing statistics.
+  private readonly errRing = new Float64Array(ERROR_RING);
+  private errCount = 0;
+  steps = 0;
+
+  constructor(factory: CoreFactory, opts: DriverOptions) {
+    this.speed = opts.speed;
+    this.sync = opts.sync;
+    this.observers = opts.observers ?? {};
+    this.arrivals = opts.record ? [] : undefined;
+    this.timer = new PreciseTimer(opts.spinMs ?? 1.5);
+    const obs = this.observers;
+    const sinks = this.sinks;
+    this.core = factory({
+      onRoute: (id, rank, t) => {
+        obs.onRoute?.(id, rank, t);
+        sinks[id]?.onRoute?.(rank, t);
+      },
+      onAdmit: (id, rank, t) => {
+        obs.onAdmit?.(id, rank, t);
+        sinks[id]?.onAdmit?.(rank, t);
+      },
+      onToken: (id, emitted, t) => {
+        obs.onToken?.(id, emitted, t);
+        sinks[id]?.onToken(emitted, t);
+      },
+      onFinish: (id, outcome, t) => {
+        obs.onFinish?.(id, outcome, t);
+        const s = sinks[id];
+        sinks[id] = undefined;
+        s?.onFinish(outcome, t);
+      },
+      onPreempt: (id, rank, t) => obs.onPreempt?.(id, rank, t),
+    });
+    this.G = this.core.G;
+    if (this.sync === 'independent' && (!this.core.beginRankStep || !this.core.endRankStep)) {
+      throw new Error('this engine core has no independent (per-rank) stepping');
+    }
+    this.rankBusy = new Uint8Array(this.G);
+    this.rankBoundaryUs = new Float64Array(this.G);
+    this.wall0 = performance.now();
+  }
+
+  /** The engine clock now, from the wall clock (integer µs). */
+  engineNow(): number {
+    return Math.floor((performance.now() - this.wall0) * 1000 * this.speed);
+  }
+
+  /** Wall time (performance.now() ms) of engine time tUs. */
+  wallAt(tUs: number): number {
+    return this.wall0 + tUs / 1000 / this.speed;
+  }
+
+  /** Submit a request now; returns its id. Events for it go to `sink`. */
+  submit(req: Omit<CoreRequest, 'arrivalUs'>, sink: RequestSink): number {
+    if (this.stopped) throw new Error('driver stopped');
+    let a = this.engineNow();
+    if (a < this.lastArrivalUs) a = this.lastArrivalUs;
+    this.lastArrivalUs = a;
+    const id = this.core.submit({ ...req, arrivalUs: a });
+    this.arrivalUs[id] = a;
+    this.sinks[id] = sink;
+    this.arrivals?.push({ id, arrivalUs: a, promptTokens: req.promptTokens, outputTokens: req.outputTokens, rank: req.rank });
+    this.pendingArr.push(a);
+    // Start idle ranks after the caller has finished its own bookkeeping for this id.
+    if (!this.kickQueued) {
+      this.kickQueued = true;
+      queueMicrotask(this.kick);
+    }
+    return id;
+  }
+
+  /** The client went away: the request leaves at the next step boundary (its KV is freed). */
+  abort(id: number): void {
+    if (this.sinks[id] === undefined) return;
+    this.sinks[id] = undefined;
+    if (this.sync === 'barrier' && !this.inStep) {
+      this.core.abort(id, Math.max(this.boundaryUs, this.engineNow()));
+    } else if (this.sync === 'independent' && !this.anyRankBusy()) {
+      this.core.abort(id, Math.max(this.maxRankBoundary(), this.engineNow()));
+    } else {
+      this.pendingAborts.push(id);
+    }
+  }
+
+  /** Requests with a live sink (submitted, not finished, not aborted). */
+  inFlight(): number {
+    let n = 0;
+    for (const s of this.sinks) if (s !== undefined) n++;
+    return n;
+  }
+
+  /** Stop stepping; returns the ids still in flight (their sinks are dropped). */
+  stop(): number[] {
+    this.stopped = true;
+    this.timer.close();
+    const ids: number[] = [];
+    this.sinks.forEach((s, id) => {
+      if (s !== undefined) ids.push(id);
+    });
+    this.sinks.length = 0;
+    return ids;
+  }
+
+  /** Step timing error in wall ms (actual − modelled end) over the last steps. */
+  timingErrors(): Float64Array {
+    const n = Math.min(this.errCount, ERROR_RING);
+    return this.errRing.slice(0, n);
+  }
+
+  private recordError(deadline: number): void {
+    this.errRing[this.errCount++ % ERROR_RING] = performance.now() - deadline;
+  }
+
+  private readonly kick = (): void => {
+    this.kickQueued = false;
+    if (this.stopped) return;
+    if (this.sync === 'barrier') {
+      if (!this.inStep && !this.startScheduled) this.beginBarrier(Math.max(this.boundaryUs, this.nextPending(this.boundaryUs)));
+    } else {
+      for (let g = 0; g < this.G; g++) {
+        if (!this.rankBusy[g]) this.beginRank(g, Math.max(this.rankBoundaryUs[g], this.nextPending(this.rankBoundaryUs[g])));
+      }
+    }
+  };
+
+  /** The first pending arrival after dropping those at or before t (Infinity-free: returns t when none). */
+  private nextPending(t: number): number {
+    while (this.pendingHead < this.pendingArr.length && this.pendingArr[this.pendingHead] <= t) this.pendingHead++;
+    if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pendingArr.length) {
+      this.pendingArr.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
+    return this.pendingHead < this.pendingArr.length ? this.pendingArr[this.pendingHead] : t;
+  }
+
+  private hasPendingAfter(t: number): boolean {
+    return this.nextPending(t) > t;
+  }
+
+  private applyAborts(t: number): void {
+    for (const id of this.pendingAborts) this.core.abort(id, t);
+    this.pendingAborts.length = 0;
+  }
+
+  // ---- barrier ----
+
+  private beginBarrier(t: number): void {
+    this.boundaryUs = t;
+    this.applyAborts(t);
+    const d = this.core.beginStep(t);
+    if (d > 0) {
+      this.inStep = true;
+      const end = t + d;
+      const deadline = this.wallAt(end);
+      this.timer.at(deadline, () => {
+        this.recordError(deadline);
+        this.steps++;
+        this.core.endStep(end);
+        this.inStep = false;
+        this.boundaryUs = end;
+        if (!this.stopped) this.beginBarrier(end);
+      });
+      return;
+    }
+    // Idle. Requests submitted with a later arrival start the next step at that arrival.
+    if (this.hasPendingAfter(t)) {
+      const next = this.nextPending(t);
+      this.startScheduled = true;
+      this.timer.at(this.wallAt(next), () => {
+        this.startScheduled = false;
+        if (!this.stopped && !this.inStep) this.beginBarrier(next);
+      });
+    }
+  }
+
+  // ---- independent ----
+
+  private anyRankBusy(): boolean {
+    for (let g = 0; g < this.G; g++) if (this.rankBusy[g]) return true;
+    return false;
+  }
+
+  private maxRankBoundary(): number {
+    let m = 0;
+    for (let g = 0; g < this.G; g++) if (this.rankBoundaryUs[g] > m) m = this.rankBoundaryUs[g];
+    return m;
+  }
+
+  private beginRank(g: number, t: number): void {
+    this.rankBoundaryUs[g] = t;
+    if (!this.anyRankBusy()) this.applyAborts(t);
+    const d = this.core.beginRankStep!(g, t);
+    if (d > 0) {
+      this.rankBusy[g] = 1;
+      const end = t + d;
+      const deadline = this.wallAt(end);
+      this.timer.at(deadline, () => {
+        this.recordError(deadline);
+        this.steps++;
+        this.core.endRankStep!(g, end);
+        this.rankBusy[g] = 0;
+        this.rankBoundaryUs[g] = end;
+        if (this.pendingAborts.length && !this.anyRankBusy()) this.applyAborts(end);
+        if (!this.stopped) {
+          this.beginRank(g, end);
+          // Work this rank's step finished may have freed the router to place requests elsewhere.
+          for (let h = 0; h < this.G; h++) if (h !== g && !this.rankBusy[h]) this.beginRank(h, Math.max(this.rankBoundaryUs[h], end));
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Fires callbacks at wall-clock deadlines (performance.now() milliseconds) with sub-millisecond
+ * error: setTimeout sleeps until `spinMs` before the deadline (its own lateness is about a
+ * millisecond), then a setImmediate loop polls the clock. Each setImmediate turn lets the event
+ * loop run its I/O, so HTTP requests keep being served while the timer closes in.
+ *
+ * Deadlines are absolute, so lateness never accumulates from one step to the next.
+ */
+export interface TimerHandle {
+  deadline: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+export class PreciseTimer {
+  private readonly pending: TimerHandle[] = [];
+  private sleeping: NodeJS.Timeout | undefined;
+  private sleepingUntil = Infinity;
+  private spinning = false;
+  private closed = false;
+
+  constructor(
+    private readonly spinMs = 1.5,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Call fn at wall time `deadline` (ms on the performance clock). */
+  at(deadline: number, fn: () => void): TimerHandle {
+    const h: TimerHandle = { deadline, fn, cancelled: false };
+    if (this.closed) return h;
+    this.pending.push(h);
+    this.arm();
+    return h;
+  }
+
+  cancel(h: TimerHandle): void {
+    h.cancelled = true;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pending.length = 0;
+    if (this.sleeping) clearTimeout(this.sleeping);
+    this.sleeping = undefined;
+  }
+
+  private earliest(): number {
+    let d = Infinity;
+    for (const h of this.pending) if (!h.cancelled && h.deadline < d) d = h.deadline;
+    return d;
+  }
+
+  private arm(): void {
+    if (this.spinning || this.closed) return;
+    const d = this.earliest();
+    if (d === Infinity) return;
+    const wait = d - this.now() - this.spinMs;
+    if (wait <= 0) {
+      if (this.sleeping) clearTimeout(this.sleeping);
+      this.sleeping = undefined;
+      this.sleepingUntil = Infinity;
+      this.spinning = true;
+      setImmediate(this.spin);
+      return;
+    }
+    if (this.sleeping && this.sleepingUntil <= d) return;
+    if (this.sleeping) clearTimeout(this.sleeping);
+    this.sleepingUntil = d;
+    this.sleeping = setTimeout(this.wake, wait);
+  }
+
+  private readonly wake = (): void => {
+    this.sleeping = undefined;
+    this.sleepingUntil = Infinity;
+    this.arm();
+  };
+
+  private readonly spin = (): void => {
+    if (this.closed) return;
+    const t = this.now();
+    // Fire everything due, earliest first; callbacks may schedule more.
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < this.pending.length; i++) {
+        const h = this.pending[i];
+        if (h.cancelled) continue;
+        if (h.deadline <= t && (best < 0 || h.deadline < this.pending[best].deadline)) best = i;
+      }
+      if (best < 0) break;
+      const h = this.pending[best];
+      this.pending.splice(best, 1);
+      h.fn();
+      if (this.closed) return;
+    }
+    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i].cancelled) this.pending.splice(i, 1);
+    this.spinning = false;
+    const d = this.earliest();
+    if (d === Infinity) return;
+    if (d - this.now() <= this.spinMs) {
+      this.spinning = true;
+      setImmediate(this.spin);
+    } else {
+      this.arm();
+    }
+  };
+}
