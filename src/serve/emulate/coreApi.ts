@@ -42,6 +42,8 @@ export interface SteppableCore {
   beginRankStep?(g: number, nowUs: number): number;
   endRankStep?(g: number, endUs: number): void;
   rankStats(g: number): RankStats;
+  /** When request id was first scheduled (engine µs, < 0 if not yet), for the queue-time histogram. */
+  admitTimeUs?(id: number): number;
 }
 
 export type Sync = 'barrier' | 'independent';

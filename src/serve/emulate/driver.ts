@@ -40,7 +40,7 @@ export interface DriverOptions {
   record?: boolean;
   /** Extra observers of every core event (metrics). */
   observers?: CoreEvents;
-  /** How long before a deadline the timer stops sleeping and polls (ms). */
+  /** How long before a deadline the timer stops sleeping and polls (ms; default 2, measured in docs/emulate.md). */
   spinMs?: number;
 }
 
@@ -85,7 +85,7 @@ export class RealTimeDriver {
     this.sync = opts.sync;
     this.observers = opts.observers ?? {};
     this.arrivals = opts.record ? [] : undefined;
-    this.timer = new PreciseTimer(opts.spinMs ?? 1.5);
+    this.timer = new PreciseTimer(opts.spinMs ?? 2);
     const obs = this.observers;
     const sinks = this.sinks;
     this.core = factory({
@@ -225,6 +225,7 @@ export class RealTimeDriver {
   private beginBarrier(t: number): void {
     this.boundaryUs = t;
     this.applyAborts(t);
+    this.nextPending(t); // drop arrivals the core routes now
     const d = this.core.beginStep(t);
     if (d > 0) {
       this.inStep = true;

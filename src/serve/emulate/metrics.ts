@@ -118,6 +118,9 @@ export class EndpointMetrics {
     const e2e = hist('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', REQUEST_LATENCY_BUCKETS);
     const queue = hist('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.', REQUEST_LATENCY_BUCKETS);
     const inference = hist('vllm:request_inference_time_seconds', 'Histogram of time spent in RUNNING phase for request.', REQUEST_LATENCY_BUCKETS);
+    // Like vLLM (its per-engine `.labels()` children), every series exists from the start at 0.
+    for (const reason of ['stop', 'length', 'abort']) each((l) => this.success.inc({ ...l, finished_reason: reason }, 0));
+    for (const h of [ttft, itl, e2e, queue, inference]) each((l) => h.zero(l));
     each((l, g) => {
       this.series.set(g, {
         ttft: ttft.labels(l),
@@ -141,15 +144,20 @@ export class EndpointMetrics {
     this.series.get(g)?.itl.observe(seconds);
   }
 
-  admitted(g: number, queueSeconds: number): void {
-    this.series.get(g)?.queue.observe(queueSeconds);
-  }
-
-  finished(g: number, outcome: CoreOutcome, finishReason: string, e2eSeconds: number, inferenceSeconds: number | undefined): void {
+  /** A request ended (as vLLM, latency histograms only count finished requests). */
+  finished(
+    g: number,
+    outcome: CoreOutcome,
+    finishReason: string,
+    e2eSeconds: number,
+    queueSeconds: number | undefined,
+    inferenceSeconds: number | undefined,
+  ): void {
     const s = this.series.get(g);
     if (!s) return;
     if (outcome === 'completed') {
       s.e2e.observe(e2eSeconds);
+      if (queueSeconds !== undefined) s.queue.observe(queueSeconds);
       if (inferenceSeconds !== undefined) s.inference.observe(inferenceSeconds);
     }
     this.success.inc({ model_name: this.modelName, engine: String(g), finished_reason: finishReason });

@@ -20,7 +20,7 @@ export class PreciseTimer {
   private closed = false;
 
   constructor(
-    private readonly spinMs = 1.5,
+    private readonly spinMs = 2,
     private readonly now: () => number = () => performance.now(),
   ) {}
 

@@ -22,7 +22,7 @@ import {
   type Endpoint,
   type FinishReason,
 } from '../openai/responses.ts';
-import type { CoreOutcome } from './coreApi.ts';
+import type { CoreEvents, CoreOutcome } from './coreApi.ts';
 import { RealTimeDriver, type CoreFactory, type RequestSink } from './driver.ts';
 import { EndpointMetrics } from './metrics.ts';
 import { outputTokens, type OutputSampler } from './outputLength.ts';
@@ -51,6 +51,8 @@ export interface EmulatorConfig {
   maxBodyBytes: number;
   /** Keep the arrival log (driver.arrivals). */
   record?: boolean;
+  /** Extra observers of every core event (tests, logs), called after the emulator's own. */
+  observers?: CoreEvents;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -86,13 +88,13 @@ export class Emulator {
       sync: cfg.sync,
       record: cfg.record,
       observers: {
-        onRoute: (id, rank) => {
+        onRoute: (id, rank, t) => {
           this.rankOf[id] = rank;
+          cfg.observers?.onRoute?.(id, rank, t);
         },
         onAdmit: (id, rank, t) => {
-          if (this.admitUs[id] !== undefined) return; // re-admission after preemption
-          this.admitUs[id] = t;
-          this.metricsOfRank[rank]?.admitted(rank, (t - this.driver.arrivalUs[id]) / 1e6);
+          cfg.observers?.onAdmit?.(id, rank, t);
+          if (this.admitUs[id] === undefined) this.admitUs[id] = t; // not a re-admission after preemption
         },
         onToken: (id, emitted, t) => {
           const g = this.rankOf[id];
@@ -100,7 +102,10 @@ export class Emulator {
           if (emitted === 1) m?.firstToken(g, (t - this.driver.arrivalUs[id]) / 1e6);
           else m?.interToken(g, (t - this.lastTokenUs[id]) / 1e6);
           this.lastTokenUs[id] = t;
+          cfg.observers?.onToken?.(id, emitted, t);
         },
+        onFinish: (id, outcome, t) => cfg.observers?.onFinish?.(id, outcome, t),
+        onPreempt: (id, rank, t) => cfg.observers?.onPreempt?.(id, rank, t),
       },
     });
     const core = this.driver.core;
@@ -294,13 +299,15 @@ export class Emulator {
       this.active.delete(active);
       const g = this.rankOf[reqId];
       const arrival = this.driver.arrivalUs[reqId];
-      const admit = this.admitUs[reqId];
+      const admit = this.admitUs[reqId] ?? this.driver.core.admitTimeUs?.(reqId);
+      const admitted = admit !== undefined && admit >= 0;
       this.metricsOfRank[g]?.finished(
         g,
         outcome,
         outcome === 'completed' ? finish : 'abort',
         (tUs - arrival) / 1e6,
-        admit === undefined ? undefined : (tUs - admit) / 1e6,
+        admitted ? (admit - arrival) / 1e6 : undefined,
+        admitted ? (tUs - admit) / 1e6 : undefined,
       );
       if (done) return;
       done = true;
@@ -347,7 +354,7 @@ export class Emulator {
       const g = this.rankOf[reqId];
       if (g !== undefined) {
         const t = this.driver.engineNow();
-        this.metricsOfRank[g]?.finished(g, 'aborted', 'abort', (t - this.driver.arrivalUs[reqId]) / 1e6, undefined);
+        this.metricsOfRank[g]?.finished(g, 'aborted', 'abort', (t - this.driver.arrivalUs[reqId]) / 1e6, undefined, undefined);
       }
     });
   }
