@@ -112,7 +112,28 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     maxBodyBytes,
     record: f.record !== undefined,
   });
-  const ports = await emu.start();
+  // Signal handlers first: a supervisor may signal as soon as it reads the listening line.
+  let onStop!: () => void;
+  const stopped = new Promise<void>((resolve) => (onStop = resolve));
+  const onSignal = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    onStop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let ports: number[];
+  try {
+    ports = await emu.start();
+  } catch (e) {
+    onSignal();
+    await emu.stop();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      throw new InputError('port', f.port, `cannot listen on ${f.host}: ${err.code}`);
+    }
+    throw e;
+  }
   process.stdout.write(
     `emulate: listening ${JSON.stringify({
       host: f.host,
@@ -124,15 +145,7 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
       speed,
     })}\n`,
   );
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await stopped;
   await emu.stop();
   const errs = Array.from(emu.driver.timingErrors()).sort((a, b) => a - b);
   const q = (p: number) => (errs.length ? errs[Math.min(errs.length - 1, Math.floor(p * errs.length))].toFixed(3) : '-');
