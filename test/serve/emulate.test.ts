@@ -143,6 +143,18 @@ describe('emulate on the engine core', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('a graceful stop ends in-flight streams with an error event and [DONE]', async () => {
+    const { base, emu } = await start({});
+    const stream = postStream(`${base}/v1/completions`, { prompt: [1, 2], max_tokens: 5000, ignore_eos: true, stream: true });
+    await until(() => emu.driver.core.rankStats(0).running + emu.driver.core.rankStats(1).running === 1);
+    await emu.stop();
+    const r = await stream;
+    expect(r.done).toBe(true);
+    const last = r.events[r.events.length - 1] as { error: { code: number; type: string } };
+    expect(last.error).toMatchObject({ code: 503, type: 'ServiceUnavailableError' });
+    expect(r.events.length).toBeLessThan(5000);
+  });
+
   it('offline replay of the recorded arrivals gives the same per-request token times', async () => {
     // --speed 2 keeps the test short; engine times are exact whatever the speed.
     const entry = { dp: 4, router: 'vllm_default', seed: 7, max_num_seqs: 8, kv_capacity: 1600 };
