@@ -134,6 +134,7 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     }
     throw e;
   }
+  const cpuAtStart = cpuSeconds();
   process.stdout.write(
     `emulate: listening ${JSON.stringify({
       host: f.host,
@@ -150,10 +151,16 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
   const errs = Array.from(emu.driver.timingErrors()).sort((a, b) => a - b);
   const q = (p: number) => (errs.length ? errs[Math.min(errs.length - 1, Math.floor(p * errs.length))].toFixed(3) : '-');
   process.stderr.write(
-    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms p50 ${q(0.5)} p99 ${q(0.99)} max ${errs.length ? errs[errs.length - 1].toFixed(3) : '-'}\n`,
+    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms p50 ${q(0.5)} p99 ${q(0.99)} max ${errs.length ? errs[errs.length - 1].toFixed(3) : '-'}; cpu ${(cpuSeconds() - cpuAtStart).toFixed(2)} s while listening\n`,
   );
   if (f.record !== undefined) {
     const rows = (emu.driver.arrivals ?? []).map((a) => `${a.arrivalUs * 1000},${a.promptTokens},${a.outputTokens},${a.rank ?? ''}`);
     writeFileSync(f.record, ['arrival_time_ns,prompt_tokens,output_tokens,pinned_rank', ...rows].join('\n') + '\n');
   }
+}
+
+/** CPU time (user + system) this process has used, in seconds. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
