@@ -32,7 +32,7 @@ export class FakeCore implements SteppableCore {
   private leave(r: FakeCore['reqs'][number]): void {
     const s = this.stats[r.rank];
     s.running--;
-    s.kvBlocksUsed -= Math.ceil((r.promptTokens + r.emitted) / 16);
+    s.kvBlocksUsed -= Math.ceil(r.promptTokens / 16); // the stand-in holds its prompt blocks only
   }
   beginStep(now: number): number {
     while (this.next < this.reqs.length && this.reqs[this.next].arrivalUs <= now) {
@@ -54,6 +54,32 @@ export class FakeCore implements SteppableCore {
       if (r.state !== 'run') return;
       r.emitted++;
       this.stats[r.rank].generationTokens++;
+      this.ev.onToken?.(id, r.emitted, end);
+      if (r.emitted === r.outputTokens) {
+        this.leave(r);
+        r.state = 'done';
+        this.ev.onFinish?.(id, 'completed', end);
+      }
+    });
+  }
+  /** Independent mode: rank g's step takes stepUs * (g + 1). */
+  beginRankStep(g: number, now: number): number {
+    this.reqs.forEach((r, id) => {
+      if (r.state !== 'future' || r.arrivalUs > now) return;
+      const rank = r.pin ?? id % this.G;
+      if (rank !== g) return;
+      r.rank = g;
+      r.state = 'run';
+      this.stats[g].running++;
+      this.stats[g].kvBlocksUsed += Math.ceil(r.promptTokens / 16);
+      this.ev.onRoute?.(id, g, r.arrivalUs);
+    });
+    return this.reqs.some((r) => r.state === 'run' && r.rank === g) ? this.stepUs * (g + 1) : 0;
+  }
+  endRankStep(g: number, end: number): void {
+    this.reqs.forEach((r, id) => {
+      if (r.state !== 'run' || r.rank !== g) return;
+      r.emitted++;
       this.ev.onToken?.(id, r.emitted, end);
       if (r.emitted === r.outputTokens) {
         this.leave(r);

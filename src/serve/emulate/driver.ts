@@ -138,7 +138,7 @@ export class RealTimeDriver {
     this.arrivalUs[id] = a;
     this.sinks[id] = sink;
     this.arrivals?.push({ id, arrivalUs: a, promptTokens: req.promptTokens, outputTokens: req.outputTokens, rank: req.rank });
-    this.pendingArr.push(a);
+    if (this.sync === 'barrier') this.pendingArr.push(a);
     // Start idle ranks after the caller has finished its own bookkeeping for this id.
     if (!this.kickQueued) {
       this.kickQueued = true;
@@ -158,13 +158,6 @@ export class RealTimeDriver {
     } else {
       this.pendingAborts.push(id);
     }
-  }
-
-  /** Requests with a live sink (submitted, not finished, not aborted). */
-  inFlight(): number {
-    let n = 0;
-    for (const s of this.sinks) if (s !== undefined) n++;
-    return n;
   }
 
   /** Stop stepping; returns the ids still in flight (their sinks are dropped). */
@@ -195,8 +188,10 @@ export class RealTimeDriver {
     if (this.sync === 'barrier') {
       if (!this.inStep && !this.startScheduled) this.beginBarrier(Math.max(this.boundaryUs, this.nextPending(this.boundaryUs)));
     } else {
+      // Each idle rank takes its next step at the latest arrival (the core decides which
+      // requests are due for which rank).
       for (let g = 0; g < this.G; g++) {
-        if (!this.rankBusy[g]) this.beginRank(g, Math.max(this.rankBoundaryUs[g], this.nextPending(this.rankBoundaryUs[g])));
+        if (!this.rankBusy[g]) this.beginRank(g, Math.max(this.rankBoundaryUs[g], this.lastArrivalUs));
       }
     }
   };
