@@ -3,12 +3,18 @@
  *
  * For each offered rate, start the emulator in a child process (DP=8, default preset, --speed 1),
  * send streaming /v1/completions requests as a Poisson process from this process for a fixed
- * time (prompts as token-id lists with ShareGPT prompt lengths; output lengths drawn by the
- * emulator from the ShareGPT profile), read every SSE stream to the end, then stop the emulator
- * with SIGTERM and read its step timing error (actual − modelled step end, wall ms) from its
- * exit line. Repeats each rate and reports median and spread.
+ * time, read every SSE stream to the end, then stop the emulator with SIGTERM and read its step
+ * timing error (actual − modelled step end, wall ms) and CPU time from its exit line. Repeats
+ * each rate and reports median and spread.
  *
- *   node --import tsx benches/emulate.ts [--rates 100,200,300] [--reps 3] [--seconds 15] [--dp 8] [--out benches/results]
+ * Workloads: `fixed` (default): 256 prompt token ids, 128 output tokens (ignore_eos), a load the
+ * modelled DP=8 deployment sustains at 200 req/s (`run` says TTFT p99 26 ms there), so the
+ * figures measure the emulator, not a queue in the model. `sharegpt`: ShareGPT prompt lengths
+ * and output lengths drawn by the emulator from the ShareGPT profile (median 638 tokens) — more
+ * tokens per request than the modelled deployment can serve at these rates; it shows where the
+ * emulator's token streaming saturates.
+ *
+ *   node --import tsx benches/emulate.ts [--workload fixed|sharegpt] [--rates 100,200,300] [--reps 3] [--seconds 15] [--dp 8] [--out benches/results]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,7 +33,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '15' },
     dp: { type: 'string', default: '8' },
     out: { type: 'string', default: 'benches/results' },
-    'max-tokens': { type: 'string', default: '1024' },
+    workload: { type: 'string', default: 'fixed' },
     // Scheduling priority of both processes (negative = higher; needs privileges). On a shared
     // machine the timing error mostly measures how long the OS keeps the emulator off the CPU.
     nice: { type: 'string', default: '0' },
@@ -49,6 +55,8 @@ interface RunResult {
   errMaxMs: number;
   /** CPU time (user + system) per SSE token chunk, µs: the emulator process, then the load generator. */
   serverCpuUsPerChunk: number;
+  /** Share of the emulator's wall time its event loop was busy (includes time descheduled while busy). */
+  eventLoopBusyPct: number;
   clientCpuUsPerChunk: number;
   clientTtftP50Ms: number;
   clientTtftP99Ms: number;
@@ -77,7 +85,7 @@ function quantile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
 
-async function runOnce(rate: number, rep: number, seconds: number, dp: number, maxTokens: number): Promise<RunResult> {
+async function runOnce(rate: number, rep: number, seconds: number, dp: number, workload: string): Promise<RunResult> {
   const { child, port, stderr } = await startEmulator(dp);
   const agent = new Agent({ connections: 4096, keepAliveTimeout: 10_000 });
   const url = `http://127.0.0.1:${port}/v1/completions`;
@@ -92,11 +100,13 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, m
   const ttfts: number[] = [];
   const pending: Promise<void>[] = [];
   const one = async () => {
-    const plen = Math.min(1024, inverseCdf(prompts, rng.next()));
+    const fixed = workload === 'fixed';
+    const plen = fixed ? 256 : Math.min(1024, inverseCdf(prompts, rng.next()));
     const body = JSON.stringify({
       model: 'qwen3-30b-a3b-h100',
       prompt: Array.from({ length: plen }, (_, i) => (i * 7919) % 32000),
-      max_tokens: maxTokens,
+      max_tokens: fixed ? 128 : 1024,
+      ignore_eos: fixed,
       stream: true,
       stream_options: { include_usage: true },
     });
@@ -157,7 +167,7 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, m
   child.kill('SIGTERM');
   await exited;
   await agent.close();
-  const m = /steps; step end timing error ms p50 ([\d.-]+) p99 ([\d.-]+) max ([\d.-]+); cpu ([\d.]+) s while listening/.exec(stderr());
+  const m = /steps; step end timing error ms p50 ([\d.-]+) p99 ([\d.-]+) max ([\d.-]+); cpu ([\d.]+) s while listening; event loop busy ([\d.]+)%/.exec(stderr());
   const clientCpu = process.cpuUsage(cpu0);
   const stepsM = /stopped after (\d+) steps/.exec(stderr());
   return {
@@ -174,6 +184,7 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, m
     errP99Ms: m ? Number(m[2]) : NaN,
     errMaxMs: m ? Number(m[3]) : NaN,
     serverCpuUsPerChunk: m ? (Number(m[4]) * 1e6) / chunks : NaN,
+    eventLoopBusyPct: m ? Number(m[5]) : NaN,
     clientCpuUsPerChunk: (clientCpu.user + clientCpu.system) / chunks,
     clientTtftP50Ms: quantile(ttfts, 0.5),
     clientTtftP99Ms: quantile(ttfts, 0.99),
@@ -185,14 +196,15 @@ const rates = args.rates!.split(',').map(Number);
 const reps = Number(args.reps);
 const seconds = Number(args.seconds);
 const dp = Number(args.dp);
-const maxTokens = Number(args['max-tokens']);
+const workload = args.workload!;
+if (workload !== 'fixed' && workload !== 'sharegpt') throw new Error(`--workload: fixed or sharegpt (got ${workload})`);
 const nice = Number(args.nice);
 if (nice !== 0) setPriority(nice);
 const load0 = loadavg();
 const results: RunResult[] = [];
 for (const rate of rates) {
   for (let rep = 0; rep < reps; rep++) {
-    const r = await runOnce(rate, rep, seconds, dp, maxTokens);
+    const r = await runOnce(rate, rep, seconds, dp, workload);
     results.push(r);
     process.stderr.write(`${JSON.stringify(r)}\n`);
   }
@@ -204,12 +216,14 @@ const lines = [
   '',
   `Machine: ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
   `Emulator: --dp ${dp}, default preset, --speed 1, internal LB, one child process; load: Poisson arrivals for ${seconds} s from a second process,`,
-  `streaming /v1/completions, ShareGPT prompt lengths (token ids), output lengths drawn from the ShareGPT profile (max_tokens ${maxTokens}).`,
+  workload === 'fixed'
+    ? 'streaming /v1/completions, 256 prompt token ids, 128 output tokens (ignore_eos).'
+    : 'streaming /v1/completions, ShareGPT prompt lengths (token ids), output lengths drawn from the ShareGPT profile (max_tokens 1024).',
   `Timing error = actual − modelled step end (wall ms), over every step of the run. ${reps} runs per rate: median [min, max].`,
   `Priority (nice) of both processes: ${nice}. Load average of the machine before the runs: ${load0.map((x) => x.toFixed(1)).join(' ')} (1, 5, 15 min).`,
   '',
-  '| offered req/s | completed req/s | failed | SSE chunks/s | steps | err p50 ms | err p99 ms | err max ms | client TTFT p50 ms | peak in flight | emulator CPU µs/chunk | client CPU µs/chunk |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| offered req/s | completed req/s | failed | SSE chunks/s | steps | err p50 ms | err p99 ms | err max ms | client TTFT p50 ms | peak in flight | emulator CPU µs/chunk | client CPU µs/chunk | emulator loop busy % |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const rate of rates) {
   const rs = results.filter((r) => r.rate === rate);
@@ -218,12 +232,12 @@ for (const rate of rates) {
     return `${med(xs).toFixed(d)} [${Math.min(...xs).toFixed(d)}, ${Math.max(...xs).toFixed(d)}]`;
   };
   lines.push(
-    `| ${rate} | ${f('achievedReqPerS')} | ${f('failed', 0)} | ${f('chunksPerS', 0)} | ${f('steps', 0)} | ${f('errP50Ms', 3)} | ${f('errP99Ms', 3)} | ${f('errMaxMs', 1)} | ${f('clientTtftP50Ms', 1)} | ${f('peakInFlight', 0)} | ${f('serverCpuUsPerChunk', 1)} | ${f('clientCpuUsPerChunk', 1)} |`,
+    `| ${rate} | ${f('achievedReqPerS')} | ${f('failed', 0)} | ${f('chunksPerS', 0)} | ${f('steps', 0)} | ${f('errP50Ms', 3)} | ${f('errP99Ms', 3)} | ${f('errMaxMs', 1)} | ${f('clientTtftP50Ms', 1)} | ${f('peakInFlight', 0)} | ${f('serverCpuUsPerChunk', 1)} | ${f('clientCpuUsPerChunk', 1)} | ${f('eventLoopBusyPct', 1)} |`,
   );
 }
 const md = lines.join('\n') + '\n';
 process.stdout.write(md);
 mkdirSync(args.out!, { recursive: true });
-const stem = join(args.out!, `${new Date().toISOString().slice(0, 10)}-emulate${nice !== 0 ? `-nice${nice}` : ''}`);
+const stem = join(args.out!, `${new Date().toISOString().slice(0, 10)}-emulate-${workload}${nice !== 0 ? `-nice${nice}` : ''}`);
 writeFileSync(`${stem}.md`, md);
-writeFileSync(`${stem}.json`, JSON.stringify({ dp, seconds, reps, maxTokens, nice, loadavg: load0, results }, null, 2) + '\n');
+writeFileSync(`${stem}.json`, JSON.stringify({ dp, seconds, reps, workload, nice, loadavg: load0, results }, null, 2) + '\n');
