@@ -30,6 +30,14 @@ function collect() {
   };
 }
 
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 describe('RealTimeDriver', () => {
   it('barrier: every token lands on a step boundary of the engine clock, step after step', async () => {
     let core!: FakeCore;
@@ -78,11 +86,28 @@ describe('RealTimeDriver', () => {
     d.abort(id);
     // Still running until the step in flight ends, then gone with its KV.
     expect(core.rankStats(0).running).toBe(1);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => core.reqs[id].state === 'done');
     expect(core.rankStats(0).running).toBe(0);
     expect(core.rankStats(0).kvBlocksUsed).toBe(0);
     expect(core.reqs[id].state).toBe('done');
     expect(a.outcome).toBe(''); // the sink was dropped at abort: no response is written after it
+    d.stop();
+  });
+
+  it('independent: an abort waits only for its own rank to end its step', async () => {
+    let core!: FakeCore;
+    const d = new RealTimeDriver((ev) => (core = new FakeCore(2, ev, 2000)), { speed: 1, sync: 'independent' });
+    const busy = collect();
+    d.submit({ promptTokens: 16, outputTokens: 10_000, rank: 0 }, busy.sink);
+    let id = -1;
+    const firstToken = new Promise<void>((resolve) => {
+      id = d.submit({ promptTokens: 32, outputTokens: 10_000, rank: 1 }, { onToken: () => resolve(), onFinish: () => undefined });
+    });
+    await firstToken;
+    d.abort(id);
+    await until(() => core.reqs[id].state === 'done');
+    expect(core.rankStats(1).running).toBe(0);
+    expect(core.rankStats(0).running).toBe(1); // rank 0 kept stepping throughout
     d.stop();
   });
 });

@@ -66,6 +66,9 @@ export class RealTimeDriver {
   private readonly pendingArr: number[] = [];
   private pendingHead = 0;
   private readonly pendingAborts: number[] = [];
+  /** Independent mode: the rank each request was routed to (-1 before), and aborts per rank. */
+  private readonly routedTo: number[] = [];
+  private readonly rankAborts: number[][];
   private stopped = false;
   private kickQueued = false;
   // Barrier mode state.
@@ -90,6 +93,7 @@ export class RealTimeDriver {
     const sinks = this.sinks;
     this.core = factory({
       onRoute: (id, rank, t) => {
+        this.routedTo[id] = rank;
         obs.onRoute?.(id, rank, t);
         sinks[id]?.onRoute?.(rank, t);
       },
@@ -115,6 +119,7 @@ export class RealTimeDriver {
     }
     this.rankBusy = new Uint8Array(this.G);
     this.rankBoundaryUs = new Float64Array(this.G);
+    this.rankAborts = Array.from({ length: this.G }, () => []);
     this.wall0 = performance.now();
   }
 
@@ -151,13 +156,15 @@ export class RealTimeDriver {
   abort(id: number): void {
     if (this.sinks[id] === undefined) return;
     this.sinks[id] = undefined;
-    if (this.sync === 'barrier' && !this.inStep) {
-      this.core.abort(id, Math.max(this.boundaryUs, this.engineNow()));
-    } else if (this.sync === 'independent' && !this.anyRankBusy()) {
-      this.core.abort(id, Math.max(this.maxRankBoundary(), this.engineNow()));
-    } else {
-      this.pendingAborts.push(id);
+    if (this.sync === 'barrier') {
+      if (this.inStep) this.pendingAborts.push(id);
+      else this.core.abort(id, Math.max(this.boundaryUs, this.engineNow()));
+      return;
     }
+    // Independent: only the request's own rank must be between steps.
+    const g = this.routedTo[id] ?? -1;
+    if (g >= 0 && this.rankBusy[g]) this.rankAborts[g].push(id);
+    else this.core.abort(id, Math.max(g >= 0 ? this.rankBoundaryUs[g] : this.maxRankBoundary(), this.engineNow()));
   }
 
   /** Stop stepping; returns the ids still in flight (their sinks are dropped). */
@@ -249,11 +256,6 @@ export class RealTimeDriver {
 
   // ---- independent ----
 
-  private anyRankBusy(): boolean {
-    for (let g = 0; g < this.G; g++) if (this.rankBusy[g]) return true;
-    return false;
-  }
-
   private maxRankBoundary(): number {
     let m = 0;
     for (let g = 0; g < this.G; g++) if (this.rankBoundaryUs[g] > m) m = this.rankBoundaryUs[g];
@@ -262,7 +264,9 @@ export class RealTimeDriver {
 
   private beginRank(g: number, t: number): void {
     this.rankBoundaryUs[g] = t;
-    if (!this.anyRankBusy()) this.applyAborts(t);
+    const aborts = this.rankAborts[g];
+    for (const id of aborts) this.core.abort(id, t);
+    aborts.length = 0;
     const d = this.core.beginRankStep!(g, t);
     if (d > 0) {
       this.rankBusy[g] = 1;
@@ -274,7 +278,6 @@ export class RealTimeDriver {
         this.core.endRankStep!(g, end);
         this.rankBusy[g] = 0;
         this.rankBoundaryUs[g] = end;
-        if (this.pendingAborts.length && !this.anyRankBusy()) this.applyAborts(end);
         if (!this.stopped) {
           this.beginRank(g, end);
           // Work this rank's step finished may have freed the router to place requests elsewhere.
