@@ -61,6 +61,8 @@ interface RunResult {
   clientTtftP50Ms: number;
   clientTtftP99Ms: number;
   peakInFlight: number;
+  /** Failed requests by cause. */
+  errors: Record<string, number>;
 }
 
 function startEmulator(dp: number): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
@@ -98,6 +100,11 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, w
   let inFlight = 0;
   let peak = 0;
   const ttfts: number[] = [];
+  const errors: Record<string, number> = {};
+  const fail = (why: string) => {
+    failed++;
+    errors[why] = (errors[why] ?? 0) + 1;
+  };
   const pending: Promise<void>[] = [];
   const one = async () => {
     const fixed = workload === 'fixed';
@@ -116,8 +123,7 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, w
     try {
       const res = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
       if (res.statusCode !== 200) {
-        failed++;
-        await res.body.text();
+        fail(`HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 120)}`);
         return;
       }
       let first = true;
@@ -143,9 +149,9 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, w
         tail = s.slice(i);
       }
       if (done) completed++;
-      else failed++;
-    } catch {
-      failed++;
+      else fail('stream ended without [DONE]');
+    } catch (e) {
+      fail(`${(e as Error).name}: ${(e as { code?: string }).code ?? (e as Error).message}`);
     } finally {
       inFlight--;
     }
@@ -189,6 +195,7 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, w
     clientTtftP50Ms: quantile(ttfts, 0.5),
     clientTtftP99Ms: quantile(ttfts, 0.99),
     peakInFlight: peak,
+    errors,
   };
 }
 

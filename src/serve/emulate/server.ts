@@ -126,8 +126,10 @@ export class Emulator {
   }
 
   private newServer(): Server {
-    const s = createServer({ noDelay: true, keepAliveTimeout: 5000 });
-    return s;
+    // A long keep-alive: a client that reuses an idle connection just as the server closes it
+    // gets ECONNRESET on a POST (not retried); on a loaded machine 5 s (uvicorn's default) is
+    // too close to clients' own idle timeouts.
+    return createServer({ noDelay: true, keepAliveTimeout: 30_000 });
   }
 
   /** Bind every port; returns the bound port numbers (rank order in external mode). */
