@@ -67,7 +67,10 @@ interface RunResult {
 
 function startEmulator(dp: number): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/balanceroute.mjs', 'emulate', '--dp', String(dp), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The CLI from its sources (no build needed), as the tests run it.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/cli/main.ts', 'emulate', '--dp', String(dp), '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stderr!.on('data', (d) => (err += d));

@@ -156,40 +156,49 @@ describe('emulate on the engine core', () => {
   });
 
   it('offline replay of the recorded arrivals gives the same per-request token times', async () => {
-    // --speed 2 keeps the test short; engine times are exact whatever the speed.
-    const entry = { dp: 4, router: 'vllm_default', seed: 7, max_num_seqs: 8, kv_capacity: 1600 };
-    const live = new Map<number, number[]>();
-    const { base, sc, emu } = await start(entry, {
-      speed: 2,
-      record: true,
-      observers: { onToken: (id, _e, t) => (live.get(id) ?? live.set(id, []).get(id)!).push(t) },
-    });
-    // 40 requests in bursts: concurrent arrivals, queueing (max_num_seqs 8), preemption pressure
-    // (small KV), some pinned; drawn lengths (no ignore_eos) on half of them.
-    const reqs: Promise<unknown>[] = [];
-    for (let i = 0; i < 40; i++) {
-      // The first 8 are pinned to rank 3 with long outputs: their KV outgrows the rank.
-      const pinned = i < 8;
-      const prompt = Array.from({ length: pinned ? 250 : 20 + ((i * 37) % 300) }, (_, j) => j);
-      const headers: Record<string, string> = pinned ? { 'X-data-parallel-rank': '3' } : {};
-      const body = { prompt, max_tokens: pinned ? 150 : 10 + ((i * 13) % 90), ignore_eos: pinned || i % 2 === 0, stream: true };
-      reqs.push(postStream(`${base}/v1/completions`, body, headers));
-      if (i % 8 === 7) await new Promise((r) => setTimeout(r, 30));
-    }
-    await Promise.all(reqs);
-    const arrivals = emu.driver.arrivals!;
-    expect(arrivals).toHaveLength(40);
-    let preemptions = 0;
-    for (let g = 0; g < 4; g++) preemptions += emu.driver.core.rankStats(g).preemptions;
-    expect(preemptions).toBeGreaterThan(0);
-    const offline = replay(sc, arrivals);
-    expect(offline.size).toBe(40);
-    for (const a of arrivals) {
-      expect(live.get(a.id), `request ${a.id}`).toEqual(offline.get(a.id));
-      expect(live.get(a.id)).toHaveLength(a.outputTokens);
-    }
+    await replayCase({ dp: 4, router: 'vllm_default', seed: 7, max_num_seqs: 8, kv_capacity: 1600 });
+  });
+
+  it('offline replay matches in sync: independent too (each rank on its own clock)', async () => {
+    await replayCase({ dp: 4, router: 'jsq_load', seed: 3, max_num_seqs: 8, kv_capacity: 1600, sync: 'independent' });
   });
 });
+
+/**
+ * Send 40 streaming requests in bursts to an emulator of `entry` (--speed 2: engine times are
+ * exact whatever the speed): concurrent arrivals, queueing (max_num_seqs 8), preemption (the
+ * first 8 pinned to rank 3 with long outputs outgrow its KV), drawn lengths on some. Then replay
+ * the recorded arrivals through the offline engine core and compare every token time.
+ */
+async function replayCase(entry: Record<string, unknown>) {
+  const live = new Map<number, number[]>();
+  const { base, sc, emu } = await start(entry, {
+    speed: 2,
+    record: true,
+    observers: { onToken: (id, _e, t) => (live.get(id) ?? live.set(id, []).get(id)!).push(t) },
+  });
+  const reqs: Promise<unknown>[] = [];
+  for (let i = 0; i < 40; i++) {
+    const pinned = i < 8;
+    const prompt = Array.from({ length: pinned ? 250 : 20 + ((i * 37) % 300) }, (_, j) => j);
+    const headers: Record<string, string> = pinned ? { 'X-data-parallel-rank': '3' } : {};
+    const body = { prompt, max_tokens: pinned ? 150 : 10 + ((i * 13) % 90), ignore_eos: pinned || i % 2 === 0, stream: true };
+    reqs.push(postStream(`${base}/v1/completions`, body, headers));
+    if (i % 8 === 7) await new Promise((r) => setTimeout(r, 30));
+  }
+  await Promise.all(reqs);
+  const arrivals = emu.driver.arrivals!;
+  expect(arrivals).toHaveLength(40);
+  let preemptions = 0;
+  for (let g = 0; g < sc.dp; g++) preemptions += emu.driver.core.rankStats(g).preemptions;
+  expect(preemptions).toBeGreaterThan(0);
+  const offline = replay(sc, arrivals);
+  expect(offline.size).toBe(40);
+  for (const a of arrivals) {
+    expect(live.get(a.id), `request ${a.id}`).toEqual(offline.get(a.id));
+    expect(live.get(a.id)).toHaveLength(a.outputTokens);
+  }
+}
 
 /** Run the recorded arrivals through the offline engine core, step by step; token times by id. */
 function replay(sc: Scenario, arrivals: { arrivalUs: number; promptTokens: number; outputTokens: number; rank: number | undefined }[]) {
@@ -202,6 +211,32 @@ function replay(sc: Scenario, arrivals: { arrivalUs: number; promptTokens: numbe
   );
   for (const a of arrivals) core.submit({ promptTokens: a.promptTokens, outputTokens: a.outputTokens, arrivalUs: a.arrivalUs, rank: a.rank });
   let now = arrivals[0].arrivalUs;
+  if (core.independent) {
+    // The offline engine's event loop for sync: independent (src/engine/cpu/simulate.ts).
+    const end = new Float64Array(core.G).fill(-1);
+    while (!core.done()) {
+      for (let g = 0; g < core.G; g++) {
+        if (end[g] === now) {
+          core.endRankStep(g, now);
+          end[g] = -1;
+        }
+      }
+      core.process(now);
+      for (let g = 0; g < core.G; g++) {
+        if (end[g] < 0) {
+          const d = core.beginRankStep(g, now);
+          if (d > 0) end[g] = now + d;
+        }
+      }
+      let next = Infinity;
+      for (let g = 0; g < core.G; g++) if (end[g] >= 0 && end[g] < next) next = end[g];
+      const a = core.nextArrivalUs();
+      if (a >= 0 && a < next) next = a;
+      if (next === Infinity) break;
+      now = Math.max(now, next);
+    }
+    return times;
+  }
   while (!core.done()) {
     const d = core.beginStep(now);
     if (d === 0) {

@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { cli } from '../cli/cli.ts';
 import { postJson, postStream } from './emulateHelpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/balanceroute.mjs', import.meta.url));
+// The CLI from its sources under tsx, as test/cli/cli.ts runs it.
+const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
 
 // A minimal WordPiece tokenizer: "hello world the worlds xyz" is 6 tokens (worlds = world ##s,
 // xyz = [UNK]); the 4-characters-per-token estimate would say 7.
@@ -26,7 +28,7 @@ const TOKENIZER = {
 };
 
 function launch(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'emulate', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, 'emulate', ...(args.includes('--port') ? [] : ['--port', '0']), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -41,6 +41,8 @@ export interface SteppableCore {
   /** Independent mode (sync: independent); absent in a core that only has the barrier. */
   beginRankStep?(g: number, nowUs: number): number;
   endRankStep?(g: number, endUs: number): void;
+  /** Independent mode: route arrivals and apply timeouts due at nowUs (idempotent at one time). */
+  process?(nowUs: number): void;
   rankStats(g: number): RankStats;
   /** When request id was first scheduled (engine µs, < 0 if not yet), for the queue-time histogram. */
   admitTimeUs?(id: number): number;

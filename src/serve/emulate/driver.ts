@@ -11,10 +11,10 @@
  * (client went away) are applied at the next step boundary, when the core is between steps.
  *
  * sync 'barrier': one group step for all ranks (beginStep/endStep). sync 'independent': each
- * rank steps on its own (beginRankStep/endRankStep) with its own timer.
+ * rank steps on its own (beginRankStep/endRankStep), in the offline engine's event order.
  */
 import type { CoreEvents, CoreOutcome, CoreRequest, SteppableCore, Sync } from './coreApi.ts';
-import { PreciseTimer } from './preciseTimer.ts';
+import { PreciseTimer, type TimerHandle } from './preciseTimer.ts';
 
 /** Per-request callbacks (the HTTP handler of that request). */
 export interface RequestSink {
@@ -78,6 +78,9 @@ export class RealTimeDriver {
   // Independent mode state.
   private readonly rankBusy: Uint8Array;
   private readonly rankBoundaryUs: Float64Array;
+  private readonly rankEndUs: Float64Array;
+  private armed: TimerHandle | undefined;
+  private armedUs = -1;
   // Timing statistics.
   private readonly errRing = new Float64Array(ERROR_RING);
   private errCount = 0;
@@ -119,6 +122,7 @@ export class RealTimeDriver {
     }
     this.rankBusy = new Uint8Array(this.G);
     this.rankBoundaryUs = new Float64Array(this.G);
+    this.rankEndUs = new Float64Array(this.G);
     this.rankAborts = Array.from({ length: this.G }, () => []);
     this.wall0 = performance.now();
   }
@@ -195,11 +199,10 @@ export class RealTimeDriver {
     if (this.sync === 'barrier') {
       if (!this.inStep && !this.startScheduled) this.beginBarrier(Math.max(this.boundaryUs, this.nextPending(this.boundaryUs)));
     } else {
-      // Each idle rank takes its next step at the latest arrival (the core decides which
-      // requests are due for which rank).
-      for (let g = 0; g < this.G; g++) {
-        if (!this.rankBusy[g]) this.beginRank(g, Math.max(this.rankBoundaryUs[g], this.lastArrivalUs));
-      }
+      // The arrival event(s): catch up with earlier step ends, then an event at the arrival.
+      const t = Math.max(this.lastArrivalUs, this.maxRankBoundary());
+      this.catchUp(t);
+      this.independentEvent(t);
     }
   };
 
@@ -255,6 +258,12 @@ export class RealTimeDriver {
   }
 
   // ---- independent ----
+  //
+  // A small discrete-event loop in engine time, in the offline engine's order: at an event time
+  // t, the rank steps that end at t are applied (rank order), then arrivals and timeouts due at
+  // t are processed, then every free rank with work starts its next step at t. Events are rank
+  // step ends (fired by the timer) and arrivals (at submit); an arrival first catches up with
+  // step ends at or before it whose timer has not fired yet, so events are never reordered.
 
   private maxRankBoundary(): number {
     let m = 0;
@@ -262,28 +271,57 @@ export class RealTimeDriver {
     return m;
   }
 
-  private beginRank(g: number, t: number): void {
-    this.rankBoundaryUs[g] = t;
-    const aborts = this.rankAborts[g];
-    for (const id of aborts) this.core.abort(id, t);
-    aborts.length = 0;
-    const d = this.core.beginRankStep!(g, t);
-    if (d > 0) {
-      this.rankBusy[g] = 1;
-      const end = t + d;
-      const deadline = this.wallAt(end);
-      this.timer.at(deadline, () => {
-        this.recordError(deadline);
-        this.steps++;
-        this.core.endRankStep!(g, end);
-        this.rankBusy[g] = 0;
-        this.rankBoundaryUs[g] = end;
-        if (!this.stopped) {
-          this.beginRank(g, end);
-          // Work this rank's step finished may have freed the router to place requests elsewhere.
-          for (let h = 0; h < this.G; h++) if (h !== g && !this.rankBusy[h]) this.beginRank(h, Math.max(this.rankBoundaryUs[h], end));
-        }
-      });
+  /** Handle every step-end event at or before t, in time order. */
+  private catchUp(t: number): void {
+    for (;;) {
+      let e = Infinity;
+      for (let g = 0; g < this.G; g++) if (this.rankBusy[g] && this.rankEndUs[g] < e) e = this.rankEndUs[g];
+      if (e > t) return;
+      this.independentEvent(e);
     }
+  }
+
+  /** One event at engine time t: step ends at t, what is due, then free ranks start. */
+  private independentEvent(t: number): void {
+    const core = this.core;
+    for (let g = 0; g < this.G; g++) {
+      if (this.rankBusy[g] && this.rankEndUs[g] === t) {
+        this.steps++;
+        core.endRankStep!(g, t);
+        this.rankBusy[g] = 0;
+        this.rankBoundaryUs[g] = t;
+      }
+    }
+    core.process?.(t);
+    if (this.stopped) return;
+    for (let g = 0; g < this.G; g++) {
+      if (this.rankBusy[g]) continue;
+      const aborts = this.rankAborts[g];
+      for (const id of aborts) core.abort(id, t);
+      aborts.length = 0;
+      this.rankBoundaryUs[g] = Math.max(this.rankBoundaryUs[g], t);
+      const d = core.beginRankStep!(g, t);
+      if (d > 0) {
+        this.rankBusy[g] = 1;
+        this.rankEndUs[g] = t + d;
+      }
+    }
+    this.armIndependent();
+  }
+
+  /** One timer for the earliest step end of any rank. */
+  private armIndependent(): void {
+    let e = Infinity;
+    for (let g = 0; g < this.G; g++) if (this.rankBusy[g] && this.rankEndUs[g] < e) e = this.rankEndUs[g];
+    if (e === Infinity || e === this.armedUs) return;
+    if (this.armed) this.timer.cancel(this.armed);
+    this.armedUs = e;
+    const deadline = this.wallAt(e);
+    this.armed = this.timer.at(deadline, () => {
+      this.armed = undefined;
+      this.armedUs = -1;
+      this.recordError(deadline);
+      if (!this.stopped) this.catchUp(e);
+    });
   }
 }

@@ -27,7 +27,7 @@ export function emulatorFromScenario(sc: Scenario, o: ServeOptions): Emulator {
   const model = resolveStepModel(sc.model);
   // Routers that project loads read the output-length survival of the workload (as in `run`).
   const survival = getWorkload(sc.workload).outputSurvival;
-  const sync: Sync = (sc as { sync?: Sync }).sync ?? 'barrier';
+  const sync: Sync = sc.sync ?? 'barrier';
   return new Emulator({
     core: (events) => {
       const core = new EngineCore(sc, model, events, { capacityHint: 4096, outputSurvival: survival });
