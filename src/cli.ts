@@ -72,7 +72,7 @@ function buildProgram(): Command {
     .option('--router <name>', 'internal router (see `balanceroute routers`)', 'vllm_default')
     .option('-k, --knob <name=value...>', 'router knob, repeatable')
     .option('--speed <x>', 'run steps x times faster than modelled (1 = real time)', '1')
-    .option('--sync <mode>', 'barrier (DP+EP lockstep) or independent, where the engine supports it')
+    .addOption(new Option('--sync <mode>', 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock').choices(['barrier', 'independent']).default('barrier'))
     .option('--seed <n>', 'seed of the router and of drawn output lengths', '1')
     .option('--workload <profile>', 'profile whose output-length distribution applies when ignore_eos is off', 'sharegpt')
     .option('--trace <file>', 'draw output lengths from a trace file instead of a profile')
