@@ -103,6 +103,8 @@ describe('balanceroute emulate (process)', () => {
     [['--router', 'fastest'], 'router'],
     [['--tokenizer', '/nonexistent/tokenizer.json'], 'tokenizer'],
     [['--dp', '0'], 'dp'],
+    [['--sync', 'independent', '--dispatch', 'per_step'], 'dispatch'],
+    [['--sync', 'lockstep'], 'sync'],
   ])('bad flag %j: one line, exit code 2', { timeout: 60_000 }, (args, field) => {
     const r = cli(['emulate', '--port', '0', ...args]);
     expect(r.code).toBe(2);
