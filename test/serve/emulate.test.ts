@@ -6,6 +6,7 @@ import type { Scenario } from '../../src/config/scenario.ts';
 import { EngineCore } from '../../src/engine/core/index.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
 import { emulatorFromScenario, type ServeOptions } from '../../src/serve/emulate/fromScenario.ts';
+import { RealTimeDriver } from '../../src/serve/emulate/driver.ts';
 import type { Emulator } from '../../src/serve/emulate/server.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../../src/serve/emulate/server.ts';
 import { estimateCounter } from '../../src/serve/openai/promptTokens.ts';
@@ -157,6 +158,31 @@ describe('emulate on the engine core', () => {
 
   it('offline replay of the recorded arrivals gives the same per-request token times', async () => {
     await replayCase({ dp: 4, router: 'vllm_default', seed: 7, max_num_seqs: 8, kv_capacity: 1600 });
+  });
+
+  it.each(['barrier', 'independent'])('requests submitted in one tick replay exactly (sync: %s)', async (sync) => {
+    const sc = scenarioFromFlat({ dp: 3, sync, seed: 5 });
+    const model = resolveStepModel(sc.model);
+    const live = new Map<number, number[]>();
+    let left = 9;
+    let allDone!: () => void;
+    const finished = new Promise<void>((r) => (allDone = r));
+    const d = new RealTimeDriver((ev) => new EngineCore(sc, model, ev, { outputSurvival: getWorkload(sc.workload).outputSurvival }), {
+      speed: 5,
+      sync: sync as 'barrier' | 'independent',
+      record: true,
+      observers: { onToken: (id, _e, t) => (live.get(id) ?? live.set(id, []).get(id)!).push(t) },
+    });
+    const sink = { onToken: () => undefined, onFinish: () => --left === 0 && allDone() };
+    for (let burst = 0; burst < 3; burst++) {
+      // Three requests in the same tick, some in the same microsecond, some a few apart.
+      for (let k = 0; k < 3; k++) d.submit({ promptTokens: 40 + 60 * k, outputTokens: 5 + 7 * k, rank: k === 2 ? 1 : undefined }, sink);
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await finished;
+    d.stop();
+    const offline = replay(sc, d.arrivals!);
+    for (const a of d.arrivals!) expect(live.get(a.id), `request ${a.id}`).toEqual(offline.get(a.id));
   });
 
   it('offline replay matches in sync: independent too (each rank on its own clock)', async () => {

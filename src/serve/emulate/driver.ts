@@ -69,6 +69,8 @@ export class RealTimeDriver {
   /** Independent mode: the rank each request was routed to (-1 before), and aborts per rank. */
   private readonly routedTo: number[] = [];
   private readonly rankAborts: number[][];
+  /** Independent mode: distinct arrival times submitted since the last kick, in order. */
+  private readonly newArrivals: number[] = [];
   private stopped = false;
   private kickQueued = false;
   // Barrier mode state.
@@ -148,6 +150,7 @@ export class RealTimeDriver {
     this.sinks[id] = sink;
     this.arrivals?.push({ id, arrivalUs: a, promptTokens: req.promptTokens, outputTokens: req.outputTokens, rank: req.rank });
     if (this.sync === 'barrier') this.pendingArr.push(a);
+    else if (this.newArrivals[this.newArrivals.length - 1] !== a) this.newArrivals.push(a);
     // Start idle ranks after the caller has finished its own bookkeeping for this id.
     if (!this.kickQueued) {
       this.kickQueued = true;
@@ -199,10 +202,14 @@ export class RealTimeDriver {
     if (this.sync === 'barrier') {
       if (!this.inStep && !this.startScheduled) this.beginBarrier(Math.max(this.boundaryUs, this.nextPending(this.boundaryUs)));
     } else {
-      // The arrival event(s): catch up with earlier step ends, then an event at the arrival.
-      const t = Math.max(this.lastArrivalUs, this.maxRankBoundary());
-      this.catchUp(t);
-      this.independentEvent(t);
+      // One event per distinct arrival time since the last kick, each after the step ends
+      // before it (as the offline loop visits them).
+      for (const a of this.newArrivals) {
+        const t = Math.max(a, this.maxRankBoundary());
+        this.catchUp(t);
+        this.independentEvent(t);
+      }
+      this.newArrivals.length = 0;
     }
   };
 
