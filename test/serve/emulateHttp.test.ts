@@ -125,6 +125,16 @@ describe('emulate HTTP (stand-in core)', () => {
     expect(sample(m, 'vllm:request_success_total', { model_name: 'test-model', engine: '1', finished_reason: 'length' })).toBe(2);
   });
 
+  it('max_tokens defaults as in vLLM: 16 on completions when absent, the rest of the context when null', async () => {
+    const { base } = await start(1, { maxModelLen: 40 });
+    const absent = await postJson(`${base}/v1/completions`, { prompt: [1, 2, 3, 4], ignore_eos: true });
+    expect(absent.body.usage).toMatchObject({ completion_tokens: 16 });
+    const nul = await postJson(`${base}/v1/completions`, { prompt: [1, 2, 3, 4], ignore_eos: true, max_tokens: null });
+    expect(nul.body.usage).toMatchObject({ completion_tokens: 36 });
+    const chat = await postJson(`${base}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], ignore_eos: true });
+    expect(chat.body.usage).toMatchObject({ prompt_tokens: 8, completion_tokens: 32 });
+  });
+
   it('GET /v1/models and /health', async () => {
     const { base } = await start();
     const h = await fetch(`${base}/health`);

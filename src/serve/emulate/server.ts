@@ -264,7 +264,9 @@ export class Emulator {
       );
     }
     const asked = kind === 'chat' ? ((r as { max_completion_tokens?: number | null }).max_completion_tokens ?? r.max_tokens) : r.max_tokens;
-    const maxTokens = asked ?? (kind === 'chat' ? cfg.maxModelLen - prompt : COMPLETIONS_DEFAULT_MAX_TOKENS);
+    // vLLM: an absent max_tokens is 16 on /v1/completions; null (or absent on chat) is the rest
+    // of the context.
+    const maxTokens = asked ?? (kind === 'completion' && asked === undefined ? COMPLETIONS_DEFAULT_MAX_TOKENS : cfg.maxModelLen - prompt);
     if (prompt + maxTokens > cfg.maxModelLen) {
       throw new ApiError(
         400,
