@@ -14,6 +14,8 @@ import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
 import { PROGRESS_MODES } from './cli/progressBar.ts';
+import { capacityCommand } from './cli/capacityCommand.ts';
+import { emulateCommand } from './cli/emulateCommand.ts';
 import { addGatewayCommand } from './cli/gatewayCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
@@ -43,6 +45,41 @@ function buildProgram(): Command {
     });
 
   program
+    .command('emulate')
+    .description("serve vLLM's OpenAI API from the simulated DP deployment, in real time (docs/emulate.md)")
+    .option('--dp <n>', 'number of DP ranks G', '8')
+    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
+    .option('--port <n>', 'HTTP port (external LB: port + rank; 0 = ephemeral)', '8000')
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .addOption(new Option('--lb <mode>', 'internal: one port, X-data-parallel-rank; external: one port per rank').choices(['internal', 'external']).default('internal'))
+    .option('--router <name>', 'internal router (see `balanceroute routers`)', 'vllm_default')
+    .option('-k, --knob <name=value...>', 'router knob, repeatable')
+    .option('--speed <x>', 'run steps x times faster than modelled (1 = real time)', '1')
+    .addOption(new Option('--sync <mode>', 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock').choices(['barrier', 'independent']).default('barrier'))
+    .option('--seed <n>', 'seed of the router and of drawn output lengths', '1')
+    .option('--workload <profile>', 'profile whose output-length distribution applies when ignore_eos is off', 'sharegpt')
+    .option('--trace <file>', 'draw output lengths from a trace file instead of a profile')
+    .option('--trace-columns <arrival,prompt,output>', 'trace column names, comma-separated, in this order')
+    .addOption(new Option('--trace-time-unit <unit>', 'unit of the trace arrival column').choices(['s', 'ms', 'us', 'ns']))
+    .option('--max-output <n>', 'cap on drawn output lengths in tokens', '1024')
+    .option('--max-num-seqs <n>', 'max running requests per rank (B)', '256')
+    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model preset)')
+    .option('--block-size <tokens>', 'KV block size in tokens', '16')
+    .option('--max-batched-tokens <n>', 'token budget per rank per step (M)', '8192')
+    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
+    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval (0 = exact view)', '100')
+    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
+    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
+    .option('--timeout-s <s>', 'engine-side request timeout from arrival (0 = none)', '0')
+    .option('--served-model-name <name>', 'model name of the API (default: the model preset name)')
+    .option('--tokenizer <tokenizer.json>', 'count text prompt tokens exactly with this Hugging Face tokenizer file')
+    .option('--max-body-bytes <n>', 'largest accepted request body', String(8 * 1024 * 1024))
+    .option('--record <file.csv>', 'on exit, write the arrivals as a trace `run --trace` replays')
+    .action(async (opts) => {
+      await emulateCommand(opts);
+    });
+
+  program
     .command('sweep')
     .description('simulate every configuration of a sweep file; one Arrow row per configuration')
     .argument('<sweep>', 'sweep file (.yaml, .yml or .json)')
@@ -53,9 +90,27 @@ function buildProgram(): Command {
     .option('--threads-force', 'run --threads even when it exceeds the cores available')
     .option('--timeseries <file.arrow>', 'write time series of configurations that set `timeseries: true`')
     .addOption(new Option('--progress <mode>', 'progress on stderr: bar, lines (one every ~10 s), none; auto = bar on a terminal, lines otherwise').choices(PROGRESS_MODES).default('auto'))
+    .option('--slo <metric=bound,...>', 'add goodput columns: requests meeting these per-request latency bounds (e.g. ttft_p95_ms=2000,tpot_p95_ms=100)')
     .option('-q, --quiet', 'no progress or summary')
     .action(async (file, opts) => {
       await sweepCommand(file, opts);
+    });
+
+  program
+    .command('capacity')
+    .description('largest request rate meeting a latency SLO, per configuration of a sweep (rate is searched)')
+    .argument('<sweep>', 'sweep file without a rate axis (.yaml, .yml or .json)')
+    .requiredOption('--slo <metric=bound,...>', 'upper bounds on result columns, e.g. ttft_p95_ms=2000,tpot_p95_ms=100[,failed_frac=0.01]')
+    .requiredOption('-o, --output <file.arrow>', 'capacity file (one row per configuration)')
+    .option('--min-rate <req/s>', 'lower end of the search (with --max-rate: a grid from min to max; default: walk from the sweep rate)')
+    .option('--max-rate <req/s>', 'upper end of the search')
+    .option('--tolerance <x%>', 'relative width of the final rate bracket', '1%')
+    .option('--window <s|base|fixed>', 'seconds of arrivals per evaluation (requests = rate × window); base: the sweep\'s requests / rate; fixed: same requests at every rate', 'base')
+    .addOption(new Option('--engine <engine>', 'simulation engine').choices(['cpu', 'gpu', 'auto']).default('auto'))
+    .option('--threads <n>', 'worker threads for the CPU engine (default: all cores)')
+    .option('-q, --quiet', 'no progress or summary')
+    .action(async (file, opts) => {
+      await capacityCommand(file, opts);
     });
 
   program
@@ -83,14 +138,15 @@ function buildProgram(): Command {
 
   program
     .command('report')
-    .description('HTML report (charts, verdict) of a sweep result file or a time-series file')
-    .argument('<file.arrow>', 'result file of `sweep`/`run -o`, or time series of `--timeseries`')
+    .description('HTML report (charts, verdict) of a sweep result, capacity or time-series file')
+    .argument('<file.arrow>', 'result file of `sweep`/`run -o`, capacity file of `capacity`, or time series of `--timeseries`')
     .option('-o, --output <file.html>', 'report file (default: the input with .html)')
     .option('--results <file.arrow>', 'time series only: result file that labels its configurations')
     .option('--requests <file.arrow>', 'time series only: per-request log for the Gantt chart (default: FILE.requests.arrow beside it)')
     .option('--config <i,j,...>', 'time series only: config_index values to draw (default: the first 8)')
     .option('--max-configs <n>', 'time series only: draw at most n configurations', '8')
     .option('--bins <n>', 'time series only: time bins per chart', '300')
+    .option('--slo <metric=bound,...>', 'sweeps over rates: SLO of the capacity verdict (default: the sweep\'s --slo, else ttft_p95_ms=2000,tpot_p95_ms=100)')
     .action(async (file, opts) => {
       await reportCommand(file, opts);
     });

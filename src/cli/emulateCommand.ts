@@ -1,0 +1,171 @@
+/**
+ * `balanceroute emulate`: serve vLLM's OpenAI API from the simulator's engine core on the wall
+ * clock (docs/emulate.md). Prints one line `emulate: listening {json}` with the bound ports once
+ * it accepts requests; SIGINT/SIGTERM stop it gracefully (exit 0).
+ */
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { basename } from 'node:path';
+import { scenarioFromFlat } from '../config/expand.ts';
+import { InputError } from '../errors.ts';
+import { emulatorFromScenario } from '../serve/emulate/fromScenario.ts';
+import type { LbMode } from '../serve/emulate/server.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../serve/emulate/server.ts';
+import { estimateCounter, tokenizerCounter } from '../serve/openai/promptTokens.ts';
+import { knobFlags, numberFlag } from './parseFlags.ts';
+import { checkOutputPath } from '../io/outputFile.ts';
+
+export interface EmulateFlags {
+  dp: string;
+  model: string;
+  port: string;
+  host: string;
+  lb: string;
+  router: string;
+  knob?: string[];
+  speed: string;
+  sync?: string;
+  seed: string;
+  workload: string;
+  trace?: string;
+  traceColumns?: string;
+  traceTimeUnit?: string;
+  maxOutput: string;
+  maxNumSeqs: string;
+  kvCapacity?: string;
+  blockSize: string;
+  maxBatchedTokens: string;
+  maxModelLen?: string;
+  statsIntervalMs: string;
+  dispatch: string;
+  assignOrder: string;
+  timeoutS: string;
+  servedModelName?: string;
+  tokenizer?: string;
+  maxBodyBytes?: string;
+  record?: string;
+}
+
+/** The scenario keys of `run` that apply to a live deployment (no rate, request count or arrival process). */
+export function emulateEntry(f: EmulateFlags): Record<string, unknown> {
+  const isTrace = f.trace !== undefined;
+  const entry: Record<string, unknown> = {
+    router: { name: f.router, ...knobFlags(f.knob) },
+    dp: numberFlag('dp', f.dp),
+    seed: numberFlag('seed', f.seed),
+    workload: isTrace ? 'trace' : f.workload,
+    max_output: numberFlag('max_output', f.maxOutput),
+    model: f.model,
+    max_num_seqs: numberFlag('max_num_seqs', f.maxNumSeqs),
+    block_size: numberFlag('block_size', f.blockSize),
+    max_batched_tokens: numberFlag('max_batched_tokens', f.maxBatchedTokens),
+    stats_interval_ms: numberFlag('stats_interval_ms', f.statsIntervalMs),
+    dispatch: f.dispatch,
+    assign_order: f.assignOrder,
+    timeout_s: numberFlag('timeout_s', f.timeoutS),
+  };
+  if (f.sync !== undefined) entry.sync = f.sync;
+  if (isTrace) {
+    entry.trace = f.trace;
+    if (f.traceColumns !== undefined) {
+      const cols = f.traceColumns.split(',').map((s) => s.trim());
+      if (cols.length !== 3 || cols.some((c) => c === '')) {
+        throw new InputError('trace_columns', f.traceColumns, 'expected three names: arrival,prompt,output');
+      }
+      entry.trace_columns = { arrival: cols[0], prompt: cols[1], output: cols[2] };
+    }
+    if (f.traceTimeUnit !== undefined) entry.trace_time_unit = f.traceTimeUnit;
+  }
+  if (f.kvCapacity !== undefined) entry.kv_capacity = numberFlag('kv_capacity', f.kvCapacity);
+  if (f.maxModelLen !== undefined) entry.max_model_len = numberFlag('max_model_len', f.maxModelLen);
+  return entry;
+}
+
+function intFlag(field: string, raw: string, min: number, max: number): number {
+  const v = numberFlag(field, raw)!;
+  if (!Number.isInteger(v) || v < min || v > max) throw new InputError(field, raw, `must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+export async function emulateCommand(f: EmulateFlags): Promise<void> {
+  const sc = scenarioFromFlat(emulateEntry(f));
+  const speed = numberFlag('speed', f.speed)!;
+  if (!(speed > 0) || speed > 1e6) throw new InputError('speed', f.speed, 'must be a number > 0 (1 = real time, 2 = twice as fast)');
+  const lb = f.lb as LbMode;
+  const port = intFlag('port', f.port, 0, 65535);
+  if (lb === 'external' && port !== 0 && port + sc.dp - 1 > 65535) {
+    throw new InputError('port', f.port, `external LB uses ports port..port+${sc.dp - 1}; they must stay below 65536`);
+  }
+  const maxBodyBytes = f.maxBodyBytes === undefined ? DEFAULT_MAX_BODY_BYTES : intFlag('max_body_bytes', f.maxBodyBytes, 1, 2 ** 31);
+  const tokens = f.tokenizer === undefined ? estimateCounter : tokenizerCounter(f.tokenizer);
+  if (f.servedModelName !== undefined && f.servedModelName.trim() === '') {
+    throw new InputError('served_model_name', f.servedModelName, 'must not be empty');
+  }
+  if (f.record !== undefined) checkOutputPath(f.record, 'record', { createDir: true });
+  const servedModelName = f.servedModelName ?? basename(sc.model).replace(/\.json$/i, '');
+  const emu = emulatorFromScenario(sc, {
+    speed,
+    lb,
+    host: f.host,
+    port,
+    servedModelName,
+    tokens,
+    maxBodyBytes,
+    record: f.record !== undefined,
+  });
+  // Signal handlers first: a supervisor may signal as soon as it reads the listening line.
+  let onStop!: () => void;
+  const stopped = new Promise<void>((resolve) => (onStop = resolve));
+  const onSignal = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    onStop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let ports: number[];
+  try {
+    ports = await emu.start();
+  } catch (e) {
+    onSignal();
+    await emu.stop();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      throw new InputError('port', f.port, `cannot listen on ${f.host}: ${err.code}`);
+    }
+    throw e;
+  }
+  const cpuAtStart = cpuSeconds();
+  const eluAtStart = performance.eventLoopUtilization();
+  process.stdout.write(
+    `emulate: listening ${JSON.stringify({
+      host: f.host,
+      ports,
+      lb,
+      dp: sc.dp,
+      model: servedModelName,
+      router: sc.router,
+      speed,
+    })}\n`,
+  );
+  await stopped;
+  // Busy share of the event loop while listening: far below 1 with large timing errors means
+  // the process was waiting for a CPU, not working.
+  const elu = performance.eventLoopUtilization(eluAtStart).utilization;
+  await emu.stop();
+  const errs = Array.from(emu.driver.timingErrors()).sort((a, b) => a - b);
+  const q = (p: number) => (errs.length ? errs[Math.min(errs.length - 1, Math.floor(p * errs.length))].toFixed(3) : '-');
+  process.stderr.write(
+    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms p50 ${q(0.5)} p99 ${q(0.99)} max ${errs.length ? errs[errs.length - 1].toFixed(3) : '-'}; cpu ${(cpuSeconds() - cpuAtStart).toFixed(2)} s while listening; event loop busy ${(elu * 100).toFixed(1)}%\n`,
+  );
+  if (f.record !== undefined) {
+    const rows = (emu.driver.arrivals ?? []).map((a) => `${a.arrivalUs * 1000},${a.promptTokens},${a.outputTokens},${a.rank ?? ''}`);
+    writeFileSync(f.record, ['arrival_time_ns,prompt_tokens,output_tokens,pinned_rank', ...rows].join('\n') + '\n');
+  }
+}
+
+/** CPU time (user + system) this process has used, in seconds. */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}

@@ -1,0 +1,51 @@
+/**
+ * What the emulator needs from the steppable engine core (src/engine/core): the same object the
+ * offline engine drives, seen through the methods the wall-clock driver calls. Declared here as
+ * an interface so the HTTP side depends on the shape, not on the module.
+ */
+export type CoreOutcome = 'completed' | 'rejected' | 'timeout' | 'aborted';
+
+export interface CoreRequest {
+  promptTokens: number;
+  outputTokens: number;
+  /** Engine clock, integer µs, non-decreasing across submit() calls. */
+  arrivalUs: number;
+  /** Pinned rank (X-data-parallel-rank, or the port in external-LB mode). */
+  rank?: number;
+}
+
+export interface CoreEvents {
+  onRoute?(id: number, rank: number, tUs: number): void;
+  onAdmit?(id: number, rank: number, tUs: number): void;
+  onToken?(id: number, emitted: number, tUs: number): void;
+  onFinish?(id: number, outcome: CoreOutcome, tUs: number): void;
+  onPreempt?(id: number, rank: number, tUs: number): void;
+}
+
+export interface RankStats {
+  running: number;
+  waiting: number;
+  kvBlocksUsed: number;
+  kvBlocksTotal: number;
+  preemptions: number;
+  promptTokens: number;
+  generationTokens: number;
+}
+
+export interface SteppableCore {
+  readonly G: number;
+  submit(req: CoreRequest): number;
+  abort(id: number, tUs: number): void;
+  beginStep(nowUs: number): number;
+  endStep(endUs: number): void;
+  /** Independent mode (sync: independent); absent in a core that only has the barrier. */
+  beginRankStep?(g: number, nowUs: number): number;
+  endRankStep?(g: number, endUs: number): void;
+  /** Independent mode: route arrivals and apply timeouts due at nowUs (idempotent at one time). */
+  process?(nowUs: number): void;
+  rankStats(g: number): RankStats;
+  /** When request id was first scheduled (engine µs, < 0 if not yet), for the queue-time histogram. */
+  admitTimeUs?(id: number): number;
+}
+
+export type Sync = 'barrier' | 'independent';

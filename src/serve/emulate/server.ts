@@ -1,0 +1,437 @@
+/**
+ * The emulator's HTTP side: vLLM's OpenAI-compatible API in front of the real-time driver.
+ *
+ * lb 'internal': one port for every rank, like `vllm serve --data-parallel-size N`; a request
+ * goes to the rank its `X-data-parallel-rank` header names, else the scenario's router decides.
+ * lb 'external': one port per rank (port + r), like vLLM's external-LB mode; each port pins its
+ * requests to its own rank and exports only its own engine's metrics.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiError, errorBody } from '../openai/errors.ts';
+import { chatRequest, checkStreamOptions, completionRequest, parseBody } from '../openai/schemas.ts';
+import { chatPromptTokens, completionPromptTokens, type TokenCounter } from '../openai/promptTokens.ts';
+import {
+  fullResponse,
+  modelList,
+  newResponseId,
+  SSE_DONE,
+  SseChunks,
+  sseError,
+  usageOf,
+  type Endpoint,
+  type FinishReason,
+} from '../openai/responses.ts';
+import type { CoreEvents, CoreOutcome } from './coreApi.ts';
+import { RealTimeDriver, type CoreFactory, type RequestSink } from './driver.ts';
+import { EndpointMetrics } from './metrics.ts';
+import { outputTokens, type OutputSampler } from './outputLength.ts';
+import type { Sync } from './coreApi.ts';
+
+export type LbMode = 'internal' | 'external';
+
+export interface EmulatorConfig {
+  /** Builds the engine core (the same core the offline engine drives) with the driver's events. */
+  core: CoreFactory;
+  dp: number;
+  sync: Sync;
+  speed: number;
+  lb: LbMode;
+  host: string;
+  /** First port (0 = ephemeral; external mode: every port ephemeral). */
+  port: number;
+  servedModelName: string;
+  maxModelLen: number;
+  /** KV capacity per rank in tokens: a request longer than this can never run. */
+  kvCapacity: number;
+  blockSize: number;
+  tokens: TokenCounter;
+  outputLength: OutputSampler;
+  /** Largest accepted request body in bytes. */
+  maxBodyBytes: number;
+  /** Keep the arrival log (driver.arrivals). */
+  record?: boolean;
+  /** Extra observers of every core event (tests, logs), called after the emulator's own. */
+  observers?: CoreEvents;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** vLLM's default max_tokens for /v1/completions. */
+export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+
+interface Port {
+  server: Server;
+  /** Rank this port pins to (external mode), or undefined (internal). */
+  rank: number | undefined;
+  metrics: EndpointMetrics;
+}
+
+interface Active {
+  shutdown(): void;
+}
+
+export class Emulator {
+  readonly driver: RealTimeDriver;
+  private readonly ports: Port[] = [];
+  private readonly metricsOfRank: EndpointMetrics[] = [];
+  private readonly active = new Set<Active>();
+  private readonly created = Math.floor(Date.now() / 1000);
+  private closing = false;
+  // Per-request times for the latency histograms (engine µs), by id.
+  private readonly rankOf: number[] = [];
+  private readonly admitUs: number[] = [];
+  private readonly lastTokenUs: number[] = [];
+
+  constructor(readonly cfg: EmulatorConfig) {
+    this.driver = new RealTimeDriver(cfg.core, {
+      speed: cfg.speed,
+      sync: cfg.sync,
+      record: cfg.record,
+      observers: {
+        onRoute: (id, rank, t) => {
+          this.rankOf[id] = rank;
+          cfg.observers?.onRoute?.(id, rank, t);
+        },
+        onAdmit: (id, rank, t) => {
+          cfg.observers?.onAdmit?.(id, rank, t);
+          if (this.admitUs[id] === undefined) this.admitUs[id] = t; // not a re-admission after preemption
+        },
+        onToken: (id, emitted, t) => {
+          const g = this.rankOf[id];
+          const m = this.metricsOfRank[g];
+          if (emitted === 1) m?.firstToken(g, (t - this.driver.arrivalUs[id]) / 1e6);
+          else m?.interToken(g, (t - this.lastTokenUs[id]) / 1e6);
+          this.lastTokenUs[id] = t;
+          cfg.observers?.onToken?.(id, emitted, t);
+        },
+        onFinish: (id, outcome, t) => cfg.observers?.onFinish?.(id, outcome, t),
+        onPreempt: (id, rank, t) => cfg.observers?.onPreempt?.(id, rank, t),
+      },
+    });
+    const core = this.driver.core;
+    const numBlocks = Math.floor(cfg.kvCapacity / cfg.blockSize);
+    const cache = { blockSize: cfg.blockSize, numGpuBlocks: numBlocks };
+    if (cfg.lb === 'internal') {
+      const all = Array.from({ length: cfg.dp }, (_, g) => g);
+      const m = new EndpointMetrics(cfg.servedModelName, all, core, cache);
+      for (const g of all) this.metricsOfRank[g] = m;
+      this.ports.push({ server: this.newServer(), rank: undefined, metrics: m });
+    } else {
+      for (let g = 0; g < cfg.dp; g++) {
+        const m = new EndpointMetrics(cfg.servedModelName, [g], core, cache);
+        this.metricsOfRank[g] = m;
+        this.ports.push({ server: this.newServer(), rank: g, metrics: m });
+      }
+    }
+  }
+
+  private newServer(): Server {
+    // A long keep-alive: a client that reuses an idle connection just as the server closes it
+    // gets ECONNRESET on a POST (not retried); on a loaded machine 5 s (uvicorn's default) is
+    // too close to clients' own idle timeouts.
+    return createServer({ noDelay: true, keepAliveTimeout: 30_000 });
+  }
+
+  /** Bind every port; returns the bound port numbers (rank order in external mode). */
+  async start(): Promise<number[]> {
+    const bound: number[] = [];
+    for (let i = 0; i < this.ports.length; i++) {
+      const p = this.ports[i];
+      p.server.on('request', (req, res) => this.handle(p, req, res));
+      const want = this.cfg.port === 0 ? 0 : this.cfg.port + i;
+      await new Promise<void>((resolve, reject) => {
+        p.server.once('error', reject);
+        p.server.listen(want, this.cfg.host, () => {
+          p.server.off('error', reject);
+          resolve();
+        });
+      });
+      bound.push((p.server.address() as AddressInfo).port);
+    }
+    return bound;
+  }
+
+  /**
+   * Graceful stop: stop accepting, end every in-flight request (streams get an error event and
+   * `[DONE]`, others a 503), close the connections and the step timers.
+   */
+  async stop(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const closed = this.ports.map((p) => new Promise<void>((resolve) => p.server.close(() => resolve())));
+    this.driver.stop();
+    for (const a of [...this.active]) a.shutdown();
+    for (const p of this.ports) p.server.closeIdleConnections();
+    // Give the final writes a moment to flush, then drop whatever is left.
+    await new Promise((r) => setTimeout(r, 50));
+    for (const p of this.ports) p.server.closeAllConnections();
+    await Promise.all(closed);
+  }
+
+  // ---- routing ----
+
+  private handle(port: Port, req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q >= 0 ? url.slice(0, q) : url;
+    const method = req.method ?? 'GET';
+    if (this.closing) {
+      res.setHeader('connection', 'close');
+      sendError(res, new ApiError(503, 'The server is shutting down.'));
+      return;
+    }
+    const route = ROUTES[path];
+    if (!route) {
+      sendJson(res, 404, { detail: 'Not Found' });
+      req.resume();
+      return;
+    }
+    if (!route.includes(method)) {
+      sendJson(res, 405, { detail: 'Method Not Allowed' });
+      req.resume();
+      return;
+    }
+    switch (path) {
+      case '/health':
+        res.writeHead(200, { 'content-length': '0' }).end();
+        return;
+      case '/v1/models':
+        sendJson(res, 200, modelList(this.cfg.servedModelName, this.created, this.cfg.maxModelLen));
+        return;
+      case '/version':
+        sendJson(res, 200, { version: 'balanceroute-emulate' });
+        return;
+      case '/metrics':
+        port.metrics.exposition().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': port.metrics.contentType }).end(text);
+          },
+          (e: Error) => sendError(res, new ApiError(500, `metrics: ${e.message}`)),
+        );
+        return;
+      case '/v1/completions':
+        this.generate(port, 'completion', req, res);
+        return;
+      case '/v1/chat/completions':
+        this.generate(port, 'chat', req, res);
+        return;
+    }
+  }
+
+  private generate(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse): void {
+    readBody(req, this.cfg.maxBodyBytes).then(
+      (buf) => {
+        try {
+          this.startRequest(port, kind, req, res, buf);
+        } catch (e) {
+          if (e instanceof ApiError) sendError(res, e);
+          else sendError(res, new ApiError(500, (e as Error).message));
+        }
+      },
+      (e: unknown) => {
+        if (e instanceof ApiError) {
+          res.setHeader('connection', 'close'); // the rest of an oversized body is not read
+          sendError(res, e);
+        } else {
+          res.destroy();
+        }
+      },
+    );
+  }
+
+  private startRequest(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse, buf: Buffer): void {
+    const cfg = this.cfg;
+    let body: unknown;
+    try {
+      body = JSON.parse(buf.toString('utf8'));
+    } catch (e) {
+      throw new ApiError(400, `JSON decode error: ${(e as Error).message}`);
+    }
+    const r = kind === 'chat' ? parseBody(chatRequest, body) : parseBody(completionRequest, body);
+    checkStreamOptions(r);
+    if (r.model != null && r.model !== cfg.servedModelName) {
+      throw new ApiError(404, `The model \`${r.model}\` does not exist.`, 'model');
+    }
+    const rank = this.pinnedRank(port, req.headers['x-data-parallel-rank']);
+    const prompt =
+      kind === 'chat'
+        ? chatPromptTokens((r as { messages: Parameters<typeof chatPromptTokens>[0] }).messages, cfg.tokens)
+        : completionPromptTokens((r as { prompt: Parameters<typeof completionPromptTokens>[0] }).prompt, cfg.tokens);
+    if (prompt >= cfg.maxModelLen) {
+      throw new ApiError(
+        400,
+        `This model's maximum context length is ${cfg.maxModelLen} tokens. However, your request has ${prompt} input tokens. Please reduce the length of the input messages.`,
+      );
+    }
+    const asked = kind === 'chat' ? ((r as { max_completion_tokens?: number | null }).max_completion_tokens ?? r.max_tokens) : r.max_tokens;
+    // vLLM: an absent max_tokens is 16 on /v1/completions; null (or absent on chat) is the rest
+    // of the context.
+    const maxTokens = asked ?? (kind === 'completion' && asked === undefined ? COMPLETIONS_DEFAULT_MAX_TOKENS : cfg.maxModelLen - prompt);
+    if (prompt + maxTokens > cfg.maxModelLen) {
+      throw new ApiError(
+        400,
+        `This model's maximum context length is ${cfg.maxModelLen} tokens. However, you requested ${prompt + maxTokens} tokens (${prompt} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+        kind === 'chat' ? 'max_completion_tokens' : 'max_tokens',
+      );
+    }
+    const out = outputTokens(r.ignore_eos === true, maxTokens, cfg.outputLength);
+    if (prompt + out > cfg.kvCapacity) {
+      throw new ApiError(
+        400,
+        `The request needs ${prompt + out} tokens of KV cache (${prompt} prompt + ${out} output) but a rank holds ${cfg.kvCapacity} (--kv-capacity).`,
+      );
+    }
+    const finish: FinishReason = out === maxTokens ? 'length' : 'stop';
+    const stream = r.stream === true;
+    const includeUsage = stream && r.stream_options?.include_usage === true;
+    const id = newResponseId(kind);
+    const created = Math.floor(Date.now() / 1000);
+    const model = cfg.servedModelName;
+    const chunks = stream ? new SseChunks(kind, id, model, created, includeUsage) : undefined;
+
+    let done = false;
+    let reqId = -1;
+    const active: Active = {
+      shutdown: () => {
+        if (done) return;
+        done = true;
+        if (chunks) res.end(sseError('The server is shutting down.', 'ServiceUnavailableError', 503) + SSE_DONE);
+        else sendError(res, new ApiError(503, 'The server is shutting down.'));
+      },
+    };
+    const finishWith = (outcome: CoreOutcome, emitted: number, tUs: number) => {
+      this.active.delete(active);
+      const g = this.rankOf[reqId];
+      const arrival = this.driver.arrivalUs[reqId];
+      const admit = this.admitUs[reqId] ?? this.driver.core.admitTimeUs?.(reqId);
+      const admitted = admit !== undefined && admit >= 0;
+      this.metricsOfRank[g]?.finished(
+        g,
+        outcome,
+        outcome === 'completed' ? finish : 'abort',
+        (tUs - arrival) / 1e6,
+        admitted ? (admit - arrival) / 1e6 : undefined,
+        admitted ? (tUs - admit) / 1e6 : undefined,
+      );
+      if (done) return;
+      done = true;
+      if (outcome === 'completed') {
+        const usage = usageOf(prompt, emitted);
+        if (chunks) res.end(includeUsage ? chunks.usage(usage) + SSE_DONE : SSE_DONE);
+        else sendJson(res, 200, fullResponse(kind, id, model, created, emitted, finish, usage));
+        return;
+      }
+      const [status, message] =
+        outcome === 'timeout'
+          ? [408, `The request timed out in the engine after ${emitted} output tokens (--timeout-s).`]
+          : outcome === 'rejected'
+            ? [400, 'The engine rejected the request: it can never fit in a rank\'s KV cache.']
+            : [500, 'The request was aborted.'];
+      if (chunks) res.end(sseError(message, status === 408 ? 'RequestTimeout' : 'BadRequestError', status) + SSE_DONE);
+      else sendError(res, new ApiError(status, message));
+    };
+
+    if (chunks) {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+      res.flushHeaders();
+    }
+    let emittedSoFar = 0;
+    const sink: RequestSink = {
+      onToken: (emitted) => {
+        emittedSoFar = emitted;
+        if (!chunks || done) return;
+        const last = emitted === out;
+        let s = chunks.token(emitted - 1, last ? finish : null);
+        if (emitted === 1 && kind === 'chat') s = chunks.role() + s;
+        res.write(s);
+      },
+      onFinish: (outcome, t) => finishWith(outcome, emittedSoFar, t),
+    };
+    reqId = this.driver.submit({ promptTokens: prompt, outputTokens: out, rank }, sink);
+    this.active.add(active);
+    res.on('close', () => {
+      if (done) return;
+      // The client went away before the end: the request leaves the engine (vLLM aborts it).
+      done = true;
+      this.active.delete(active);
+      this.driver.abort(reqId);
+      const g = this.rankOf[reqId];
+      if (g !== undefined) {
+        const t = this.driver.engineNow();
+        this.metricsOfRank[g]?.finished(g, 'aborted', 'abort', (t - this.driver.arrivalUs[reqId]) / 1e6, undefined, undefined);
+      }
+    });
+  }
+
+  /**
+   * The rank a request is pinned to. External mode: the port's rank. Internal mode: the
+   * `X-data-parallel-rank` header as vLLM reads it (Python int(): a non-integer is ignored, an
+   * integer outside [0, dp) is a 400).
+   */
+  private pinnedRank(port: Port, header: string | string[] | undefined): number | undefined {
+    const raw = Array.isArray(header) ? header[0] : header;
+    let r: number | undefined;
+    if (raw !== undefined && /^\s*[+-]?\d+(?:_\d+)*\s*$/.test(raw)) r = Number(raw.trim().replace(/_/g, ''));
+    if (r !== undefined && !(r >= 0 && r < this.cfg.dp)) {
+      throw new ApiError(400, `data_parallel_rank ${r} is out of range [0, ${this.cfg.dp}).`, 'X-data-parallel-rank');
+    }
+    return port.rank ?? r;
+  }
+}
+
+const ROUTES: Record<string, string[]> = {
+  '/health': ['GET'],
+  '/v1/models': ['GET'],
+  '/version': ['GET'],
+  '/metrics': ['GET'],
+  '/v1/completions': ['POST'],
+  '/v1/chat/completions': ['POST'],
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const s = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s) }).end(s);
+}
+
+function sendError(res: ServerResponse, e: ApiError): void {
+  sendJson(res, e.status, errorBody(e));
+}
+
+/** The request body, or an ApiError(413) past `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    const tooLarge = () => new ApiError(413, `The request body exceeds the limit of ${limit} bytes (--max-body-bytes).`);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reject(tooLarge());
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge());
+        return;
+      }
+      parts.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    });
+    req.on('error', (e) => {
+      if (!failed) {
+        failed = true;
+        reject(e);
+      }
+    });
+  });
+}
