@@ -258,7 +258,7 @@ describe('prompt tokens', () => {
     expect(countPrompt({ prompt: [1, 2, 3] }, false, estimateTokens, false)).toEqual({ tokens: 3, exact: true });
     expect(countPrompt({ prompt: [[1, 2], [3]] }, false, estimateTokens, false)).toEqual({ tokens: 3, exact: true });
     expect(countPrompt({ prompt: 'abcdefghi' }, false, estimateTokens, false)).toEqual({ tokens: 3, exact: false });
-    expect(countPrompt({ messages: [{ role: 'user', content: 'abcd' }, { role: 'user', content: [{ type: 'text', text: 'abcdefgh' }] }] }, true, estimateTokens, false)).toEqual({ tokens: 4 + 1 + 4 + 2, exact: false });
+    expect(countPrompt({ messages: [{ role: 'user', content: 'abcd' }, { role: 'user', content: [{ type: 'text', text: 'abcdefgh' }] }] }, true, estimateTokens, false)).toEqual({ tokens: 3 + 4 + 1 + 4 + 2, exact: false });
     expect(countPrompt({}, false, estimateTokens, false)).toEqual({ tokens: 1, exact: false });
   });
   it('--tokenizer: a Hugging Face tokenizer.json counts text exactly; a bad file is an InputError', () => {
@@ -269,6 +269,7 @@ describe('prompt tokens', () => {
       writeFileSync(p, JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null, pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab: { hello: 0, world: 1, '[UNK]': 2 }, unk_token: '[UNK]' } }));
       const tok = loadTokenizer(p);
       expect(countPrompt({ prompt: 'hello world and more words' }, false, tok, true)).toEqual({ tokens: 5, exact: true });
+      expect(countPrompt({ prompt: [1, 2] }, false, tok, true)).toEqual({ tokens: 2, exact: true });
       writeFileSync(p, '{not json');
       expect(() => loadTokenizer(p)).toThrow(InputError);
     } finally {

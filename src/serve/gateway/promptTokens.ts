@@ -1,16 +1,16 @@
-// Prompt length of an OpenAI-style request body, in tokens. Token-id prompts are exact; text is
-// counted with a Hugging Face tokenizer.json when one is given, else estimated at 4 characters
-// per token (OpenAI's rule of thumb for English text: "1 token ~= 4 chars in English",
-// help.openai.com, "What are tokens and how to count them?"). Chat messages add a few template
-// tokens each, so chat counts are never marked exact.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
-import { InputError } from '../../errors.ts';
+// Prompt length of a request body as the gateway sees it: raw JSON, not yet validated (vLLM
+// validates it). Counting rules are the emulator's (src/serve/openai/promptTokens.ts), so the
+// gateway and `balanceroute emulate` agree on loads: token ids are exact; text is counted by a
+// Hugging Face tokenizer.json when one is given, else estimated at 4 characters per token;
+// chat adds the template overhead per message and for the reply, so chat counts are never exact.
+import {
+  CHAT_TOKENS_PER_MESSAGE,
+  CHAT_TOKENS_REPLY,
+  estimateCounter,
+  tokenizerCounter,
+} from '../openai/promptTokens.ts';
 
-export const CHARS_PER_TOKEN = 4;
-/** Template tokens per chat message (role markers, separators): a typical chat template's cost. */
-export const CHAT_TOKENS_PER_MESSAGE = 4;
+export { CHAT_TOKENS_PER_MESSAGE, CHAT_TOKENS_REPLY };
 
 export interface PromptCount {
   tokens: number;
@@ -19,20 +19,12 @@ export interface PromptCount {
 
 export type TextCounter = (text: string) => number;
 
-export const estimateTokens: TextCounter = (text) => Math.ceil(text.length / CHARS_PER_TOKEN);
+export const estimateTokens: TextCounter = (text) => estimateCounter.countText(text);
 
-/** A counter backed by tokenizer.json (and tokenizer_config.json beside it, if present). */
+/** A counter backed by tokenizer.json (and tokenizer_config.json beside it); InputError if unusable. */
 export function loadTokenizer(path: string): TextCounter {
-  let tok: Tokenizer;
-  try {
-    const json = JSON.parse(readFileSync(path, 'utf8'));
-    const cfgPath = join(dirname(path), 'tokenizer_config.json');
-    const cfg = existsSync(cfgPath) ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
-    tok = new Tokenizer(json, cfg);
-  } catch (e) {
-    throw new InputError('tokenizer', path, `cannot load a Hugging Face tokenizer.json (${String((e as Error).message ?? e).split('\n')[0]})`);
-  }
-  return (text) => tok.encode(text, { add_special_tokens: false }).ids.length;
+  const c = tokenizerCounter(path);
+  return (text) => c.countText(text);
 }
 
 function isTokenIds(x: unknown): x is number[] {
@@ -41,7 +33,7 @@ function isTokenIds(x: unknown): x is number[] {
 
 /**
  * Count the prompt of a /v1/completions or /v1/chat/completions body. `counter` counts text;
- * `exactText` says whether it is a real tokenizer.
+ * `exactText` says whether it is a real tokenizer. Malformed bodies count 1 token (vLLM rejects them).
  */
 export function countPrompt(body: Record<string, unknown>, chat: boolean, counter: TextCounter, exactText: boolean): PromptCount {
   if (!chat) {
@@ -65,17 +57,19 @@ export function countPrompt(body: Record<string, unknown>, chat: boolean, counte
   }
   const msgs = body.messages;
   if (!Array.isArray(msgs)) return { tokens: 1, exact: false };
-  let n = 0;
+  let n = CHAT_TOKENS_REPLY;
   for (const m of msgs) {
     n += CHAT_TOKENS_PER_MESSAGE;
     const c = (m as { content?: unknown } | null)?.content;
-    if (typeof c === 'string') n += counter(c);
+    let text = '';
+    if (typeof c === 'string') text = c;
     else if (Array.isArray(c)) {
       for (const part of c) {
         const t = (part as { text?: unknown } | null)?.text;
-        if (typeof t === 'string') n += counter(t);
+        if (typeof t === 'string') text += t;
       }
     }
+    if (text !== '') n += counter(text);
   }
-  return { tokens: Math.max(1, n), exact: false };
+  return { tokens: n, exact: false };
 }
