@@ -16,6 +16,7 @@ import { benchCommand } from './cli/benchCommand.ts';
 import { PROGRESS_MODES } from './cli/progressBar.ts';
 import { capacityCommand } from './cli/capacityCommand.ts';
 import { emulateCommand } from './cli/emulateCommand.ts';
+import { addGatewayCommand } from './cli/gatewayCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -181,6 +182,8 @@ function buildProgram(): Command {
     .description('list step-time presets and workload profiles')
     .option('--json', 'as JSON')
     .action((opts) => presetsCommand(opts));
+
+  addGatewayCommand(program);
 
   return program;
 }
