@@ -177,10 +177,10 @@ fn br0Envelope(env: u32) -> U64 {
   return u64of(E);
 }
 
-// br0 with integer a, b: F = b * overflow - a * min(w, margin), compared without signs as
-// b*over_g + a*min_best < b*over_best + a*min_g (all terms non-negative U64).
+// br0 (write-up BR-0): F = a*s - b*max(s - margin, 0), highest wins. a*s is the same for every
+// rank, so the highest F is the lowest b*overflow, overflow = s + L - E (scaled by G with the mean
+// envelope): compared as exact U64 with integer b (the host puts G for b = 'G').
 fn routeBr0Int(prompt: u32) -> u32 {
-  let a = par(P_K0);
   let b = par(P_K0 + 1u);
   let env = par(P_K0 + 2u);
   let scale = select(1u, G, env == 1u);
@@ -188,49 +188,39 @@ fn routeBr0Int(prompt: u32) -> u32 {
   let w = mul32x32(scale, prompt);
   var best = 0u;
   var bestP = U64(0u, 0u);
-  var bestN = U64(0u, 0u);
   var bestL = 0u;
   for (var g = 0u; g < G; g = g + 1u) {
     let L = viewLoad(g);
-    let sL = mul32x32(scale, L);
-    let margin = select(U64(0u, 0u), sub64(E, sL), lt64(sL, E));
-    let top = add64(sL, w);
+    let top = add64(mul32x32(scale, L), w);
     let over = select(U64(0u, 0u), sub64(top, E), lt64(E, top));
     let Pg = mul64x32(over, b);
-    let Ng = mul64x32(min64(w, margin), a);
-    let lhs = add64(Pg, bestN);
-    let rhs = add64(bestP, Ng);
-    if (g == 0u || lt64(lhs, rhs) || (eq64(lhs, rhs) && L < bestL)) {
+    if (g == 0u || lt64(Pg, bestP) || (eq64(Pg, bestP) && L < bestL)) {
       best = g;
       bestP = Pg;
-      bestN = Ng;
       bestL = L;
     }
   }
   return best;
 }
 
-// br0 with fractional a or b: the same integer margin/overflow, the score in f32.
+// br0 with a fractional b: the same integer overflow, the penalty b*overflow in f32.
 fn routeBr0Float(prompt: u32) -> u32 {
-  let a = parF(P_K0);
   let b = parF(P_K0 + 1u);
   let env = par(P_K0 + 2u);
   let scale = select(1u, G, env == 1u);
   let E = br0Envelope(env);
   let w = mul32x32(scale, prompt);
   var best = 0u;
-  var bestF = 0.0;
+  var bestP = 0.0;
   var bestL = 0u;
   for (var g = 0u; g < G; g = g + 1u) {
     let L = viewLoad(g);
-    let sL = mul32x32(scale, L);
-    let margin = select(U64(0u, 0u), sub64(E, sL), lt64(sL, E));
-    let top = add64(sL, w);
+    let top = add64(mul32x32(scale, L), w);
     let over = select(U64(0u, 0u), sub64(top, E), lt64(E, top));
-    let F = -a * f32of64(min64(w, margin)) + b * f32of64(over);
-    if (g == 0u || F < bestF || (F == bestF && L < bestL)) {
+    let P = b * f32of64(over);
+    if (g == 0u || P < bestP || (P == bestP && L < bestL)) {
       best = g;
-      bestF = F;
+      bestP = P;
       bestL = L;
     }
   }

@@ -9,6 +9,7 @@ import { InputError } from '../../errors.ts';
 import type { RunMetrics, TimeSeries } from '../../metrics/types.ts';
 import { LatencyHistograms, newCounters, summarize } from '../../metrics/summary.ts';
 import { getRouter } from '../../routers/index.ts';
+import { createProjector, projectionSizes } from '../../routers/projections.ts';
 import { HOLD, ROUTER_STATE_WORDS, type RouterView } from '../../routers/types.ts';
 import type { StepModel } from '../../model/types.ts';
 import { allToAllUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs, type RankWork } from '../../model/stepTime.ts';
@@ -67,15 +68,17 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
   const params = sc.routerParams;
   const rstate = new Uint32Array(ROUTER_STATE_WORDS);
   router.init(rstate, sc.workload.seed, G);
-  const horizon = router.horizon(params);
+  const horizon = router.horizon(params, wl.outputSurvival);
   const H = horizon.length;
+  // Projected loads for horizon routers: survival-weighted or binary-cutoff (routers/projections.ts).
+  const projSpec = router.projection(params);
+  const projector = createProjector(projSpec, horizon, wl.outputSurvival, sc.workload.seed);
+  const projSize = projectionSizes(projSpec, H, G);
 
   const n = wl.n;
   const arrival = wl.arrivalUs;
   const prompt = wl.prompt;
   const output = wl.output;
-  const surv = wl.outputSurvival;
-  const survLen = surv.length;
 
   // Per-request state (structure of arrays).
   const status = new Uint8Array(n);
@@ -126,9 +129,10 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
     inflight,
     kvCapacity: capacityTokens,
     horizonSteps: Float64Array.from(horizon),
-    projMean: new Float64Array(H * G),
-    projVar: new Float64Array(H * G),
-    outputSurvival: surv,
+    projMean: new Float64Array(projSize.mean),
+    projVar: new Float64Array(projSize.mean),
+    projCut: new Float64Array(projSize.cut),
+    outputSurvival: wl.outputSurvival,
   };
   const req = { prompt: 0, waitedUs: 0, canHold: false };
   let nextSnapUs = -1; // refresh at the first decision
@@ -157,8 +161,6 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
   const ts = sc.timeseries ? newSeriesBuilder() : undefined;
 
   // ---- helpers (closures over the typed arrays; no allocation) ----
-
-  const survAt = (a: number): number => (a < survLen ? surv[a] : 0);
 
   function pushWaitingTail(g: number, r: number): void {
     wPrev[r] = wTail[g];
@@ -228,8 +230,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
       view.kvUsage[g] = totalBlocks > 0 ? (totalBlocks - freeBlocks[g]) / totalBlocks : 0;
     }
     if (H > 0) {
-      view.projMean.fill(0);
-      view.projVar.fill(0);
+      projector.clear(view);
       for (let g = 0; g < G; g++) {
         for (let i = 0; i < nRun[g]; i++) addProjection(g, run[g * B + i], computed[run[g * B + i]]);
         for (let r = wHead[g]; r >= 0; r = wNext[r]) addProjection(g, r, prompt[r] + generated[r]);
@@ -240,15 +241,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: { d
 
   /** Add request r (current KV load w, age = generated tokens) to rank g's projected load. */
   function addProjection(g: number, r: number, w: number): void {
-    const a = generated[r];
-    const sa = survAt(a);
-    for (let j = 0; j < H; j++) {
-      const h = horizon[j];
-      const q = sa > 0 ? survAt(Math.floor(a + h)) / sa : h === 0 ? 1 : 0;
-      const load = w + h;
-      view.projMean[j * G + g] += q * load;
-      view.projVar[j * G + g] += q * (1 - q) * load * load;
-    }
+    projector.add(view, g, r, w, generated[r], output[r] - generated[r]);
   }
 
   /**

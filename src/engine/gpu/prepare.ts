@@ -9,6 +9,7 @@ import { rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTim
 import type { StepCurve, StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num, str } from '../../routers/common.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
+import { br0OverflowWeight } from '../../routers/br0.ts';
 import { getRouter } from '../../routers/index.ts';
 import { ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
 import { getWorkload, workloadKey } from '../../workload/build.ts';
@@ -50,8 +51,13 @@ const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: Ro
   vllm_inflight: L.RT_VLLM_INFLIGHT,
   jsq_load: L.RT_JSQ_LOAD,
   br0: (p, def) => (def.integerScored(p) ? L.RT_BR0_INT : L.RT_BR0_FLOAT),
-  brh: L.RT_BRH,
-  fast_phi: L.RT_FAST_PHI,
+  fast_phi_gauss: L.RT_FAST_PHI,
+};
+
+/** Routers whose WGSL port is not written yet: the GPU engine hands them to the CPU engine. */
+const CPU_ONLY_ROUTERS: Record<string, string> = {
+  brh: 'brh (binary-cutoff projections) runs on the CPU engine',
+  fast_phi: 'fast_phi (write-up Fast-Phi) runs on the CPU engine',
 };
 
 /** Name of a router id, for messages. */
@@ -59,7 +65,7 @@ export function routerIdName(id: number): string {
   const names: Record<number, string> = {
     [L.RT_ROUND_ROBIN]: 'round_robin', [L.RT_RANDOM]: 'random', [L.RT_POWER_OF_TWO]: 'power_of_two',
     [L.RT_VLLM_DEFAULT]: 'vllm_default', [L.RT_VLLM_INFLIGHT]: 'vllm_inflight', [L.RT_JSQ_LOAD]: 'jsq_load',
-    [L.RT_BR0_INT]: 'br0 (integer)', [L.RT_BR0_FLOAT]: 'br0 (float)', [L.RT_BRH]: 'brh', [L.RT_FAST_PHI]: 'fast_phi',
+    [L.RT_BR0_INT]: 'br0 (integer)', [L.RT_BR0_FLOAT]: 'br0 (float)', [L.RT_BRH]: 'brh', [L.RT_FAST_PHI]: 'fast_phi_gauss',
   };
   return names[id] ?? `router ${id}`;
 }
@@ -79,6 +85,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   const model = stepModelForDp(resolveStepModel(sc.model), sc.dp);
   const wl = getWorkload(sc.workload);
   const def = getRouter(sc.router);
+  if (Object.hasOwn(CPU_ONLY_ROUTERS, sc.router)) return { pos, sc, reason: CPU_ONLY_ROUTERS[sc.router] };
   const idOf = ROUTER_IDS[sc.router];
   if (idOf === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
   const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen);
@@ -101,7 +108,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
     curveKey: model.maxRankTokenCurve ? `${sc.model}\u0000${sc.dp}` : '',
     routerId,
     perStep: sc.dispatch === 'per_step',
-    horizon: def.horizon(sc.routerParams),
+    horizon: def.horizon(sc.routerParams, wl.outputSurvival),
     runSlots: Math.max(1, Math.min(sc.maxNumSeqs, wl.n)),
   };
 }
@@ -373,24 +380,16 @@ function packKnobs(c: GpuConfig, capacityTokens: number, put: (f: number, v: num
       break;
     case L.RT_BR0_INT:
     case L.RT_BR0_FLOAT: {
-      if (c.routerId === L.RT_BR0_INT) {
-        put(K, num(p, 'a'));
-        put(K + 1, num(p, 'b'));
-      } else {
-        putF(K, num(p, 'a'));
-        putF(K + 1, num(p, 'b'));
-      }
+      // F = a·s − b·overflow: a is the same for every rank, so only b reaches the device.
+      const b = br0OverflowWeight(p, c.sc.dp);
+      if (c.routerId === L.RT_BR0_INT) put(K + 1, b);
+      else putF(K + 1, b);
       const env = str(p, 'envelope');
       put(K + 2, env === 'max' ? 0 : env === 'mean' ? 1 : 2);
       // The CPU router's capacity envelope, computed the same way (f64, then floor).
       put(K + 3, env === 'capacity' ? Math.floor(num(p, 'envelope_frac') * capacityTokens) : 0);
       break;
     }
-    case L.RT_BRH:
-      putF(K, num(p, 'a'));
-      putF(K + 1, num(p, 'b'));
-      put(K + 2, str(p, 'envelope') === 'mean' ? 1 : 0);
-      break;
     default:
       break;
   }
@@ -399,10 +398,6 @@ function packKnobs(c: GpuConfig, capacityTokens: number, put: (f: number, v: num
 /** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
 function horizonWeights(c: GpuConfig): number[] {
   const p = c.sc.routerParams;
-  if (c.routerId === L.RT_BRH) {
-    const delta = num(p, 'discount');
-    return c.horizon.map((h) => Math.pow(delta, h));
-  }
   if (c.routerId === L.RT_FAST_PHI) {
     const H = num(p, 'H');
     const K = num(p, 'K');
