@@ -93,7 +93,9 @@ const P_C_SKEW: u32 = 39u;
 const P_CURVE: u32 = 40u;
 const P_CURVE_LEN: u32 = 41u;
 // Horizon table: for point j, words P_HZ + 3j + {0: offset h (steps), 1: weight (f32),
-// 2: survival of a newcomer at h (f32)}.
+// 2: survival of a newcomer at h (f32)}. The survival table in `streams` (P_SURV, P_SURV_LEN
+// words of f32) is followed by as many words of the median-remaining table (u32, brh's
+// `median` predictor).
 const P_HZ: u32 = 42u;
 const P_HZ_WORDS: u32 = 3u;
 
@@ -198,7 +200,13 @@ const RT_JSQ_LOAD: u32 = 5u;
 const RT_BR0_INT: u32 = 6u;
 const RT_BR0_FLOAT: u32 = 7u;
 const RT_BRH: u32 = 8u;
-const RT_FAST_PHI: u32 = 9u;
+const RT_FAST_PHI_GAUSS: u32 = 9u;
+const RT_FAST_PHI: u32 = 10u;
+// brh's predictor (knob word P_K0 + 1): routers/projections.ts.
+const PRED_ORACLE: u32 = 0u;
+const PRED_NOISY: u32 = 1u;
+const PRED_MEDIAN: u32 = 2u;
+const PRED_NONE: u32 = 3u;
 // Override value: read the router id from the parameters (one pipeline for every router).
 const RT_FROM_PARAMS: u32 = 0xffffu;
 // DISPATCH override values.

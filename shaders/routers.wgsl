@@ -1,10 +1,10 @@
-// The nine routers of src/routers/*.ts, ported decision for decision. The override constant ROUTER
+// The ten routers of src/routers/*.ts, ported decision for decision. The override constant ROUTER
 // picks one per pipeline (specialised pipelines: dead routers are compiled out and a warp never
 // diverges on the router), or RT_FROM_PARAMS reads it per configuration (one generic pipeline:
 // cheap to compile on a software adapter; the host still orders configurations by router, so a
 // warp mostly sees one). Integer-scored routers compare
 // exact integers (U64 where a product can pass 2^32); float-scored ones (vllm_inflight, br0 with
-// fractional a or b, brh, fast_phi) compute in f32 (docs/gpu.md, "Numerics").
+// fractional b, brh, fast_phi, fast_phi_gauss) compute in f32 (docs/gpu.md, "Numerics").
 //
 // The router sees the view words K_V* (snapshot + optimistic bookkeeping), the exact in-flight
 // counts K_INFLIGHT, the projections (horizon routers) and its four state words rs[0..3]
@@ -46,6 +46,9 @@ fn route(prompt: u32) -> u32 {
     }
     case RT_BRH: {
       return routeBrh(prompt);
+    }
+    case RT_FAST_PHI_GAUSS: {
+      return routeFastPhiGauss(prompt);
     }
     case RT_FAST_PHI: {
       return routeFastPhi(prompt);
@@ -243,54 +246,8 @@ fn hzNewcomer(j: u32) -> f32 {
   return parF(P_HZ + P_HZ_WORDS * j + 2u);
 }
 
-// brh: BR-0's F on projected loads at each horizon point, weighted by discount^h (host weights).
-fn routeBrh(prompt: u32) -> u32 {
-  let a = parF(P_K0);
-  let b = parF(P_K0 + 1u);
-  let useMean = par(P_K0 + 2u) == 1u;
-  // Envelope per point into the scratch words.
-  for (var j = 0u; j < J; j = j + 1u) {
-    var E = projMean(j, 0u);
-    for (var g = 1u; g < G; g = g + 1u) {
-      let m = projMean(j, g);
-      if (useMean) {
-        E = E + m;
-      } else if (m > E) {
-        E = m;
-      }
-    }
-    if (useMean) {
-      E = E / f32(G);
-    }
-    ranks[scratchIdx(j)] = bitcast<u32>(E);
-  }
-  var best = 0u;
-  var bestF = 0.0;
-  var bestL = 0u;
-  for (var g = 0u; g < G; g = g + 1u) {
-    var F = 0.0;
-    for (var j = 0u; j < J; j = j + 1u) {
-      let E = bitcast<f32>(ranks[scratchIdx(j)]);
-      let w = f32(prompt + hzStep(j)) * hzNewcomer(j);
-      let L = projMean(j, g);
-      let margin = select(0.0, E - L, E > L);
-      let over = L + w - E;
-      F = F + hzWeight(j) * (-a * min(w, margin) + b * max(over, 0.0));
-    }
-    let L0 = viewLoad(g);
-    if (g == 0u || F < bestF || (F == bestF && L0 < bestL)) {
-      best = g;
-      bestF = F;
-      bestL = L0;
-    }
-  }
-  return best;
-}
-
-// fast_phi: Gauss-Legendre sum over the horizon of the increase of the Gaussian expected overflow
-// above the max projected load; the host folds (H/2) * w_j * discount^t_j into the weight. The sum
-// D is kept as ln D (gaussian.wgsl, "the log domain"); comparing ln D orders ranks as D does.
-fn routeFastPhi(prompt: u32) -> u32 {
+// Envelope M_j = max_g of the projected load at each point, into the scratch words.
+fn projEnvelopes() {
   for (var j = 0u; j < J; j = j + 1u) {
     var E = projMean(j, 0u);
     for (var g = 1u; g < G; g = g + 1u) {
@@ -298,6 +255,85 @@ fn routeFastPhi(prompt: u32) -> u32 {
     }
     ranks[scratchIdx(j)] = bitcast<u32>(E);
   }
+}
+
+// brh (write-up BR-H): F = alpha*(sum gamma^h)*s - beta*sum_h gamma^h*max(s - m_h, 0) on the
+// binary-cutoff projection (in the projMean words); the reward is the same for every rank, so
+// the highest F is the lowest beta * penalty. The host puts gamma^h in the point weights.
+fn routeBrh(prompt: u32) -> u32 {
+  let beta = parF(P_K0);
+  let s = f32(prompt);
+  projEnvelopes();
+  var best = 0u;
+  var bestP = 0.0;
+  var bestL = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    var pen = 0.0;
+    for (var j = 0u; j < J; j = j + 1u) {
+      let over = s - (bitcast<f32>(ranks[scratchIdx(j)]) - projMean(j, g));
+      if (over > 0.0) {
+        pen = pen + hzWeight(j) * over;
+      }
+    }
+    let P = beta * pen;
+    let L0 = viewLoad(g);
+    if (g == 0u || P < bestP || (P == bestP && L0 < bestL)) {
+      best = g;
+      bestP = P;
+      bestL = L0;
+    }
+  }
+  return best;
+}
+
+// fast_phi (write-up Fast-Phi): sum_k w_k S(h_k) max(s + h_k - m(h_k), 0) on the survival-weighted
+// projection, plus lambda times the drift sum_k w_k S(h_k) (L(h_k) - mean L(h_k)) (s + h_k); the
+// host folds w_k * S(h_k) into the point weights. Lowest wins.
+fn routeFastPhi(prompt: u32) -> u32 {
+  let lambda = parF(P_K0);
+  projEnvelopes();
+  var best = 0u;
+  var bestD = 0.0;
+  var bestL = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    var phi = 0.0;
+    var drift = 0.0;
+    for (var j = 0u; j < J; j = j + 1u) {
+      let ws = hzWeight(j);
+      if (ws == 0.0) {
+        continue;
+      }
+      let sh = f32(prompt + hzStep(j));
+      let L = projMean(j, g);
+      let over = sh - (bitcast<f32>(ranks[scratchIdx(j)]) - L);
+      if (over > 0.0) {
+        phi = phi + ws * over;
+      }
+      if (lambda != 0.0) {
+        var mean = 0.0;
+        for (var k = 0u; k < G; k = k + 1u) {
+          mean = mean + projMean(j, k);
+        }
+        drift = drift + ws * (L - mean / f32(G)) * sh;
+      }
+    }
+    let D = select(phi, phi + lambda * drift, lambda != 0.0);
+    let L0 = viewLoad(g);
+    if (g == 0u || D < bestD || (D == bestD && L0 < bestL)) {
+      best = g;
+      bestD = D;
+      bestL = L0;
+    }
+  }
+  return best;
+}
+
+// fast_phi_gauss (ours): Gauss-Legendre sum over the horizon of the increase of the Gaussian
+// expected overflow above the max projected load; the host folds (H/2) * w_j * discount^t_j into
+// the weight. The sum D is kept as ln D (gaussian.wgsl, "the log domain"); comparing ln D orders
+// ranks as D does.
+fn routeFastPhiGauss(prompt: u32) -> u32 {
+  projEnvelopes();
   var best = 0u;
   var bestD = 0.0;
   var bestL = 0u;

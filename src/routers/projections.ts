@@ -30,9 +30,24 @@ export function predictorNormal(seed: number, id: number): number {
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }
 
-/** The noisy predictor's multiplicative error exp(σ·Z) of request `id` (lognormal, median 1). */
+/** Fixed-point scale of the noisy predictor's factor: multiples of 2^-16. */
+export const NOISE_ONE = 65536;
+const NOISE_MAX = 2 ** 31 - 1;
+
+/**
+ * The noisy predictor's multiplicative error exp(σ·Z) of request `id` (lognormal, median 1), as an
+ * integer number of 2^-16 steps in [1, 2^31 − 1]. Rounded so that ĉ = remaining·factor/2^16 is
+ * compared exactly on every engine (the GPU compares h·2^16 < remaining·factor in 64-bit integers).
+ */
+export function predictorNoiseFixed(seed: number, id: number, sigma: number): number {
+  if (sigma === 0) return NOISE_ONE;
+  const q = Math.round(Math.exp(sigma * predictorNormal(seed, id)) * NOISE_ONE);
+  return q < 1 ? 1 : q > NOISE_MAX ? NOISE_MAX : q;
+}
+
+/** The same factor as a real number (q / 2^16). */
 export function predictorNoise(seed: number, id: number, sigma: number): number {
-  return sigma === 0 ? 1 : Math.exp(sigma * predictorNormal(seed, id));
+  return predictorNoiseFixed(seed, id, sigma) / NOISE_ONE;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   createProjector,
   medianRemainingTable,
   predictorNoise,
+  predictorNoiseFixed,
   predictorNormal,
 } from '../../src/routers/projections.ts';
 import { getWorkload } from '../../src/workload/build.ts';
@@ -61,7 +62,9 @@ describe('predictors of remaining decode steps', () => {
     const p = createPredictor('noisy', 0.8, 42, UNIFORM100);
     const later = p.remaining(9, 0, 100);
     expect(p.remaining(9, 50, 50)).toBeCloseTo(later / 2, 12); // same factor for the request's life
-    expect(later).toBeCloseTo(100 * Math.exp(0.8 * predictorNormal(42, 9)), 12);
+    expect(later).toBe((100 * predictorNoiseFixed(42, 9, 0.8)) / 65536); // exp(σZ) in 2^-16 steps
+    expect(Math.abs(later - 100 * Math.exp(0.8 * predictorNormal(42, 9)))).toBeLessThanOrEqual(100 / 65536);
+    expect(predictorNoiseFixed(42, 9, 10)).toBeGreaterThanOrEqual(1);
     expect(predictorNoise(42, 9, 0)).toBe(1);
     expect(createPredictor('noisy', 0, 42, UNIFORM100).remaining(9, 0, 37)).toBe(37);
   });

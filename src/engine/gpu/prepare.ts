@@ -10,8 +10,10 @@ import type { StepCurve, StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num, str } from '../../routers/common.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
 import { br0OverflowWeight } from '../../routers/br0.ts';
+import { fastPhiWeights } from '../../routers/fastPhi.ts';
+import { medianRemainingTable, predictorNoiseFixed } from '../../routers/projections.ts';
 import { getRouter } from '../../routers/index.ts';
-import { ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
+import { ROUTER_STATE_WORDS, type Predictor, type RouterDef } from '../../routers/types.ts';
 import { getWorkload, workloadKey } from '../../workload/build.ts';
 import type { Workload } from '../../workload/types.ts';
 import { L, chunkBufferBytes, wordsPerConfig, type ChunkDims } from './layout.ts';
@@ -34,6 +36,12 @@ export interface GpuConfig {
   horizon: number[];
   /** min(max_num_seqs, requests): running-list slots this configuration can use per rank. */
   runSlots: number;
+  /**
+   * brh with the noisy predictor: key of its per-request noise stream (shared by configurations
+   * of the same workload and sigma) and sigma; '' otherwise.
+   */
+  noiseKey: string;
+  noiseSigma: number;
 }
 
 /** A configuration the GPU engine hands to the CPU engine, and why. */
@@ -51,21 +59,20 @@ const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: Ro
   vllm_inflight: L.RT_VLLM_INFLIGHT,
   jsq_load: L.RT_JSQ_LOAD,
   br0: (p, def) => (def.integerScored(p) ? L.RT_BR0_INT : L.RT_BR0_FLOAT),
-  fast_phi_gauss: L.RT_FAST_PHI,
+  brh: L.RT_BRH,
+  fast_phi: L.RT_FAST_PHI,
+  fast_phi_gauss: L.RT_FAST_PHI_GAUSS,
 };
 
-/** Routers whose WGSL port is not written yet: the GPU engine hands them to the CPU engine. */
-const CPU_ONLY_ROUTERS: Record<string, string> = {
-  brh: 'brh (binary-cutoff projections) runs on the CPU engine',
-  fast_phi: 'fast_phi (write-up Fast-Phi) runs on the CPU engine',
-};
+const PREDICTOR_IDS: Record<Predictor, number> = { oracle: L.PRED_ORACLE, noisy: L.PRED_NOISY, median: L.PRED_MEDIAN, none: L.PRED_NONE };
 
 /** Name of a router id, for messages. */
 export function routerIdName(id: number): string {
   const names: Record<number, string> = {
     [L.RT_ROUND_ROBIN]: 'round_robin', [L.RT_RANDOM]: 'random', [L.RT_POWER_OF_TWO]: 'power_of_two',
     [L.RT_VLLM_DEFAULT]: 'vllm_default', [L.RT_VLLM_INFLIGHT]: 'vllm_inflight', [L.RT_JSQ_LOAD]: 'jsq_load',
-    [L.RT_BR0_INT]: 'br0 (integer)', [L.RT_BR0_FLOAT]: 'br0 (float)', [L.RT_BRH]: 'brh', [L.RT_FAST_PHI]: 'fast_phi_gauss',
+    [L.RT_BR0_INT]: 'br0 (integer)', [L.RT_BR0_FLOAT]: 'br0 (float)', [L.RT_BRH]: 'brh', [L.RT_FAST_PHI]: 'fast_phi',
+    [L.RT_FAST_PHI_GAUSS]: 'fast_phi_gauss',
   };
   return names[id] ?? `router ${id}`;
 }
@@ -85,7 +92,6 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   const model = stepModelForDp(resolveStepModel(sc.model), sc.dp);
   const wl = getWorkload(sc.workload);
   const def = getRouter(sc.router);
-  if (Object.hasOwn(CPU_ONLY_ROUTERS, sc.router)) return { pos, sc, reason: CPU_ONLY_ROUTERS[sc.router] };
   const idOf = ROUTER_IDS[sc.router];
   if (idOf === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
   const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen);
@@ -99,17 +105,22 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   if (tokens >= 2 ** 31) return { pos, sc, reason: 'the stream holds 2^31 tokens or more (the GPU keeps loads in 32 bits)' };
   if (wl.n >= 2 ** 31) return { pos, sc, reason: 'too many requests for 32-bit request indices' };
   const routerId = typeof idOf === 'number' ? idOf : idOf(sc.routerParams, def);
+  const proj = def.projection(sc.routerParams);
+  const noisy = proj.kind === 'cutoff' && proj.predictor === 'noisy';
+  const wlKey = workloadKey(sc.workload);
   return {
     pos,
     sc,
     wl,
-    wlKey: workloadKey(sc.workload),
+    wlKey,
     model,
     curveKey: model.maxRankTokenCurve ? `${sc.model}\u0000${sc.dp}` : '',
     routerId,
     perStep: sc.dispatch === 'per_step',
     horizon: def.horizon(sc.routerParams, wl.outputSurvival),
     runSlots: Math.max(1, Math.min(sc.maxNumSeqs, wl.n)),
+    noiseKey: noisy ? `${wlKey}\u0000noise\u0000${proj.sigma}` : '',
+    noiseSigma: noisy ? proj.sigma : 0,
   };
 }
 
@@ -159,8 +170,9 @@ export interface ChunkPlan {
   streamWords: number;
 }
 
+/** Request words, the output survival (f32) and the median-remaining table (u32). */
 function streamWordsOf(wl: Workload): number {
-  return 4 * wl.n + wl.outputSurvival.length;
+  return 4 * wl.n + 2 * wl.outputSurvival.length;
 }
 
 function curveWordsOf(c: StepCurve | undefined): number {
@@ -171,12 +183,14 @@ function curveWordsOf(c: StepCurve | undefined): number {
 function sharedWordsOf(c: GpuConfig, held: Set<string>): number {
   let w = held.has(c.wlKey) ? 0 : streamWordsOf(c.wl);
   if (c.curveKey && !held.has(c.curveKey)) w += curveWordsOf(c.model.maxRankTokenCurve);
+  if (c.noiseKey && !held.has(c.noiseKey)) w += c.wl.n;
   return w;
 }
 
 function hold(c: GpuConfig, held: Set<string>): void {
   held.add(c.wlKey);
   if (c.curveKey) held.add(c.curveKey);
+  if (c.noiseKey) held.add(c.noiseKey);
 }
 
 function dimsFits(d: ChunkDims, streamWords: number, b: DeviceBudget): boolean {
@@ -270,6 +284,7 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
   const streamsF = new Float32Array(streams.buffer);
   const placed = new Map<string, { stream: number; surv: number }>();
   const curves = new Map<string, number>();
+  const noises = new Map<string, number>();
   let at = 0;
   const rstate = new Uint32Array(ROUTER_STATE_WORDS);
   plan.configs.forEach((c, ci) => {
@@ -295,6 +310,7 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
         streams[at + 4 * r + 3] = wl.output[r];
       }
       streamsF.set(wl.outputSurvival, where.surv);
+      streams.set(medianRemainingTable(wl.outputSurvival), where.surv + wl.outputSurvival.length);
       at += streamWordsOf(wl);
       placed.set(c.wlKey, where);
     }
@@ -314,6 +330,19 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
         curves.set(c.curveKey, off);
       }
       curveAt = off;
+    }
+    // The noisy predictor's fixed-point factors, one per request, drawn on the host so that both
+    // engines compare the same integers (routers/projections.ts).
+    let noiseAt = 0;
+    if (c.noiseKey) {
+      let off = noises.get(c.noiseKey);
+      if (off === undefined) {
+        off = at;
+        for (let r = 0; r < c.wl.n; r++) streams[at + r] = predictorNoiseFixed(c.sc.workload.seed, r, c.noiseSigma);
+        at += c.wl.n;
+        noises.set(c.noiseKey, off);
+      }
+      noiseAt = off;
     }
     const sc = c.sc;
     const G = sc.dp;
@@ -349,7 +378,7 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);
     for (let k = 0; k < ROUTER_STATE_WORDS; k++) put(L.P_RS0 + k, rstate[k]);
-    packKnobs(c, capacityTokens, put, putF);
+    packKnobs(c, capacityTokens, noiseAt, put, putF);
     const J = c.horizon.length;
     put(L.P_J, J);
     put(L.P_ROUTER, c.routerId);
@@ -366,7 +395,13 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
 }
 
 /** Router knobs into words P_K0.. (integers as u32, reals as f32). */
-function packKnobs(c: GpuConfig, capacityTokens: number, put: (f: number, v: number) => void, putF: (f: number, v: number) => void): void {
+function packKnobs(
+  c: GpuConfig,
+  capacityTokens: number,
+  noiseAt: number,
+  put: (f: number, v: number) => void,
+  putF: (f: number, v: number) => void,
+): void {
   const p = c.sc.routerParams;
   const K = L.P_K0;
   switch (c.routerId) {
@@ -390,6 +425,16 @@ function packKnobs(c: GpuConfig, capacityTokens: number, put: (f: number, v: num
       put(K + 3, env === 'capacity' ? Math.floor(num(p, 'envelope_frac') * capacityTokens) : 0);
       break;
     }
+    case L.RT_BRH: {
+      putF(K, num(p, 'beta'));
+      const proj = getRouter(c.sc.router).projection(p);
+      put(K + 1, proj.kind === 'cutoff' ? PREDICTOR_IDS[proj.predictor] : L.PRED_NONE);
+      put(K + 2, noiseAt);
+      break;
+    }
+    case L.RT_FAST_PHI:
+      putF(K, num(p, 'lambda'));
+      break;
     default:
       break;
   }
@@ -398,7 +443,18 @@ function packKnobs(c: GpuConfig, capacityTokens: number, put: (f: number, v: num
 /** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
 function horizonWeights(c: GpuConfig): number[] {
   const p = c.sc.routerParams;
+  if (c.routerId === L.RT_BRH) {
+    const gamma = num(p, 'gamma');
+    return c.horizon.map((h) => Math.pow(gamma, h));
+  }
   if (c.routerId === L.RT_FAST_PHI) {
+    // w_k · S(h_k), as fast_phi's router computes them (routers/fastPhi.ts).
+    const surv = c.wl.outputSurvival;
+    const w = new Float64Array(c.horizon.length);
+    fastPhiWeights(Float64Array.from(c.horizon), surv, p.K === 'full', w);
+    return c.horizon.map((h, j) => w[j] * newRequestSurvival(surv, h));
+  }
+  if (c.routerId === L.RT_FAST_PHI_GAUSS) {
     const H = num(p, 'H');
     const K = num(p, 'K');
     const delta = num(p, 'discount');
