@@ -3,7 +3,7 @@
 // m_{g,h} = M_h − L̂_g(h), M_h = max_g L̂_g(h), highest wins. L̂ is the binary-cutoff projection
 // the engine computes from a predictor of each request's remaining steps (routers/projections.ts);
 // the router sees only those projected loads, never an output length.
-import { defineRouter, loadOf, num, scratchBuffer, str } from './common.ts';
+import { bestScoreRank, defineRouter, num, scoreBuffer, scratchBuffer, str } from './common.ts';
 import { PREDICTORS, type Predictor, type RouterParams, type RouterView } from './types.ts';
 
 /** Every step 0, 1, ..., H (the write-up's sum). */
@@ -45,9 +45,6 @@ export function brhScores(view: RouterView, s: number, params: RouterParams, out
   }
 }
 
-/** Grow-only per-rank score buffer (routers run one at a time on one thread). */
-let scores = new Float64Array(64);
-
 export const brh = defineRouter({
   name: 'brh',
   description: 'BR-H (DP-BalanceRouter write-up): argmax F = alpha*(sum gamma^h)*s - beta*sum_h gamma^h*max(s - margin_h, 0), h = 0..H, on binary-cutoff projections from a predictor of remaining steps; ties -> lower load, then index.',
@@ -63,21 +60,8 @@ export const brh = defineRouter({
   horizon: brhSteps,
   projection: (p) => ({ kind: 'cutoff', predictor: str(p, 'predictor') as Predictor, sigma: num(p, 'predictor_sigma') }),
   route(view, req, params) {
-    const G = view.G;
-    if (scores.length < G) scores = new Float64Array(Math.max(G, 2 * scores.length));
-    const F = scores;
+    const F = scoreBuffer(view.G);
     brhScores(view, req.prompt, params, F);
-    let best = 0;
-    let bestF = 0;
-    let bestL = 0;
-    for (let g = 0; g < G; g++) {
-      const L = loadOf(view, g);
-      if (g === 0 || F[g] > bestF || (F[g] === bestF && L < bestL)) {
-        best = g;
-        bestF = F[g];
-        bestL = L;
-      }
-    }
-    return best;
+    return bestScoreRank(view, F, true);
   },
 });

@@ -77,6 +77,33 @@ export function defineRouter(
   };
 }
 
+/**
+ * The rank with the best score (the highest when `highest`, else the lowest) among scores[0..G);
+ * exact ties -> lower current load, then lower index (the BalanceRoute routers' rule).
+ */
+export function bestScoreRank(view: RouterView, scores: Float64Array, highest: boolean): number {
+  let best = 0;
+  let bestS = scores[0];
+  let bestL = loadOf(view, 0);
+  for (let g = 1; g < view.G; g++) {
+    const S = scores[g];
+    const L = loadOf(view, g);
+    if ((highest ? S > bestS : S < bestS) || (S === bestS && L < bestL)) {
+      best = g;
+      bestS = S;
+      bestL = L;
+    }
+  }
+  return best;
+}
+
+/** Grow-only per-rank score buffer, separate from scratchBuffer (routers run one at a time). */
+let scores = new Float64Array(64);
+export function scoreBuffer(G: number): Float64Array {
+  if (scores.length < G) scores = new Float64Array(Math.max(G, scores.length * 2));
+  return scores;
+}
+
 /** Ascending distinct integers (horizon offsets) from any list. */
 export function distinctSteps(xs: number[]): number[] {
   const out = [...xs].sort((a, b) => a - b);

@@ -3,7 +3,7 @@
 // at K horizon points at percentiles of the output-length distribution and summed with trapezoid
 // weights; lowest wins. m_g(h) = M(h) − L̄_g(h) on survival-weighted projections (projMean).
 // Where the points sit (levels k/K), the trapezoid's end and the tie rule are ours.
-import { defineRouter, distinctSteps, loadOf, newRequestSurvival, num, scratchBuffer } from './common.ts';
+import { bestScoreRank, defineRouter, distinctSteps, newRequestSurvival, num, scoreBuffer, scratchBuffer } from './common.ts';
 import type { RouterParams, RouterView } from './types.ts';
 
 /** Largest K (points); K = 'full' takes every step instead. */
@@ -99,9 +99,6 @@ export function fastPhiScores(view: RouterView, s: number, params: RouterParams,
   }
 }
 
-/** Grow-only per-rank score buffer (routers run one at a time on one thread). */
-let scores = new Float64Array(64);
-
 export const fastPhi = defineRouter({
   name: 'fast_phi',
   description: 'Fast-Phi (DP-BalanceRouter write-up): argmin sum_k w_k*S(h_k)*max(s + h_k - margin(h_k), 0) at K percentile points of the output length (trapezoid weights), survival-weighted projections; ties -> lower load, then index.',
@@ -113,20 +110,8 @@ export const fastPhi = defineRouter({
   horizon: fastPhiSteps,
   projection: () => ({ kind: 'survival' }),
   route(view, req, params) {
-    const G = view.G;
-    if (scores.length < G) scores = new Float64Array(Math.max(G, 2 * scores.length));
-    fastPhiScores(view, req.prompt, params, scores);
-    let best = 0;
-    let bestD = 0;
-    let bestL = 0;
-    for (let g = 0; g < G; g++) {
-      const L = loadOf(view, g);
-      if (g === 0 || scores[g] < bestD || (scores[g] === bestD && L < bestL)) {
-        best = g;
-        bestD = scores[g];
-        bestL = L;
-      }
-    }
-    return best;
+    const D = scoreBuffer(view.G);
+    fastPhiScores(view, req.prompt, params, D);
+    return bestScoreRank(view, D, false);
   },
 });
