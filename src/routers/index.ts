@@ -4,6 +4,7 @@ import { InputError } from '../errors.ts';
 import { br0 } from './br0.ts';
 import { brh } from './brh.ts';
 import { fastPhi } from './fastPhi.ts';
+import { fastPhiGauss } from './fastPhiGauss.ts';
 import { jsqLoad } from './jsqLoad.ts';
 import { powerOfTwo } from './powerOfTwo.ts';
 import { random } from './random.ts';
@@ -13,7 +14,7 @@ import { vllmDefault } from './vllmDefault.ts';
 import { vllmInflight } from './vllmInflight.ts';
 
 export const ROUTERS: Record<string, RouterDef> = Object.fromEntries(
-  [roundRobin, random, powerOfTwo, vllmDefault, vllmInflight, jsqLoad, br0, brh, fastPhi].map((r) => [r.name, r]),
+  [roundRobin, random, powerOfTwo, vllmDefault, vllmInflight, jsqLoad, br0, brh, fastPhi, fastPhiGauss].map((r) => [r.name, r]),
 );
 
 export function routerNames(): string[] {
@@ -63,14 +64,18 @@ function checkKnob(k: KnobSpec, v: unknown, path: string): KnobValue {
     }
     return s;
   }
+  // Numeric knobs may also take a few words (fast_phi K = full, br0 b = G).
+  const words = k.values ?? [];
+  if (typeof v === 'string' && words.includes(v.trim())) return v.trim();
+  const what = `${k.kind === 'integer' ? 'an integer' : 'a number'}${words.length ? ` or ${words.join(', ')}` : ''}`;
   let x: number;
   if (typeof v === 'number') x = v;
   else if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v.trim()))) x = Number(v.trim());
-  else throw new InputError(path, v, `must be ${k.kind === 'integer' ? 'an integer' : 'a number'}`);
+  else throw new InputError(path, v, `must be ${what}`);
   if (!Number.isFinite(x)) throw new InputError(path, v, 'must be a finite number');
-  if (k.kind === 'integer' && !Number.isInteger(x)) throw new InputError(path, v, 'must be an integer');
+  if (k.kind === 'integer' && !Number.isInteger(x)) throw new InputError(path, v, `must be ${what}`);
   if ((k.min !== undefined && x < k.min) || (k.max !== undefined && x > k.max)) {
-    throw new InputError(path, v, `must be in [${k.min ?? '-inf'}, ${k.max ?? 'inf'}]`);
+    throw new InputError(path, v, `must be in [${k.min ?? '-inf'}, ${k.max ?? 'inf'}]${words.length ? ` or ${words.join(', ')}` : ''}`);
   }
   return x;
 }
