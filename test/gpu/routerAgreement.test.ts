@@ -19,8 +19,8 @@ import { describeGpu, probe } from './gpuAvailable.ts';
 
 /**
  * Least share of float-scored decisions that must be identical, per router (docs/gpu.md). Measured
- * on SwiftShader: vllm_inflight, br0 (fractional a or b) and brh 100%, fast_phi 397 of 400 (its
- * log-domain Gaussian tail in f32 meets near-ties); a wrong port disagrees on most views.
+ * on SwiftShader: vllm_inflight, br0 (fractional b), brh and fast_phi 100%, fast_phi_gauss 398 of
+ * 400 (its log-domain Gaussian tail in f32 meets near-ties); a wrong port disagrees on most views.
  */
 const MIN_FLOAT_AGREEMENT = 0.98;
 const VIEWS_PER_ROUTER = 400;
