@@ -345,7 +345,7 @@ export interface RouterWords {
   /** Number of ranks. */
   G: number;
   capacityTokens: number;
-  /** Horizon offsets (the router's horizon(params)). */
+  /** Horizon offsets (the router's horizon(params, survival)). */
   horizon: readonly number[];
   /** The workload's output-length survival table. */
   survival: Float64Array;
