@@ -12,6 +12,7 @@ import { presetsCommand, routersCommand } from './cli/listCommands.ts';
 import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
+import { loadgenCommand } from './cli/loadgenCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -128,6 +129,35 @@ function buildProgram(): Command {
     .option('--name <name>', 'model name written into the file')
     .option('--json', 'print the derivation as JSON')
     .action((profile, opts) => calibrateCommand(profile, opts));
+
+  program
+    .command('loadgen')
+    .description('send a workload to an OpenAI-compatible server (vLLM, the emulator) and measure it as vllm bench serve does')
+    .requiredOption('--url <url>', 'server base URL (http://127.0.0.1:8000) or full endpoint URL')
+    .option('--endpoint <kind>', 'completions or chat', 'completions')
+    .option('--rate <req/s>', 'mean request rate, or inf (for --trace: rescale to this rate; default keeps the trace timing)')
+    .option('--burstiness <k>', 'gamma shape of inter-arrival gaps (1 = Poisson, < 1 burstier), or inf', '1')
+    .option('--requests <n>', 'number of requests (default 1000; for --trace: first n, default all)')
+    .option('--workload <profile>', 'built-in length profile for token-id prompts (sharegpt, azure_conv, azure_code; default sharegpt)')
+    .option('--trace <file>', 'replay the timing and lengths of a trace file (CSV or JSONL)')
+    .option('--dataset <sharegpt.json>', 'real prompts from a ShareGPT JSON file (needs --tokenizer)')
+    .option('--tokenizer <tokenizer.json>', "the model's Hugging Face tokenizer.json, to count dataset tokens")
+    .option('--seed <n>', 'seed of arrivals, lengths and prompts (as vllm bench --seed)', '0')
+    .option('--max-output <n>', 'cap on sampled output lengths in tokens', '1024')
+    .option('--max-concurrency <n>', 'at most n requests in flight')
+    .option('--timeout-s <s>', 'per-request timeout from the send (0 = none)', '600')
+    .option('--model <name>', 'model name sent in requests (default: the first of GET /v1/models)')
+    .option('--header <name:value...>', 'extra request header, repeatable (e.g. X-data-parallel-rank:1)')
+    .option('--request-id-prefix <p>', 'x-request-id of request i is PREFIXi', 'loadgen-')
+    .option('--no-ignore-eos', 'do not send ignore_eos: true (outputs may end early)')
+    .option('-o, --output <file.arrow>', 'per-request log; the summary row goes to FILE.summary.arrow', 'measured.arrow')
+    .option('--save-json <file.json>', "also write vllm bench serve's result JSON")
+    .option('--save-detailed', 'with --save-json: include the per-request arrays')
+    .option('--metric-percentiles <p,...>', 'percentiles to report (as vllm bench)', '99')
+    .option('-q, --quiet', 'no progress bar or summary')
+    .action(async (opts) => {
+      await loadgenCommand(opts);
+    });
 
   program
     .command('routers')
