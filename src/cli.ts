@@ -13,6 +13,7 @@ import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
 import { loadgenCommand } from './cli/loadgenCommand.ts';
+import { predictCommand } from './cli/predictCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -150,6 +151,7 @@ function buildProgram(): Command {
     .option('--header <name:value...>', 'extra request header, repeatable (e.g. X-data-parallel-rank:1)')
     .option('--request-id-prefix <p>', 'x-request-id of request i is PREFIXi', 'loadgen-')
     .option('--no-ignore-eos', 'do not send ignore_eos: true (outputs may end early)')
+    .option('--no-initial-test', 'skip the one-token test request sent before the run')
     .option('-o, --output <file.arrow>', 'per-request log; the summary row goes to FILE.summary.arrow', 'measured.arrow')
     .option('--save-json <file.json>', "also write vllm bench serve's result JSON")
     .option('--save-detailed', 'with --save-json: include the per-request arrays')
@@ -157,6 +159,30 @@ function buildProgram(): Command {
     .option('-q, --quiet', 'no progress bar or summary')
     .action(async (opts) => {
       await loadgenCommand(opts);
+    });
+
+  program
+    .command('predict')
+    .description('simulate the exact workload of a loadgen log (arrivals, prompt and output lengths); per-request predictions')
+    .argument('<measured.arrow>', 'per-request log written by `balanceroute loadgen -o`')
+    .requiredOption('-o, --output <file.arrow>', 'predicted per-request log; the simulator result row goes to FILE.summary.arrow')
+    .option('--router <name>', 'routing policy of the deployment (see `balanceroute routers`)', 'vllm_default')
+    .option('-k, --knob <name=value...>', 'router knob, repeatable')
+    .option('--dp <n>', 'number of DP ranks of the deployment', '8')
+    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
+    .option('--max-num-seqs <n>', 'max running requests per rank', '256')
+    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model)')
+    .option('--block-size <tokens>', 'KV block size in tokens', '16')
+    .option('--max-batched-tokens <n>', 'token budget per rank per step', '8192')
+    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
+    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval', '100')
+    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
+    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
+    .option('--timeout-s <s>', 'client timeout from arrival in model time (0 = none)', '0')
+    .option('--speed <x>', "the emulator's --speed for a run measured against `emulate` (1 for a real deployment)", '1')
+    .option('-q, --quiet', 'no summary')
+    .action(async (file, opts) => {
+      await predictCommand(file, opts);
     });
 
   program

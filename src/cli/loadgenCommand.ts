@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { InputError } from '../errors.ts';
 import { buildPlan, checkPlanOptions, type Endpoint } from '../loadgen/plan.ts';
 import { runPlan } from '../loadgen/runner.ts';
+import { sendRequest } from '../loadgen/client.ts';
 import { benchMetrics, stats, summaryMetrics } from '../loadgen/metrics.ts';
 import { benchJson, formatBenchBlock, formatFailures, summaryPathFor, summaryTable, writeBenchJson, writeMeasured, type RunSettings } from '../loadgen/output.ts';
 import { createProgressBar } from './progressBar.ts';
@@ -32,6 +33,7 @@ export interface LoadgenFlags {
   saveDetailed?: boolean;
   metricPercentiles: string;
   quiet?: boolean;
+  initialTest: boolean;
 }
 
 /** A number flag that may be `inf`. */
@@ -91,6 +93,27 @@ async function preflight(models: URL, headers: Record<string, string>, timeoutMs
   }
 }
 
+/**
+ * One request before the run, as vllm bench serve's initial test: a wrong model name, endpoint or
+ * header is a configuration problem (exit 2) rather than N failed requests, and the client's
+ * code paths are warm when the schedule starts. It asks for one output token.
+ */
+async function initialTest(url: URL, headers: Record<string, string>, body: string, prefix: string, timeoutS: number): Promise<void> {
+  const b = JSON.parse(body) as Record<string, unknown>;
+  if ('max_tokens' in b) b.max_tokens = 1;
+  if ('max_completion_tokens' in b) b.max_completion_tokens = 1;
+  const agent = new Agent();
+  try {
+    const r = await sendRequest({
+      dispatcher: agent, url, body: JSON.stringify(b), headers: { ...headers, 'x-request-id': `${prefix}initial-test` },
+      timeoutMs: (timeoutS || 600) * 1000, signal: new AbortController().signal,
+    });
+    if (!r.ok) throw new InputError('url', url.href, `the initial test request failed (${r.error}); check --url, --endpoint, --model and --header`);
+  } finally {
+    await agent.destroy().catch(() => {});
+  }
+}
+
 export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
   if (f.endpoint !== 'completions' && f.endpoint !== 'chat') throw new InputError('endpoint', f.endpoint, 'must be completions or chat');
   const endpoint = f.endpoint as Endpoint;
@@ -139,6 +162,8 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
     process.stderr.write(`loadgen: ${total} requests to ${urls.post.href} (${plan.kind} ${plan.source}, ` +
       `${isTrace ? 'trace timing' : `rate ${rate} req/s, burstiness ${burstiness}`}, sending over ${lastOffsetS.toFixed(1)} s)\n`);
   }
+
+  if (f.initialTest && total > 0) await initialTest(urls.post, headers, plan.requests[0].body, f.requestIdPrefix, timeoutS);
 
   const ctl = new AbortController();
   const onSigint = () => {

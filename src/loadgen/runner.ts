@@ -1,7 +1,7 @@
 /**
  * Sends a plan on schedule and collects one record per request.
  *
- * Timing: a request due in more than SPIN_MS is waited for with setTimeout (which fires up to a
+ * Timing: a request due in more than SPIN_MS (1 ms) is waited for with setTimeout (which fires up to a
  * few ms late on a busy machine), the rest with a setImmediate loop that re-reads the clock
  * between turns of the event loop, so responses keep being read (and stamped) while waiting.
  * benches/loadgen-accuracy.ts measures the resulting send error.
@@ -11,7 +11,7 @@ import { Agent } from 'undici';
 import type { PlannedRequest } from './plan.ts';
 import { sendRequest, type FailureKind } from './client.ts';
 
-const SPIN_MS = 3;
+const SPIN_MS = 1;
 
 /** One request's record, times in µs from the start of the run. */
 export interface RequestRecord {

@@ -37,8 +37,11 @@ describe('loadgen against a well-behaved server', () => {
 
   it('sends the planned token-id prompts with max_tokens and ignore_eos, and the server sees exactly those lengths', () => {
     const wl = buildWorkload({ source: 'sharegpt', arrival: 'poisson', cv: 1, rate: 1, requests: 16, seed: 3, maxOutput: 12 });
-    expect(fake.received).toHaveLength(16);
-    for (const r of fake.received) {
+    // The one-token initial test request comes first, then the 16 of the run.
+    expect(fake.received).toHaveLength(17);
+    expect(fake.received[0].index).toBe(-1);
+    expect(fake.received[0].body.max_tokens).toBe(1);
+    for (const r of fake.received.slice(1)) {
       expect(r.path).toBe('/v1/completions');
       expect((r.body.prompt as number[]).length).toBe(wl.prompt[r.index]);
       expect(r.body.max_tokens).toBe(wl.output[r.index]);
@@ -197,6 +200,20 @@ describe('loadgen: configuration problems exit 2 with one line', () => {
       expect(existsSync(out)).toBe(false);
     });
   }
+
+  it('a server that rejects the initial test request (wrong model name, say)', async () => {
+    const fake = await startFakeServer({ mode: (i) => (i === -1 ? 'http400' : 'ok') });
+    try {
+      const out = join(dir, 'initial.arrow');
+      const r = await quiet(['loadgen', '--url', fake.url, '--rate', '1', '--requests', '3', '-o', out, '-q']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^balanceroute: url: the initial test request failed \(HTTP 400: This model's maximum context length is 4096 tokens\)/);
+      expect(fake.received).toHaveLength(1);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      await fake.close();
+    }
+  });
 
   it('a dataset that is not ShareGPT-shaped', async () => {
     const fake = await startFakeServer();

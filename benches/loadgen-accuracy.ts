@@ -1,0 +1,73 @@
+/**
+ * Send-time accuracy of `balanceroute loadgen`: at a given rate, how far each request's actual
+ * send (the start of its POST) lags its scheduled time. Runs the real CLI in a child process
+ * against a loopback SSE server in another process, several times, and reports the median and
+ * spread (min to max over runs) of the p50, p99 and max lag. Never an assertion: a figure for
+ * docs/loadgen.md.
+ *
+ *   node --import tsx benches/loadgen-accuracy.ts [--rate 200] [--requests 2000] [--reps 5] [--no-save]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readArrowFile } from '../src/io/arrowRead.ts';
+import { percentileSorted } from '../src/loadgen/metrics.ts';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const rate = Number(arg('rate', '200'));
+const requests = Number(arg('requests', '2000'));
+const reps = Number(arg('reps', '5'));
+const save = !process.argv.includes('--no-save');
+const BIN = fileURLToPath(new URL('../bin/balanceroute.mjs', import.meta.url));
+const SERVER = fileURLToPath(new URL('./loadgen-server.ts', import.meta.url));
+
+const server = spawn(process.execPath, ['--import', 'tsx', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise<string>((resolve) => server.stdout!.once('data', (d) => resolve(String(d).trim())));
+const dir = mkdtempSync(join(tmpdir(), 'loadgen-bench-'));
+const runs: { p50: number; p99: number; max: number; failed: number }[] = [];
+try {
+  for (let r = 0; r < reps; r++) {
+    const out = join(dir, `run${r}.arrow`);
+    const res = spawnSync(process.execPath, [BIN, 'loadgen', '--url', url, '--rate', String(rate), '--requests', String(requests), '--seed', String(r), '--workload', 'azure_code', '--max-output', '16', '-o', out, '-q'], { encoding: 'utf8' });
+    if (res.status !== 0) throw new Error(`loadgen failed: ${res.stderr}`);
+    const f = readArrowFile(out);
+    const sched = f.column('scheduled_us') as number[];
+    const sent = f.column('arrival_us') as number[];
+    const lag = sent.map((s, i) => (s - sched[i]) / 1000).sort((a, b) => a - b);
+    const failed = (f.column('status') as number[]).filter((s) => s !== 4).length;
+    runs.push({ p50: percentileSorted(lag, 50), p99: percentileSorted(lag, 99), max: lag[lag.length - 1], failed });
+    process.stderr.write(`run ${r + 1}/${reps}: lag p50 ${runs[r].p50.toFixed(3)} ms, p99 ${runs[r].p99.toFixed(3)} ms, max ${runs[r].max.toFixed(3)} ms, failed ${failed}\n`);
+  }
+} finally {
+  server.kill('SIGTERM');
+}
+const med = (xs: number[]) => percentileSorted([...xs].sort((a, b) => a - b), 50);
+const fmt = (k: 'p50' | 'p99' | 'max') => {
+  const xs = runs.map((x) => x[k]);
+  return `${med(xs).toFixed(3)} (${Math.min(...xs).toFixed(3)} to ${Math.max(...xs).toFixed(3)})`;
+};
+const machine = `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, Node ${process.version}`;
+const md = [
+  `# loadgen send accuracy, ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Machine: ${machine}. ${reps} runs of ${requests} requests at ${rate} req/s (Poisson, vllm bench schedule), 16-token streams from a loopback SSE server in another process.`,
+  'Lag = actual send (start of the POST) − scheduled time; median over runs (min to max).',
+  '',
+  '| lag p50 (ms) | lag p99 (ms) | lag max (ms) |',
+  '|---:|---:|---:|',
+  `| ${fmt('p50')} | ${fmt('p99')} | ${fmt('max')} |`,
+  '',
+].join('\n');
+process.stdout.write(md);
+if (save) {
+  const outDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(outDir, { recursive: true });
+  const base = join(outDir, `${new Date().toISOString().slice(0, 10)}-loadgen-accuracy`);
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.json`, JSON.stringify({ machine, rate, requests, reps, runs }, null, 2) + '\n');
+}
