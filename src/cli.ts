@@ -14,6 +14,7 @@ import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
 import { loadgenCommand } from './cli/loadgenCommand.ts';
 import { predictCommand } from './cli/predictCommand.ts';
+import { compareCommand } from './cli/compareCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -183,6 +184,17 @@ function buildProgram(): Command {
     .option('-q, --quiet', 'no summary')
     .action(async (file, opts) => {
       await predictCommand(file, opts);
+    });
+
+  program
+    .command('compare')
+    .description('measured vs predicted per metric (mean, p50, p90, p99, error %), per-request scatter and in-flight series, as HTML')
+    .argument('<measured.arrow>', 'loadgen log')
+    .argument('<predicted.arrow>', 'predict log of the same run')
+    .option('-o, --output <file.html>', 'report file (default: MEASURED.compare.html)')
+    .option('--json', 'print the comparison as JSON instead of a table')
+    .action(async (measured, predicted, opts) => {
+      await compareCommand(measured, predicted, opts);
     });
 
   program
