@@ -1,0 +1,137 @@
+// The closed loop: loadgen measures `balanceroute emulate --speed 10`, predict simulates the same
+// requests with the same model, and the means agree. This is the end-to-end test of the three
+// parts (emulator, load generator, simulator).
+//
+// Tolerances. The emulator runs the simulator's own engine core, so the only differences are the
+// wall clock's: (1) the server sees a request a little after loadgen stamps its send (HTTP over
+// loopback and two event loops), which delays its first step; (2) every streamed chunk reaches
+// the client a little after its step ends (the emulator's step timer error plus delivery). Both
+// are measured in the run itself: the emulator reports its step-end timing error on exit, and the
+// client-side delay shows directly in the TTFT of the lightest requests. A mean moves by at most
+// the mean of these delays, so each metric's tolerance is its target (TPOT and E2E 3%, TTFT 10%)
+// or the measured jitter bound relative to the metric's mean, whichever is larger, and the test
+// prints both so a failure says which one broke.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { compareSides, readSide, formatComparison } from '../../src/report/compare.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/balanceroute.mjs', import.meta.url));
+const HAVE_EMULATE = existsSync(fileURLToPath(new URL('../../src/cli/emulateCommand.ts', import.meta.url)));
+const SPEED = 10;
+const DP = 2;
+const dir = mkdtempSync(join(tmpdir(), 'closed-loop-'));
+
+function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!HAVE_EMULATE)('closed loop: loadgen -> emulate --speed 10 -> predict (skipped: no `emulate` command in this tree)', () => {
+  let emu: ChildProcess;
+  let url = '';
+  let emuStderr = '';
+  const measured = join(dir, 'measured.arrow');
+  const predicted = join(dir, 'predicted.arrow');
+
+  beforeAll(async () => {
+    emu = spawn(process.execPath, [BIN, 'emulate', '--dp', String(DP), '--port', '0', '--speed', String(SPEED), '--router', 'vllm_default'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    emu.stderr!.on('data', (d) => (emuStderr += d));
+    url = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      const t = setTimeout(() => reject(new Error(`emulate did not start: ${emuStderr}`)), 60_000);
+      emu.stdout!.on('data', (d) => {
+        buf += d;
+        const m = /emulate: listening (\{.*\})/.exec(buf);
+        if (m) {
+          clearTimeout(t);
+          const info = JSON.parse(m[1]) as { host: string; ports: number[] };
+          resolve(`http://${info.host}:${info.ports[0]}`);
+        }
+      });
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    if (emu && emu.exitCode === null) {
+      const exited = new Promise((r) => emu.once('exit', r));
+      emu.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('mean TTFT, TPOT and E2E of the measured run agree with the prediction', async () => {
+    // Transport delay, measured before the run: round trips of GET /health on the same loopback.
+    const rtts: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      const res = await fetch(`${url}/health`);
+      await res.arrayBuffer();
+      rtts.push(performance.now() - t);
+    }
+    rtts.sort((a, b) => a - b);
+    const rttP90 = rtts[Math.floor(rtts.length * 0.9)];
+
+    // 120 requests at 12 req/s of wall time = 1.2 req/s of model time on 2 ranks: a moderate load
+    // (some batching, no saturation), 10 s of wall time.
+    const lg = await runCli(['loadgen', '--url', url, '--rate', '12', '--requests', '120', '--seed', '1', '--max-output', '256', '-o', measured, '-q'], 120_000);
+    expect(lg.stderr).toBe('');
+    expect(lg.code).toBe(0);
+    const pr = await runCli(['predict', measured, '-o', predicted, '--dp', String(DP), '--router', 'vllm_default', '--speed', String(SPEED), '-q'], 120_000);
+    expect(pr.stderr).toBe('');
+    expect(pr.code).toBe(0);
+
+    const m = readArrowFile(measured);
+    expect(m.rows().every((r) => r.outcome === 'completed')).toBe(true);
+    const c = compareSides(readSide(m, 'measured', ''), readSide(readArrowFile(predicted), 'predicted', ''));
+    expect(c.bothCompleted).toBe(120);
+
+    // Stop the emulator to read its step timing error (it prints p50/p99/max on exit).
+    const exited = new Promise((r) => emu.once('exit', r));
+    emu.kill('SIGTERM');
+    await exited;
+    const te = /timing error ms p50 ([\d.]+) p99 ([\d.]+)/.exec(emuStderr);
+    expect(te, `emulator exit line missing: ${emuStderr}`).not.toBeNull();
+    const stepP50 = Number(te![1]);
+    const stepP99 = Number(te![2]);
+    const jitterMs = stepP99 + rttP90;
+    const outputs = (m.column('output') as number[]).sort((a, b) => a - b);
+    const medianOut = outputs[Math.floor(outputs.length / 2)];
+
+    const row = (metric: string, stat: string) => c.rows.find((r) => r.metric === metric && r.stat === stat)!;
+    const report = `${formatComparison(c)}\nemulator step-end error p50 ${stepP50} ms, p99 ${stepP99} ms; HTTP round trip p90 ${rttP90.toFixed(3)} ms`;
+    process.stdout.write(report + '\n');
+    const check = (what: string, error: number, tol: number) =>
+      expect(Math.abs(error), `${what}: error ${(error * 100).toFixed(2)}%, tolerance ${(tol * 100).toFixed(2)}%\n${report}`).toBeLessThanOrEqual(tol);
+    // Means: the target, or what the measured jitter can move a mean by, whichever is larger.
+    // TTFT and E2E take a request's transport delay (there and back) and one late step end
+    // whole; TPOT spreads a late step end over (output - 1) tokens.
+    for (const [metric, target] of [['ttft', 0.1], ['tpot', 0.03], ['e2e', 0.03]] as const) {
+      const r = row(metric, 'mean');
+      const bound = metric === 'tpot' ? stepP99 / Math.max(1, medianOut - 1) : jitterMs;
+      check(`mean ${metric}`, r.error, Math.max(target, bound / r.measured));
+    }
+    // Medians and throughput hardly move with a few late steps, so they keep the 3% target with
+    // only the typical (p50) step error as allowance: a check that stays sharp on a busy machine.
+    for (const metric of ['tpot', 'e2e'] as const) {
+      const r = row(metric, 'p50');
+      const bound = metric === 'tpot' ? stepP50 / Math.max(1, medianOut - 1) : stepP50 + rttP90;
+      check(`median ${metric}`, r.error, 0.03 + bound / r.measured);
+    }
+    check('throughput', c.throughput.error, 0.03);
+  }, 300_000);
+});
