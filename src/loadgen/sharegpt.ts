@@ -43,7 +43,7 @@ export function loadTokenizer(path: string): Tokenizer {
 
 /** Number of tokens of `text` as the tokenizer encodes it (with its special tokens, as vLLM does). */
 export function countTokens(tok: Tokenizer, text: string): number {
-  return tok.encode(text).ids.length;
+  return tok.encode(text, { add_special_tokens: true }).ids.length;
 }
 
 /**
