@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readArrowFile } from '../src/io/arrowRead.ts';
@@ -26,6 +26,7 @@ const save = !process.argv.includes('--no-save');
 const BIN = fileURLToPath(new URL('../bin/balanceroute.mjs', import.meta.url));
 const SERVER = fileURLToPath(new URL('./loadgen-server.ts', import.meta.url));
 
+const loadBefore = loadavg()[0];
 const server = spawn(process.execPath, ['--import', 'tsx', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise<string>((resolve) => server.stdout!.once('data', (d) => resolve(String(d).trim())));
 const dir = mkdtempSync(join(tmpdir(), 'loadgen-bench-'));
@@ -51,7 +52,7 @@ const fmt = (k: 'p50' | 'p99' | 'max') => {
   const xs = runs.map((x) => x[k]);
   return `${med(xs).toFixed(3)} (${Math.min(...xs).toFixed(3)} to ${Math.max(...xs).toFixed(3)})`;
 };
-const machine = `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, Node ${process.version}`;
+const machine = `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, Node ${process.version}, 1-min load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after (other jobs on the machine)`;
 const md = [
   `# loadgen send accuracy, ${new Date().toISOString().slice(0, 10)}`,
   '',
