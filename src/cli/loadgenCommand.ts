@@ -7,6 +7,7 @@ import { runPlan } from '../loadgen/runner.ts';
 import { sendRequest } from '../loadgen/client.ts';
 import { benchMetrics, stats, summaryMetrics } from '../loadgen/metrics.ts';
 import { benchJson, formatBenchBlock, formatFailures, summaryPathFor, summaryTable, writeBenchJson, writeMeasured, type RunSettings } from '../loadgen/output.ts';
+import { readGatewayLog } from '../loadgen/gatewayLog.ts';
 import { createProgressBar } from './progressBar.ts';
 import { prepareOutputDir } from './outputPath.ts';
 
@@ -34,6 +35,7 @@ export interface LoadgenFlags {
   metricPercentiles: string;
   quiet?: boolean;
   initialTest: boolean;
+  gatewayLog?: string;
 }
 
 /** A number flag that may be `inf`. */
@@ -189,6 +191,24 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
   }
   settings.interrupted = out.interrupted;
   const records = out.records;
+  if (f.gatewayLog !== undefined) {
+    // Ranks the gateway chose, joined on x-request-id. The run is done: a bad log is a warning.
+    try {
+      const g = readGatewayLog(f.gatewayLog);
+      let found = 0;
+      for (const r of records) {
+        const rank = g.rankById.get(`${f.requestIdPrefix}${r.index}`);
+        if (rank !== undefined) {
+          r.rank = rank;
+          found++;
+        }
+      }
+      settings.gateway = { router: g.router, routerParams: g.routerParams, ranks: g.ranks };
+      if (found < records.length) process.stderr.write(`loadgen: warning: the gateway log has a rank for ${found} of ${records.length} requests (is the gateway still flushing it?)\n`);
+    } catch (e) {
+      process.stderr.write(`loadgen: warning: ranks not joined: ${(e as Error).message}\n`);
+    }
+  }
   const lastEnd = records.reduce((m, r) => Math.max(m, r.ok ? r.sendUs + r.latencyMs * 1000 : r.finishUs), 0);
   const durationS = Math.max(1e-9, lastEnd / 1e6);
   const lag = stats(records.map((r) => (r.sendUs - r.scheduledUs) / 1000));

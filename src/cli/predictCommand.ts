@@ -5,6 +5,7 @@ import { runScenario } from '../engine/cpu/runScenario.ts';
 import { InputError } from '../errors.ts';
 import { writeResults, writeTable } from '../io/arrowWrite.ts';
 import { summaryPathFor } from '../loadgen/output.ts';
+import { readGatewayLog } from '../loadgen/gatewayLog.ts';
 import { predictedTable, readMeasuredWorkload, withTraceFile } from '../loadgen/predict.ts';
 import { VERSION } from '../version.ts';
 import { flagsToEntry, formatSummary, type RunFlags } from './runCommand.ts';
@@ -12,9 +13,10 @@ import { prepareOutputDir } from './outputPath.ts';
 
 export interface PredictFlags {
   output: string;
-  router: string;
+  router?: string;
   knob?: string[];
-  dp: string;
+  dp?: string;
+  gatewayLog?: string;
   model: string;
   maxNumSeqs: string;
   kvCapacity?: string;
@@ -34,13 +36,30 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
   if (f.speed.trim() === '' || !Number.isFinite(speed) || speed <= 0) throw new InputError('speed', f.speed, 'must be a number > 0 (the emulator --speed of the measured run; 1 for a real deployment)');
   prepareOutputDir(f.output, 'output');
   const w = readMeasuredWorkload(measured);
+  // Defaults: the flags, else the gateway's router (a --gateway-log here, or one loadgen joined).
+  const g = f.gatewayLog !== undefined ? readGatewayLog(f.gatewayLog) : null;
+  const gw = {
+    router: g?.router ?? w.metadata.router ?? null,
+    routerParams: g?.routerParams ?? w.metadata.router_params ?? null,
+    ranks: g?.ranks ?? (w.metadata.dp !== undefined ? Number(w.metadata.dp) : null),
+  };
+  const router = f.router ?? gw.router ?? 'vllm_default';
+  let knob = f.knob;
+  if (knob === undefined && f.router === undefined && gw.router !== null && gw.routerParams !== null) {
+    try {
+      knob = Object.entries(JSON.parse(gw.routerParams) as Record<string, unknown>).map(([k, v]) => `${k}=${v}`);
+    } catch {
+      throw new InputError('gateway_log', gw.routerParams, 'router_params is not a JSON object');
+    }
+  }
+  const dp = f.dp ?? (gw.ranks !== null ? String(gw.ranks) : '8');
   const maxOutput = w.output.reduce((m, x) => Math.max(m, x), 1);
   const t0 = performance.now();
   const result = await withTraceFile(w, speed, async (trace) => {
     const flags: RunFlags = {
-      router: f.router,
-      knob: f.knob,
-      dp: f.dp,
+      router,
+      knob,
+      dp,
       seed: '1',
       workload: 'trace',
       trace,

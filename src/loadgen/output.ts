@@ -41,6 +41,8 @@ export interface RunSettings {
   tokenizer: string | null;
   requestIdPrefix: string;
   interrupted: boolean;
+  /** Router, knobs and rank count from a gateway decision log (--gateway-log). */
+  gateway?: { router: string | null; routerParams: string | null; ranks: number | null };
 }
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -94,6 +96,9 @@ function settingsMetadata(s: RunSettings): Record<string, string> {
     source_kind: s.source.kind,
     source: s.source.path,
     interrupted: String(s.interrupted),
+    ...(s.gateway?.router ? { router: s.gateway.router } : {}),
+    ...(s.gateway?.routerParams ? { router_params: s.gateway.routerParams } : {}),
+    ...(s.gateway?.ranks ? { dp: String(s.gateway.ranks) } : {}),
   };
 }
 
@@ -106,9 +111,9 @@ export function summaryTable(metrics: Record<keyof RunMetrics, number | null>, s
   const one = (name: string, kind: ColumnKind, v: CellValue, unit = ''): ColumnData => ({ name, kind, values: [v], metadata: unit ? { unit } : undefined });
   const columns: ColumnData[] = [
     one('config_index', 'int32', 0),
-    one('router', 'dictionary', null),
-    one('router_params', 'dictionary', null),
-    one('dp', 'int32', null, 'ranks'),
+    one('router', 'dictionary', s.gateway?.router ?? null),
+    one('router_params', 'dictionary', s.gateway?.routerParams ?? null),
+    one('dp', 'int32', s.gateway?.ranks ?? null, 'ranks'),
     one('seed', 'int32', s.source.kind === 'trace' ? null : s.seed),
     one('requests', 'int32', metrics.requests, 'requests'),
     one('max_num_seqs', 'int32', null, 'sequences'),

@@ -145,3 +145,43 @@ describe('compare', () => {
     expect(c.stderr).toMatch(/^balanceroute: speed: must be a number > 0/);
   });
 });
+
+describe('a gateway decision log', () => {
+  it('gives loadgen the ranks and predict its default router, knobs and DP size', async () => {
+    const { Schema, Field, Utf8, Int32, Table, makeVector, vectorFromArray, tableToIPC } = await import('apache-arrow');
+    const { writeFileSync } = await import('node:fs');
+    const n = 6;
+    const schema = new Schema([new Field('request_id', new Utf8(), true), new Field('rank', new Int32(), true)],
+      new Map([['format', 'balanceroute-decisions/1'], ['router', 'vllm_default'], ['router_params', '{"waiting_weight":2,"rotate":"no"}'], ['ranks', '3']]));
+    const ids = Array.from({ length: n }, (_, i) => `loadgen-${i}`);
+    const table = new Table(schema, { request_id: vectorFromArray(ids, new Utf8()), rank: makeVector(Int32Array.from(ids.map((_, i) => (i * 2) % 3))) });
+    const log = join(dir, 'decisions.arrow');
+    writeFileSync(log, tableToIPC(table, 'stream'));
+    const fake = await startFakeServer({ ttftMs: 3, itlMs: 1 });
+    const m = join(dir, 'gw.arrow');
+    try {
+      const r = await run(['loadgen', '--url', fake.url, '--rate', 'inf', '--requests', String(n), '--max-output', '8', '--gateway-log', log, '-o', m, '-q']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    } finally {
+      await fake.close();
+    }
+    const rows = readArrowFile(m).rows();
+    for (const x of rows) expect(x.rank).toBe(((x.request as number) * 2) % 3);
+    const summary = readArrowFile(m.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
+    expect(summary.router).toBe('vllm_default');
+    expect(summary.dp).toBe(3);
+    const p = join(dir, 'gwp.arrow');
+    const pr = await run(['predict', m, '-o', p, '-q']);
+    expect(pr.code).toBe(0);
+    const s = readArrowFile(p.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
+    expect(s.router).toBe('vllm_default');
+    expect(s.dp).toBe(3);
+    expect(JSON.parse(s.router_params as string)).toEqual({ waiting_weight: 2, rotate: 'no' });
+    // An explicit flag wins.
+    const pr2 = await run(['predict', m, '-o', p, '--router', 'jsq_load', '--dp', '2', '-q']);
+    expect(pr2.code).toBe(0);
+    const s2 = readArrowFile(p.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
+    expect([s2.router, s2.dp]).toEqual(['jsq_load', 2]);
+  }, 30_000);
+});
