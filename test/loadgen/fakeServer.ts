@@ -26,12 +26,16 @@ export interface Received {
 export interface FakeServer {
   url: string;
   received: Received[];
+  /** Most completion requests open at once. */
+  maxOpen(): number;
   close(): Promise<void>;
 }
 
 export async function startFakeServer(o: FakeOptions = {}): Promise<FakeServer> {
   const received: Received[] = [];
   const open = new Set<ServerResponse>();
+  let streams = 0;
+  let maxStreams = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     open.add(res);
     res.on('close', () => open.delete(res));
@@ -40,6 +44,9 @@ export async function startFakeServer(o: FakeOptions = {}): Promise<FakeServer> 
       res.end(JSON.stringify({ object: 'list', data: [{ id: 'fake-model', object: 'model' }] }));
       return;
     }
+    streams++;
+    maxStreams = Math.max(maxStreams, streams);
+    res.on('close', () => streams--);
     let text = '';
     req.setEncoding('utf8');
     req.on('data', (c) => (text += c));
@@ -101,6 +108,7 @@ export async function startFakeServer(o: FakeOptions = {}): Promise<FakeServer> 
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    maxOpen: () => maxStreams,
     close: () =>
       new Promise<void>((r) => {
         for (const res of open) res.destroy();

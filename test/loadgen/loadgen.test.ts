@@ -148,6 +148,27 @@ describe('loadgen: server faults are per-request failures with reasons', () => {
   });
 });
 
+describe('loadgen --max-concurrency', () => {
+  it('never has more than C requests in flight, and counts a request from its send', async () => {
+    const fake = await startFakeServer({ ttftMs: 40, itlMs: 2 });
+    try {
+      const out = join(dir, 'conc.arrow');
+      const r = await quiet(['loadgen', '--url', fake.url, '--rate', 'inf', '--requests', '8', '--max-concurrency', '2', '--max-output', '4', '--no-initial-test', '-o', out, '-q']);
+      expect(r.code).toBe(0);
+      expect(fake.maxOpen()).toBe(2);
+      const rows = readArrowFile(out).rows();
+      expect(rows.every((x) => x.outcome === 'completed')).toBe(true);
+      // Everything was due at 0; later requests waited for a slot, and TTFT starts at the send.
+      expect(Math.max(...rows.map((x) => x.arrival_us as number))).toBeGreaterThan(3 * 40_000);
+      for (const x of rows) expect(x.ttft_ms as number).toBeLessThan(40 + 1000);
+      const s = readArrowFile(out.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
+      expect(s.max_concurrency).toBe(2);
+    } finally {
+      await fake.close();
+    }
+  }, 30_000);
+});
+
 describe('loadgen: ShareGPT text on the chat endpoint', () => {
   it('samples entries that pass vLLM filter, counted with the tokenizer', async () => {
     const words = (n: number) => Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 'hello' : 'word')).join(' ');
