@@ -99,7 +99,7 @@ export function benchMetrics(records: readonly RequestRecord[], durationS: numbe
  */
 function peaks(ok: readonly RequestRecord[]): { max_output_tokens_per_s: number; max_concurrent_requests: number } {
   if (ok.length === 0) return { max_output_tokens_per_s: 0, max_concurrent_requests: 0 };
-  const start = Math.min(...ok.map((r) => r.sendUs / 1e6));
+  const start = ok.reduce((m, r) => Math.min(m, r.sendUs / 1e6), Infinity);
   const buckets = new Map<number, number>();
   const events: [number, number][] = [];
   for (const r of ok) {
@@ -122,7 +122,7 @@ function peaks(ok: readonly RequestRecord[]): { max_output_tokens_per_s: number;
     cur += d;
     if (cur > peak) peak = cur;
   }
-  return { max_output_tokens_per_s: Math.max(...buckets.values()), max_concurrent_requests: peak };
+  return { max_output_tokens_per_s: [...buckets.values()].reduce((a, b) => Math.max(a, b), 0), max_concurrent_requests: peak };
 }
 
 /** Metric columns a client cannot observe (null in a measured summary row). */

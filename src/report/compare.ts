@@ -139,7 +139,7 @@ export function compareSides(m: RequestSide, p: RequestSide): Comparison {
   };
   const tm = tput(m, joined.map(([i]) => i));
   const tp = tput(p, joined.map(([, j]) => j));
-  const t0 = Math.min(...m.arrivalUs);
+  const t0 = m.arrivalUs.reduce((a, b) => Math.min(a, b), Infinity);
   return {
     joined: joined.length,
     bothCompleted: both.length,

@@ -14,7 +14,7 @@ const LABEL: Record<ComparedMetric, string> = { ttft: 'TTFT', tpot: 'TPOT', e2e:
 
 function scatterSpec(c: Comparison, metric: ComparedMetric): TopLevelSpec {
   const values = c.pairs.filter((p) => p.metric === metric).map((p) => ({ request: p.request, measured: p.measured, predicted: p.predicted }));
-  const hi = Math.max(1e-9, ...values.map((v) => Math.max(v.measured, v.predicted)));
+  const hi = values.reduce((m, v) => Math.max(m, v.measured, v.predicted), 1e-9);
   return {
     width: 420,
     height: 420,
