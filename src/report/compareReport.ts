@@ -15,6 +15,9 @@ const LABEL: Record<ComparedMetric, string> = { ttft: 'TTFT', tpot: 'TPOT', e2e:
 function scatterSpec(c: Comparison, metric: ComparedMetric): TopLevelSpec {
   const values = c.pairs.filter((p) => p.metric === metric).map((p) => ({ request: p.request, measured: p.measured, predicted: p.predicted }));
   const hi = values.reduce((m, v) => Math.max(m, v.measured, v.predicted), 1e-9);
+  // Very large runs: every k-th request keeps the page small (the table uses all of them).
+  const k = Math.ceil(values.length / 5000);
+  if (k > 1) values.splice(0, values.length, ...values.filter((_, i) => i % k === 0));
   return {
     width: 420,
     height: 420,
@@ -36,10 +39,27 @@ function scatterSpec(c: Comparison, metric: ComparedMetric): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+/** At most `bins` points of a step series: the highest count in each time bin (peaks survive). */
+export function thinSeries(series: readonly [number, number][], bins = 1500): [number, number][] {
+  if (series.length <= 2 * bins) return [...series];
+  const t0 = series[0][0];
+  const span = Math.max(1e-12, series[series.length - 1][0] - t0);
+  const out: [number, number][] = [];
+  let cur = -1;
+  for (const [t, n] of series) {
+    const b = Math.min(bins - 1, Math.floor(((t - t0) / span) * bins));
+    if (b !== cur) {
+      out.push([t0 + (b / bins) * span, n]);
+      cur = b;
+    } else if (n > out[out.length - 1][1]) out[out.length - 1][1] = n;
+  }
+  return out;
+}
+
 function inFlightSpec(c: Comparison): TopLevelSpec {
   const values = [
-    ...c.inFlight.measured.map(([t, n]) => ({ t, n, side: 'measured' })),
-    ...c.inFlight.predicted.map(([t, n]) => ({ t, n, side: 'predicted' })),
+    ...thinSeries(c.inFlight.measured).map(([t, n]) => ({ t, n, side: 'measured' })),
+    ...thinSeries(c.inFlight.predicted).map(([t, n]) => ({ t, n, side: 'predicted' })),
   ];
   return {
     data: { values },
@@ -85,7 +105,7 @@ export async function compareReport(measuredPath: string, predictedPath: string)
       `One point per request completed on both sides; the dashed line is predicted = measured. Points above it are requests the model thinks slower than they were.`,
       scatterSpec(c, m),
     ]),
-    ['inflight', 'Requests in flight over time', 'Requests sent and not yet finished, from the loadgen log (left) and from the simulation of the same arrivals (right), on the measured clock.', inFlightSpec(c)],
+    ['inflight', 'Requests in flight over time', 'Requests sent and not yet finished, from the loadgen log (left) and from the simulation of the same arrivals (right), on the measured clock; long runs show the highest count per time bin.', inFlightSpec(c)],
   ];
   for (const [id, title, caption, spec] of charts) {
     const r = await renderSvg(spec, id);

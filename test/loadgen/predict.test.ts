@@ -185,3 +185,16 @@ describe('a gateway decision log', () => {
     expect([s2.router, s2.dp]).toEqual(['jsq_load', 2]);
   }, 30_000);
 });
+
+describe('thinSeries', () => {
+  it('keeps short series and the peak of each bin of long ones', async () => {
+    const { thinSeries } = await import('../../src/report/compareReport.ts');
+    const short: [number, number][] = [[0, 0], [1, 2], [2, 0]];
+    expect(thinSeries(short)).toEqual(short);
+    const long: [number, number][] = Array.from({ length: 10_000 }, (_, i) => [i / 1000, i === 7777 ? 99 : i % 5]);
+    const t = thinSeries(long, 100);
+    expect(t.length).toBeLessThanOrEqual(100);
+    expect(Math.max(...t.map(([, n]) => n))).toBe(99);
+    expect(t[0][0]).toBe(0);
+  });
+});
