@@ -13,7 +13,7 @@ import { createParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 
 /** Why a request failed. */
-export type FailureKind = 'http_4xx' | 'http_5xx' | 'http_other' | 'connection' | 'timeout' | 'stream_cut' | 'malformed_chunk' | 'stream_error' | 'no_output' | 'interrupted';
+export type FailureKind = 'http_4xx' | 'http_5xx' | 'http_other' | 'connection' | 'timeout' | 'not_sse' | 'stream_cut' | 'malformed_chunk' | 'stream_error' | 'no_output' | 'interrupted';
 
 export interface RequestOutcome {
   ok: boolean;
@@ -142,6 +142,11 @@ export async function sendRequest(o: SendOptions): Promise<RequestOutcome> {
       const text = await res.body.text();
       const kind: FailureKind = res.statusCode >= 500 ? 'http_5xx' : res.statusCode >= 400 ? 'http_4xx' : 'http_other';
       return fail(kind, `HTTP ${res.statusCode}: ${errorMessage(text)}`);
+    }
+    const ctype = String(res.headers['content-type'] ?? '');
+    if (!ctype.includes('text/event-stream')) {
+      const text = await res.body.text();
+      return fail('not_sse', `HTTP 200 with content-type ${ctype || '(none)'}, not an SSE stream: ${oneLine(text, 80)}`);
     }
     const decoder = new TextDecoder();
     for await (const chunk of res.body) {

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeMode = 'ok' | 'http400' | 'http500' | 'cut' | 'malformed' | 'stream_error' | 'hang' | 'no_done';
+export type FakeMode = 'ok' | 'http400' | 'http500' | 'cut' | 'malformed' | 'stream_error' | 'hang' | 'no_done' | 'json';
 
 export interface FakeOptions {
   ttftMs?: number;
@@ -62,6 +62,11 @@ export async function startFakeServer(o: FakeOptions = {}): Promise<FakeServer> 
         const code = mode === 'http400' ? 400 : 500;
         res.writeHead(code, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: code === 400 ? 'This model\'s maximum context length is 4096 tokens' : 'engine dead', type: 'BadRequestError', code } }));
+        return;
+      }
+      if (mode === 'json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'cmpl-x', object: 'text_completion', choices: [{ index: 0, text: 'hi' }] }));
         return;
       }
       const chat = req.url === '/v1/chat/completions';

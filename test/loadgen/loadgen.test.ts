@@ -111,7 +111,7 @@ describe('loadgen against a well-behaved server', () => {
 describe('loadgen: server faults are per-request failures with reasons', () => {
   let fake: FakeServer;
   const out = join(dir, 'faults.arrow');
-  const modes = ['http400', 'http500', 'cut', 'malformed', 'stream_error', 'hang', 'no_done'] as const;
+  const modes = ['http400', 'http500', 'cut', 'malformed', 'stream_error', 'hang', 'no_done', 'json'] as const;
   beforeAll(async () => {
     fake = await startFakeServer({ ttftMs: 5, itlMs: 2, mode: (i) => modes[i] ?? 'ok' });
     const r = await quiet(['loadgen', '--url', `${fake.url}/v1`, '--model', 'm', '--rate', 'inf', '--requests', '10', '--max-output', '8', '--workload', 'azure_code', '--timeout-s', '0.5', '-o', out, '-q']);
@@ -135,16 +135,18 @@ describe('loadgen: server faults are per-request failures with reasons', () => {
     expect(by[5].outcome).toBe('timeout');
     expect(by[5].error).toBe('timed out after 0.5 s');
     expect(by[6].outcome).toBe('stream_cut');
-    for (const i of [7, 8, 9]) expect(by[i].outcome).toBe('completed');
-    for (const i of [0, 1, 2, 3, 4, 5, 6]) {
+    expect(by[7].outcome).toBe('not_sse');
+    expect(by[7].error).toMatch(/content-type application\/json, not an SSE stream/);
+    for (const i of [8, 9]) expect(by[i].outcome).toBe('completed');
+    for (const i of [0, 1, 2, 3, 4, 5, 6, 7]) {
       expect(by[i].status).toBe(5);
       expect(by[i].ttft_ms).toBeNull();
     }
     const s = readArrowFile(out.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
-    expect(s.completed).toBe(3);
-    expect(s.failed).toBe(7);
+    expect(s.completed).toBe(2);
+    expect(s.failed).toBe(8);
     expect(s.failed_timeout).toBe(1);
-    expect(s.failed_rejected).toBe(6);
+    expect(s.failed_rejected).toBe(7);
   });
 });
 
