@@ -123,6 +123,14 @@ describe('compare', () => {
     expect(text).toContain('Requests in flight over time');
   });
 
+  it('`report measured predicted` is the same comparison', async () => {
+    const html = join(dir, 'cmp2.html');
+    const r = await run(['report', measured, predicted, '-o', html]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^requests 24 \(completed on both sides 24/);
+    expect(readFileSync(html, 'utf8')).toContain('<h1>Measured vs predicted</h1>');
+  });
+
   it('a log compared with itself has zero error and a matching in-flight series', () => {
     const side = readSide(readArrowFile(measured), 'measured', 'x');
     const c = compareSides(side, side);
