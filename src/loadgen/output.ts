@@ -169,7 +169,7 @@ export function benchJson(bench: Record<string, number>, records: readonly Reque
     model_id: s.model,
     tokenizer_id: s.tokenizer,
     num_prompts: s.requests,
-    request_rate: s.rate === Infinity ? 'inf' : s.rate,
+    request_rate: s.source.kind === 'trace' && !Number.isFinite(s.rate) ? null : s.rate === Infinity ? 'inf' : s.rate, // a trace keeps its own timing
     burstiness: s.burstiness === Infinity ? 'inf' : s.burstiness,
     max_concurrency: s.maxConcurrency > 0 ? s.maxConcurrency : null,
     ...bench,
