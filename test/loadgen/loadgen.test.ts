@@ -150,6 +150,30 @@ describe('loadgen: server faults are per-request failures with reasons', () => {
   });
 });
 
+describe('loadgen --trace', () => {
+  it("sends at the trace's own timing with its lengths, or rescaled with --rate", async () => {
+    const trace = join(dir, 'trace.csv');
+    writeFileSync(trace, 'arrival_time_ns,prompt_tokens,output_tokens\n5000000000,12,3\n5050000000,7,5\n5200000000,30,2\n');
+    const fake = await startFakeServer({ ttftMs: 2, itlMs: 1 });
+    try {
+      const out = join(dir, 'trace.arrow');
+      const r = await quiet(['loadgen', '--url', fake.url, '--trace', trace, '--no-initial-test', '-o', out, '-q']);
+      expect(r.code).toBe(0);
+      const rows = readArrowFile(out).rows();
+      expect(rows.map((x) => x.scheduled_us)).toEqual([0, 50_000, 200_000]);
+      expect(rows.map((x) => x.prompt)).toEqual([12, 7, 30]);
+      expect(rows.map((x) => x.output)).toEqual([3, 5, 2]);
+      const out2 = join(dir, 'trace2.arrow');
+      const r2 = await quiet(['loadgen', '--url', fake.url, '--trace', trace, '--rate', '20', '--no-initial-test', '-o', out2, '-q']);
+      expect(r2.code).toBe(0);
+      // (n - 1) / span = 20 req/s: the last of 3 at 0.1 s.
+      expect(readArrowFile(out2).rows().map((x) => x.scheduled_us)).toEqual([0, 25_000, 100_000]);
+    } finally {
+      await fake.close();
+    }
+  }, 30_000);
+});
+
 describe('loadgen --max-concurrency', () => {
   it('never has more than C requests in flight, and counts a request from its send', async () => {
     const fake = await startFakeServer({ ttftMs: 40, itlMs: 2 });
