@@ -12,9 +12,6 @@ import { presetsCommand, routersCommand } from './cli/listCommands.ts';
 import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
-import { loadgenCommand } from './cli/loadgenCommand.ts';
-import { predictCommand } from './cli/predictCommand.ts';
-import { compareCommand } from './cli/compareCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -110,8 +107,10 @@ function buildProgram(): Command {
     .option('--max-configs <n>', 'time series only: draw at most n configurations', '8')
     .option('--bins <n>', 'time series only: time bins per chart', '300')
     .action(async (file, predicted, opts) => {
-      if (predicted !== undefined) await compareCommand(file, predicted, { output: opts.output });
-      else await reportCommand(file, opts);
+      if (predicted !== undefined) {
+        const { compareCommand } = await import('./cli/compareCommand.ts');
+        await compareCommand(file, predicted, { output: opts.output });
+      } else await reportCommand(file, opts);
     });
 
   program
@@ -162,6 +161,8 @@ function buildProgram(): Command {
     .option('--metric-percentiles <p,...>', 'percentiles to report (as vllm bench)', '99')
     .option('-q, --quiet', 'no progress bar or summary')
     .action(async (opts) => {
+      // Loaded on use: the HTTP client and tokenizer are not needed by the other commands.
+      const { loadgenCommand } = await import('./cli/loadgenCommand.ts');
       await loadgenCommand(opts);
     });
 
@@ -187,6 +188,7 @@ function buildProgram(): Command {
     .option('--speed <x>', "the emulator's --speed for a run measured against `emulate` (1 for a real deployment)", '1')
     .option('-q, --quiet', 'no summary')
     .action(async (file, opts) => {
+      const { predictCommand } = await import('./cli/predictCommand.ts');
       await predictCommand(file, opts);
     });
 
@@ -198,6 +200,7 @@ function buildProgram(): Command {
     .option('-o, --output <file.html>', 'report file (default: MEASURED.compare.html)')
     .option('--json', 'print the comparison as JSON instead of a table')
     .action(async (measured, predicted, opts) => {
+      const { compareCommand } = await import('./cli/compareCommand.ts');
       await compareCommand(measured, predicted, opts);
     });
 
