@@ -56,7 +56,8 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
   const maxOutput = w.output.reduce((m, x) => Math.max(m, x), 1);
   const t0 = performance.now();
   const result = await withTraceFile(w, speed, async (trace) => {
-    const flags: RunFlags = {
+    // A partial flag set: keys this command does not expose keep their scenario defaults.
+    const flags = {
       router,
       knob,
       dp,
@@ -79,7 +80,7 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
       assignOrder: f.assignOrder,
       timeoutS: f.timeoutS,
       timeseries: 'x', // ask for per-request detail
-    };
+    } as RunFlags;
     const sc = scenarioFromFlat(flagsToEntry(flags));
     const r = runScenario(sc);
     // Name the measured log, not the temporary trace, in the summary and the result row.
