@@ -186,6 +186,7 @@ function buildProgram(): Command {
     .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
     .option('--timeout-s <s>', 'client timeout from arrival in model time (0 = none)', '0')
     .option('--speed <x>', "the emulator's --speed for a run measured against `emulate` (1 for a real deployment)", '1')
+    .option('--rtt-ms <ms>', 'client-server round trip added to predicted first-token and end times (wall ms)', '0')
     .option('-q, --quiet', 'no summary')
     .action(async (file, opts) => {
       const { predictCommand } = await import('./cli/predictCommand.ts');

@@ -28,12 +28,15 @@ export interface PredictFlags {
   assignOrder: string;
   timeoutS: string;
   speed: string;
+  rttMs: string;
   quiet?: boolean;
 }
 
 export async function predictCommand(measured: string, f: PredictFlags): Promise<void> {
   const speed = Number(f.speed);
   if (f.speed.trim() === '' || !Number.isFinite(speed) || speed <= 0) throw new InputError('speed', f.speed, 'must be a number > 0 (the emulator --speed of the measured run; 1 for a real deployment)');
+  const rttMs = Number(f.rttMs);
+  if (f.rttMs.trim() === '' || !Number.isFinite(rttMs) || rttMs < 0) throw new InputError('rtt_ms', f.rttMs, 'must be a round-trip time >= 0 ms');
   prepareOutputDir(f.output, 'output');
   const w = readMeasuredWorkload(measured);
   // Defaults: the flags, else the gateway's router (a --gateway-log here, or one loadgen joined).
@@ -87,7 +90,7 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
     return { ...r, scenario: { ...r.scenario, workload: { ...r.scenario.workload, tracePath: measured } } };
   });
   const wallMs = performance.now() - t0;
-  const table = predictedTable(w, result, speed, { balanceroute_version: VERSION });
+  const table = predictedTable(w, result, speed, { balanceroute_version: VERSION }, rttMs);
   writeTable(f.output, table, 'output');
   await writeResults(summaryPathFor(f.output), [result], {
     engine: { engine: 'cpu', adapter: '', fallbackAdapter: false, threads: 1 },

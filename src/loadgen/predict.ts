@@ -89,18 +89,25 @@ export async function withTraceFile<T>(w: MeasuredWorkload, speed: number, use: 
 }
 
 /** The predicted per-request log, on the measured run's wall clock (µs), in request order. */
-export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number, extra: Record<string, string>): Table {
+/**
+ * `rttMs` is the client-server round trip: a request reaches the server half of it after its send
+ * and each chunk reaches the client half of it after the server emits it, so it is added whole to
+ * first-token and end times (and half of it to admission). The simulated arrivals keep the send
+ * times: a constant delay moves them all alike.
+ */
+export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number, extra: Record<string, string>, rttMs = 0): Table {
   const d = r.requests;
   if (!d) throw new Error('simulation without per-request detail');
   const n = w.request.length;
   const t0 = w.arrivalUs[0];
-  const wall = (modelUs: number): number | null => (modelUs < 0 ? null : t0 + modelUs / speed);
+  const wall = (modelUs: number, delayUs: number): number | null => (modelUs < 0 ? null : t0 + modelUs / speed + delayUs);
+  const rttUs = rttMs * 1000;
   const idx = Array.from({ length: n }, (_, k) => k).sort((a, b) => w.request[a] - w.request[b]);
   const pick = <T,>(f: (k: number) => T): T[] => idx.map(f);
   const ok = (k: number) => d.status[k] === 4;
   const col = (name: string, kind: ColumnKind, values: ArrayLike<CellValue>, unit?: string): ColumnData => ({ name, kind, values, metadata: unit ? { unit } : undefined });
-  const first = (k: number) => wall(d.first_token_us[k]);
-  const end = (k: number) => wall(d.end_us[k]);
+  const first = (k: number) => wall(d.first_token_us[k], rttUs);
+  const end = (k: number) => wall(d.end_us[k], d.status[k] === 4 ? rttUs : rttUs / 2);
   const arrival = (k: number) => t0 + d.arrival_us[k] / speed;
   const columns: ColumnData[] = [
     col('request', 'int32', pick((k) => w.request[k])),
@@ -110,7 +117,7 @@ export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number,
     col('status', 'int32', pick((k) => d.status[k])),
     col('outcome', 'dictionary', pick((k) => (ok(k) ? 'completed' : 'failed'))),
     col('rank', 'int32', pick((k) => (d.rank[k] >= 0 ? d.rank[k] : null))),
-    col('admit_us', 'float64', pick((k) => wall(d.admit_us[k])), 'us'),
+    col('admit_us', 'float64', pick((k) => wall(d.admit_us[k], rttUs / 2)), 'us'),
     col('first_token_us', 'float64', pick((k) => (ok(k) ? first(k) : null)), 'us'),
     col('end_us', 'float64', pick((k) => end(k)), 'us'),
     col('ttft_ms', 'float64', pick((k) => (ok(k) ? (first(k)! - arrival(k)) / 1000 : null)), 'ms'),
@@ -121,6 +128,7 @@ export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number,
     format: PREDICTED_FORMAT,
     measured: w.path,
     speed: String(speed),
+    rtt_ms: String(rttMs),
     router: r.scenario.router,
     router_params: JSON.stringify(r.scenario.routerParams),
     model: r.scenario.model,

@@ -101,6 +101,23 @@ describe('predict', () => {
     const mean = (rs: Record<string, unknown>[]) => rs.reduce((a, b) => a + (b.ttft_ms as number), 0) / rs.length;
     expect(mean(rows)).toBeLessThan(mean(readArrowFile(predicted).rows()) / 5);
   });
+
+  it('--rtt-ms adds the round trip to first-token and end times, not to TPOT', async () => {
+    const p2 = join(dir, 'p-rtt.arrow');
+    const r = await run(['predict', measured, '-o', p2, '--dp', '2', '--router', 'jsq_load', '--rtt-ms', '2.5', '-q']);
+    expect(r.code).toBe(0);
+    const base = new Map(readArrowFile(predicted).rows().map((x) => [x.request, x]));
+    for (const x of readArrowFile(p2).rows()) {
+      const b = base.get(x.request)!;
+      expect(x.ttft_ms as number).toBeCloseTo((b.ttft_ms as number) + 2.5, 9);
+      expect(x.e2e_ms as number).toBeCloseTo((b.e2e_ms as number) + 2.5, 9);
+      if (x.tpot_ms !== null) expect(x.tpot_ms as number).toBeCloseTo(b.tpot_ms as number, 9);
+      expect(x.arrival_us).toBe(b.arrival_us);
+    }
+    const bad = await run(['predict', measured, '-o', p2, '--rtt-ms', '-1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^balanceroute: rtt_ms: must be a round-trip time >= 0 ms/);
+  });
 });
 
 describe('compare', () => {
