@@ -12,7 +12,7 @@
 // step-end error on exit. Each metric's tolerance is its target (TPOT and E2E 3%, TTFT 10%) or the
 // measured jitter relative to the metric's mean, whichever is larger; the test prints both.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +48,7 @@ function runCli(args: string[], timeoutMs: number): Promise<{ code: number | nul
 describe.skipIf(!HAVE_EMULATE)('closed loop: loadgen -> emulate --speed 10 -> predict (skipped: no `emulate` command in this tree)', () => {
   let emu: ChildProcess;
   let url = '';
-  let served = '';
+
   let emuStderr = '';
   const measured = join(dir, 'measured.arrow');
   const predicted = join(dir, 'predicted.arrow');
@@ -64,8 +64,7 @@ describe.skipIf(!HAVE_EMULATE)('closed loop: loadgen -> emulate --speed 10 -> pr
         const m = /emulate: listening (\{.*\})/.exec(buf);
         if (m) {
           clearTimeout(t);
-          const info = JSON.parse(m[1]) as { host: string; ports: number[]; model: string };
-          served = info.model;
+          const info = JSON.parse(m[1]) as { host: string; ports: number[] };
           resolve(`http://${info.host}:${info.ports[0]}`);
         }
       });
@@ -82,23 +81,18 @@ describe.skipIf(!HAVE_EMULATE)('closed loop: loadgen -> emulate --speed 10 -> pr
 
   it('mean TTFT, TPOT and E2E of the measured run agree with the prediction', async () => {
     // Round trip through the POST path: a 1-token prompt asking for 1 token on the idle emulator,
-    // measured time to the first chunk minus the simulated model time of that request / speed.
+    // its TTFT minus the simulated model time of that request / speed.
     const sc = scenarioFromFlat({ dp: DP, router: 'vllm_default', workload: 'sharegpt', rate: 1, requests: 1 });
     const one = simulate(sc, handWorkload([[0, 1, 1]]), resolveStepModel(sc.model), { detail: true });
     const modelMs = one.requests!.firstTokenUs[0] / 1000 / SPEED;
-    const rtts: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const t = performance.now();
-      const res = await fetch(`${url}/v1/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: served, prompt: [1000], max_tokens: 1, ignore_eos: true, stream: true }),
-      });
-      const reader = res.body!.getReader();
-      await reader.read(); // the first chunk
-      rtts.push(performance.now() - t - modelMs);
-      while (!(await reader.read()).done);
-    }
+    // Sent by loadgen itself (a trace of 30 one-token requests 50 ms apart), so the probe takes
+    // the very client path of the run.
+    const probeTrace = join(dir, 'probe.csv');
+    writeFileSync(probeTrace, ['arrival_time_ns,prompt_tokens,output_tokens', ...Array.from({ length: 30 }, (_, i) => `${i * 50_000_000},1,1`)].join('\n') + '\n');
+    const probeOut = join(dir, 'probe.arrow');
+    const probe = await runCli(['loadgen', '--url', url, '--trace', probeTrace, '--no-initial-test', '-o', probeOut, '-q'], 60_000);
+    expect(probe.code, probe.stderr).toBe(0);
+    const rtts = (readArrowFile(probeOut).column('ttft_ms') as number[]).map((t) => t - modelMs);
     rtts.sort((a, b) => a - b);
     const rttP50 = Math.max(0, rtts[Math.floor(rtts.length * 0.5)]);
     const rttP90 = Math.max(0, rtts[Math.floor(rtts.length * 0.9)]);
