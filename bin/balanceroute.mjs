@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point: loads the TypeScript sources through tsx so no build step is needed.
-import { register } from 'tsx/esm/api';
-register();
-const { main } = await import('../src/cli.ts');
+// Entry point: the compiled CLI in dist/ (built by `npm run build`, which `prepare` runs on
+// install from a checkout and before `npm pack`).
+import { main } from '../dist/cli.js';
+
 process.exitCode = await main(process.argv);

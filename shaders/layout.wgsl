@@ -78,23 +78,27 @@ const P_A2A_BASE_HI: u32 = 22u;
 const P_A2A_MAX_TOK: u32 = 23u;
 const P_A2A_TOK: u32 = 24u;
 const P_RS0: u32 = 25u;
-const P_K0: u32 = 29u;
-const P_J: u32 = 33u;
+const P_J: u32 = 29u;
 // Router id (RT_*) and dispatch mode (1 = per_step), read when the pipeline is not specialised.
-const P_ROUTER: u32 = 34u;
-const P_PER_STEP: u32 = 35u;
+const P_ROUTER: u32 = 30u;
+const P_PER_STEP: u32 = 31u;
 // Step-time terms of calibrated models (docs/model.md §5; 0 when absent).
-const P_C_PREFILL_KV: u32 = 36u;
-const P_C_MIXED_KV: u32 = 37u;
-const P_C_MIXED_SEQ: u32 = 38u;
-const P_C_SKEW: u32 = 39u;
+const P_C_PREFILL_KV: u32 = 32u;
+const P_C_MIXED_KV: u32 = 33u;
+const P_C_MIXED_SEQ: u32 = 34u;
+const P_C_SKEW: u32 = 35u;
 // Max-rank-token curve: offset in `streams` and number of points (0 = no curve). Each point is
 // 4 words: tokens, ps low, ps high, slope (ps per token).
-const P_CURVE: u32 = 40u;
-const P_CURVE_LEN: u32 = 41u;
+const P_CURVE: u32 = 36u;
+const P_CURVE_LEN: u32 = 37u;
+// Mean-KV group term, ps per token of mean_g kv_read (docs/model.md §5; 0 when absent).
+const P_C_MEAN_KV: u32 = 38u;
+// Router knobs: KNOB_WORDS words from P_K0, one named slot per knob (knob_<router>_<knob>(),
+// generated on the host from the routers' knob lists: src/engine/gpu/knobs.ts).
+const P_K0: u32 = 39u;
 // Horizon table: for point j, words P_HZ + 3j + {0: offset h (steps), 1: weight (f32),
 // 2: survival of a newcomer at h (f32)}.
-const P_HZ: u32 = 42u;
+const P_HZ: u32 = P_K0 + KNOB_WORDS;
 const P_HZ_WORDS: u32 = 3u;
 
 // ---- scalar state [S_*][config] ----
@@ -174,7 +178,7 @@ const K_FF_KV_READ: u32 = 14u;
 const K_FF_KV_MAX: u32 = 15u;
 const K_WORDS: u32 = 16u;
 
-// ---- request status codes (as src/engine/cpu/simulate.ts) ----
+// ---- request status codes (as src/engine/core/state.ts) ----
 const ST_FUTURE: u32 = 0u;
 const ST_QUEUED: u32 = 1u;
 const ST_WAITING: u32 = 2u;

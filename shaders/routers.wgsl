@@ -91,8 +91,8 @@ fn routePowerOfTwo() -> u32 {
 
 // vllm_default: argmin waiting_weight * waiting + running, first minimum from a rotating start.
 fn routeVllmDefault() -> u32 {
-  let ww = par(P_K0);
-  let rotate = par(P_K0 + 1u) != 0u;
+  let ww = knob_vllm_default_waiting_weight();
+  let rotate = knob_vllm_default_rotate() == VLLM_DEFAULT_ROTATE_YES;
   let start = rs[1] % G;
   var best = start;
   var bestScore = add64u(mul32x32(ww, ranks[kIdx(K_VWAIT, start)]), ranks[kIdx(K_VRUN, start)]);
@@ -115,8 +115,8 @@ fn routeVllmDefault() -> u32 {
 
 // vllm_inflight: max(inflight, waiting + running) + waiting * penalty * max(0, kvUsage - threshold).
 fn routeVllmInflight() -> u32 {
-  let pen = parF(P_K0);
-  let thr = parF(P_K0 + 1u);
+  let pen = knob_vllm_inflight_kv_penalty();
+  let thr = knob_vllm_inflight_kv_threshold();
   let total = f32(totalBlocks);
   let start = rs[1] % G;
   var best = start;
@@ -158,12 +158,13 @@ fn routeJsqLoad() -> u32 {
   return best;
 }
 
-// br0 envelope (scaled): 0 = max load, 1 = mean (times G: the sum), 2 = capacity (host value).
+// br0 envelope (scaled): max load, mean (times G: the sum), or capacity (the host computes
+// floor(envelope_frac * capacity) into the envelope_frac slot).
 fn br0Envelope(env: u32) -> U64 {
-  if (env == 2u) {
-    return u64of(par(P_K0 + 3u));
+  if (env == BR0_ENVELOPE_CAPACITY) {
+    return u64of(knob_br0_envelope_frac());
   }
-  if (env == 1u) {
+  if (env == BR0_ENVELOPE_MEAN) {
     var E = U64(0u, 0u);
     for (var g = 0u; g < G; g = g + 1u) {
       E = add64u(E, viewLoad(g));
@@ -178,12 +179,13 @@ fn br0Envelope(env: u32) -> U64 {
 }
 
 // br0 with integer a, b: F = b * overflow - a * min(w, margin), compared without signs as
-// b*over_g + a*min_best < b*over_best + a*min_g (all terms non-negative U64).
+// b*over_g + a*min_best < b*over_best + a*min_g (all terms non-negative U64). a and b arrive as
+// f32 and are integers of at most 1e6 here (integerScored), so the conversion is exact.
 fn routeBr0Int(prompt: u32) -> u32 {
-  let a = par(P_K0);
-  let b = par(P_K0 + 1u);
-  let env = par(P_K0 + 2u);
-  let scale = select(1u, G, env == 1u);
+  let a = u32(knob_br0_a());
+  let b = u32(knob_br0_b());
+  let env = knob_br0_envelope();
+  let scale = select(1u, G, env == BR0_ENVELOPE_MEAN);
   let E = br0Envelope(env);
   let w = mul32x32(scale, prompt);
   var best = 0u;
@@ -212,10 +214,10 @@ fn routeBr0Int(prompt: u32) -> u32 {
 
 // br0 with fractional a or b: the same integer margin/overflow, the score in f32.
 fn routeBr0Float(prompt: u32) -> u32 {
-  let a = parF(P_K0);
-  let b = parF(P_K0 + 1u);
-  let env = par(P_K0 + 2u);
-  let scale = select(1u, G, env == 1u);
+  let a = knob_br0_a();
+  let b = knob_br0_b();
+  let env = knob_br0_envelope();
+  let scale = select(1u, G, env == BR0_ENVELOPE_MEAN);
   let E = br0Envelope(env);
   let w = mul32x32(scale, prompt);
   var best = 0u;
@@ -255,9 +257,9 @@ fn hzNewcomer(j: u32) -> f32 {
 
 // brh: BR-0's F on projected loads at each horizon point, weighted by discount^h (host weights).
 fn routeBrh(prompt: u32) -> u32 {
-  let a = parF(P_K0);
-  let b = parF(P_K0 + 1u);
-  let useMean = par(P_K0 + 2u) == 1u;
+  let a = knob_brh_a();
+  let b = knob_brh_b();
+  let useMean = knob_brh_envelope() == BRH_ENVELOPE_MEAN;
   // Envelope per point into the scratch words.
   for (var j = 0u; j < J; j = j + 1u) {
     var E = projMean(j, 0u);

@@ -1,5 +1,5 @@
 // The simulation of docs/model.md §3-§7, one invocation per configuration: a port of
-// src/engine/cpu/simulate.ts, function for function, on the SoA buffers of layout.wgsl.
+// the engine core (src/engine/core/), function for function, on the SoA buffers of layout.wgsl.
 //
 // Two entry points:
 //   initConfigs    sets up a configuration's state (clock at the first arrival, empty ranks,
@@ -552,7 +552,25 @@ fn curvePs(x: u32) -> U64 {
   return add64(ps, mul32x32(streams[p + 3u], x - streams[p]));
 }
 
-fn allToAllUs(maxTok: u32, totTok: u32) -> u32 {
+/// floor(a / d) for d < 2^16 (d = G <= MAX_DP), 16 bits at a time as div64by1e6.
+fn div64bySmall(a: U64, d: u32) -> U64 {
+  var cur = a.y >> 16u;
+  let q3 = cur / d;
+  var r = cur % d;
+  cur = (r << 16u) | (a.y & 0xffffu);
+  let q2 = cur / d;
+  r = cur % d;
+  cur = (r << 16u) | (a.x >> 16u);
+  let q1 = cur / d;
+  r = cur % d;
+  cur = (r << 16u) | (a.x & 0xffffu);
+  let q0 = cur / d;
+  return U64((q1 << 16u) | q0, (q3 << 16u) | q2);
+}
+
+/// Group part of the step; kvSum = KV tokens read by all ranks (the mean-KV term,
+/// floor(perMeanKvToken * kvSum / G); src/model/stepTime.ts meanKvPs).
+fn allToAllUs(maxTok: u32, totTok: u32, kvSum: U64) -> u32 {
   if (totTok == 0u) {
     return 0u;
   }
@@ -560,6 +578,10 @@ fn allToAllUs(maxTok: u32, totTok: u32) -> u32 {
   ps = add64(ps, mul32x32(par(P_A2A_MAX_TOK), maxTok));
   ps = add64(ps, mul32x32(par(P_A2A_TOK), totTok));
   ps = add64(ps, curvePs(maxTok));
+  let meanKv = par(P_C_MEAN_KV);
+  if (meanKv != 0u) {
+    ps = add64(ps, div64bySmall(mul64x32(kvSum, meanKv), G));
+  }
   let us = div64by1e6(ps);
   if (us.y != 0u) {
     errorCode = ERR_STEP_OVERFLOW;
@@ -639,7 +661,7 @@ fn sortQueueLargestFirst() {
 // ---- decode-only stretches (the CPU engine's fast path, same numbers as stepping) ----
 
 /// How many steps, starting with the one just scheduled, can run with nothing but decode tokens,
-/// no completion at their end, no preemption and no new admission (src/engine/cpu/simulate.ts,
+/// no completion at their end, no preemption and no new admission (src/engine/core/engineCore.ts,
 /// eventFreeSteps). 0 when fewer than 2.
 fn eventFreeSteps() -> u32 {
   var k = NONE;
@@ -710,7 +732,15 @@ fn recordStep(stepUs: u32, maxUs: u32, sumUs: U64, maxLoad: u32, sumLoad: U64, i
 
 /// Advance up to k decode-only steps from now (the first already scheduled); stop at the first
 /// boundary at or after an arrival or a timeout deadline. Per step only per-rank sums change.
-fn fastForward(k: u32, a2aUs: u32) {
+fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64) {
+  // The group part is constant in the stretch except the mean-KV term: every rank's KV read
+  // grows by its decode count per step.
+  var a2aUs = allToAllUs(maxTok, totTok, kvSum);
+  let meanKv = par(P_C_MEAN_KV) != 0u;
+  var decodeAll = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    decodeAll = decodeAll + rk(K_FF_DECODE, g);
+  }
   var t = now;
   var j = 0u;
   loop {
@@ -721,6 +751,9 @@ fn fastForward(k: u32, a2aUs: u32) {
     var sumUs = U64(0u, 0u);
     var maxLoad = 0u;
     var sumLoad = U64(0u, 0u);
+    if (meanKv && j > 0u) {
+      a2aUs = allToAllUs(maxTok, totTok, add64(kvSum, mul32x32(j, decodeAll)));
+    }
     for (var g = 0u; g < G; g = g + 1u) {
       let d = rk(K_FF_DECODE, g);
       if (d == 0u) {
@@ -833,6 +866,7 @@ fn iterate() -> bool {
   var sumUs = U64(0u, 0u);
   var maxTok = 0u;
   var totTok = 0u;
+  var kvSum = U64(0u, 0u);
   for (var g = 0u; g < G; g = g + 1u) {
     let tok = scheduleRank(g);
     var us = 0u;
@@ -843,6 +877,7 @@ fn iterate() -> bool {
     maxUs = max(maxUs, us);
     maxTok = max(maxTok, tok);
     totTok = totTok + tok;
+    kvSum = add64u(kvSum, wKvRead);
   }
   if (totTok == 0u) {
     // 5. Nothing runnable: every rank is empty; jump to the next arrival.
@@ -861,12 +896,12 @@ fn iterate() -> bool {
   if (decodeOnly) {
     let k = eventFreeSteps();
     if (k >= 2u) {
-      fastForward(k, allToAllUs(maxTok, totTok));
+      fastForward(k, maxTok, totTok, kvSum);
       return false;
     }
   }
   // 6. The barrier: the step lasts as long as the slowest rank plus the all-to-all.
-  let stepUs = max(1u, maxUs + allToAllUs(maxTok, totTok));
+  let stepUs = max(1u, maxUs + allToAllUs(maxTok, totTok, kvSum));
   let end = add64u(now, stepUs);
   // inSystem is sampled at the step's start, before completions.
   let inSystemAtStart = inSystem;

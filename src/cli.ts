@@ -51,6 +51,7 @@ function buildProgram(): Command {
     .option('--stats-interval-ms <ms>', 'router snapshot refresh interval (0 = exact view)', '100')
     .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
     .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
+    .addOption(new Option('--sync <mode>', 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock').choices(['barrier', 'independent']).default('barrier'))
     .option('--timeout-s <s>', 'client timeout from arrival (0 = none)', '0')
     .option('--json', 'print the result row as JSON')
     .option('-o, --output <file.arrow>', 'write the result row as an Arrow file')

@@ -28,6 +28,16 @@ export interface PresetSpec {
   description: string;
   /** The nine original coefficients are required; perPrefillKvToken and perMixedDecodeKvToken default to 0. */
   coefficients: Partial<Record<StepCoefficient, number>>;
+  /**
+   * Ratio b/a of the mean-KV group term to the per-rank KV term: when given, perMeanKvToken =
+   * round(meanKvRatio * perKvTokenRead) (also in each byDp entry that sets perKvTokenRead).
+   */
+  meanKvRatio?: number;
+  /**
+   * Model files only: a preset whose fields this file starts from (coefficients merged key by key;
+   * a meanKvRatio here replaces the preset's perMeanKvToken).
+   */
+  extends?: string;
   /** Lookup-table term on the largest rank's token count, for every DP size without its own. */
   maxRankTokenCurve?: StepCurve;
   /** Per-DP-size terms; when present, only these DP sizes may be simulated. Keys are DP sizes. */

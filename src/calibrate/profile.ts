@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.ts';
+import { parseCsv } from '../io/csv.ts';
 
 /** One layer's latency by token (or sequence) count, sorted by count. */
 export interface Series {
@@ -154,29 +155,23 @@ function readCsv(path: string, required: readonly string[], textColumns: readonl
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     throw new InputError(FIELD, path, `cannot read ${basename(path)} (${code})`);
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split('\n');
-  let h = 0;
-  while (h < lines.length && lines[h].trim() === '') h++;
-  if (h === lines.length) throw new InputError(FIELD, path, `${basename(path)} is empty`);
-  const header = lines[h].replace(/\r$/, '').split(',').map((s) => s.trim());
+  const csv = parseCsv(text);
+  if (!csv) throw new InputError(FIELD, path, `${basename(path)} is empty`);
+  const header = csv.header;
   const cols = new Map(header.map((c, i) => [c, i]));
   for (const c of required) {
     if (!cols.has(c)) throw new InputError(FIELD, path, `${basename(path)} has no column "${c}" (header: ${header.join(', ')})`);
   }
   const rows: { line: number; cells: (number | string)[] }[] = [];
-  for (let i = h + 1; i < lines.length; i++) {
-    const line = lines[i].replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const parts = line.split(',');
-    if (parts.length < header.length) throw new InputError(FIELD, line, `${path}:${i + 1}: expected ${header.length} columns`);
+  for (const { line: i, cells: parts } of csv.rows) {
+    if (parts.length < header.length) throw new InputError(FIELD, parts.join(','), `${path}:${i}: expected ${header.length} columns`);
     const cells = parts.map((p, j) => (textColumns.includes(header[j]) ? p.trim() : Number(p)));
     for (const c of required) {
       if (textColumns.includes(c)) continue;
       const v = cells[cols.get(c)!] as number;
-      if (!Number.isFinite(v) || v < 0) throw new InputError(FIELD, parts[cols.get(c)!], `${path}:${i + 1}: column "${c}" must be a non-negative number`);
+      if (!Number.isFinite(v) || v < 0) throw new InputError(FIELD, parts[cols.get(c)!], `${path}:${i}: column "${c}" must be a non-negative number`);
     }
-    rows.push({ line: i + 1, cells });
+    rows.push({ line: i, cells });
   }
   if (rows.length === 0) throw new InputError(FIELD, path, `${basename(path)} has no rows`);
   return { cols, rows };

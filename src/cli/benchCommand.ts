@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchMarkdown, runBench } from '../../benches/harness.ts';
+import { benchMarkdown, runBench } from '../bench/harness.ts';
 import { InputError } from '../errors.ts';
 import { numberFlag } from './parseFlags.ts';
 
@@ -23,11 +23,11 @@ export async function benchCommand(f: BenchFlags): Promise<void> {
   const extraEngines = [];
   if (f.gpu) {
     const { probeAdapter } = await import('../engine/gpu/adapter.ts');
-    const { GpuEngine } = await import('../engine/gpu/gpuEngine.ts');
+    const { createGpuEngine } = await import('../engine/choose.ts');
     const probe = await probeAdapter();
     if (!probe.adapter) throw new InputError('gpu', true, `${probe.reason}; run without --gpu for the CPU engine only`);
     if (probe.isFallback) process.stderr.write(`note: ${probe.name} is a software adapter: its figures say nothing about GPU speed\n`);
-    extraEngines.push({ label: 'gpu', make: () => GpuEngine.create({ probe }) });
+    extraEngines.push({ label: 'gpu', make: () => createGpuEngine({ probe }) });
   }
   const report = await runBench({ quick: f.quick, reps, threads, extraEngines, log: (l) => process.stderr.write(l + '\n') });
   const md = benchMarkdown(report);

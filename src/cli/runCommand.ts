@@ -32,6 +32,7 @@ export interface RunFlags {
   statsIntervalMs: string;
   dispatch: string;
   assignOrder: string;
+  sync: string;
   timeoutS: string;
   json?: boolean;
   output?: string;
@@ -56,6 +57,7 @@ export function flagsToEntry(f: RunFlags): Record<string, unknown> {
     stats_interval_ms: numberFlag('stats_interval_ms', f.statsIntervalMs),
     dispatch: f.dispatch,
     assign_order: f.assignOrder,
+    sync: f.sync,
     timeout_s: numberFlag('timeout_s', f.timeoutS),
     timeseries: f.timeseries !== undefined,
   };

@@ -1,9 +1,7 @@
-import { CpuEngine } from '../engine/cpu/cpuEngine.ts';
+import { chooseEngine } from '../engine/choose.ts';
 import type { Engine } from '../engine/types.ts';
 import { loadSweepFile, parseShard, selectShard } from '../config/expand.ts';
 import { InputError, InputProblem } from '../errors.ts';
-import { probeAdapter, type AdapterProbe } from '../engine/gpu/adapter.ts';
-import { GpuEngine } from '../engine/gpu/gpuEngine.ts';
 import { writeResults, writeTimeSeries } from '../io/arrowWrite.ts';
 import { VERSION } from '../version.ts';
 import { createProgressBar, formatDuration } from './progressBar.ts';
@@ -20,32 +18,15 @@ export interface SweepFlags {
   quiet?: boolean;
 }
 
-/**
- * Pick the engine; say which and why (on stderr, unless quiet). `gpu` fails with a one-line
- * InputError when there is no WebGPU adapter; `auto` takes the GPU only on a hardware adapter
- * (a software one such as SwiftShader is slower than the CPU engine) and says why otherwise.
- */
-export async function chooseEngine(flags: SweepFlags, log: (s: string) => void, probe: () => Promise<AdapterProbe> = probeAdapter): Promise<Engine> {
+/** The engine the flags ask for (src/engine/choose.ts); --threads must be a whole number >= 1. */
+function engineFor(flags: SweepFlags, log: (s: string) => void): Promise<Engine> {
   const threads = numberFlag('threads', flags.threads);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new InputError('threads', flags.threads, 'must be an integer >= 1');
   }
-  if (flags.engine === 'cpu') return new CpuEngine({ threads });
-  const found = await probe();
   // Per-chunk timings of the GPU engine on stderr (docs/gpu.md).
   const trace = process.env.BALANCEROUTE_GPU_TRACE === '1';
-  if (flags.engine === 'gpu') {
-    if (!found.adapter) throw new InputProblem('engine', `${found.reason}; use --engine cpu or auto`);
-    log(`engine: gpu (${found.name}${found.isFallback ? ', a software adapter: correct but slower than the cpu engine' : ''})`);
-    return GpuEngine.create({ probe: found, threads, log, trace });
-  }
-  if (found.adapter && !found.isFallback) {
-    log(`engine: gpu (auto: hardware adapter ${found.name})`);
-    return GpuEngine.create({ probe: found, threads, log, trace });
-  }
-  if (found.adapter) log(`engine: cpu (auto: only a software adapter (${found.name}) was found)`);
-  else log(`engine: cpu (auto: ${found.reason || 'no WebGPU adapter'})`);
-  return new CpuEngine({ threads });
+  return chooseEngine({ engine: flags.engine, threads, trace }, log);
 }
 
 export async function sweepCommand(file: string, flags: SweepFlags): Promise<void> {
@@ -61,7 +42,7 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
     scenarios = selectShard(scenarios, i, n);
   }
   if (scenarios.length === 0) throw new InputError('shard', flags.shard, 'selects no configuration');
-  const engine = await chooseEngine(flags, log);
+  const engine = await engineFor(flags, log);
   const bar = createProgressBar(`${sweep.name ?? file}`, { quiet: flags.quiet });
   const t0 = performance.now();
   let results;

@@ -1,7 +1,7 @@
 // One configuration from checked values: apply defaults (SCENARIO_DEFAULTS and the step-time
 // model's), then the cross-key rules.
 import { InputError } from '../errors.ts';
-import { SCENARIO_DEFAULTS, type AssignOrder, type Dispatch, type Scenario } from './scenario.ts';
+import { SCENARIO_DEFAULTS, type AssignOrder, type Dispatch, type Scenario, type Sync } from './scenario.ts';
 import { TRACE_WORKLOAD, isSweepKey, type SweepKey } from './sweepSchema.ts';
 import { checkScenario, type FieldOf } from './validate.ts';
 import { relocate, type RouterChoice } from './routerValue.ts';
@@ -52,6 +52,7 @@ export function buildScenario(v: CheckedValues, fieldOf: FieldOf, index: number,
     model: modelName,
     workload: buildWorkload(v),
     timeseries: (v.timeseries as boolean | undefined) ?? false,
+    sync: (v.sync as Sync | undefined) ?? SCENARIO_DEFAULTS.sync,
   };
   checkScenario(scenario, fieldOf);
   checkWorkload(scenario.workload, fieldOf);

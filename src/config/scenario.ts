@@ -2,6 +2,8 @@ import type { WorkloadSpec } from '../workload/types.ts';
 import type { RouterParams } from '../routers/types.ts';
 
 export type Dispatch = 'on_arrival' | 'per_step';
+/** barrier: the DP group steps in lockstep (DP+EP); independent: each rank on its own clock. */
+export type Sync = 'barrier' | 'independent';
 /** Order in which `per_step` dispatch assigns the requests of its global queue. */
 export type AssignOrder = 'fcfs' | 'lpt';
 
@@ -31,6 +33,8 @@ export interface Scenario {
   workload: WorkloadSpec;
   /** Record a per-step time series for this run. */
   timeseries: boolean;
+  /** Step synchronisation of the ranks; absent = barrier. */
+  sync?: Sync;
 }
 
 /** Defaults shared by `run` flags and sweep files. */
@@ -43,6 +47,7 @@ export const SCENARIO_DEFAULTS = {
   statsIntervalMs: 100,
   dispatch: 'on_arrival' as Dispatch,
   assignOrder: 'fcfs' as AssignOrder,
+  sync: 'barrier' as Sync,
   timeoutS: 0,
   model: 'qwen3-30b-a3b-h100',
   workload: {

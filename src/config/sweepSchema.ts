@@ -27,6 +27,7 @@ export const SWEEP_KEYS = [
   'stats_interval_ms',
   'dispatch',
   'assign_order',
+  'sync',
   'timeout_s',
   'timeseries',
 ] as const;
@@ -44,6 +45,7 @@ export const TRACE_WORKLOAD = 'trace';
 
 export const DISPATCH_VALUES = ['on_arrival', 'per_step'] as const;
 export const ASSIGN_ORDER_VALUES = ['fcfs', 'lpt'] as const;
+export const SYNC_VALUES = ['barrier', 'independent'] as const;
 export const ARRIVAL_VALUES = ['poisson', 'gamma'] as const;
 export const TRACE_TIME_UNITS = ['s', 'ms', 'us', 'ns'] as const;
 export const TRACE_COLUMN_KEYS = ['arrival', 'prompt', 'output'] as const;

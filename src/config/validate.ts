@@ -9,6 +9,7 @@ import { getRouter } from '../routers/index.ts';
 import {
   ARRIVAL_VALUES,
   ASSIGN_ORDER_VALUES,
+  SYNC_VALUES,
   DISPATCH_VALUES,
   LENGTH_DIST_KINDS,
   MAX_DP,
@@ -95,6 +96,8 @@ export function checkValue(key: SweepKey, value: unknown, field: FieldPath): unk
       return oneOf(value, field, DISPATCH_VALUES);
     case 'assign_order':
       return oneOf(value, field, ASSIGN_ORDER_VALUES);
+    case 'sync':
+      return oneOf(value, field, SYNC_VALUES);
     case 'timeseries':
       if (typeof value !== 'boolean') throw new InputError(field, value, 'must be true or false');
       return value;
@@ -128,6 +131,9 @@ export function checkScenario(s: Scenario, fieldOf: FieldOf): void {
       s.kvCapacity,
       `must be a multiple of block_size ${s.blockSize} (KV is allocated in whole blocks; not rounded for you: use ${down} or ${down + s.blockSize})`,
     );
+  }
+  if (s.sync === 'independent' && s.dispatch === 'per_step') {
+    throw new InputError(f('dispatch'), s.dispatch, 'per_step assigns at the group step boundary, which sync: independent does not have (use on_arrival)');
   }
 }
 

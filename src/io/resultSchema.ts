@@ -57,6 +57,7 @@ const TAIL: ResultColumn[] = [
   col('arrival', 'dictionary', '', (r) => r.scenario.workload.arrival),
   col('dispatch', 'dictionary', '', (r) => r.scenario.dispatch),
   col('assign_order', 'dictionary', '', (r) => r.scenario.assignOrder),
+  col('sync', 'dictionary', '', (r) => r.scenario.sync ?? 'barrier'),
   col('model', 'dictionary', '', (r) => r.scenario.model),
   col('engine', 'dictionary', '', (_r, e) => e.engine),
   col('max_output', 'int32', 'tokens', (r) => r.scenario.workload.maxOutput),

@@ -1,4 +1,4 @@
-/** Per-run metrics (DESIGN.md §5). Times in ms unless the name says otherwise. */
+/** Per-run metrics (docs/model.md §8, docs/output.md). Times in ms unless the name says otherwise. */
 export interface RunMetrics {
   requests: number;
   completed: number;

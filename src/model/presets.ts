@@ -46,6 +46,33 @@ const QWEN3_30B_A3B_H100: PresetSpec = {
   },
 };
 
+// The step model of the DP-BalanceRouter write-up (J. Li, "The EP Barrier Tax: How Request
+// Routing Costs You 7-15% Throughput in MoE Serving", 2026): t_step = max_g(a * L_g) + b * mean_g(L_g),
+// L_g the KV tokens resident on rank g, b = 0.5 a. `a` is the time to stream one token of KV from
+// HBM: Qwen3-30B-A3B's 98,304 B per token (48 layers x 4 KV heads x 128 x 2 (K, V) x 2 B) at the
+// NVIDIA H200's 4.8 TB/s (H200 datasheet) = 20.48 ns. The write-up's model has no prefill cost and
+// no KV capacity: here prefill and every fixed term cost 0 and the capacity is 2^24 tokens per
+// rank (docs/step-model.md §5 says how close that is).
+export const SEED_KV_PER_TOKEN_PS = 20_480;
+const SEED_KV_LINEAR: PresetSpec = {
+  name: 'seed-kv-linear',
+  description: "DP-BalanceRouter write-up's step model: max_g(a*L_g) + b*mean_g(L_g), a = Qwen3-30B-A3B KV token at H200 4.8 TB/s, b = 0.5a; no prefill cost, no KV limit",
+  coefficients: {
+    base: 0,
+    baseExperts: 0,
+    perDecodeSeq: 0,
+    perPrefillToken: 0,
+    perKvTokenRead: SEED_KV_PER_TOKEN_PS,
+    perAttnKiloPair: 0,
+    a2aBase: 0,
+    a2aPerMaxRankToken: 0,
+    a2aPerToken: 0,
+    perMeanKvToken: SEED_KV_PER_TOKEN_PS / 2, // b = 0.5 a; a model file `{"extends": "seed-kv-linear", "meanKvRatio": 0.3}` sets another
+  },
+  maxModelLen: 40_960,
+  kvCapacityTokens: 2 ** 24,
+};
+
 /**
  * Analytic presets for every shipped model on every GPU (docs/step-model.md §2), generated from
  * the Hugging Face configs and GPU datasheets. `qwen3-30b-a3b-h100` stays the hand-rounded
@@ -65,7 +92,7 @@ function analyticPresets(): PresetSpec[] {
 }
 
 const PRESETS: Record<string, PresetSpec> = Object.fromEntries(
-  [QWEN3_30B_A3B_H100, ...analyticPresets()].map((p) => [p.name, p]),
+  [QWEN3_30B_A3B_H100, ...analyticPresets(), SEED_KV_LINEAR].map((p) => [p.name, p]),
 );
 
 export function listPresets(): readonly PresetSpec[] {
@@ -84,11 +111,28 @@ function checkCoefficient(k: StepCoefficient, v: unknown, field: string): number
   return v;
 }
 
+/** Largest accepted meanKvRatio (b/a); the write-up sweeps 0 to 1. */
+export const MAX_MEAN_KV_RATIO = 1000;
+
+function checkMeanKvRatio(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_MEAN_KV_RATIO) {
+    throw new InputError(field, v, `must be a number in [0, ${MAX_MEAN_KV_RATIO}] (the ratio b/a of the mean-KV group term to perKvTokenRead)`);
+  }
+  return v;
+}
+
 export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
   const coef = {} as Record<StepCoefficient, number>;
   for (const k of STEP_COEFFICIENTS) {
     const v = spec.coefficients?.[k];
     coef[k] = v === undefined && OPTIONAL_STEP_COEFFICIENTS.has(k) ? 0 : checkCoefficient(k, v, `${field}.coefficients.${k}`);
+  }
+  const ratio = spec.meanKvRatio === undefined ? undefined : checkMeanKvRatio(spec.meanKvRatio, `${field}.meanKvRatio`);
+  if (ratio !== undefined) {
+    if (spec.coefficients?.perMeanKvToken !== undefined) {
+      throw new InputError(`${field}.meanKvRatio`, ratio, 'give either meanKvRatio or coefficients.perMeanKvToken, not both');
+    }
+    coef.perMeanKvToken = checkCoefficient('perMeanKvToken', Math.round(ratio * coef.perKvTokenRead), `${field}.meanKvRatio`);
   }
   if (!Number.isInteger(spec.maxModelLen) || spec.maxModelLen < 1) {
     throw new InputError(`${field}.maxModelLen`, spec.maxModelLen, 'must be a positive integer');
@@ -115,6 +159,9 @@ export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
         if (!(STEP_COEFFICIENTS as readonly string[]).includes(k)) throw new InputError(`${f}.coefficients`, k, `unknown coefficient; known: ${STEP_COEFFICIENTS.join(', ')}`);
         c[k as StepCoefficient] = checkCoefficient(k as StepCoefficient, v, `${f}.coefficients.${k}`);
       }
+      if (ratio !== undefined && c.perKvTokenRead !== undefined && c.perMeanKvToken === undefined) {
+        c.perMeanKvToken = checkCoefficient('perMeanKvToken', Math.round(ratio * c.perKvTokenRead), `${f}.coefficients.perKvTokenRead`);
+      }
       const dc = terms.maxRankTokenCurve === undefined ? undefined : checkCurve(terms.maxRankTokenCurve, `${f}.maxRankTokenCurve`);
       byDp.set(dp, { coefficients: c, maxRankTokenCurve: dc });
     }
@@ -130,6 +177,19 @@ export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
 }
 
 const fileCache = new Map<string, StepModel>();
+
+/** A model file with `extends: PRESET`: the preset's fields, overridden by the file's. */
+function extendPreset(spec: PresetSpec, field: string): PresetSpec {
+  if (spec.extends === undefined) return spec;
+  const base = typeof spec.extends === 'string' ? PRESETS[spec.extends] : undefined;
+  if (!base) throw new InputError(`${field}.extends`, spec.extends, `unknown preset; known: ${Object.keys(PRESETS).join(', ')}`);
+  const coefficients = { ...base.coefficients };
+  if (spec.meanKvRatio !== undefined) delete coefficients.perMeanKvToken;
+  const merged: PresetSpec = { ...base, ...spec, description: spec.description ?? base.description, coefficients: { ...coefficients, ...spec.coefficients } };
+  if (spec.kvCapacityTokens !== undefined && spec.kvMemory === undefined) delete merged.kvMemory;
+  delete merged.extends;
+  return merged;
+}
 
 /** Resolve a preset name or a path to a preset JSON file. */
 export function resolveStepModel(nameOrPath: string, field = 'model'): StepModel {
@@ -152,7 +212,7 @@ export function resolveStepModel(nameOrPath: string, field = 'model'): StepModel
   } catch (e) {
     throw new InputProblem(field, `${nameOrPath} is not valid JSON: ${(e as Error).message}`);
   }
-  const model = modelFromSpec({ ...spec, name: spec.name ?? nameOrPath }, field);
+  const model = modelFromSpec(extendPreset({ ...spec, name: spec.name ?? nameOrPath }, field), field);
   fileCache.set(nameOrPath, model);
   return model;
 }

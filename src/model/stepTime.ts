@@ -80,20 +80,28 @@ export function rankStepPs(m: StepModel, basePs: number, w: RankWork): number {
 }
 
 /**
- * Group part of a step in integer µs: the all-to-all terms and the max-rank-token curve (work
- * all ranks do in lockstep), from the largest rank's and the total token count. 0 without tokens.
+ * Group part of a step in integer µs: the all-to-all terms, the max-rank-token curve (work all
+ * ranks do in lockstep) and the mean-KV term, from the largest rank's and the total token count
+ * and the KV tokens read by all G ranks together. 0 without tokens.
  */
-export function allToAllUs(m: StepModel, maxRankTokens: number, totalTokens: number): number {
+export function allToAllUs(m: StepModel, maxRankTokens: number, totalTokens: number, totalKvRead = 0, G = 1): number {
   if (totalTokens === 0) return 0;
   const curve = m.maxRankTokenCurve ? curvePs(m.maxRankTokenCurve, maxRankTokens) : 0;
-  return psToUs(m.a2aBase + m.a2aPerMaxRankToken * maxRankTokens + m.a2aPerToken * totalTokens + curve);
+  return psToUs(m.a2aBase + m.a2aPerMaxRankToken * maxRankTokens + m.a2aPerToken * totalTokens + curve + meanKvPs(m, totalKvRead, G));
+}
+
+/** floor(perMeanKvToken * totalKvRead / G): the mean-KV group term in exact integer ps. */
+export function meanKvPs(m: StepModel, totalKvRead: number, G: number): number {
+  if (!m.perMeanKvToken) return 0;
+  const ps = m.perMeanKvToken * totalKvRead;
+  return (ps - (ps % G)) / G;
 }
 
 /**
  * Largest picosecond sum a step can reach with these limits; must stay below 2^53 so that
  * every engine computes it exactly (docs/model.md, "Step time").
  */
-export function worstCaseStepPs(m: StepModel, maxNumSeqs: number, maxBatchedTokens: number, maxModelLen: number): number {
+export function worstCaseStepPs(m: StepModel, maxNumSeqs: number, maxBatchedTokens: number, maxModelLen: number, G = 1): number {
   const seqs = Math.min(maxNumSeqs, maxBatchedTokens);
   const kvRead = seqs * maxModelLen;
   const pairs = maxBatchedTokens * maxModelLen + (maxBatchedTokens * (maxBatchedTokens + 1)) / 2;
@@ -103,5 +111,7 @@ export function worstCaseStepPs(m: StepModel, maxNumSeqs: number, maxBatchedToke
     m.perPrefillKvToken * kvRead + m.perMixedDecodeKvToken * kvRead + m.perMixedDecodeSeq * seqs +
     m.perDecodeSkewToken * kvRead;
   const curve = m.maxRankTokenCurve ? curveMaxPs(m.maxRankTokenCurve, maxBatchedTokens) : 0;
-  return Math.max(rank, m.a2aBase + (m.a2aPerMaxRankToken + m.a2aPerToken) * maxBatchedTokens * 4096 + curve);
+  // The mean-KV term's product is over all G ranks' KV reads before the division by G.
+  const meanKv = (m.perMeanKvToken ?? 0) * kvRead * G;
+  return Math.max(rank, m.a2aBase + (m.a2aPerMaxRankToken + m.a2aPerToken) * maxBatchedTokens * 4096 + curve + (m.perMeanKvToken ?? 0) * kvRead, meanKv);
 }

@@ -14,7 +14,8 @@
  *   t_g [µs] = floor(t_g [ps] / 1e6)            (0 when the rank has no work)
  *   T   [µs] = max_g t_g + floor((a2aBase + a2aPerMaxRankToken * max_g tokens_g
  *                                 + a2aPerToken * sum_g tokens_g
- *                                 + curve(max_g tokens_g)) / 1e6)
+ *                                 + curve(max_g tokens_g)
+ *                                 + floor(perMeanKvToken * sum_g kvTokensRead_g / G)) / 1e6)
  */
 export interface StepModel {
   /** Preset or file name, for result rows. */
@@ -42,6 +43,13 @@ export interface StepModel {
    * decode contexts): attention kernels pay for uneven context lengths (docs/step-model.md §3).
    */
   perDecodeSkewToken: number;
+  /**
+   * Group term per token of the ranks' mean KV load, mean_g kvTokensRead_g: work every rank does
+   * in lockstep that grows with the average context (the DP-BalanceRouter write-up's `b` in
+   * t_step = max_g a*L_g + b*mean_g L_g; docs/model.md §5). Model files may give it as a ratio
+   * of perKvTokenRead (`meanKvRatio`).
+   */
+  perMeanKvToken: number;
   /**
    * Optional lookup-table term of the group step: a piecewise-linear function of the largest
    * rank's token count (work every rank does in lockstep on padded batches: dense layers, MoE
@@ -93,6 +101,7 @@ export const STEP_COEFFICIENTS = [
   'perMixedDecodeKvToken',
   'perMixedDecodeSeq',
   'perDecodeSkewToken',
+  'perMeanKvToken',
 ] as const;
 export type StepCoefficient = (typeof STEP_COEFFICIENTS)[number];
 
@@ -102,6 +111,7 @@ export const OPTIONAL_STEP_COEFFICIENTS: ReadonlySet<StepCoefficient> = new Set<
   'perMixedDecodeKvToken',
   'perMixedDecodeSeq',
   'perDecodeSkewToken',
+  'perMeanKvToken',
 ]);
 
 /** Coefficients that are fixed per-step amounts (larger limit than per-unit rates). */

@@ -15,7 +15,11 @@ export const br0: RouterDef = {
   knobs: [
     ...BR_KNOBS_AB,
     { name: 'envelope', kind: 'enum', default: 'max', values: ['max', 'mean', 'capacity'], description: 'Envelope E: max load over ranks, mean load, or envelope_frac * KV capacity.' },
-    { name: 'envelope_frac', kind: 'number', default: 0.9, min: 0, max: 1, description: "Fraction of per-rank KV capacity used as E when envelope = capacity." },
+    {
+      name: 'envelope_frac', kind: 'number', default: 0.9, min: 0, max: 1, description: "Fraction of per-rank KV capacity used as E when envelope = capacity.",
+      // The WGSL port gets E itself, computed as route() does (f64, then floor): f32 could round it.
+      gpu: { type: 'u32', value: (p, ctx) => (str(p, 'envelope') === 'capacity' ? Math.floor(num(p, 'envelope_frac') * ctx.capacityTokens) : 0) },
+    },
     { name: 'hold_ms', kind: 'number', default: 0, min: 0, max: 1e6, description: 'per_step only: hold a request whose best admission has F > 0 (overflow outweighs filled margin) for up to this long (0 = never hold).' },
   ],
   // With mean, scores are compared multiplied by G (see route), so integer a, b suffice for all envelopes.

@@ -62,6 +62,18 @@ export interface KnobSpec {
   min?: number;
   max?: number;
   description: string;
+  /**
+   * How the knob reaches the router's WGSL port when the plain encoding does not fit (docs/gpu.md,
+   * "Router knobs"): a u32 or f32 computed on the host. Default: integer -> u32, number -> f32,
+   * enum -> u32 index into `values`.
+   */
+  gpu?: { type: 'u32' | 'f32'; value: (params: RouterParams, ctx: KnobGpuContext) => number };
+}
+
+/** What a knob's host-side GPU encoding may use besides the knobs. */
+export interface KnobGpuContext {
+  /** KV capacity per rank in tokens (as RouterView.kvCapacity). */
+  capacityTokens: number;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
+import { parseCsv } from '../io/csv.ts';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
 export const TIME_UNITS: readonly TimeUnit[] = ['s', 'ms', 'us', 'ns'];
@@ -215,31 +216,6 @@ export function unitFromName(name: string): TimeUnit | undefined {
   return u === 'ns' ? 'ns' : u === 'us' || u === 'µs' ? 'us' : u === 'ms' ? 'ms' : 's';
 }
 
-/** Split one CSV line (RFC 4180 quoting within the line; no embedded newlines). */
-function splitCsv(line: string): string[] {
-  if (line.indexOf('"') < 0) return line.split(',');
-  const out: string[] = [];
-  let cur = '';
-  let inQ = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (inQ) {
-      if (c === '"') {
-        if (line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else inQ = false;
-      } else cur += c;
-    } else if (c === '"') inQ = true;
-    else if (c === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
-}
-
 type Cell = string | number | null | undefined;
 
 interface RowSource {
@@ -260,19 +236,10 @@ function readRows(text: string, display: string): RowSource {
   if (/^\s*\[/.test(text) && extname(display).toLowerCase() !== '.csv') {
     throw new InputError('trace', display, 'a JSON array is not supported; write one JSON object per line (JSON Lines) or CSV with a header row');
   }
-  const lines = text.split('\n');
-  if (isJsonl(text, display)) return readJsonl(lines, display);
-  let h = 0;
-  while (h < lines.length && lines[h].trim() === '') h++;
-  if (h === lines.length) throw new InputError('trace', display, 'trace file is empty');
-  const header = splitCsv(stripCr(lines[h])).map((s) => s.trim());
-  const rows: RowSource['rows'] = [];
-  for (let i = h + 1; i < lines.length; i++) {
-    const line = stripCr(lines[i]);
-    if (line.trim() === '') continue;
-    rows.push({ line: i + 1, cells: splitCsv(line) });
-  }
-  return { header, rows };
+  if (isJsonl(text, display)) return readJsonl(text.split('\n'), display);
+  const csv = parseCsv(text);
+  if (!csv) throw new InputError('trace', display, 'trace file is empty');
+  return csv;
 }
 
 function readJsonl(lines: string[], display: string): RowSource {
@@ -303,10 +270,6 @@ function readJsonl(lines: string[], display: string): RowSource {
     }),
   }));
   return { header, rows };
-}
-
-function stripCr(s: string): string {
-  return s.endsWith('\r') ? s.slice(0, -1) : s;
 }
 
 function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', explicit: string | undefined, aliases: readonly string[], display: string): number {

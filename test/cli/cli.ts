@@ -1,8 +1,11 @@
-// Runs the real CLI (bin/balanceroute.mjs) in a child process.
+// Runs the real CLI in a child process, from the TypeScript sources (main.ts under tsx) so that
+// tests need no build; scripts/pack-smoke.sh runs the packed, compiled bin.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/balanceroute.mjs', import.meta.url));
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+// tsx's loader by absolute URL: a test may run the CLI in another working directory.
+const TSX = import.meta.resolve('tsx');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CliResult {
@@ -12,7 +15,7 @@ export interface CliResult {
 }
 
 export function cli(args: string[], opts: { cwd?: string; input?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(process.execPath, ['--import', TSX, MAIN, ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
     input: opts.input,

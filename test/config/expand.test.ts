@@ -164,6 +164,7 @@ describe('defaults', () => {
       timeoutS: 30,
       model: 'qwen3-30b-a3b-h100',
       timeseries: true,
+      sync: 'barrier',
       workload: {
         source: 'sharegpt',
         arrival: 'gamma',

@@ -1,4 +1,4 @@
-// Invariants of the simulation model (DESIGN.md §9), named after the invariant they check.
+// Invariants of the simulation model (docs/invariants.md), named after the invariant they check.
 import { describe, expect, it } from 'vitest';
 import { simulate, REQUEST_COMPLETED, REQUEST_FAILED } from '../../src/engine/cpu/simulate.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
@@ -7,6 +7,10 @@ import { getWorkload } from '../../src/workload/build.ts';
 import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
 import type { RunMetrics } from '../../src/metrics/types.ts';
 import { handWorkload, makeScenario } from '../helpers.ts';
+import { EngineCore } from '../../src/engine/core/index.ts';
+import { DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING, type CoreState } from '../../src/engine/core/state.ts';
+import type { Scenario } from '../../src/config/scenario.ts';
+import type { Workload } from '../../src/workload/types.ts';
 
 const model = resolveStepModel('qwen3-30b-a3b-h100');
 
@@ -218,5 +222,189 @@ describe('invariant: held requests (br0 hold_ms, per_step) are delayed at most h
     let maxQueue = 0;
     for (let i = 0; i < wl.n; i++) maxQueue = Math.max(maxQueue, d.admitUs[i] - wl.arrivalUs[i]);
     expect(maxQueue).toBeLessThan(200_000 + 2 * 200_000);
+  });
+});
+
+/**
+ * Step a core one step at a time (no fast-forward) and call `check` after each beginStep (the
+ * step's plan is in place) and after each endStep. Returns the core at the end.
+ */
+function stepChecked(sc: Scenario, wl: Workload, check: (core: EngineCore, phase: 'begin' | 'end', now: number) => void): EngineCore {
+  const core = new EngineCore(sc, model, {}, { capacityHint: wl.n, outputSurvival: wl.outputSurvival });
+  for (let i = 0; i < wl.n; i++) core.submit({ promptTokens: wl.prompt[i], outputTokens: wl.output[i], arrivalUs: wl.arrivalUs[i] });
+  let now = wl.n > 0 ? wl.arrivalUs[0] : 0;
+  while (!core.done()) {
+    const d = core.beginStep(now);
+    check(core, 'begin', now);
+    if (d === 0) {
+      now = Math.max(now, core.nextArrivalUs());
+      continue;
+    }
+    now += d;
+    core.endStep(now);
+    check(core, 'end', now);
+  }
+  return core;
+}
+
+const STRESS: [string, Parameters<typeof makeScenario>[0]][] = [
+  ['preemption', { dp: 2, router: 'jsq_load', maxNumSeqs: 64, kvCapacity: 8192, workload: { rate: 40, requests: 300, seed: 21 } }],
+  ['timeouts, small budget', { dp: 3, router: 'vllm_default', timeoutS: 10, maxBatchedTokens: 512, kvCapacity: 16384, workload: { rate: 50, requests: 300, seed: 22 } }],
+  ['per_step, br0 hold_ms', { dp: 4, router: 'br0', dispatch: 'per_step', statsIntervalMs: 0, routerParams: resolveRouterParams('br0', { hold_ms: 300 }), kvCapacity: 20000, workload: { rate: 25, requests: 300, seed: 23 } }],
+  ['fast_phi, few slots', { dp: 4, router: 'fast_phi', maxNumSeqs: 8, workload: { rate: 20, requests: 250, seed: 24 } }],
+];
+
+/** Problems are collected and asserted once (expect() per step is slow). */
+function held(st: CoreState, g: number): { running: number; waitingBlocks: number } {
+  let running = 0;
+  for (let i = 0; i < st.nRun[g]; i++) running += st.blocks[st.run[g * st.B + i]];
+  let waitingBlocks = 0;
+  for (let r = st.wHead[g]; r >= 0; r = st.wNext[r]) waitingBlocks += st.blocks[r];
+  return { running, waitingBlocks };
+}
+
+describe('invariant: KV blocks — free + held = total on every rank at every step', () => {
+  for (const [label, over] of STRESS) {
+    it(label, () => {
+      const sc = makeScenario(over);
+      const wl = getWorkload(sc.workload);
+      const bad: string[] = [];
+      let checks = 0;
+      stepChecked(sc, wl, (core, phase, now) => {
+        const st = core.st;
+        for (let g = 0; g < st.G; g++) {
+          const h = held(st, g);
+          checks++;
+          if (st.freeBlocks[g] < 0 || st.freeBlocks[g] + h.running !== st.totalBlocks || h.waitingBlocks !== 0) {
+            bad.push(`${phase} t=${now} rank ${g}: free ${st.freeBlocks[g]} + held ${h.running} != ${st.totalBlocks} (waiting hold ${h.waitingBlocks})`);
+          }
+          // Each running request holds exactly the blocks its resident (and scheduled) tokens need.
+          for (let i = 0; i < st.nRun[g]; i++) {
+            const r = st.run[g * st.B + i];
+            if (st.blocks[r] !== Math.ceil((st.computed[r] + st.sched[r]) / st.BS)) bad.push(`request ${r} holds ${st.blocks[r]} blocks`);
+          }
+        }
+      });
+      expect(bad.slice(0, 5)).toEqual([]);
+      expect(checks).toBeGreaterThan(1000);
+    });
+  }
+});
+
+describe('invariant: clock monotonicity — step boundaries strictly increase, events never go back in time', () => {
+  it('on a stepped core, and in the time series and per-request times of simulate()', () => {
+    const sc = makeScenario({ ...STRESS[2][1], timeseries: true });
+    const wl = getWorkload(sc.workload);
+    let last = -Infinity;
+    const bad: string[] = [];
+    let lastEvent = -Infinity;
+    const core = new EngineCore(sc, model, {
+      onToken: (_id, _e, t) => {
+        if (t < lastEvent) bad.push(`token at ${t} after ${lastEvent}`);
+        lastEvent = t;
+      },
+    }, { outputSurvival: wl.outputSurvival });
+    for (let i = 0; i < wl.n; i++) core.submit({ promptTokens: wl.prompt[i], outputTokens: wl.output[i], arrivalUs: wl.arrivalUs[i] });
+    let now = wl.arrivalUs[0];
+    while (!core.done()) {
+      const d = core.beginStep(now);
+      if (d === 0) {
+        now = Math.max(now, core.nextArrivalUs());
+        continue;
+      }
+      if (!Number.isInteger(d) || d < 1 || now <= last) bad.push(`step at ${now} of ${d} after ${last}`);
+      last = now;
+      now += d;
+      core.endStep(now);
+    }
+    expect(bad).toEqual([]);
+    const ts = simulate(sc, wl, model).timeseries!;
+    for (let i = 1; i < ts.step.length; i++) {
+      if (ts.step[i] === ts.step[i - 1]) continue;
+      expect(ts.step[i]).toBe(ts.step[i - 1] + 1);
+      expect(ts.time_us[i]).toBeGreaterThanOrEqual(ts.time_us[i - 1] + ts.step_us[i - 1]);
+    }
+  });
+});
+
+describe('invariant: work conservation — no rank idles or under-admits while admissible work waits on it', () => {
+  for (const [label, over] of STRESS) {
+    it(label, () => {
+      const sc = makeScenario(over);
+      const wl = getWorkload(sc.workload);
+      const bad: string[] = [];
+      let preemptBefore = new Float64Array(sc.dp);
+      let constrained = 0;
+      stepChecked(sc, wl, (core, phase, now) => {
+        const st = core.st;
+        if (phase === 'end') {
+          preemptBefore = st.preemptionsOf.slice();
+          return;
+        }
+        for (let g = 0; g < st.G; g++) {
+          if (st.nWaiting[g] === 0) continue;
+          // A rank with waiting work and nothing running would have admitted its head.
+          if (st.nRun[g] === 0) bad.push(`t=${now} rank ${g} idle with ${st.nWaiting[g]} waiting`);
+          // Otherwise admission stopped for one of the rules' reasons: slots, budget, blocks, or a preemption.
+          let tokens = 0;
+          for (let i = 0; i < st.nRun[g]; i++) tokens += st.sched[st.run[g * st.B + i]];
+          const head = st.wHead[g];
+          const chunk = Math.min(st.prompt[head] + st.generated[head] - st.computed[head], st.M - tokens);
+          const headFits = Math.ceil(chunk / st.BS) <= st.freeBlocks[g];
+          const preempted = st.preemptionsOf[g] > preemptBefore[g];
+          if (st.nRun[g] < st.B && tokens < st.M && headFits && !preempted) bad.push(`t=${now} rank ${g} left an admissible head waiting`);
+          else constrained++;
+        }
+        preemptBefore = st.preemptionsOf.slice();
+      });
+      expect(bad.slice(0, 5)).toEqual([]);
+      if (label !== 'per_step, br0 hold_ms') expect(constrained).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('invariant: in-flight counts — each rank\'s count is its unfinished requests, and returns to zero', () => {
+  for (const [label, over] of STRESS) {
+    it(label, () => {
+      const sc = makeScenario(over);
+      const wl = getWorkload(sc.workload);
+      const bad: string[] = [];
+      const core = stepChecked(sc, wl, (c, phase, now) => {
+        const st = c.st;
+        let inSystem = 0;
+        for (let g = 0; g < st.G; g++) {
+          if (st.inflight[g] !== st.nRun[g] + st.nWaiting[g]) bad.push(`${phase} t=${now} rank ${g}: inflight ${st.inflight[g]} != ${st.nRun[g]} + ${st.nWaiting[g]}`);
+          inSystem += st.nRun[g] + st.nWaiting[g];
+        }
+        // Requests in the system = on ranks + in the router's queue.
+        let queued = 0;
+        for (let r = 0; r < st.n; r++) if (st.status[r] === QUEUED) queued++;
+        if (phase === 'end' && c.inSystem !== inSystem + queued) bad.push(`t=${now} inSystem ${c.inSystem} != ${inSystem} + ${queued}`);
+      });
+      expect(bad.slice(0, 5)).toEqual([]);
+      expect(Array.from(core.st.inflight)).toEqual(new Array(sc.dp).fill(0));
+      expect(core.inSystem).toBe(0);
+      for (let g = 0; g < sc.dp; g++) expect(core.st.freeBlocks[g]).toBe(core.st.totalBlocks);
+    });
+  }
+});
+
+describe('invariant: request conservation at every step', () => {
+  it('submitted = not arrived + queued + waiting + running + completed + failed, at every boundary', () => {
+    const sc = makeScenario(STRESS[1][1]);
+    const wl = getWorkload(sc.workload);
+    const bad: string[] = [];
+    const core = stepChecked(sc, wl, (c, phase, now) => {
+      const st = c.st;
+      const count = [0, 0, 0, 0, 0, 0];
+      for (let r = 0; r < st.n; r++) count[st.status[r]]++;
+      let onRanks = 0;
+      for (let g = 0; g < st.G; g++) onRanks += st.nRun[g] + st.nWaiting[g];
+      if (count[WAITING] + count[RUNNING] !== onRanks) bad.push(`${phase} t=${now} ranks hold ${onRanks}, statuses say ${count[WAITING] + count[RUNNING]}`);
+      if (count[DONE] !== c.completed || count[FAILED] !== c.failedRejected + c.failedTimeout + c.aborted) bad.push(`${phase} t=${now} counters`);
+      if (count[FUTURE] + count[QUEUED] + count[WAITING] + count[RUNNING] + count[DONE] + count[FAILED] !== wl.n) bad.push('lost');
+    });
+    expect(bad.slice(0, 5)).toEqual([]);
+    expect(core.failedTimeout).toBeGreaterThan(0);
   });
 });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Scenario } from '../../src/config/scenario.ts';
 import { runScenario } from '../../src/engine/cpu/runScenario.ts';
+import { createGpuEngine } from '../../src/engine/choose.ts';
 import { GpuEngine } from '../../src/engine/gpu/gpuEngine.ts';
 import { chunkBufferBytes } from '../../src/engine/gpu/layout.ts';
 import { planChunks, prepareConfig, type GpuConfig } from '../../src/engine/gpu/prepare.ts';
@@ -84,9 +85,9 @@ describeGpu('WebGPU engine chunking', () => {
     }
   }, 300_000);
 
-  it('hands configurations with time series to the CPU engine and says so', async () => {
+  it('hands configurations with time series to the CPU engine and says so (choose.ts)', async () => {
     const notes: string[] = [];
-    const eng = await GpuEngine.create({ probe, log: (s) => notes.push(s) });
+    const eng = await createGpuEngine({ probe, log: (s) => notes.push(s) });
     try {
       const withSeries = { ...scenarios[0], timeseries: true };
       const [a, b] = await eng.run([withSeries, scenarios[1]]);
@@ -101,9 +102,20 @@ describeGpu('WebGPU engine chunking', () => {
     }
   }, 120_000);
 
+  it('GpuEngine alone refuses what the kernels cannot simulate, before touching the device', async () => {
+    const eng = await GpuEngine.create({ probe });
+    try {
+      const err = await eng.run([{ ...scenarios[0], timeseries: true }]).catch((e) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toMatch(/configuration 0 cannot run on the GPU: per-step time series/);
+    } finally {
+      await eng.close();
+    }
+  });
+
   it('hands routers that hold requests (br0 hold_ms in per_step) to the CPU engine', async () => {
     const notes: string[] = [];
-    const eng = await GpuEngine.create({ probe, log: (s) => notes.push(s) });
+    const eng = await createGpuEngine({ probe, log: (s) => notes.push(s) });
     try {
       const holding = {
         ...scenarios[0],

@@ -4,14 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseEngine, type SweepFlags } from '../../src/cli/sweepCommand.ts';
+import { chooseEngine, type EngineChoice } from '../../src/engine/choose.ts';
 import { InputError } from '../../src/errors.ts';
 import type { AdapterProbe } from '../../src/engine/gpu/adapter.ts';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { cli } from '../cli/cli.ts';
 import { describeGpu, probe } from './gpuAvailable.ts';
 
-const flags = (engine: SweepFlags['engine']): SweepFlags => ({ output: '/dev/null', engine });
+const flags = (engine: EngineChoice['engine']): EngineChoice => ({ engine });
 const fake = (p: Partial<AdapterProbe>): (() => Promise<AdapterProbe>) => async () => ({
   adapter: null, gpu: null, name: '', isFallback: false, reason: '', swiftShaderIcd: null, ...p,
 });

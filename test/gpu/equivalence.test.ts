@@ -1,4 +1,4 @@
-// Cross-engine equivalence (DESIGN.md §6): the WebGPU engine reproduces the CPU engine's rows —
+// Cross-engine equivalence (docs/gpu.md, docs/invariants.md): the WebGPU engine reproduces the CPU engine's rows —
 // exactly for integer-scored routers, within the stated tolerance for float-scored ones.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runScenario } from '../../src/engine/cpu/runScenario.ts';

@@ -51,5 +51,8 @@ export function equivalenceScenarios(): Scenario[] {
   push('jsq_load', {}, { ...calibrated, dp: 1, workload: trace });
   push('fast_phi', {}, { ...calibrated, dp: 2, dispatch: 'per_step', workload: { ...trace, rate: 40 } });
   push('br0', {}, { ...calibrated, dp: 2, kvCapacity: 8192, workload: { rate: 30, requests: 160, seed: 40 } });
+  // The write-up's step model (seed-kv-linear): the mean-KV group term, in decode fast-forwards too.
+  push('jsq_load', {}, { model: 'seed-kv-linear', dp: 8, workload: { rate: 30, requests: 200, seed: 41 } });
+  push('fast_phi', {}, { model: 'seed-kv-linear', dp: 4, dispatch: 'per_step', maxNumSeqs: 64, workload: { rate: 20, requests: 160, seed: 42 } });
   return out;
 }

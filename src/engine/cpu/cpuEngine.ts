@@ -8,15 +8,23 @@ import type { FromWorker, ToWorker } from './worker.ts';
 
 /**
  * Below this many simulated requests in a sweep (about 0.4 s of one core), starting worker
- * threads (each loads the TypeScript sources) costs more than it saves.
+ * threads costs more than it saves (docs/performance.md, "Worker pool").
  */
 export const MIN_POOL_REQUESTS = 40_000;
 /** Stand-in for `requests: 0` (a whole trace) when sizing the pool. */
 const TRACE_REQUESTS_GUESS = 10_000;
 
+/**
+ * The worker's entry: compiled JavaScript in dist/; from the TypeScript sources (tests, tsx) a
+ * small .mjs file that registers tsx before loading worker.ts.
+ */
+const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('./workerEntry.mjs', import.meta.url) : new URL('./worker.js', import.meta.url);
+
 export interface CpuEngineOptions {
   /** Worker threads; default: all cores. 1 runs on the calling thread. */
   threads?: number;
+  /** Smallest sweep (simulated requests) that uses the pool; default MIN_POOL_REQUESTS. */
+  minPoolRequests?: number;
 }
 
 /**
@@ -27,18 +35,20 @@ export interface CpuEngineOptions {
 export class CpuEngine implements Engine {
   readonly info: EngineInfo;
   private readonly maxThreads: number;
+  private readonly minPoolRequests: number;
   private pool: Worker[] = [];
   private ready: Promise<void> | undefined;
 
   constructor(opts: CpuEngineOptions = {}) {
     this.maxThreads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+    this.minPoolRequests = opts.minPoolRequests ?? MIN_POOL_REQUESTS;
     this.info = { engine: 'cpu', adapter: '', fallbackAdapter: false, threads: this.maxThreads };
   }
 
   async run(scenarios: readonly Scenario[], onProgress?: (p: EngineProgress) => void): Promise<RunResult[]> {
     const total = scenarios.length;
     const requests = scenarios.reduce((a, sc) => a + (sc.workload.requests || TRACE_REQUESTS_GUESS), 0);
-    const threads = requests < MIN_POOL_REQUESTS ? 1 : Math.min(this.maxThreads, Math.ceil(total / 2));
+    const threads = requests < this.minPoolRequests ? 1 : Math.min(this.maxThreads, Math.ceil(total / 2));
     (this.info as { threads: number }).threads = Math.max(1, threads);
     if (threads <= 1) {
       const out: RunResult[] = [];
@@ -63,7 +73,7 @@ export class CpuEngine implements Engine {
   private async startPool(threads: number): Promise<void> {
     if (this.pool.length >= threads && this.ready) return this.ready;
     await this.close();
-    const workers = Array.from({ length: threads }, () => new Worker(new URL('./workerEntry.mjs', import.meta.url)));
+    const workers = Array.from({ length: threads }, () => new Worker(WORKER_URL));
     this.pool = workers;
     this.ready = Promise.all(
       workers.map(

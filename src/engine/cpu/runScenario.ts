@@ -4,11 +4,14 @@ import { resolveStepModel } from '../../model/presets.ts';
 import { getWorkload } from '../../workload/build.ts';
 import { simulate } from './simulate.ts';
 
-/** Resolve a scenario's workload and step model (both memoised) and simulate it. */
-export function runScenario(sc: Scenario): RunResult {
+/**
+ * Resolve a scenario's workload and step model (both memoised) and simulate it. `fastForward`
+ * (default on) only changes the speed, never a number (test/engine/differential.test.ts).
+ */
+export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}): RunResult {
   const model = resolveStepModel(sc.model);
   const wl = getWorkload(sc.workload);
-  const out = simulate(sc, wl, model, { detail: sc.timeseries });
+  const out = simulate(sc, wl, model, { detail: sc.timeseries, fastForward: opts.fastForward });
   const d = out.requests;
   const requests = d && {
     arrival_us: wl.arrivalUs.slice(),

@@ -1,6 +1,6 @@
 /**
  * Finding a WebGPU adapter through Dawn for Node (`webgpu` npm package), including SwiftShader on
- * Linux machines without a GPU (DESIGN.md §7, docs/gpu.md "Running without a GPU").
+ * Linux machines without a GPU (docs/gpu.md, "Running without a GPU").
  *
  * Order of business:
  * 1. If the user set VK_ICD_FILENAMES or VK_DRIVER_FILES, their choice of Vulkan drivers stands.
@@ -67,6 +67,9 @@ async function doProbe(): Promise<AdapterProbe> {
   const none = (reason: string, swiftShaderIcd: string | null = null): AdapterProbe => ({
     adapter: null, gpu: null, name: '', isFallback: false, reason, swiftShaderIcd,
   });
+  if (!webgpuInstalled()) {
+    return none('no WebGPU adapter: the optional dependency webgpu is not installed (npm install webgpu)');
+  }
   const userDrivers = Boolean(process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES);
   const icd = userDrivers ? null : swiftShaderIcd();
   if (process.platform === 'linux' && !vulkanLoaderPresent()) {
@@ -136,6 +139,16 @@ export function swiftShaderIcd(): string | null {
     }
   }
   return null;
+}
+
+/** Whether the optional `webgpu` package (Dawn for Node) can be resolved from here. */
+function webgpuInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('webgpu');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the Vulkan loader can be found (Dawn's only backend on Linux). */

@@ -2,7 +2,7 @@
  * Buffer layout of the WebGPU engine, read from shaders/layout.wgsl so that field numbers are
  * defined once. Sizes are in 32-bit words unless a name says bytes.
  */
-import { parseU32Constants, readShader } from './shaderSource.ts';
+import { KNOBS, parseU32Constants, readShader } from './shaderSource.ts';
 
 const NAMES = [
   'CTL_ACTIVE', 'CTL_RAN', 'CTL_ERRORS', 'CTL_WORDS',
@@ -10,12 +10,12 @@ const NAMES = [
   'P_TIMEOUT_LO', 'P_TIMEOUT_HI', 'P_STATS_LO', 'P_STATS_HI', 'P_LPT', 'P_BASE_PS_LO', 'P_BASE_PS_HI',
   'P_C_DECODE', 'P_C_PREFILL', 'P_C_KV_READ', 'P_C_ATTN_KILO', 'P_A2A_BASE_LO', 'P_A2A_BASE_HI',
   'P_A2A_MAX_TOK', 'P_A2A_TOK', 'P_RS0', 'P_K0', 'P_J', 'P_ROUTER', 'P_PER_STEP',
-  'P_C_PREFILL_KV', 'P_C_MIXED_KV', 'P_C_MIXED_SEQ', 'P_C_SKEW', 'P_CURVE', 'P_CURVE_LEN', 'P_HZ', 'P_HZ_WORDS',
+  'P_C_PREFILL_KV', 'P_C_MIXED_KV', 'P_C_MIXED_SEQ', 'P_C_SKEW', 'P_CURVE', 'P_CURVE_LEN', 'P_C_MEAN_KV', 'P_HZ', 'P_HZ_WORDS',
   'S_NOW_LO', 'S_COMPLETED', 'S_FAILED_REJECTED', 'S_FAILED_TIMEOUT', 'S_PREEMPTIONS', 'S_STEPS', 'S_IN_SYSTEM',
   'S_BUSY_LO', 'S_LOAD_WEIGHT_LO', 'S_SUM_RANK_LO', 'S_SUM_MAX_LO', 'S_AREA_LO', 'S_IMB_LO', 'S_BAL_LO',
   'S_DONE', 'S_ERROR', 'S_ITERATIONS', 'S_WORDS', 'FIX_BITS',
   'R_STATUS', 'R_ADMIT_LO', 'R_FIRST_LO', 'R_END_LO', 'R_READBACK', 'R_WORDS',
-  'K_WORDS',
+  'K_WORDS', 'K_VWAIT', 'K_VRUN', 'K_VKV', 'K_VQUEUED', 'K_VUSED', 'K_INFLIGHT',
   'ST_DONE', 'ST_FAILED',
   'ERR_NONE', 'ERR_STALLED', 'ERR_BAD_RANK', 'ERR_STEP_OVERFLOW',
   'RT_ROUND_ROBIN', 'RT_RANDOM', 'RT_POWER_OF_TWO', 'RT_VLLM_DEFAULT', 'RT_VLLM_INFLIGHT', 'RT_JSQ_LOAD',
@@ -27,7 +27,8 @@ const NAMES = [
 export type LayoutName = (typeof NAMES)[number];
 
 function loadLayout(): Readonly<Record<LayoutName, number>> {
-  const consts = parseU32Constants(readShader('layout.wgsl'));
+  // The generated knob slots first: P_HZ follows the knob block (P_K0 + KNOB_WORDS).
+  const consts = parseU32Constants(readShader(KNOBS) + readShader('layout.wgsl'));
   const out = {} as Record<LayoutName, number>;
   for (const n of NAMES) {
     const v = consts.get(n);

@@ -7,40 +7,17 @@ import { InputError } from '../../errors.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepCurve, StepModel } from '../../model/types.ts';
-import { newRequestSurvival, num, str } from '../../routers/common.ts';
+import { newRequestSurvival, num } from '../../routers/common.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
 import { getRouter } from '../../routers/index.ts';
-import { ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
+import { ROUTER_STATE_WORDS, type RouterDef, type RouterParams } from '../../routers/types.ts';
 import { getWorkload, workloadKey } from '../../workload/build.ts';
 import type { Workload } from '../../workload/types.ts';
+import { packKnobs } from './knobs.ts';
 import { L, chunkBufferBytes, wordsPerConfig, type ChunkDims } from './layout.ts';
+import type { ChunkPlan, CpuFallback, DeviceBudget, GpuConfig, PackedChunk, Specialization } from './types.ts';
 
-/** A configuration ready for the GPU. */
-export interface GpuConfig {
-  /** Position in the engine's input list. */
-  pos: number;
-  sc: Scenario;
-  wl: Workload;
-  wlKey: string;
-  /** The step-time model for this G (stepModelForDp). */
-  model: StepModel;
-  /** Key of the model's max-rank-token curve (shared in the stream buffer), '' when none. */
-  curveKey: string;
-  /** RT_* router id (override constant ROUTER). */
-  routerId: number;
-  perStep: boolean;
-  /** Horizon offsets (decode steps) of horizon routers, else []. */
-  horizon: number[];
-  /** min(max_num_seqs, requests): running-list slots this configuration can use per rank. */
-  runSlots: number;
-}
-
-/** A configuration the GPU engine hands to the CPU engine, and why. */
-export interface CpuFallback {
-  pos: number;
-  sc: Scenario;
-  reason: string;
-}
+export type { ChunkPlan, CpuFallback, DeviceBudget, GpuConfig, PackedChunk, Specialization } from './types.ts';
 
 const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: RouterDef) => number)> = {
   round_robin: L.RT_ROUND_ROBIN,
@@ -53,6 +30,13 @@ const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: Ro
   brh: L.RT_BRH,
   fast_phi: L.RT_FAST_PHI,
 };
+
+/** RT_* id of a router's WGSL port for these knobs; undefined when it has none. */
+export function routerIdOf(router: string, params: RouterParams): number | undefined {
+  const idOf = Object.hasOwn(ROUTER_IDS, router) ? ROUTER_IDS[router] : undefined;
+  if (idOf === undefined) return undefined;
+  return typeof idOf === 'number' ? idOf : idOf(params, getRouter(router));
+}
 
 /** Name of a router id, for messages. */
 export function routerIdName(id: number): string {
@@ -72,6 +56,9 @@ const TWO32 = 2 ** 32;
  */
 export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallback {
   if (sc.timeseries) return { pos, sc, reason: 'per-step time series are recorded by the CPU engine' };
+  if (sc.sync === 'independent') {
+    return { pos, sc, reason: 'ranks without a barrier (sync: independent) run on the CPU engine' };
+  }
   if (sc.dispatch === 'per_step' && Number(sc.routerParams.hold_ms ?? 0) > 0) {
     return { pos, sc, reason: 'routers that hold requests (br0 hold_ms > 0) run on the CPU engine' };
   }
@@ -79,9 +66,9 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   const model = stepModelForDp(resolveStepModel(sc.model), sc.dp);
   const wl = getWorkload(sc.workload);
   const def = getRouter(sc.router);
-  const idOf = ROUTER_IDS[sc.router];
-  if (idOf === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
-  const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen);
+  const routerId = routerIdOf(sc.router, sc.routerParams);
+  if (routerId === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
+  const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen, sc.dp);
   if (worst >= 2 ** 53) {
     // The CPU engine's check, with its message.
     throw new InputError('model', model.name, 'step-time coefficients too large for exact integer arithmetic at these limits');
@@ -91,7 +78,6 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   for (let i = 0; i < wl.n; i++) tokens += wl.prompt[i] + wl.output[i];
   if (tokens >= 2 ** 31) return { pos, sc, reason: 'the stream holds 2^31 tokens or more (the GPU keeps loads in 32 bits)' };
   if (wl.n >= 2 ** 31) return { pos, sc, reason: 'too many requests for 32-bit request indices' };
-  const routerId = typeof idOf === 'number' ? idOf : idOf(sc.routerParams, def);
   return {
     pos,
     sc,
@@ -111,14 +97,6 @@ export function specialKey(c: GpuConfig): string {
   return `${String(c.routerId).padStart(2, '0')}/${c.perStep ? 1 : 0}/${String(c.sc.dp).padStart(5, '0')}`;
 }
 
-/** How far pipelines are specialised by override constants. */
-export interface Specialization {
-  /** One pipeline per router and dispatch mode (else one generic pipeline reads them). */
-  router: boolean;
-  /** Also one per G (G_FIXED), so loops over ranks have a constant trip count. */
-  G: boolean;
-}
-
 /** The pipeline a configuration runs on. */
 export function pipelineKey(c: GpuConfig, spec: Specialization): string {
   if (!spec.router) return 'generic';
@@ -132,24 +110,6 @@ export function pipelineConstants(c: GpuConfig, spec: Specialization): Record<st
   const k: Record<string, number> = { ROUTER: c.routerId, DISPATCH: c.perStep ? L.DISPATCH_PER_STEP : L.DISPATCH_ON_ARRIVAL };
   if (spec.G) k.G_FIXED = c.sc.dp;
   return k;
-}
-
-export interface DeviceBudget {
-  /** Largest storage binding, bytes. */
-  maxBindingBytes: number;
-  /** Largest buffer, bytes. */
-  maxBufferBytes: number;
-  /** Soft cap on the bytes of one chunk's buffers together. */
-  maxChunkBytes: number;
-  /** Cap on configurations per chunk (also bounded by maxComputeWorkgroupsPerDimension * 64). */
-  maxConfigs: number;
-}
-
-export interface ChunkPlan {
-  configs: GpuConfig[];
-  dims: ChunkDims;
-  /** Words of the shared stream buffer. */
-  streamWords: number;
 }
 
 function streamWordsOf(wl: Workload): number {
@@ -246,12 +206,6 @@ function orderByRouter(configs: GpuConfig[]): GpuConfig[] {
   return [...configs].sort((a, b) => specialKey(a).localeCompare(specialKey(b)) || a.pos - b.pos);
 }
 
-/** Packed inputs of one chunk. */
-export interface PackedChunk {
-  params: Uint32Array<ArrayBuffer>;
-  streams: Uint32Array<ArrayBuffer>;
-}
-
 /** Pack the parameter columns ([P_*][config]) and the shared request streams of a chunk. */
 export function packChunk(plan: ChunkPlan): PackedChunk {
   const { dims } = plan;
@@ -338,77 +292,62 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_C_MIXED_KV, m.perMixedDecodeKvToken ?? 0);
     put(L.P_C_MIXED_SEQ, m.perMixedDecodeSeq ?? 0);
     put(L.P_C_SKEW, m.perDecodeSkewToken ?? 0);
+    put(L.P_C_MEAN_KV, m.perMeanKvToken ?? 0);
     put(L.P_CURVE, curveAt);
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);
-    for (let k = 0; k < ROUTER_STATE_WORDS; k++) put(L.P_RS0 + k, rstate[k]);
-    packKnobs(c, capacityTokens, put, putF);
-    const J = c.horizon.length;
-    put(L.P_J, J);
-    put(L.P_ROUTER, c.routerId);
+    packRouter(put, putF, {
+      router: sc.router, params: sc.routerParams, routerId: c.routerId, state: rstate,
+      capacityTokens, horizon: c.horizon, survival: c.wl.outputSurvival,
+    });
     put(L.P_PER_STEP, c.perStep ? 1 : 0);
-    const weights = horizonWeights(c);
-    for (let j = 0; j < J; j++) {
-      const h = c.horizon[j];
-      put(L.P_HZ + L.P_HZ_WORDS * j, h);
-      putF(L.P_HZ + L.P_HZ_WORDS * j + 1, weights[j]);
-      putF(L.P_HZ + L.P_HZ_WORDS * j + 2, newRequestSurvival(c.wl.outputSurvival, h));
-    }
   });
   return { params, streams };
 }
 
-/** Router knobs into words P_K0.. (integers as u32, reals as f32). */
-function packKnobs(c: GpuConfig, capacityTokens: number, put: (f: number, v: number) => void, putF: (f: number, v: number) => void): void {
-  const p = c.sc.routerParams;
-  const K = L.P_K0;
-  switch (c.routerId) {
-    case L.RT_VLLM_DEFAULT:
-      put(K, num(p, 'waiting_weight'));
-      put(K + 1, str(p, 'rotate') === 'yes' ? 1 : 0);
-      break;
-    case L.RT_VLLM_INFLIGHT:
-      putF(K, num(p, 'kv_penalty'));
-      putF(K + 1, num(p, 'kv_threshold'));
-      break;
-    case L.RT_BR0_INT:
-    case L.RT_BR0_FLOAT: {
-      if (c.routerId === L.RT_BR0_INT) {
-        put(K, num(p, 'a'));
-        put(K + 1, num(p, 'b'));
-      } else {
-        putF(K, num(p, 'a'));
-        putF(K + 1, num(p, 'b'));
-      }
-      const env = str(p, 'envelope');
-      put(K + 2, env === 'max' ? 0 : env === 'mean' ? 1 : 2);
-      // The CPU router's capacity envelope, computed the same way (f64, then floor).
-      put(K + 3, env === 'capacity' ? Math.floor(num(p, 'envelope_frac') * capacityTokens) : 0);
-      break;
-    }
-    case L.RT_BRH:
-      putF(K, num(p, 'a'));
-      putF(K + 1, num(p, 'b'));
-      put(K + 2, str(p, 'envelope') === 'mean' ? 1 : 0);
-      break;
-    default:
-      break;
+/** What the WGSL router of one configuration reads besides the rank view. */
+export interface RouterWords {
+  router: string;
+  params: RouterParams;
+  /** RT_* id (routerIdOf). */
+  routerId: number;
+  /** State words after the router's init(). */
+  state: Uint32Array;
+  capacityTokens: number;
+  /** Horizon offsets (the router's horizon(params)). */
+  horizon: readonly number[];
+  /** The workload's output-length survival table. */
+  survival: Float64Array;
+}
+
+/** Pack a configuration's router: state words, knob slots, id, horizon table (P_J, P_HZ...). */
+export function packRouter(put: (f: number, v: number) => void, putF: (f: number, v: number) => void, r: RouterWords): void {
+  for (let k = 0; k < ROUTER_STATE_WORDS; k++) put(L.P_RS0 + k, r.state[k]);
+  packKnobs(r.router, r.params, { capacityTokens: r.capacityTokens }, put, putF, L.P_K0);
+  put(L.P_ROUTER, r.routerId);
+  const J = r.horizon.length;
+  put(L.P_J, J);
+  const weights = horizonWeights(r.routerId, r.params, r.horizon);
+  for (let j = 0; j < J; j++) {
+    const h = r.horizon[j];
+    put(L.P_HZ + L.P_HZ_WORDS * j, h);
+    putF(L.P_HZ + L.P_HZ_WORDS * j + 1, weights[j]);
+    putF(L.P_HZ + L.P_HZ_WORDS * j + 2, newRequestSurvival(r.survival, h));
   }
 }
 
 /** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
-function horizonWeights(c: GpuConfig): number[] {
-  const p = c.sc.routerParams;
-  if (c.routerId === L.RT_BRH) {
+function horizonWeights(routerId: number, p: RouterParams, horizon: readonly number[]): number[] {
+  if (routerId === L.RT_BRH) {
     const delta = num(p, 'discount');
-    return c.horizon.map((h) => Math.pow(delta, h));
+    return horizon.map((h) => Math.pow(delta, h));
   }
-  if (c.routerId === L.RT_FAST_PHI) {
+  if (routerId === L.RT_FAST_PHI) {
     const H = num(p, 'H');
     const K = num(p, 'K');
     const delta = num(p, 'discount');
     const wts = GL_WEIGHTS[K - 1];
-    return c.horizon.map((t, j) => (H / 2) * wts[j] * Math.pow(delta, t));
+    return horizon.map((t, j) => (H / 2) * wts[j] * Math.pow(delta, t));
   }
-  return c.horizon.map(() => 0);
+  return horizon.map(() => 0);
 }

@@ -5,11 +5,11 @@
  * machine, Node version, engine and adapter. Used by `npm run bench` and `balanceroute bench`.
  */
 import { availableParallelism, cpus, hostname, platform, release, totalmem } from 'node:os';
-import type { Scenario } from '../src/config/scenario.ts';
-import { scenarioFromFlat } from '../src/config/expand.ts';
-import { CpuEngine } from '../src/engine/cpu/cpuEngine.ts';
-import type { Engine, RunResult } from '../src/engine/types.ts';
-import { VERSION } from '../src/version.ts';
+import type { Scenario } from '../config/scenario.ts';
+import { scenarioFromFlat } from '../config/expand.ts';
+import { CpuEngine } from '../engine/cpu/cpuEngine.ts';
+import type { Engine, RunResult } from '../engine/types.ts';
+import { VERSION } from '../version.ts';
 
 export interface BenchCase {
   /** Group of the case: 'single', 'dp', 'requests', 'configs', 'cores'. */

@@ -1,0 +1,811 @@
+/**
+ * The engine core: the state of one configuration (docs/model.md) that a driver advances step by
+ * step. The offline CPU engine (`simulate()`) drives it as fast as it can, with a decode
+ * fast-forward; the real-time emulator drives it on the wall clock. Both thus run the same
+ * dispatch, scheduler, step-time model, router bookkeeping and barrier.
+ *
+ * Barrier mode: `beginStep(now)` handles timeouts, arrivals and dispatch that are due, schedules
+ * every rank and returns the group step's duration (0 when nothing is runnable);
+ * `endStep(end)` applies the step's effects and fires the events. Data-oriented: typed arrays,
+ * nothing allocated per step (request arrays grow by doubling in `submit`).
+ */
+import type { Scenario } from '../../config/scenario.ts';
+import { InputError } from '../../errors.ts';
+import { LatencyHistograms, newCounters, type RunCounters } from '../../metrics/summary.ts';
+import type { TimeSeries } from '../../metrics/types.ts';
+import { getRouter } from '../../routers/index.ts';
+import { HOLD, ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
+import type { RouterParams } from '../../routers/types.ts';
+import { allToAllUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
+import type { StepModel } from '../../model/types.ts';
+import { newRankPlan, scheduleRank, type RankPlan } from './scheduler.ts';
+import { RouterViewState } from './routerView.ts';
+import { SeriesBuilder } from './timeseries.ts';
+import { CoreState, DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING } from './state.ts';
+
+export interface CoreRequest {
+  /** Prompt tokens, >= 1. */
+  promptTokens: number;
+  /** Output tokens, >= 1 (the true output length; routers never see it). */
+  outputTokens: number;
+  /** Engine clock, integer µs, non-decreasing across submit() calls. */
+  arrivalUs: number;
+  /** Pinned rank; undefined = the router decides. */
+  rank?: number;
+}
+
+export type Outcome = 'completed' | 'rejected' | 'timeout' | 'aborted';
+
+export interface CoreEvents {
+  onRoute?(id: number, rank: number, tUs: number): void;
+  /** emitted = output tokens so far (1 = first token). Not fired inside a decode fast-forward. */
+  onToken?(id: number, emitted: number, tUs: number): void;
+  onFinish?(id: number, outcome: Outcome, tUs: number): void;
+  onPreempt?(id: number, rank: number, tUs: number): void;
+}
+
+export interface EngineCoreOptions {
+  /** Expected number of requests (sizes the request arrays; they grow past it by doubling). */
+  capacityHint?: number;
+  /** Survival function of output lengths S(a) = P(o > a), for routers with projections. */
+  outputSurvival?: Float64Array;
+  /** Record the per-step time series. */
+  timeseries?: boolean;
+  /** Histograms to record completions into (reset by the core); a new set by default. */
+  histograms?: LatencyHistograms;
+}
+
+export interface RankStats {
+  running: number;
+  waiting: number;
+  kvBlocksUsed: number;
+  kvBlocksTotal: number;
+  preemptions: number;
+  /** Prefill tokens computed (recomputation after preemption included). */
+  promptTokens: number;
+  generationTokens: number;
+}
+
+/** Per-request outcome, for tests and Gantt views. */
+export interface RequestDetail {
+  /** 4 = completed, 5 = failed. */
+  status: Uint8Array;
+  rank: Int32Array;
+  admitUs: Float64Array;
+  firstTokenUs: Float64Array;
+  endUs: Float64Array;
+}
+
+export const REQUEST_COMPLETED = DONE;
+export const REQUEST_FAILED = FAILED;
+
+const REJECTED = 0;
+const TIMED_OUT = 1;
+const ABORTED = 2;
+const OUTCOMES: readonly Outcome[] = ['rejected', 'timeout', 'aborted'];
+
+export class EngineCore {
+  readonly G: number;
+  /** All state, for drivers and tests that need to look inside (read only outside the core). */
+  readonly st: CoreState;
+  readonly model: StepModel;
+  private readonly basePs: number;
+  private readonly fitLimit: number;
+  private readonly timeoutUs: number;
+  private readonly perStep: boolean;
+  private readonly lpt: boolean;
+  private readonly router: RouterDef;
+  private readonly routerName: string;
+  private readonly params: RouterParams;
+  private readonly rstate = new Uint32Array(ROUTER_STATE_WORDS);
+  private readonly rv: RouterViewState;
+  private readonly req = { prompt: 0, waitedUs: 0, canHold: false };
+  private readonly ev: CoreEvents;
+  private readonly hist: LatencyHistograms;
+  private readonly ts: SeriesBuilder | undefined;
+
+  /** sync: independent — each rank steps on its own clock (docs/model.md §3). */
+  readonly independent: boolean;
+  private readonly rankBusy: Uint8Array; // independent: a step of the rank is in flight
+  private nBusy = 0;
+  private readonly rankStepStartUs: Float64Array;
+  private readonly rankStepLenUs: Float64Array;
+  private clockUs = -1; // independent: time up to which the interval counters are accumulated
+
+  private nextArr = 0; // next request to arrive
+  private timeoutPtr = 0; // next request whose deadline has not been checked
+  private gqHead = 0;
+  private gqTail = 0;
+
+  // The step in flight (between beginStep and endStep).
+  private readonly plan: RankPlan = newRankPlan();
+  private stepStartUs = 0;
+  private stepUs = 0;
+  private stepMaxUs = 0;
+  private stepSumUs = 0;
+  private stepA2aUs = 0;
+  private stepMaxTok = 0;
+  private stepTotTok = 0;
+  private stepKvRead = 0; // KV tokens read by all ranks (the mean-KV group term)
+  private stepInSystem = 0;
+  private decodeOnly = true; // every scheduled token is a decode token, no preemption
+  private readonly rankUs: Float64Array;
+  // Per-rank decode aggregates of the step, for fast-forwarding decode-only stretches.
+  private readonly decodeSeqsOf: Float64Array;
+  private readonly kvReadOf: Float64Array;
+  private readonly decodeKvMaxOf: Float64Array; // longest decode context per rank (skew term)
+  private readonly loadScratch: Float64Array;
+  private readonly ffBase: Float64Array; // step ps of rank g in a decode-only stretch: ffBase + j * ffSlope
+  private readonly ffSlope: Float64Array;
+  private readonly ffActive: Int32Array; // ranks with decode work in the stretch
+
+  // Run counters.
+  completed = 0;
+  failedRejected = 0;
+  failedTimeout = 0;
+  aborted = 0;
+  outputTokens = 0;
+  steps = 0;
+  /** Steps advanced by fastForward (a diagnostic: the differential test checks it is exercised). */
+  fastForwardedSteps = 0;
+  private busyUs = 0;
+  private imbAcc = 0;
+  private balAcc = 0;
+  private loadWeight = 0;
+  private sumRankUs = 0;
+  private sumMaxRankUs = 0;
+  inSystem = 0;
+  private inSystemArea = 0;
+  private lastEventUs = 0;
+  private firstArrivalUs = 0;
+
+  constructor(sc: Scenario, model: StepModel, events: CoreEvents = {}, opts: EngineCoreOptions = {}) {
+    const G = sc.dp;
+    this.G = G;
+    model = stepModelForDp(model, G); // the model's terms for this DP size (calibrated models)
+    this.model = model;
+    if (worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen, G) >= 2 ** 53) {
+      throw new InputError('model', model.name, 'step-time coefficients too large for exact integer arithmetic at these limits');
+    }
+    this.basePs = rankBasePs(model, G);
+    const totalBlocks = Math.floor(sc.kvCapacity / sc.blockSize);
+    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024);
+    this.fitLimit = Math.min(totalBlocks * sc.blockSize, sc.maxModelLen);
+    this.timeoutUs = Math.round(sc.timeoutS * 1e6);
+    this.perStep = sc.dispatch === 'per_step';
+    this.independent = sc.sync === 'independent';
+    if (this.independent && this.perStep) {
+      throw new InputError('dispatch', sc.dispatch, 'per_step dispatch assigns at the group step boundary; sync: independent has none (use on_arrival)');
+    }
+    this.lpt = sc.assignOrder === 'lpt';
+    this.ev = events;
+    this.st.onPreempt = events.onPreempt;
+
+    this.router = getRouter(sc.router);
+    this.routerName = sc.router;
+    this.params = sc.routerParams;
+    this.router.init(this.rstate, sc.workload.seed, G);
+    const horizon = this.router.horizon(this.params);
+    this.rv = new RouterViewState(this.st, horizon, opts.outputSurvival ?? new Float64Array(0), Math.round(sc.statsIntervalMs * 1000));
+
+    this.rankUs = new Float64Array(G);
+    this.decodeSeqsOf = new Float64Array(G);
+    this.kvReadOf = new Float64Array(G);
+    this.decodeKvMaxOf = new Float64Array(G);
+    this.loadScratch = new Float64Array(G);
+    this.ffBase = new Float64Array(G);
+    this.ffSlope = new Float64Array(G);
+    this.ffActive = new Int32Array(G);
+    this.rankBusy = new Uint8Array(G);
+    this.rankStepStartUs = new Float64Array(G);
+    this.rankStepLenUs = new Float64Array(G);
+    this.hist = opts.histograms ?? new LatencyHistograms();
+    this.hist.reset();
+    this.ts = opts.timeseries ? new SeriesBuilder() : undefined;
+  }
+
+  // ---- requests in and out ----
+
+  /** Add a request; it arrives (is routed or rejected) at the first step boundary at or after arrivalUs. */
+  submit(q: CoreRequest): number {
+    const st = this.st;
+    const r = st.n;
+    if (r > 0 && q.arrivalUs < st.arrival[r - 1]) throw new Error(`submit: arrival ${q.arrivalUs} before the previous one (${st.arrival[r - 1]})`);
+    if (q.rank !== undefined && !(Number.isInteger(q.rank) && q.rank >= 0 && q.rank < this.G)) {
+      throw new InputError('rank', q.rank, `must be an integer in [0, ${this.G - 1}]`);
+    }
+    st.grow(r + 1);
+    st.arrival[r] = q.arrivalUs;
+    st.prompt[r] = q.promptTokens;
+    st.output[r] = q.outputTokens;
+    st.pin[r] = q.rank ?? -1;
+    st.status[r] = FUTURE;
+    if (r === 0) this.firstArrivalUs = q.arrivalUs;
+    st.n = r + 1;
+    return r;
+  }
+
+  /** The client went away at tUs: the request leaves wherever it is and its KV blocks are freed. */
+  abort(id: number, tUs: number): void {
+    if (!(id >= 0 && id < this.st.n)) return;
+    const s = this.st.status[id];
+    if (s === DONE || s === FAILED) return;
+    if (s === QUEUED) {
+      this.inSystem--;
+      this.fail(id, tUs, ABORTED);
+    } else if (s === WAITING || s === RUNNING) {
+      this.leave(id, tUs, ABORTED);
+    } else {
+      this.fail(id, tUs, ABORTED); // not arrived yet: skipped at its arrival
+    }
+  }
+
+  /** Every submitted request has completed or failed. */
+  done(): boolean {
+    return this.completed + this.failedRejected + this.failedTimeout + this.aborted === this.st.n;
+  }
+
+  /** Arrival time of the next request not yet arrived, or -1. */
+  nextArrivalUs(): number {
+    return this.nextArr < this.st.n ? this.st.arrival[this.nextArr] : -1;
+  }
+
+  // ---- barrier mode ----
+
+  /**
+   * Start the group step at `now`: timeouts, arrivals and dispatch due at `now`, then schedule
+   * every rank. Returns the step's duration in µs, or 0 when no rank has anything to run.
+   */
+  beginStep(now: number): number {
+    if (this.independent) throw new Error('beginStep: this core steps its ranks independently (beginRankStep)');
+    const st = this.st;
+    const G = this.G;
+    const plan = this.plan;
+    let maxUs = 0;
+    let sumUs = 0;
+    let maxTok = 0;
+    let totTok = 0;
+    let totKv = 0;
+    for (;;) {
+      this.processDue(now);
+      this.decodeOnly = true;
+      maxUs = 0;
+      sumUs = 0;
+      maxTok = 0;
+      totTok = 0;
+      totKv = 0;
+      for (let g = 0; g < G; g++) {
+        const tok = scheduleRank(st, g, now, plan);
+        const us = tok > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
+        this.rankUs[g] = us;
+        sumUs += us;
+        if (us > maxUs) maxUs = us;
+        if (tok > maxTok) maxTok = tok;
+        totTok += tok;
+        totKv += plan.kvTokensRead;
+        this.decodeSeqsOf[g] = plan.decodeSeqs;
+        this.kvReadOf[g] = plan.kvTokensRead;
+        this.decodeKvMaxOf[g] = plan.decodeKvMax;
+        if (plan.preempted || plan.prefillTokens > 0 || plan.decodeSeqs !== st.nRun[g]) this.decodeOnly = false;
+      }
+      // Held requests with every rank idle go at once (a hold never waits for an arrival).
+      if (totTok === 0 && this.gqTail > this.gqHead) continue;
+      break;
+    }
+    if (totTok === 0) return 0;
+    this.stepStartUs = now;
+    this.stepMaxUs = maxUs;
+    this.stepSumUs = sumUs;
+    this.stepMaxTok = maxTok;
+    this.stepTotTok = totTok;
+    this.stepKvRead = totKv;
+    this.stepA2aUs = allToAllUs(this.model, maxTok, totTok, totKv, G);
+    // The barrier: the step lasts as long as the slowest rank plus the all-to-all.
+    this.stepUs = Math.max(1, maxUs + this.stepA2aUs);
+    // inSystem is sampled at the step's start, before completions.
+    this.stepInSystem = this.inSystem;
+    return this.stepUs;
+  }
+
+  /** Apply the step begun by beginStep, ending at endUs: tokens, completions, events. */
+  endStep(endUs: number): void {
+    const st = this.st;
+    const G = this.G;
+    for (let g = 0; g < G; g++) this.finishRankStep(g, endUs);
+    // Load balance of the step: KV tokens resident after it, weighted by its duration.
+    let maxLoad = 0;
+    let sumLoad = 0;
+    for (let g = 0; g < G; g++) {
+      const l = st.kvTok[g];
+      sumLoad += l;
+      if (l > maxLoad) maxLoad = l;
+    }
+    this.recordStep(this.stepUs, this.stepMaxUs, this.stepSumUs, maxLoad, sumLoad, this.stepInSystem);
+    if (this.ts) this.ts.add(this.steps - 1, this.stepStartUs, this.stepUs, 0, G, st.kvTok, st.nRun, st.nWaiting, this.rankUs);
+    this.rv.dirty = true;
+  }
+
+  /**
+   * Decode fast-forward (offline driver option): when the step just begun is decode-only and a
+   * stretch of such steps has no event (no completion, admission, preemption, new KV block
+   * needed beyond what is free), advance the whole stretch from aggregates — the same numbers as
+   * stepping one by one. Stops at the first boundary at or after an arrival or a timeout
+   * deadline. Returns the new time, or -1 when the step must be taken normally (endStep).
+   * Does not fire onToken.
+   */
+  fastForward(now: number): number {
+    if (!this.decodeOnly || this.gqTail !== this.gqHead) return -1;
+    // (Held requests make every boundary a decision point: no fast-forward then.)
+    const k = this.eventFreeSteps();
+    if (k < 2) return -1;
+    return this.runDecodeStretch(k, now);
+  }
+
+  // ---- independent mode (sync: independent) ----
+
+  /**
+   * Timeouts and arrivals due at `now` (idempotent at one time). In independent mode the driver
+   * calls it at every arrival, so that a request is routed when it arrives even while every rank
+   * is mid-step; beginRankStep and endRankStep call it too.
+   */
+  process(now: number): void {
+    if (this.independent) this.advanceClock(now);
+    this.processDue(now);
+  }
+
+  /**
+   * Start a step of rank g alone at `now` (independent mode): what is due is processed, the rank
+   * is scheduled, and its step lasts max(1, t_g + group part of its own tokens) µs — the group
+   * terms evaluated as for a group of one (no barrier, no collective with the others). Returns
+   * 0 when the rank has nothing to run.
+   */
+  beginRankStep(g: number, now: number): number {
+    if (!this.independent) throw new Error('beginRankStep: this core runs a barrier (beginStep)');
+    if (this.rankBusy[g]) throw new Error(`beginRankStep: rank ${g} is mid-step`);
+    this.process(now);
+    const plan = this.plan;
+    const tok = scheduleRank(this.st, g, now, plan);
+    if (tok === 0) return 0;
+    const us = rankStepUs(this.model, this.basePs, plan);
+    const len = Math.max(1, us + allToAllUs(this.model, tok, tok, plan.kvTokensRead, 1));
+    this.rankUs[g] = us;
+    this.rankStepStartUs[g] = now;
+    this.rankStepLenUs[g] = len;
+    this.rankBusy[g] = 1;
+    this.nBusy++;
+    return len;
+  }
+
+  /** Apply rank g's step, ending at endUs (independent mode). */
+  endRankStep(g: number, endUs: number): void {
+    if (!this.rankBusy[g]) throw new Error(`endRankStep: rank ${g} has no step in flight`);
+    this.advanceClock(endUs);
+    this.finishRankStep(g, endUs);
+    this.rankBusy[g] = 0;
+    this.nBusy--;
+    this.steps++;
+    // No barrier: a rank never waits for another, so idle_frac is 0 by definition.
+    this.sumRankUs += this.rankUs[g];
+    this.sumMaxRankUs += this.rankUs[g];
+    const st = this.st;
+    if (this.ts) this.ts.add(this.steps - 1, this.rankStepStartUs[g], this.rankStepLenUs[g], g, g + 1, st.kvTok, st.nRun, st.nWaiting, this.rankUs);
+    this.rv.dirty = true;
+  }
+
+  /**
+   * Independent mode: accumulate the time-weighted counters over [clock, t) with the state as it
+   * stood there — busy time (some rank mid-step), requests in the system, and the KV load
+   * balance across ranks while some rank is busy.
+   */
+  private advanceClock(t: number): void {
+    if (this.clockUs < 0) this.clockUs = t;
+    const dt = t - this.clockUs;
+    if (dt <= 0) return;
+    this.clockUs = t;
+    this.inSystemArea += this.inSystem * dt;
+    if (this.nBusy === 0) return;
+    this.busyUs += dt;
+    const kv = this.st.kvTok;
+    let maxLoad = 0;
+    let sumLoad = 0;
+    for (let g = 0; g < this.G; g++) {
+      sumLoad += kv[g];
+      if (kv[g] > maxLoad) maxLoad = kv[g];
+    }
+    if (maxLoad > 0) {
+      const mean = sumLoad / this.G;
+      this.imbAcc += (dt * (maxLoad - mean)) / mean;
+      this.balAcc += (dt * mean) / maxLoad;
+      this.loadWeight += dt;
+    }
+  }
+
+  // ---- observability ----
+
+  rankStats(g: number): RankStats {
+    const st = this.st;
+    return {
+      running: st.nRun[g],
+      waiting: st.nWaiting[g],
+      kvBlocksUsed: st.totalBlocks - st.freeBlocks[g],
+      kvBlocksTotal: st.totalBlocks,
+      preemptions: st.preemptionsOf[g],
+      promptTokens: st.promptTokOf[g],
+      generationTokens: st.genTokOf[g],
+    };
+  }
+
+  /** Counters of the run so far, for `summarize`. */
+  counters(): RunCounters {
+    const c = newCounters(this.st.n);
+    c.completed = this.completed;
+    c.failedRejected = this.failedRejected;
+    c.failedTimeout = this.failedTimeout + this.aborted;
+    c.preemptions = this.st.preemptions;
+    c.outputTokens = this.outputTokens;
+    c.steps = this.steps;
+    c.busyUs = this.busyUs;
+    c.imbalanceAcc = this.imbAcc;
+    c.balanceAcc = this.balAcc;
+    c.loadWeightUs = this.loadWeight;
+    c.sumRankUs = this.sumRankUs;
+    c.sumMaxRankUs = this.sumMaxRankUs;
+    c.inSystemAreaUs = this.inSystemArea;
+    c.firstArrivalUs = this.firstArrivalUs;
+    c.lastEventUs = this.lastEventUs;
+    return c;
+  }
+
+  histograms(): LatencyHistograms {
+    return this.hist;
+  }
+
+  timeseries(): TimeSeries | undefined {
+    return this.ts?.build();
+  }
+
+  /** Per-request outcome arrays (length n). */
+  detail(): RequestDetail {
+    const st = this.st;
+    const n = st.n;
+    const cut = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T => (a.length === n ? a : (a.slice(0, n) as T));
+    return { status: cut(st.status), rank: cut(st.rankOf), admitUs: cut(st.admitUs), firstTokenUs: cut(st.firstUs), endUs: cut(st.endUs) };
+  }
+
+  // ---- internals ----
+
+  /** Timeouts, arrivals and per_step dispatch due at `now` (docs/model.md §3, steps 1-3). */
+  private processDue(now: number): void {
+    const st = this.st;
+    const { arrival, status, prompt, output, pin } = st;
+    // 1. Client timeouts (deadlines are in arrival order).
+    const timeoutUs = this.timeoutUs;
+    if (timeoutUs > 0) {
+      while (this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + timeoutUs <= now) {
+        const r = this.timeoutPtr++;
+        const s = status[r];
+        if (s === QUEUED) {
+          this.inSystem--;
+          this.fail(r, now, TIMED_OUT);
+        } else if (s === WAITING || s === RUNNING) {
+          this.leave(r, now, TIMED_OUT);
+        }
+      }
+    }
+    // 2. Arrivals up to now: reject what can never fit, route the rest.
+    const n = st.n;
+    while (this.nextArr < n && arrival[this.nextArr] <= now) {
+      const r = this.nextArr++;
+      if (status[r] === FAILED) continue; // aborted before it arrived
+      if (prompt[r] + output[r] > this.fitLimit) {
+        this.fail(r, arrival[r], REJECTED);
+        continue;
+      }
+      this.inSystem++;
+      if (pin[r] >= 0) {
+        this.rv.beforeDecision(st, arrival[r]);
+        this.place(r, pin[r], arrival[r]);
+      } else if (this.perStep) {
+        status[r] = QUEUED;
+        st.gq[this.gqTail++] = r;
+      } else {
+        this.dispatch(r, arrival[r], false);
+      }
+    }
+    // 3. per_step: assign the whole global queue at this step boundary.
+    if (this.perStep && this.gqHead < this.gqTail) {
+      const gq = st.gq;
+      if (this.lpt) sortQueueLargestFirst(gq, this.gqHead, this.gqTail, prompt);
+      // A router may hold requests for a later boundary, but not while every rank is idle.
+      let busy = false;
+      for (let g = 0; g < this.G && !busy; g++) busy = !st.rankEmpty(g);
+      let kept = 0;
+      for (let k = this.gqHead; k < this.gqTail; k++) {
+        const r = gq[k];
+        if (status[r] === QUEUED && !this.dispatch(r, now, busy)) gq[kept++] = r;
+      }
+      this.gqHead = 0;
+      this.gqTail = kept;
+    }
+  }
+
+  /**
+   * Route request r at time t: choose a rank and enqueue it there. Returns false when the router
+   * holds it in the global queue (per_step dispatch only).
+   */
+  private dispatch(r: number, t: number, canHold: boolean): boolean {
+    const st = this.st;
+    this.rv.beforeDecision(st, t);
+    const req = this.req;
+    req.prompt = st.prompt[r];
+    req.waitedUs = t - st.arrival[r];
+    req.canHold = canHold;
+    const g = this.router.route(this.rv.view, req, this.params, this.rstate);
+    if (g === HOLD && canHold) return false;
+    if (!(g >= 0 && g < this.G && Number.isInteger(g))) {
+      throw new Error(`router ${this.routerName} returned rank ${g} (G=${this.G})`);
+    }
+    this.place(r, g, t);
+    return true;
+  }
+
+  /** Append request r to rank g's waiting queue at time t, with the router's bookkeeping. */
+  private place(r: number, g: number, t: number): void {
+    const st = this.st;
+    st.rankOf[r] = g;
+    st.status[r] = WAITING;
+    st.pushWaitingTail(g, r);
+    st.inflight[g] += 1;
+    // Optimistic bookkeeping: the router's copy sees exactly what the request adds.
+    this.rv.afterRoute(st, g, r);
+    if (this.ev.onRoute) this.ev.onRoute(r, g, t);
+  }
+
+  private fail(r: number, t: number, reason: number): void {
+    const st = this.st;
+    st.status[r] = FAILED;
+    st.endUs[r] = t;
+    if (reason === REJECTED) this.failedRejected++;
+    else if (reason === TIMED_OUT) this.failedTimeout++;
+    else this.aborted++;
+    if (t > this.lastEventUs) this.lastEventUs = t;
+    if (this.ev.onFinish) this.ev.onFinish(r, OUTCOMES[reason], t);
+  }
+
+  /** Request r leaves its rank at time t (timeout or abort), wherever it is there. */
+  private leave(r: number, t: number, reason: number): void {
+    const st = this.st;
+    const g = st.rankOf[r];
+    if (st.status[r] === WAITING) {
+      st.unlinkWaiting(g, r);
+    } else if (st.status[r] === RUNNING) {
+      st.removeRunning(g, r);
+      st.kvTok[g] -= st.computed[r];
+      st.releaseBlocks(g, r);
+      st.sched[r] = 0;
+    }
+    if (g >= 0) st.inflight[g] -= 1;
+    this.inSystem--;
+    this.fail(r, t, reason);
+    this.rv.dirty = true;
+  }
+
+  /** Apply the effects of the step that ends at time t on rank g (docs/model.md §7). */
+  private finishRankStep(g: number, t: number): void {
+    const st = this.st;
+    const { run, sched, computed, generated, prompt, output } = st;
+    const onToken = this.ev.onToken;
+    const base = g * st.B;
+    let i = 0;
+    while (i < st.nRun[g]) {
+      const r = run[base + i];
+      const s = sched[r];
+      if (s === 0) {
+        i++;
+        continue;
+      }
+      sched[r] = 0;
+      if (s !== 1 || generated[r] === 0) st.promptTokOf[g] += s;
+      computed[r] += s;
+      st.kvTok[g] += s;
+      if (computed[r] === prompt[r] + generated[r]) {
+        generated[r]++;
+        st.genTokOf[g]++;
+        if (generated[r] === 1) st.firstUs[r] = t;
+        if (onToken) onToken(r, generated[r], t);
+        if (generated[r] >= output[r]) {
+          this.complete(r, g, t);
+          st.removeRunningAt(g, i);
+          continue;
+        }
+      }
+      i++;
+    }
+  }
+
+  private complete(r: number, g: number, t: number): void {
+    const st = this.st;
+    st.status[r] = DONE;
+    st.endUs[r] = t;
+    st.kvTok[g] -= st.computed[r];
+    st.releaseBlocks(g, r);
+    st.inflight[g] -= 1;
+    this.inSystem--;
+    this.completed++;
+    this.outputTokens += st.output[r];
+    if (t > this.lastEventUs) this.lastEventUs = t;
+    this.hist.recordCompleted(st.arrival[r], st.admitUs[r], st.firstUs[r], t, st.output[r]);
+    if (this.ev.onFinish) this.ev.onFinish(r, 'completed', t);
+  }
+
+  /** Account one group step in the run's counters (the load terms use KV after the step). */
+  private recordStep(stepUs: number, maxUs: number, sumUs: number, maxLoad: number, sumLoad: number, inSys: number): void {
+    this.steps++;
+    this.busyUs += stepUs;
+    this.sumRankUs += sumUs;
+    this.sumMaxRankUs += maxUs * this.G;
+    this.inSystemArea += inSys * stepUs;
+    if (maxLoad > 0) {
+      const mean = sumLoad / this.G;
+      this.imbAcc += (stepUs * (maxLoad - mean)) / mean;
+      this.balAcc += (stepUs * mean) / maxLoad;
+      this.loadWeight += stepUs;
+    }
+  }
+
+  /**
+   * How many steps, starting with the one just scheduled, can run with nothing but decode
+   * tokens and no completion at their end, no preemption, and no new admission possible.
+   * (Arrivals and timeouts are checked step by step in runDecodeStretch.)
+   */
+  private eventFreeSteps(): number {
+    const st = this.st;
+    const { run, output, generated, computed, blocks, nRun, freeBlocks, BS } = st;
+    const B = st.B;
+    let k = Infinity;
+    for (let g = 0; g < this.G; g++) {
+      const base = g * B;
+      for (let i = 0; i < nRun[g]; i++) {
+        const r = run[base + i];
+        const left = output[r] - generated[r] - 1;
+        if (left < k) k = left;
+      }
+    }
+    if (!(k >= 2) || k === Infinity) return 0;
+    // KV blocks: the rank must be able to grow every request by k tokens; otherwise only as
+    // far as no request needs a new block.
+    for (let g = 0; g < this.G; g++) {
+      const base = g * B;
+      let extra = 0;
+      let noAlloc = Infinity;
+      for (let i = 0; i < nRun[g]; i++) {
+        const r = run[base + i];
+        extra += Math.ceil((computed[r] + k) / BS) - blocks[r];
+        const room = BS * blocks[r] - computed[r];
+        if (room < noAlloc) noAlloc = room;
+      }
+      if (extra > freeBlocks[g] && noAlloc < k) k = noAlloc;
+    }
+    return k;
+  }
+
+  /**
+   * Advance up to k decode-only steps from time t0, the first of which is already scheduled:
+   * per step only per-rank sums change (each running request adds one KV token), so step times
+   * and metrics come from per-rank aggregates.
+   */
+  private runDecodeStretch(k: number, t0: number): number {
+    const st = this.st;
+    const G = this.G;
+    let a2aUs = this.stepA2aUs;
+    // The group part is constant in a decode-only stretch, except the mean-KV term: the ranks'
+    // KV reads grow by their decode counts each step.
+    const meanKv = !!this.model.perMeanKvToken;
+    let decodeAll = 0;
+    for (let g = 0; g < G; g++) decodeAll += this.decodeSeqsOf[g];
+    const { kvTok, nRun, nWaiting, arrival } = st;
+    const { decodeSeqsOf, ffBase, ffSlope, ffActive, rankUs, loadScratch } = this;
+    const ts = this.ts;
+    // A rank's step time in picoseconds is affine in the step index j here (only kv_read grows,
+    // by its decode count per step): precompute base and slope once, after checking that the
+    // model really is affine (a model with non-linear terms takes the general path per step).
+    let nActive = 0;
+    let affine = true;
+    for (let g = 0; g < G; g++) {
+      const d = decodeSeqsOf[g];
+      if (d === 0) continue;
+      const p0 = this.decodePs(g, 0);
+      const p1 = this.decodePs(g, 1);
+      if (this.decodePs(g, 2) !== 2 * p1 - p0) affine = false;
+      ffBase[g] = p0;
+      ffSlope[g] = p1 - p0;
+      ffActive[nActive++] = g;
+    }
+    if (ts) rankUs.fill(0);
+    const n = st.n;
+    const timeoutUs = this.timeoutUs;
+    let t = t0;
+    let j = 0;
+    while (j < k) {
+      let maxUs = 0;
+      let sumUs = 0;
+      let maxLoad = 0;
+      let sumLoad = 0;
+      if (meanKv && j > 0) a2aUs = allToAllUs(this.model, this.stepMaxTok, this.stepTotTok, this.stepKvRead + j * decodeAll, G);
+      for (let i = 0; i < nActive; i++) {
+        const g = ffActive[i];
+        const us = psToUs(affine ? ffBase[g] + j * ffSlope[g] : this.decodePs(g, j));
+        if (ts) rankUs[g] = us;
+        sumUs += us;
+        if (us > maxUs) maxUs = us;
+        // Idle ranks hold no running request: their load is 0, so only active ranks count.
+        const l = kvTok[g] + (j + 1) * decodeSeqsOf[g];
+        sumLoad += l;
+        if (l > maxLoad) maxLoad = l;
+      }
+      const stepUs = Math.max(1, maxUs + a2aUs);
+      this.recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, this.inSystem);
+      if (ts) {
+        for (let g = 0; g < G; g++) loadScratch[g] = kvTok[g] + (j + 1) * decodeSeqsOf[g];
+        ts.add(this.steps - 1, t, stepUs, 0, G, loadScratch, nRun, nWaiting, rankUs);
+      }
+      t += stepUs;
+      j++;
+      if (this.nextArr < n && arrival[this.nextArr] <= t) break;
+      if (timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + timeoutUs <= t) break;
+    }
+    this.fastForwardedSteps += j;
+    this.applyDecodeSteps(j);
+    return t;
+  }
+
+  /** Picoseconds of rank g's j-th step in a decode-only stretch. */
+  private decodePs(g: number, j: number): number {
+    const w = this.plan;
+    const d = this.decodeSeqsOf[g];
+    w.decodeSeqs = d;
+    w.prefillTokens = 0;
+    w.prefillAttnPairs = 0;
+    w.prefillKvTokens = 0;
+    w.decodeKvMax = this.decodeKvMaxOf[g] + j;
+    w.kvTokensRead = this.kvReadOf[g] + j * d;
+    return rankStepPs(this.model, this.basePs, w);
+  }
+
+  /** Apply j decode steps to every running request. */
+  private applyDecodeSteps(j: number): void {
+    const st = this.st;
+    const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS } = st;
+    const B = st.B;
+    for (let g = 0; g < this.G; g++) {
+      const base = g * B;
+      for (let i = 0; i < nRun[g]; i++) {
+        const r = run[base + i];
+        sched[r] = 0;
+        computed[r] += j;
+        generated[r] += j;
+        const need = Math.ceil(computed[r] / BS) - blocks[r];
+        if (need > 0) {
+          blocks[r] += need;
+          freeBlocks[g] -= need;
+        }
+      }
+      st.kvTok[g] += j * this.decodeSeqsOf[g];
+      st.genTokOf[g] += j * this.decodeSeqsOf[g];
+    }
+    this.rv.dirty = true;
+  }
+}
+
+/** Stable sort of gq[lo, hi) by prompt length, largest first (insertion sort: queues are short). */
+function sortQueueLargestFirst(gq: Int32Array, lo: number, hi: number, prompt: Int32Array): void {
+  for (let i = lo + 1; i < hi; i++) {
+    const r = gq[i];
+    let j = i - 1;
+    while (j >= lo && prompt[gq[j]] < prompt[r]) {
+      gq[j + 1] = gq[j];
+      j--;
+    }
+    gq[j + 1] = r;
+  }
+}

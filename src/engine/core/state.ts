@@ -1,0 +1,191 @@
+/**
+ * State of the engine core as structure-of-arrays: per-request arrays (grown by doubling when
+ * requests are submitted), per-rank arrays (fixed size G), and the operations on the per-rank
+ * waiting queues and running lists that the scheduler, the router view and the core share.
+ * Nothing here allocates except `grow`.
+ */
+
+// Request status codes.
+export const FUTURE = 0; // submitted, not yet arrived (arrival > now)
+export const QUEUED = 1; // arrived, in the router's global queue (per_step dispatch)
+export const WAITING = 2; // on a rank's waiting queue
+export const RUNNING = 3; // admitted on a rank
+export const DONE = 4;
+export const FAILED = 5;
+
+export class CoreState {
+  readonly G: number;
+  /** max_num_seqs per rank. */
+  readonly B: number;
+  /** max_num_batched_tokens per rank per step. */
+  readonly M: number;
+  /** KV block size in tokens. */
+  readonly BS: number;
+  readonly totalBlocks: number;
+
+  /** Requests submitted so far (ids 0 .. n-1) and the length of the per-request arrays. */
+  n = 0;
+  cap = 0;
+  // Per-request state.
+  arrival = new Float64Array(0);
+  prompt = new Int32Array(0);
+  output = new Int32Array(0);
+  /** Pinned rank (-1 = the router decides). */
+  pin = new Int32Array(0);
+  status = new Uint8Array(0);
+  rankOf = new Int32Array(0);
+  computed = new Int32Array(0); // tokens whose KV is resident
+  generated = new Int32Array(0); // output tokens emitted
+  blocks = new Int32Array(0); // KV blocks held
+  sched = new Int32Array(0); // tokens scheduled in the current step
+  firstUs = new Float64Array(0);
+  admitUs = new Float64Array(0);
+  endUs = new Float64Array(0);
+  wNext = new Int32Array(0); // waiting-queue links
+  wPrev = new Int32Array(0);
+  gq = new Int32Array(0); // the router's global queue (per_step dispatch)
+
+  // Per-rank state.
+  readonly wHead: Int32Array;
+  readonly wTail: Int32Array;
+  readonly nWaiting: Int32Array;
+  /** Running requests of rank g in admission order: run[g*B .. g*B + nRun[g]). */
+  readonly run: Int32Array;
+  readonly nRun: Int32Array;
+  readonly freeBlocks: Int32Array;
+  readonly kvTok: Float64Array; // sum of `computed` over running requests
+  readonly queuedTok: Float64Array; // tokens still to prefill of waiting requests
+  readonly inflight: Float64Array; // unfinished requests routed to the rank
+  readonly preemptionsOf: Float64Array;
+  readonly promptTokOf: Float64Array; // prefill tokens computed (recomputation included)
+  readonly genTokOf: Float64Array; // output tokens emitted
+
+  preemptions = 0;
+  /** Called when a request is preempted (set by the core from its events). */
+  onPreempt: ((id: number, rank: number, tUs: number) => void) | undefined = undefined;
+
+  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number) {
+    this.G = G;
+    this.B = B;
+    this.M = M;
+    this.BS = BS;
+    this.totalBlocks = totalBlocks;
+    this.wHead = new Int32Array(G).fill(-1);
+    this.wTail = new Int32Array(G).fill(-1);
+    this.nWaiting = new Int32Array(G);
+    this.run = new Int32Array(G * B);
+    this.nRun = new Int32Array(G);
+    this.freeBlocks = new Int32Array(G).fill(totalBlocks);
+    this.kvTok = new Float64Array(G);
+    this.queuedTok = new Float64Array(G);
+    this.inflight = new Float64Array(G);
+    this.preemptionsOf = new Float64Array(G);
+    this.promptTokOf = new Float64Array(G);
+    this.genTokOf = new Float64Array(G);
+    this.grow(Math.max(1, capacity));
+  }
+
+  /** Make room for at least `need` requests (doubling), keeping every value. */
+  grow(need: number): void {
+    if (need <= this.cap) return;
+    let cap = Math.max(this.cap, 1);
+    while (cap < need) cap *= 2;
+    const old = this.cap;
+    const f64 = (a: Float64Array, fill?: number) => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      if (fill !== undefined) b.fill(fill, old);
+      return b;
+    };
+    const i32 = (a: Int32Array, fill?: number) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      if (fill !== undefined) b.fill(fill, old);
+      return b;
+    };
+    this.arrival = f64(this.arrival);
+    this.prompt = i32(this.prompt);
+    this.output = i32(this.output);
+    this.pin = i32(this.pin, -1);
+    const st = new Uint8Array(cap);
+    st.set(this.status);
+    this.status = st;
+    this.rankOf = i32(this.rankOf, -1);
+    this.computed = i32(this.computed);
+    this.generated = i32(this.generated);
+    this.blocks = i32(this.blocks);
+    this.sched = i32(this.sched);
+    this.firstUs = f64(this.firstUs, -1);
+    this.admitUs = f64(this.admitUs, -1);
+    this.endUs = f64(this.endUs, -1);
+    this.wNext = i32(this.wNext, -1);
+    this.wPrev = i32(this.wPrev, -1);
+    this.gq = i32(this.gq);
+    this.cap = cap;
+  }
+
+  pushWaitingTail(g: number, r: number): void {
+    const { wPrev, wNext, wTail } = this;
+    wPrev[r] = wTail[g];
+    wNext[r] = -1;
+    if (wTail[g] >= 0) wNext[wTail[g]] = r;
+    else this.wHead[g] = r;
+    wTail[g] = r;
+    this.nWaiting[g]++;
+    this.queuedTok[g] += this.prompt[r] + this.generated[r] - this.computed[r];
+  }
+
+  pushWaitingHead(g: number, r: number): void {
+    const { wPrev, wNext, wHead } = this;
+    wNext[r] = wHead[g];
+    wPrev[r] = -1;
+    if (wHead[g] >= 0) wPrev[wHead[g]] = r;
+    else this.wTail[g] = r;
+    wHead[g] = r;
+    this.nWaiting[g]++;
+    this.queuedTok[g] += this.prompt[r] + this.generated[r] - this.computed[r];
+  }
+
+  unlinkWaiting(g: number, r: number): void {
+    const { wPrev, wNext } = this;
+    const p = wPrev[r];
+    const q = wNext[r];
+    if (p >= 0) wNext[p] = q;
+    else this.wHead[g] = q;
+    if (q >= 0) wPrev[q] = p;
+    else this.wTail[g] = p;
+    wNext[r] = wPrev[r] = -1;
+    this.nWaiting[g]--;
+    this.queuedTok[g] -= this.prompt[r] + this.generated[r] - this.computed[r];
+  }
+
+  releaseBlocks(g: number, r: number): void {
+    this.freeBlocks[g] += this.blocks[r];
+    this.blocks[r] = 0;
+  }
+
+  /** Remove the running request at position i of rank g (order of the rest is kept). */
+  removeRunningAt(g: number, i: number): void {
+    const run = this.run;
+    const base = g * this.B;
+    const last = base + this.nRun[g] - 1;
+    for (let k = base + i; k < last; k++) run[k] = run[k + 1];
+    this.nRun[g]--;
+  }
+
+  /** Remove running request r from rank g's list. */
+  removeRunning(g: number, r: number): void {
+    const base = g * this.B;
+    for (let i = 0; i < this.nRun[g]; i++) {
+      if (this.run[base + i] === r) {
+        this.removeRunningAt(g, i);
+        return;
+      }
+    }
+  }
+
+  /** True when rank g has neither running nor waiting requests. */
+  rankEmpty(g: number): boolean {
+    return this.nRun[g] === 0 && this.nWaiting[g] === 0;
+  }
+}

@@ -1,0 +1,120 @@
+// Differential test of the decode fast-forward: on a broad random set of configurations, the
+// offline engine with the fast-forward on and off gives byte-identical metrics, time series and
+// per-request outcomes (docs/invariants.md, invariant 10).
+import { describe, expect, it } from 'vitest';
+import type { Scenario } from '../../src/config/scenario.ts';
+import { simulate } from '../../src/engine/cpu/simulate.ts';
+import { modelFromSpec, resolveStepModel } from '../../src/model/presets.ts';
+import type { StepModel } from '../../src/model/types.ts';
+import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
+import { Rng } from '../../src/rng.ts';
+import { getWorkload } from '../../src/workload/build.ts';
+import { makeScenario } from '../helpers.ts';
+
+const calibrated = resolveStepModel(new URL('../../examples/data/qwen3-30b-a3b-rtxpro6000-dp2.json', import.meta.url).pathname);
+const presets = ['qwen3-30b-a3b-h100', 'deepseek-v3-h200', 'mixtral-8x7b-a100', 'seed-kv-linear'].map((n) => resolveStepModel(n));
+
+/** A model with every term: mixed-batch, skew and mean-KV terms, a curve, and per-DP terms for `dp`. */
+function synthetic(dp: number, rng: Rng): StepModel {
+  const curve = { tokens: [1, 64, 512, 4096], ps: [300_000_000, 900_000_000, 2_000_000_000, 9_000_000_000], slopePs: [5_000_000, 2_500_000, 1_500_000, 1_000_000] };
+  return modelFromSpec({
+    name: 'synthetic',
+    description: 'differential test',
+    coefficients: {
+      base: 800_000_000, baseExperts: 4_000_000_000, perDecodeSeq: 4_000_000 + rng.below(4_000_000), perPrefillToken: 2_000_000,
+      perKvTokenRead: 30_000 + rng.below(40_000), perAttnKiloPair: 1_000_000, a2aBase: 200_000_000, a2aPerMaxRankToken: 1_000_000,
+      a2aPerToken: 100_000, perPrefillKvToken: 500_000, perMixedDecodeKvToken: 100_000, perMixedDecodeSeq: 10_000_000, perDecodeSkewToken: 3_000 + rng.below(5_000),
+      perMeanKvToken: rng.below(2) === 0 ? 0 : 5_000 + rng.below(20_000),
+    },
+    maxRankTokenCurve: curve,
+    byDp: { [String(dp)]: { coefficients: { perKvTokenRead: 50_000 + rng.below(30_000) }, maxRankTokenCurve: { ...curve, ps: curve.ps.map((p) => p + 1_000_000) } } },
+    maxModelLen: 32_768,
+    kvCapacityTokens: 200_000,
+  } as Parameters<typeof modelFromSpec>[0]);
+}
+
+interface Case {
+  label: string;
+  sc: Scenario;
+  model: StepModel;
+}
+
+function randomCases(count: number, seed: number): Case[] {
+  const rng = new Rng(seed, 7);
+  const pick = <T>(xs: readonly T[]): T => xs[rng.below(xs.length)];
+  const routers = routerNames();
+  const out: Case[] = [];
+  for (let i = 0; i < count; i++) {
+    const router = routers[i % routers.length]; // every router, several times
+    const kind = pick(['preset', 'preset', 'calibrated', 'synthetic'] as const);
+    const dp = kind === 'calibrated' ? pick([1, 2]) : pick([1, 2, 3, 4, 8, 16]);
+    const model = kind === 'calibrated' ? calibrated : kind === 'synthetic' ? synthetic(dp, rng) : pick(presets);
+    const dispatch = pick(['on_arrival', 'per_step'] as const);
+    const hold = router === 'br0' && dispatch === 'per_step' && rng.below(2) === 0;
+    const smallKv = rng.below(3) === 0; // preemption
+    const capacity = smallKv ? 16 * (200 + rng.below(600)) : Math.max(32_768, Math.min(model.kvCapacityTokens(dp), 400_000));
+    const rate = (0.5 + rng.next() * 6) * dp;
+    const base = makeScenario({
+      router,
+      routerParams: resolveRouterParams(router, hold ? { hold_ms: pick([50, 200, 1000]) } : {}),
+      dp,
+      maxNumSeqs: pick([8, 32, 256]),
+      kvCapacity: capacity,
+      maxBatchedTokens: pick([512, 2048, 8192]),
+      maxModelLen: model.maxModelLen,
+      statsIntervalMs: pick([0, 0, 100, 500]),
+      dispatch,
+      assignOrder: pick(['fcfs', 'lpt'] as const),
+      timeoutS: pick([0, 0, 5, 30]),
+      timeseries: true,
+      workload: {
+        source: pick(['sharegpt', 'azure_conv', 'azure_code']),
+        arrival: pick(['poisson', 'gamma'] as const),
+        cv: pick([1, 3]),
+        rate,
+        requests: 60 + rng.below(140),
+        seed: rng.nextU32(),
+      },
+    });
+    const sc = { ...base, model: model.name };
+    out.push({ label: `#${i} ${router} ${kind} dp=${dp} ${dispatch}${hold ? ' hold' : ''}${smallKv ? ' small-kv' : ''} timeout=${sc.timeoutS}`, sc, model });
+  }
+  return out;
+}
+
+function bytes(a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+describe('differential: decode fast-forward on vs off', () => {
+  const cases = randomCases(48, 20261129);
+  let fastForwarded = 0;
+  let withPreemption = 0;
+  let withTimeouts = 0;
+  for (const { label, sc, model } of cases) {
+    it(label, () => {
+      const wl = getWorkload(sc.workload);
+      const on = simulate(sc, wl, model, { detail: true, fastForward: true });
+      const off = simulate(sc, wl, model, { detail: true, fastForward: false });
+      expect(off.fastForwardedSteps).toBe(0);
+      fastForwarded += on.fastForwardedSteps > 0 ? 1 : 0;
+      withPreemption += on.metrics.preempted > 0 ? 1 : 0;
+      withTimeouts += on.metrics.failed_timeout > 0 ? 1 : 0;
+      const { wall_ms: _a, ...mOn } = on.metrics;
+      const { wall_ms: _b, ...mOff } = off.metrics;
+      expect(JSON.stringify(mOn)).toBe(JSON.stringify(mOff));
+      const tOn = on.timeseries as unknown as Record<string, Float64Array>;
+      const tOff = off.timeseries as unknown as Record<string, Float64Array>;
+      expect(Object.keys(tOn)).toEqual(Object.keys(tOff));
+      for (const k of Object.keys(tOn)) expect(bytes(tOn[k]).equals(bytes(tOff[k])), `series ${k}`).toBe(true);
+      const rOn = on.requests as unknown as Record<string, Float64Array>;
+      const rOff = off.requests as unknown as Record<string, Float64Array>;
+      for (const k of Object.keys(rOn)) expect(bytes(rOn[k]).equals(bytes(rOff[k])), `requests ${k}`).toBe(true);
+    });
+  }
+  it('the set exercises the fast-forward, preemption and timeouts', () => {
+    expect(fastForwarded).toBeGreaterThan(cases.length / 2);
+    expect(withPreemption).toBeGreaterThan(3);
+    expect(withTimeouts).toBeGreaterThan(3);
+  });
+});
