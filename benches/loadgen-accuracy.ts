@@ -1,6 +1,6 @@
 /**
  * Send-time accuracy of `balanceroute loadgen`: at a given rate, how far each request's actual
- * send (the start of its POST) lags its scheduled time. Runs the real CLI in a child process
+ * send (the start of its POST) lags its scheduled time. Runs the CLI in a child process
  * against a loopback SSE server in another process, several times, and reports the median and
  * spread (min to max over runs) of the p50, p99 and max lag. Never an assertion: a figure for
  * docs/loadgen.md.
@@ -30,7 +30,8 @@ const save = !process.argv.includes('--no-save');
 const niceArg = process.argv.includes('--nice') ? Number(arg('nice', '0')) : null;
 const rt = process.argv.includes('--rt');
 const wrap = rt ? ['chrt', '-f', '10'] : niceArg !== null ? ['nice', '-n', String(niceArg)] : [];
-const BIN = fileURLToPath(new URL('../bin/balanceroute.mjs', import.meta.url));
+// The CLI from its sources under tsx: no build needed, and the same code as the tests run.
+const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../test/cli/main.ts', import.meta.url))];
 const SERVER = fileURLToPath(new URL('./loadgen-server.ts', import.meta.url));
 
 const loadBefore = loadavg()[0];
@@ -41,7 +42,7 @@ const runs: { p50: number; p99: number; max: number; failed: number }[] = [];
 try {
   for (let r = 0; r < reps; r++) {
     const out = join(dir, `run${r}.arrow`);
-    const cmd = [process.execPath, BIN, 'loadgen', '--url', url, '--rate', String(rate), '--requests', String(requests), '--seed', String(r), '--workload', 'azure_code', '--max-output', '16', '-o', out, '-q'];
+    const cmd = [process.execPath, ...CLI, 'loadgen', '--url', url, '--rate', String(rate), '--requests', String(requests), '--seed', String(r), '--workload', 'azure_code', '--max-output', '16', '-o', out, '-q'];
     const full = [...wrap, ...cmd];
     const res = spawnSync(full[0], full.slice(1), { encoding: 'utf8' });
     if (res.status !== 0) throw new Error(`loadgen failed: ${res.stderr}`);

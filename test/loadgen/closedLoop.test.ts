@@ -24,7 +24,8 @@ import { resolveStepModel } from '../../src/model/presets.ts';
 import { handWorkload } from '../helpers.ts';
 import { compareSides, readSide, formatComparison } from '../../src/report/compare.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/balanceroute.mjs', import.meta.url));
+// The CLI from its sources under tsx (as test/cli/cli.ts runs it): no build needed.
+const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
 const HAVE_EMULATE = existsSync(fileURLToPath(new URL('../../src/cli/emulateCommand.ts', import.meta.url)));
 const SPEED = 10;
 const DP = 2;
@@ -32,7 +33,7 @@ const dir = mkdtempSync(join(tmpdir(), 'closed-loop-'));
 
 function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -54,7 +55,7 @@ describe.skipIf(!HAVE_EMULATE)('closed loop: loadgen -> emulate --speed 10 -> pr
   const predicted = join(dir, 'predicted.arrow');
 
   beforeAll(async () => {
-    emu = spawn(process.execPath, [BIN, 'emulate', '--dp', String(DP), '--port', '0', '--speed', String(SPEED), '--router', 'vllm_default'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    emu = spawn(process.execPath, [...CLI, 'emulate', '--dp', String(DP), '--port', '0', '--speed', String(SPEED), '--router', 'vllm_default'], { stdio: ['ignore', 'pipe', 'pipe'] });
     emu.stderr!.on('data', (d) => (emuStderr += d));
     url = await new Promise<string>((resolve, reject) => {
       let buf = '';

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { startFakeServer, type FakeServer } from './fakeServer.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/balanceroute.mjs', import.meta.url));
+// The CLI from its sources under tsx (as test/cli/cli.ts runs it): no build needed.
+const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
 let fake: FakeServer;
 beforeAll(async () => {
   fake = await startFakeServer({ ttftMs: 5, itlMs: 2 });
@@ -18,7 +19,7 @@ afterAll(() => fake.close());
 it('SIGINT writes the finished requests and says so', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'loadgen-int-')), 'm.arrow');
   // 400 requests at 20 req/s would take 20 s; interrupt once some have finished.
-  const child = spawn(process.execPath, [BIN, 'loadgen', '--url', fake.url, '--rate', '20', '--requests', '400', '--max-output', '8', '-o', out, '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'loadgen', '--url', fake.url, '--rate', '20', '--requests', '400', '--max-output', '8', '-o', out, '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d) => (stderr += d));
