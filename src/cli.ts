@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from './errors.ts';
 import { runCommand } from './cli/runCommand.ts';
+import { scenarioOptions } from './cli/parseFlags.ts';
 import { sweepCommand } from './cli/sweepCommand.ts';
 import { mergeCommand } from './cli/mergeCommand.ts';
 import { reportCommand } from './cli/reportCommand.ts';
@@ -25,37 +26,16 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => {} }); // errors are printed once, by main()
 
-  program
-    .command('run')
-    .description('simulate one configuration and print a summary')
-    .option('--router <name>', 'routing policy (see `balanceroute routers`)', 'vllm_default')
-    .option('-k, --knob <name=value...>', 'router knob, repeatable (e.g. -k b=16 -k envelope=mean)')
-    .option('--dp <n>', 'number of DP ranks G', '8')
-    .option('--rate <req/s>', 'mean request rate (for --trace: rescale to this rate; default keeps the trace timing)')
-    .option('--requests <n>', 'number of requests (for --trace: first n; default all)')
-    .option('--seed <n>', 'workload and router seed', '1')
-    .option('--workload <profile>', 'built-in workload profile (sharegpt, azure_conv, azure_code)', 'sharegpt')
-    .option('--trace <file>', 'replay a trace file (CSV or JSONL) instead of a profile')
-    .option('--trace-columns <arrival,prompt,output>', 'trace column names, comma-separated, in this order')
-    .addOption(new Option('--trace-time-unit <unit>', 'unit of the trace arrival column').choices(['s', 'ms', 'us', 'ns']))
-    .option('--trace-window <start_s,end_s>', 'replay only trace rows arriving in [start_s, end_s) seconds of the trace clock')
-    .addOption(new Option('--arrival <process>', 'arrival process').choices(['poisson', 'gamma']).default('poisson'))
-    .option('--cv <x>', 'coefficient of variation of inter-arrival gaps (gamma)', '1')
-    .option('--max-output <n>', 'cap on output length in tokens', '1024')
-    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
-    .option('--max-num-seqs <n>', 'max running requests per rank (B)', '256')
-    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model preset)')
-    .option('--block-size <tokens>', 'KV block size in tokens', '16')
-    .option('--max-batched-tokens <n>', 'token budget per rank per step (M)', '8192')
-    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
-    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval (0 = exact view)', '100')
-    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
-    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
-    .addOption(new Option('--sync <mode>', 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock').choices(['barrier', 'independent']).default('barrier'))
-    .option('--timeout-s <s>', 'client timeout from arrival (0 = none)', '0')
+  const run = program.command('run').description('simulate one configuration and print a summary');
+  // Every configuration key's flag (names, choices, help, defaults) comes from src/config/schema.ts.
+  for (const opt of scenarioOptions()) {
+    run.addOption(opt);
+    if (opt.long === '--router') run.option('-k, --knob <name=value...>', 'router knob, repeatable (e.g. -k b=16 -k envelope=mean)');
+  }
+  run
     .option('--json', 'print the result row as JSON')
     .option('-o, --output <file.arrow>', 'write the result row as an Arrow file')
-    .option('--timeseries <file.arrow>', 'write the per-step, per-rank time series as an Arrow file')
+    .option('--timeseries <file.arrow>', 'write the per-step, per-rank time series as an Arrow file (sets timeseries: true)')
     .action(async (opts) => {
       await runCommand(opts);
     });
@@ -234,7 +214,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_BAD_INPUT;
     }
     if (e instanceof InputError) {
-      process.stderr.write(`balanceroute: ${e.message.split('\n')[0]}\n`);
+      process.stderr.write(`balanceroute: ${e.message}\n`); // one line by construction (errors.ts)
       return EXIT_BAD_INPUT;
     }
     process.stderr.write(`balanceroute: internal error: ${(e as Error).stack ?? String(e)}\n`);

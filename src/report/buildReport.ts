@@ -51,7 +51,7 @@ function readRequests(path: string): ArrowFileData {
   try {
     return readArrowFile(path);
   } catch (e) {
-    if (e instanceof InputError && e.field === 'file') throw new InputError('requests', path, e.message.replace(/^file: /, '').replace(/ \(got .*\)$/, ''));
+    if (e instanceof InputError && e.field === 'file') throw new InputError('requests', path, e.reason);
     throw e;
   }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectShard } from '../../src/config/expand.ts';
 import { InputError } from '../../src/errors.ts';
+import { inputError } from '../inputError.ts';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { writeResults } from '../../src/io/arrowWrite.ts';
 import { mergeResultFiles } from '../../src/io/merge.ts';
@@ -69,8 +70,7 @@ describe('merge', () => {
     const { writeTimeSeries } = await import('../../src/io/arrowWrite.ts');
     const ts = join(dir, 'ts.arrow');
     await writeTimeSeries(ts, [], META);
-    const e = await mergeResultFiles([a, ts], join(dir, 'out.arrow')).catch((x) => x);
-    expect(e).toBeInstanceOf(InputError);
+    const e = await inputError(() => mergeResultFiles([a, ts], join(dir, 'out.arrow')));
     expect(e.field).toBe('file');
     expect(e.message).toMatch(new RegExp(`^file: has column dp where .*a\\.arrow has router_params;`));
     expect(e.message).toContain(JSON.stringify(ts));
@@ -101,8 +101,7 @@ describe('merge', () => {
     const b = join(dir, 'b.arrow');
     await writeResults(a, sampleResults().slice(0, 3), META);
     await writeResults(b, sampleResults().slice(2, 5), META);
-    const e = await mergeResultFiles([a, b], join(dir, 'o.arrow')).catch((x) => x);
-    expect(e).toBeInstanceOf(InputError);
+    const e = await inputError(() => mergeResultFiles([a, b], join(dir, 'o.arrow')));
     expect(e.field).toBe('config_index');
     expect(e.value).toBe(2);
     expect(e.message).toMatch(/appears in both .*a\.arrow and .*b\.arrow/);

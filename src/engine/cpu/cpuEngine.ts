@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Scenario } from '../../config/scenario.ts';
-import { InputProblem } from '../../errors.ts';
+import { InputError } from '../../errors.ts';
 import type { Engine, EngineInfo, EngineProgress, RunResult } from '../types.ts';
 import { runScenario } from './runScenario.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
@@ -138,8 +138,8 @@ export class CpuEngine implements Engine {
             } else give(w);
           } else if (msg.type === 'error') {
             fail(
-              msg.name === 'InputError' && msg.field
-                ? new InputProblem(msg.field, msg.message.slice(msg.field.length + 2))
+              msg.input
+                ? new InputError(msg.input.field, msg.input.value, msg.input.reason, { hasValue: msg.input.hasValue, location: msg.input.location })
                 : new Error(`configuration ${msg.index}: ${msg.message}`),
             );
           }
