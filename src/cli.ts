@@ -16,6 +16,9 @@ import { benchCommand } from './cli/benchCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
+/** `run` flags that shape the workload, which `predict` takes from the measured log instead. */
+const PREDICT_WORKLOAD_FLAGS = new Set(['--rate', '--requests', '--workload', '--trace', '--trace-columns', '--trace-time-unit', '--trace-window', '--arrival', '--cv', '--max-output']);
+
 function buildProgram(): Command {
   const program = new Command();
   program
@@ -147,25 +150,21 @@ function buildProgram(): Command {
       await loadgenCommand(opts);
     });
 
-  program
+  const predict = program
     .command('predict')
     .description('simulate the exact workload of a loadgen log (arrivals, prompt and output lengths); per-request predictions')
     .argument('<measured.arrow>', 'per-request log written by `balanceroute loadgen -o`')
-    .requiredOption('-o, --output <file.arrow>', 'predicted per-request log; the simulator result row goes to FILE.summary.arrow')
-    .option('--router <name>', 'routing policy of the deployment (default: the gateway\'s, recorded by loadgen --gateway-log, else vllm_default)')
-    .option('-k, --knob <name=value...>', 'router knob, repeatable (default: the gateway\'s knobs when its router is used)')
-    .option('--dp <n>', 'number of DP ranks of the deployment (default: the gateway\'s rank count, else 8)')
+    .requiredOption('-o, --output <file.arrow>', 'predicted per-request log; the simulator result row goes to FILE.summary.arrow');
+  // The deployment's configuration flags are `run`'s (from src/config/schema.ts), less those that
+  // shape the workload: the measured log is the workload. Router, knobs and DP size default to a
+  // gateway's (--gateway-log), else to the schema defaults.
+  for (const opt of scenarioOptions()) {
+    if (PREDICT_WORKLOAD_FLAGS.has(opt.long ?? '')) continue;
+    predict.addOption(opt);
+    if (opt.long === '--router') predict.option('-k, --knob <name=value...>', "router knob, repeatable (default: the gateway's knobs when its router is used)");
+  }
+  predict
     .option('--gateway-log <decisions.arrow>', 'take the default router, knobs and rank count from a gateway decision log')
-    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
-    .option('--max-num-seqs <n>', 'max running requests per rank', '256')
-    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model)')
-    .option('--block-size <tokens>', 'KV block size in tokens', '16')
-    .option('--max-batched-tokens <n>', 'token budget per rank per step', '8192')
-    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
-    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval', '100')
-    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
-    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
-    .option('--timeout-s <s>', 'client timeout from arrival in model time (0 = none)', '0')
     .option('--speed <x>', "the emulator's --speed for a run measured against `emulate` (1 for a real deployment)", '1')
     .option('--rtt-ms <ms>', 'client-server round trip added to predicted first-token and end times (wall ms)', '0')
     .option('-q, --quiet', 'no summary')

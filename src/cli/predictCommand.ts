@@ -11,22 +11,13 @@ import { VERSION } from '../version.ts';
 import { flagsToEntry, formatSummary, type RunFlags } from './runCommand.ts';
 import { prepareOutputDir } from './outputPath.ts';
 
-export interface PredictFlags {
+/** Scenario flags as `run` takes them (strings, absent when not given), plus predict's own. */
+export interface PredictFlags extends Partial<Record<string, unknown>> {
   output: string;
   router?: string;
   knob?: string[];
   dp?: string;
   gatewayLog?: string;
-  model: string;
-  maxNumSeqs: string;
-  kvCapacity?: string;
-  blockSize: string;
-  maxBatchedTokens: string;
-  maxModelLen?: string;
-  statsIntervalMs: string;
-  dispatch: string;
-  assignOrder: string;
-  timeoutS: string;
   speed: string;
   rttMs: string;
   quiet?: boolean;
@@ -59,29 +50,17 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
   const maxOutput = w.output.reduce((m, x) => Math.max(m, x), 1);
   const t0 = performance.now();
   const result = await withTraceFile(w, speed, async (trace) => {
-    // A partial flag set: keys this command does not expose keep their scenario defaults.
+    // The deployment flags as given, with the measured workload as a trace.
     const flags = {
+      ...f,
       router,
       knob,
       dp,
-      seed: '1',
       workload: 'trace',
       trace,
       traceColumns: 'arrival_us,prompt_tokens,output_tokens',
       traceTimeUnit: 'us',
-      arrival: 'poisson',
-      cv: '1',
       maxOutput: String(maxOutput),
-      model: f.model,
-      maxNumSeqs: f.maxNumSeqs,
-      kvCapacity: f.kvCapacity,
-      blockSize: f.blockSize,
-      maxBatchedTokens: f.maxBatchedTokens,
-      maxModelLen: f.maxModelLen,
-      statsIntervalMs: f.statsIntervalMs,
-      dispatch: f.dispatch,
-      assignOrder: f.assignOrder,
-      timeoutS: f.timeoutS,
       timeseries: 'x', // ask for per-request detail
     } as RunFlags;
     const sc = scenarioFromFlat(flagsToEntry(flags));
