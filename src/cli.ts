@@ -13,6 +13,7 @@ import { presetsCommand, routersCommand } from './cli/listCommands.ts';
 import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
+import { PROGRESS_MODES } from './cli/progressBar.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -50,9 +51,11 @@ function buildProgram(): Command {
     .requiredOption('-o, --output <file.arrow>', 'result file')
     .addOption(new Option('--engine <engine>', 'simulation engine').choices(['cpu', 'gpu', 'auto']).default('auto'))
     .option('--shard <i/n>', 'simulate only configurations with index % n == i')
-    .option('--threads <n>', 'worker threads for the CPU engine (default: all cores)')
+    .option('--threads <n>', 'worker threads for the CPU engine (default: all cores; capped at the cores available)')
+    .option('--threads-force', 'run --threads even when it exceeds the cores available')
     .option('--timeseries <file.arrow>', 'write time series of configurations that set `timeseries: true`')
-    .option('-q, --quiet', 'no progress bar or summary')
+    .addOption(new Option('--progress <mode>', 'progress on stderr: bar, lines (one every ~10 s), none; auto = bar on a terminal, lines otherwise').choices(PROGRESS_MODES).default('auto'))
+    .option('-q, --quiet', 'no progress or summary')
     .action(async (file, opts) => {
       await sweepCommand(file, opts);
     });
@@ -62,6 +65,7 @@ function buildProgram(): Command {
     .description('merge result files of a sharded sweep')
     .argument('<inputs...>', 'Arrow result files')
     .requiredOption('-o, --output <file.arrow>', 'merged result file')
+    .option('--allow-partial', 'merge even when shards of the sweep are missing (they are listed)')
     .action(async (inputs, opts) => {
       await mergeCommand(inputs, opts);
     });
@@ -203,6 +207,11 @@ function buildProgram(): Command {
 /** Run the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  if (argv.length <= 2) {
+    // No command at all: show what there is, and fail (a script calling it bare is a mistake).
+    process.stderr.write(program.helpInformation());
+    return 1;
+  }
   try {
     await program.parseAsync(argv);
     return 0;

@@ -1,12 +1,11 @@
 import { CpuEngine } from '../engine/cpu/cpuEngine.ts';
 import { scenarioFromFlat } from '../config/expand.ts';
-import { writeResults, writeTimeSeries } from '../io/arrowWrite.ts';
 import { resultRow } from '../io/resultSchema.ts';
 import type { RunResult } from '../engine/types.ts';
 import { VERSION } from '../version.ts';
 import { knobFlags } from './parseFlags.ts';
 import { defaultOf, flagAttribute, flagKeys, flagValue } from '../config/schema.ts';
-import { prepareOutputDir } from './outputPath.ts';
+import { runOneToFiles } from './runOutput.ts';
 
 /**
  * `run` flags as commander gives them: each configuration key's flag under its camelCase name
@@ -42,25 +41,11 @@ export function flagsToEntry(f: RunFlags): Record<string, unknown> {
 
 export async function runCommand(f: RunFlags): Promise<void> {
   const scenario = scenarioFromFlat(flagsToEntry(f));
-  prepareOutputDir(f.output, 'output');
-  prepareOutputDir(f.timeseries, 'timeseries');
-  const engine = new CpuEngine({ threads: 1 });
-  let results: RunResult[];
-  const t0 = performance.now();
-  try {
-    results = await engine.run([scenario]);
-  } finally {
-    await engine.close();
-  }
-  const wallMs = performance.now() - t0;
-  const meta = { engine: engine.info, sweepName: 'run', wallMs, version: VERSION };
-  if (f.output) await writeResults(f.output, results, meta);
-  if (f.timeseries) await writeTimeSeries(f.timeseries, results, meta);
-  const row = resultRow(results[0], engine.info);
+  const result = await runOneToFiles(scenario, { output: f.output, timeseries: f.timeseries }, new CpuEngine({ threads: 1 }), VERSION);
   if (f.json) {
-    process.stdout.write(JSON.stringify(row, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(resultRow(result.result, result.engine), null, 2) + '\n');
   } else {
-    process.stdout.write(formatSummary(results[0]) + '\n');
+    process.stdout.write(formatSummary(result.result) + '\n');
   }
 }
 

@@ -34,13 +34,14 @@ describe('merge', () => {
       const shards = await shardFiles(dir, results, n);
       const out = join(dir, `merged${n}.arrow`);
       // Inputs in any order.
-      expect(await mergeResultFiles([...shards].reverse(), out)).toBe(16);
+      expect((await mergeResultFiles([...shards].reverse(), out)).rows).toBe(16);
       const a = readArrowFile(whole);
       const b = readArrowFile(out);
       expect(b.columns.map((c) => [c.name, c.typeName, c.metadata])).toEqual(a.columns.map((c) => [c.name, c.typeName, c.metadata]));
       expect(b.rows()).toEqual(a.rows());
       expect(b.metadata.merged_from).toBe(JSON.stringify([...shards].reverse()));
-      expect(b.metadata.shard).toBe(`${n - 1}/${n}`); // metadata of the first input
+      expect(b.metadata.shard).toBeUndefined(); // a merged file is no longer one shard
+      expect(b.metadata.shards).toBe([...Array(n).keys()].reverse().map((i) => `${i}/${n}`).join(','));
       expect(b.metadata.sweep_name).toBe('test-sweep');
     }
   });
