@@ -1,7 +1,7 @@
 // `balanceroute compare measured.arrow predicted.arrow -o cmp.html`: measured against predicted,
 // metric by metric (docs/loadgen.md).
 import { writeFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/atomicFile.ts';
+import { checkDistinct, checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
 import { formatComparison } from '../report/compare.ts';
 
 export interface CompareFlags {
@@ -10,10 +10,14 @@ export interface CompareFlags {
 }
 
 export async function compareCommand(measured: string, predicted: string, f: CompareFlags): Promise<void> {
+  const output = f.output ?? measured.replace(/\.arrow$/i, '') + '.compare.html';
+  checkDistinct([{ what: 'the report', target: checkOutputPath(output, 'output', { createDir: true }) }], [
+    { what: 'the measured log', path: measured },
+    { what: 'the predicted log', path: predicted },
+  ]);
   // Loaded here: the chart libraries are only needed by report commands.
   const { compareReport } = await import('../report/compareReport.ts');
   const r = await compareReport(measured, predicted);
-  const output = f.output ?? measured.replace(/\.arrow$/i, '') + '.compare.html';
   writeFileAtomic(output, (tmp) => writeFileSync(tmp, r.html), 'output');
   for (const w of r.warnings) process.stderr.write(`warning: chart ${w}\n`);
   if (f.json) {

@@ -9,7 +9,7 @@ import { benchMetrics, stats, summaryMetrics } from '../loadgen/metrics.ts';
 import { benchJson, formatBenchBlock, formatFailures, summaryPathFor, summaryTable, writeBenchJson, writeMeasured, type RunSettings } from '../loadgen/output.ts';
 import { readGatewayLog } from '../loadgen/gatewayLog.ts';
 import { createProgressBar } from './progressBar.ts';
-import { prepareOutputDir } from './outputPath.ts';
+import { checkDistinct, checkOutputPath, type NamedPath } from '../io/outputFile.ts';
 
 export interface LoadgenFlags {
   url: string;
@@ -146,8 +146,21 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
     headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
   checkPlanOptions({ endpoint, trace: f.trace, dataset: f.dataset, tokenizer: f.tokenizer });
-  prepareOutputDir(f.output, 'output');
-  prepareOutputDir(f.saveJson, 'save_json');
+  // Every output checked before anything is sent; none may be an input or another output.
+  const inputs: NamedPath[] = [
+    ...(f.trace !== undefined ? [{ what: 'the trace file', path: f.trace }] : []),
+    ...(f.dataset !== undefined ? [{ what: 'the dataset', path: f.dataset }] : []),
+    ...(f.tokenizer !== undefined ? [{ what: 'the tokenizer file', path: f.tokenizer }] : []),
+    ...(f.gatewayLog !== undefined ? [{ what: 'the gateway log', path: f.gatewayLog }] : []),
+  ];
+  checkDistinct(
+    [
+      { what: 'the request log (-o)', target: checkOutputPath(f.output, 'output', { createDir: true }) },
+      { what: 'the summary row', target: checkOutputPath(summaryPathFor(f.output), 'output', { createDir: true }) },
+      ...(f.saveJson !== undefined ? [{ what: 'the JSON result (--save-json)', target: checkOutputPath(f.saveJson, 'save_json', { createDir: true }) }] : []),
+    ],
+    inputs,
+  );
 
   const served = await preflight(urls.models, headers, 10_000);
   const model = f.model ?? served;

@@ -9,7 +9,7 @@ import { readGatewayLog } from '../loadgen/gatewayLog.ts';
 import { predictedTable, readMeasuredWorkload, withTraceFile } from '../loadgen/predict.ts';
 import { VERSION } from '../version.ts';
 import { flagsToEntry, formatSummary, type RunFlags } from './runCommand.ts';
-import { prepareOutputDir } from './outputPath.ts';
+import { checkDistinct, checkOutputPath } from '../io/outputFile.ts';
 
 /** Scenario flags as `run` takes them (strings, absent when not given), plus predict's own. */
 export interface PredictFlags extends Partial<Record<string, unknown>> {
@@ -28,7 +28,13 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
   if (f.speed.trim() === '' || !Number.isFinite(speed) || speed <= 0) throw new InputError('speed', f.speed, 'must be a number > 0 (the emulator --speed of the measured run; 1 for a real deployment)');
   const rttMs = Number(f.rttMs);
   if (f.rttMs.trim() === '' || !Number.isFinite(rttMs) || rttMs < 0) throw new InputError('rtt_ms', f.rttMs, 'must be a round-trip time >= 0 ms');
-  prepareOutputDir(f.output, 'output');
+  checkDistinct(
+    [
+      { what: 'the predicted log (-o)', target: checkOutputPath(f.output, 'output', { createDir: true }) },
+      { what: 'the summary row', target: checkOutputPath(summaryPathFor(f.output), 'output', { createDir: true }) },
+    ],
+    [{ what: 'the measured log', path: measured }, ...(f.gatewayLog !== undefined ? [{ what: 'the gateway log', path: f.gatewayLog }] : [])],
+  );
   const w = readMeasuredWorkload(measured);
   // Defaults: the flags, else the gateway's router (a --gateway-log here, or one loadgen joined).
   const g = f.gatewayLog !== undefined ? readGatewayLog(f.gatewayLog) : null;

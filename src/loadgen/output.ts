@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { Field, Float64, List, Schema, Table, vectorFromArray, type Vector } from 'apache-arrow';
 import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../io/arrowTable.ts';
 import { writeTable } from '../io/arrowWrite.ts';
-import { writeFileAtomic } from '../io/atomicFile.ts';
+import { writeFileAtomic } from '../io/outputFile.ts';
 import { WIDE_INTEGER_METRICS, metricUnit } from '../io/resultSchema.ts';
 import { INTEGER_METRICS, METRIC_COLUMNS, type RunMetrics } from '../metrics/types.ts';
 import { VERSION } from '../version.ts';

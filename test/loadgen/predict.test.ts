@@ -165,6 +165,9 @@ describe('compare', () => {
     const b = await run(['compare', predicted, measured, '-o', join(dir, 'y.html')]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/^balanceroute: measured: is a predict log/);
+    const same = await run(['predict', measured, '-o', measured]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/^balanceroute: output: is also the measured log/);
     const c = await run(['predict', measured, '-o', join(dir, 'z.arrow'), '--speed', '0']);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/^balanceroute: speed: must be a number > 0/);
