@@ -14,6 +14,7 @@ import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
 import { PROGRESS_MODES } from './cli/progressBar.ts';
+import { capacityCommand } from './cli/capacityCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -52,9 +53,27 @@ function buildProgram(): Command {
     .option('--threads-force', 'run --threads even when it exceeds the cores available')
     .option('--timeseries <file.arrow>', 'write time series of configurations that set `timeseries: true`')
     .addOption(new Option('--progress <mode>', 'progress on stderr: bar, lines (one every ~10 s), none; auto = bar on a terminal, lines otherwise').choices(PROGRESS_MODES).default('auto'))
+    .option('--slo <metric=bound,...>', 'add goodput columns: requests meeting these per-request latency bounds (e.g. ttft_p95_ms=2000,tpot_p95_ms=100)')
     .option('-q, --quiet', 'no progress or summary')
     .action(async (file, opts) => {
       await sweepCommand(file, opts);
+    });
+
+  program
+    .command('capacity')
+    .description('largest request rate meeting a latency SLO, per configuration of a sweep (rate is searched)')
+    .argument('<sweep>', 'sweep file without a rate axis (.yaml, .yml or .json)')
+    .requiredOption('--slo <metric=bound,...>', 'upper bounds on result columns, e.g. ttft_p95_ms=2000,tpot_p95_ms=100[,failed_frac=0.01]')
+    .requiredOption('-o, --output <file.arrow>', 'capacity file (one row per configuration)')
+    .option('--min-rate <req/s>', 'lower end of the search (with --max-rate: a grid from min to max; default: walk from the sweep rate)')
+    .option('--max-rate <req/s>', 'upper end of the search')
+    .option('--tolerance <x%>', 'relative width of the final rate bracket', '1%')
+    .option('--window <s|base|fixed>', 'seconds of arrivals per evaluation (requests = rate × window); base: the sweep\'s requests / rate; fixed: same requests at every rate', 'base')
+    .addOption(new Option('--engine <engine>', 'simulation engine').choices(['cpu', 'gpu', 'auto']).default('auto'))
+    .option('--threads <n>', 'worker threads for the CPU engine (default: all cores)')
+    .option('-q, --quiet', 'no progress or summary')
+    .action(async (file, opts) => {
+      await capacityCommand(file, opts);
     });
 
   program
@@ -82,14 +101,15 @@ function buildProgram(): Command {
 
   program
     .command('report')
-    .description('HTML report (charts, verdict) of a sweep result file or a time-series file')
-    .argument('<file.arrow>', 'result file of `sweep`/`run -o`, or time series of `--timeseries`')
+    .description('HTML report (charts, verdict) of a sweep result, capacity or time-series file')
+    .argument('<file.arrow>', 'result file of `sweep`/`run -o`, capacity file of `capacity`, or time series of `--timeseries`')
     .option('-o, --output <file.html>', 'report file (default: the input with .html)')
     .option('--results <file.arrow>', 'time series only: result file that labels its configurations')
     .option('--requests <file.arrow>', 'time series only: per-request log for the Gantt chart (default: FILE.requests.arrow beside it)')
     .option('--config <i,j,...>', 'time series only: config_index values to draw (default: the first 8)')
     .option('--max-configs <n>', 'time series only: draw at most n configurations', '8')
     .option('--bins <n>', 'time series only: time bins per chart', '300')
+    .option('--slo <metric=bound,...>', 'sweeps over rates: SLO of the capacity verdict (default: the sweep\'s --slo, else ttft_p95_ms=2000,tpot_p95_ms=100)')
     .action(async (file, opts) => {
       await reportCommand(file, opts);
     });

@@ -24,7 +24,7 @@ export interface EngineChoice {
   threads?: number;
   /** Per-chunk timings of the GPU engine through `log`. */
   trace?: boolean;
-  /** Cap the CPU engine's threads at the cores available (the CLI, unless --threads-force). */
+  /** Cap CPU threads at the cores available (the CLI, unless --threads-force). */
   capAtCores?: boolean;
 }
 

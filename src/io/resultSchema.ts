@@ -140,7 +140,8 @@ export function resultColumnsFor(scenarios: readonly Scenario[]): ResultColumn[]
       return kind === 'dictionary' ? String(v) : (v as number);
     }),
   );
-  return [...HEAD, ...knobs, ...TAIL, ...METRICS];
+  const goodput = scenarios.some((sc) => sc.goodput) ? GOODPUT : [];
+  return [...HEAD, ...knobs, ...TAIL, ...METRICS, ...goodput];
 }
 
 /** The values a dictionary column will hold for these configurations (before simulating them). */
@@ -156,6 +157,12 @@ export function dictionaryValues(c: ResultColumn, scenarios: readonly Scenario[]
   }
   return out;
 }
+
+/** Goodput columns, present when the sweep was run with `--slo` (docs/output.md). */
+const GOODPUT: ResultColumn[] = [
+  col('goodput_req_s', 'float64', 'req/s', (r) => r.goodput?.goodput_req_s ?? null),
+  col('slo_attainment', 'float64', '', (r) => r.goodput?.slo_attainment ?? null),
+];
 
 /**
  * One result as a plain object with the column names as keys (for `run --json`). Only this

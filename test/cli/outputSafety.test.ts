@@ -5,14 +5,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
-import { cli } from './cli.ts';
+import { MAIN, TSX, cli } from './cli.ts';
 
-// The CLI from its sources under tsx, as test/cli/cli.ts runs it (no build needed).
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+// The CLI from the sources (as test/cli/cli.ts runs it): no build needed.
+const BIN_ARGS = ['--import', TSX, MAIN];
 const tmp = () => mkdtempSync(join(tmpdir(), 'br-safe-'));
 const SMALL = 'name: small\nbase: {requests: 20, dp: 2}\naxes:\n  seed: [1, 2]\n';
 
@@ -76,7 +74,7 @@ describe('interrupting a sweep', () => {
       const sweep = join(dir, 's.yaml');
       writeFileSync(sweep, SERIES);
       writeFileSync(join(dir, 'r.arrow'), 'old results');
-      const child = spawn(process.execPath, ['--import', TSX, MAIN, 'sweep', sweep, '-o', join(dir, 'r.arrow'), '--timeseries', join(dir, 'ts.arrow'), '--engine', 'cpu', '--threads', '1', '--progress', 'none'], {
+      const child = spawn(process.execPath, [...BIN_ARGS, 'sweep', sweep, '-o', join(dir, 'r.arrow'), '--timeseries', join(dir, 'ts.arrow'), '--engine', 'cpu', '--threads', '1', '--progress', 'none'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
