@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from './errors.ts';
 import { runCommand } from './cli/runCommand.ts';
+import { scenarioOptions } from './cli/parseFlags.ts';
 import { sweepCommand } from './cli/sweepCommand.ts';
 import { mergeCommand } from './cli/mergeCommand.ts';
 import { reportCommand } from './cli/reportCommand.ts';
@@ -12,7 +13,8 @@ import { presetsCommand, routersCommand } from './cli/listCommands.ts';
 import { calibrateCommand } from './cli/calibrateCommand.ts';
 import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
-import { emulateCommand } from './cli/emulateCommand.ts';
+import { PROGRESS_MODES } from './cli/progressBar.ts';
+import { emulateCommand, emulateScenarioOptions } from './cli/emulateCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -26,68 +28,33 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => {} }); // errors are printed once, by main()
 
-  program
-    .command('run')
-    .description('simulate one configuration and print a summary')
-    .option('--router <name>', 'routing policy (see `balanceroute routers`)', 'vllm_default')
-    .option('-k, --knob <name=value...>', 'router knob, repeatable (e.g. -k b=16 -k envelope=mean)')
-    .option('--dp <n>', 'number of DP ranks G', '8')
-    .option('--rate <req/s>', 'mean request rate (for --trace: rescale to this rate; default keeps the trace timing)')
-    .option('--requests <n>', 'number of requests (for --trace: first n; default all)')
-    .option('--seed <n>', 'workload and router seed', '1')
-    .option('--workload <profile>', 'built-in workload profile (sharegpt, azure_conv, azure_code)', 'sharegpt')
-    .option('--trace <file>', 'replay a trace file (CSV or JSONL) instead of a profile')
-    .option('--trace-columns <arrival,prompt,output>', 'trace column names, comma-separated, in this order')
-    .addOption(new Option('--trace-time-unit <unit>', 'unit of the trace arrival column').choices(['s', 'ms', 'us', 'ns']))
-    .option('--trace-window <start_s,end_s>', 'replay only trace rows arriving in [start_s, end_s) seconds of the trace clock')
-    .addOption(new Option('--arrival <process>', 'arrival process').choices(['poisson', 'gamma']).default('poisson'))
-    .option('--cv <x>', 'coefficient of variation of inter-arrival gaps (gamma)', '1')
-    .option('--max-output <n>', 'cap on output length in tokens', '1024')
-    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
-    .option('--max-num-seqs <n>', 'max running requests per rank (B)', '256')
-    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model preset)')
-    .option('--block-size <tokens>', 'KV block size in tokens', '16')
-    .option('--max-batched-tokens <n>', 'token budget per rank per step (M)', '8192')
-    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
-    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval (0 = exact view)', '100')
-    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
-    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
-    .addOption(new Option('--sync <mode>', 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock').choices(['barrier', 'independent']).default('barrier'))
-    .option('--timeout-s <s>', 'client timeout from arrival (0 = none)', '0')
+  const run = program.command('run').description('simulate one configuration and print a summary');
+  // Every configuration key's flag (names, choices, help, defaults) comes from src/config/schema.ts.
+  for (const opt of scenarioOptions()) {
+    run.addOption(opt);
+    if (opt.long === '--router') run.option('-k, --knob <name=value...>', 'router knob, repeatable (e.g. -k b=16 -k envelope=mean)');
+  }
+  run
     .option('--json', 'print the result row as JSON')
     .option('-o, --output <file.arrow>', 'write the result row as an Arrow file')
-    .option('--timeseries <file.arrow>', 'write the per-step, per-rank time series as an Arrow file')
+    .option('--timeseries <file.arrow>', 'write the per-step, per-rank time series as an Arrow file (sets timeseries: true)')
     .action(async (opts) => {
       await runCommand(opts);
     });
 
-  program
+  const emulate = program
     .command('emulate')
-    .description("serve vLLM's OpenAI API from the simulated DP deployment, in real time (docs/emulate.md)")
-    .option('--dp <n>', 'number of DP ranks G', '8')
-    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
+    .description("serve vLLM's OpenAI API from the simulated DP deployment, in real time (docs/emulate.md)");
+  // The configuration flags of `run` that apply to a live deployment (arrivals come from HTTP).
+  for (const opt of emulateScenarioOptions()) {
+    emulate.addOption(opt);
+    if (opt.long === '--router') emulate.option('-k, --knob <name=value...>', 'router knob, repeatable');
+  }
+  emulate
     .option('--port <n>', 'HTTP port (external LB: port + rank; 0 = ephemeral)', '8000')
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .addOption(new Option('--lb <mode>', 'internal: one port, X-data-parallel-rank; external: one port per rank').choices(['internal', 'external']).default('internal'))
-    .option('--router <name>', 'internal router (see `balanceroute routers`)', 'vllm_default')
-    .option('-k, --knob <name=value...>', 'router knob, repeatable')
     .option('--speed <x>', 'run steps x times faster than modelled (1 = real time)', '1')
-    .addOption(new Option('--sync <mode>', 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock').choices(['barrier', 'independent']).default('barrier'))
-    .option('--seed <n>', 'seed of the router and of drawn output lengths', '1')
-    .option('--workload <profile>', 'profile whose output-length distribution applies when ignore_eos is off', 'sharegpt')
-    .option('--trace <file>', 'draw output lengths from a trace file instead of a profile')
-    .option('--trace-columns <arrival,prompt,output>', 'trace column names, comma-separated, in this order')
-    .addOption(new Option('--trace-time-unit <unit>', 'unit of the trace arrival column').choices(['s', 'ms', 'us', 'ns']))
-    .option('--max-output <n>', 'cap on drawn output lengths in tokens', '1024')
-    .option('--max-num-seqs <n>', 'max running requests per rank (B)', '256')
-    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model preset)')
-    .option('--block-size <tokens>', 'KV block size in tokens', '16')
-    .option('--max-batched-tokens <n>', 'token budget per rank per step (M)', '8192')
-    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
-    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval (0 = exact view)', '100')
-    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
-    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
-    .option('--timeout-s <s>', 'engine-side request timeout from arrival (0 = none)', '0')
     .option('--served-model-name <name>', 'model name of the API (default: the model preset name)')
     .option('--tokenizer <tokenizer.json>', 'count text prompt tokens exactly with this Hugging Face tokenizer file')
     .option('--max-body-bytes <n>', 'largest accepted request body', String(8 * 1024 * 1024))
@@ -103,9 +70,11 @@ function buildProgram(): Command {
     .requiredOption('-o, --output <file.arrow>', 'result file')
     .addOption(new Option('--engine <engine>', 'simulation engine').choices(['cpu', 'gpu', 'auto']).default('auto'))
     .option('--shard <i/n>', 'simulate only configurations with index % n == i')
-    .option('--threads <n>', 'worker threads for the CPU engine (default: all cores)')
+    .option('--threads <n>', 'worker threads for the CPU engine (default: all cores; capped at the cores available)')
+    .option('--threads-force', 'run --threads even when it exceeds the cores available')
     .option('--timeseries <file.arrow>', 'write time series of configurations that set `timeseries: true`')
-    .option('-q, --quiet', 'no progress bar or summary')
+    .addOption(new Option('--progress <mode>', 'progress on stderr: bar, lines (one every ~10 s), none; auto = bar on a terminal, lines otherwise').choices(PROGRESS_MODES).default('auto'))
+    .option('-q, --quiet', 'no progress or summary')
     .action(async (file, opts) => {
       await sweepCommand(file, opts);
     });
@@ -115,6 +84,7 @@ function buildProgram(): Command {
     .description('merge result files of a sharded sweep')
     .argument('<inputs...>', 'Arrow result files')
     .requiredOption('-o, --output <file.arrow>', 'merged result file')
+    .option('--allow-partial', 'merge even when shards of the sweep are missing (they are listed)')
     .action(async (inputs, opts) => {
       await mergeCommand(inputs, opts);
     });
@@ -184,6 +154,11 @@ function buildProgram(): Command {
 /** Run the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  if (argv.length <= 2) {
+    // No command at all: show what there is, and fail (a script calling it bare is a mistake).
+    process.stderr.write(program.helpInformation());
+    return 1;
+  }
   try {
     await program.parseAsync(argv);
     return 0;
@@ -194,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_BAD_INPUT;
     }
     if (e instanceof InputError) {
-      process.stderr.write(`balanceroute: ${e.message.split('\n')[0]}\n`);
+      process.stderr.write(`balanceroute: ${e.message}\n`); // one line by construction (errors.ts)
       return EXIT_BAD_INPUT;
     }
     process.stderr.write(`balanceroute: internal error: ${(e as Error).stack ?? String(e)}\n`);

@@ -36,6 +36,6 @@ describe('the package', () => {
     expect(pkg.optionalDependencies.webgpu).toBeDefined();
     expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'shaders', 'bin/balanceroute.mjs']));
     expect(pkg.scripts.prepare).toMatch(/build/);
-    expect(readFileSync(join(ROOT, pkg.bin.balanceroute), 'utf8')).toMatch(/from '\.\.\/dist\/cli\.js'/);
+    expect(readFileSync(join(ROOT, pkg.bin.balanceroute), 'utf8')).toMatch(/import\('\.\.\/dist\/cli\.js'\)/);
   });
 });

@@ -7,7 +7,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InputError } from '../errors.ts';
-import { writeFileAtomic } from '../io/atomicFile.ts';
+import { writeFileAtomic } from '../io/outputFile.ts';
 import { analyticPreset } from '../calibrate/analytic.ts';
 import { architectureFromHfConfig } from '../calibrate/architecture.ts';
 import { calibrate, HOLD_OUT_EVERY, type ErrorStats } from '../calibrate/calibrate.ts';

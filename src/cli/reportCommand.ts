@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/atomicFile.ts';
+import { checkDistinct, checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
 import { InputError } from '../errors.ts';
 
 export interface ReportFlags {
@@ -35,6 +35,12 @@ function positiveInt(field: string, text: string | undefined, min: number, max: 
 
 export async function reportCommand(input: string, flags: ReportFlags): Promise<void> {
   const output = flags.output ?? defaultReportPath(input);
+  // `report r.arrow -o r.arrow` must not replace its own input; check before the charts are built.
+  checkDistinct([{ what: 'the report', target: checkOutputPath(output, 'output') }], [
+    { what: 'the file to report on', path: input },
+    ...(flags.results !== undefined ? [{ what: 'the --results file', path: flags.results }] : []),
+    ...(flags.requests !== undefined ? [{ what: 'the --requests file', path: flags.requests }] : []),
+  ]);
   // Loaded here, not at start-up: the chart libraries are only needed by this command.
   const { buildReport } = await import('../report/buildReport.ts');
   const report = await buildReport(input, {
@@ -46,5 +52,5 @@ export async function reportCommand(input: string, flags: ReportFlags): Promise<
   });
   writeFileAtomic(output, (tmp) => writeFileSync(tmp, report.html), 'output');
   for (const w of report.warnings) process.stderr.write(`warning: chart ${w}\n`);
-  process.stderr.write(`${report.kind === 'results' ? 'sweep' : 'time-series'} report, ${report.charts.length} charts -> ${output}\n`);
+  process.stderr.write(`${report.kind === 'results' ? 'sweep' : 'time-series'} report, ${report.charts.length} chart${report.charts.length === 1 ? '' : 's'} -> ${output}\n`);
 }

@@ -1,114 +1,51 @@
 import { CpuEngine } from '../engine/cpu/cpuEngine.ts';
 import { scenarioFromFlat } from '../config/expand.ts';
-import { InputError } from '../errors.ts';
-import { writeResults, writeTimeSeries } from '../io/arrowWrite.ts';
 import { resultRow } from '../io/resultSchema.ts';
 import type { RunResult } from '../engine/types.ts';
 import { VERSION } from '../version.ts';
-import { knobFlags, numberFlag } from './parseFlags.ts';
-import { prepareOutputDir } from './outputPath.ts';
+import { knobFlags } from './parseFlags.ts';
+import { defaultOf, flagAttribute, flagKeys, flagValue } from '../config/schema.ts';
+import { runOneToFiles } from './runOutput.ts';
 
+/**
+ * `run` flags as commander gives them: each configuration key's flag under its camelCase name
+ * (`maxNumSeqs`), absent when not given, plus the command's own options.
+ */
 export interface RunFlags {
-  router: string;
+  [flag: string]: string | string[] | boolean | undefined;
   knob?: string[];
-  dp: string;
-  rate?: string;
-  requests?: string;
-  seed: string;
-  workload: string;
-  trace?: string;
-  traceColumns?: string;
-  traceTimeUnit?: string;
-  traceWindow?: string;
-  arrival: string;
-  cv: string;
-  maxOutput: string;
-  model: string;
-  maxNumSeqs: string;
-  kvCapacity?: string;
-  blockSize: string;
-  maxBatchedTokens: string;
-  maxModelLen?: string;
-  statsIntervalMs: string;
-  dispatch: string;
-  assignOrder: string;
-  sync: string;
-  timeoutS: string;
   json?: boolean;
   output?: string;
   timeseries?: string;
 }
 
-/** Map `run` flags to the snake_case keys of a sweep entry. */
+/**
+ * Map `run` flags to the snake_case keys of a sweep entry. Only given flags appear: defaults
+ * are the schema's, exactly as for a sweep file, and so is every rule (`--trace` with
+ * `--workload azure_conv` is the same error as in a sweep).
+ */
 export function flagsToEntry(f: RunFlags): Record<string, unknown> {
-  const isTrace = f.trace !== undefined;
-  const entry: Record<string, unknown> = {
-    router: { name: f.router, ...knobFlags(f.knob) },
-    dp: numberFlag('dp', f.dp),
-    seed: numberFlag('seed', f.seed),
-    workload: isTrace ? 'trace' : f.workload,
-    arrival: f.arrival,
-    cv: numberFlag('cv', f.cv),
-    max_output: numberFlag('max_output', f.maxOutput),
-    model: f.model,
-    max_num_seqs: numberFlag('max_num_seqs', f.maxNumSeqs),
-    block_size: numberFlag('block_size', f.blockSize),
-    max_batched_tokens: numberFlag('max_batched_tokens', f.maxBatchedTokens),
-    stats_interval_ms: numberFlag('stats_interval_ms', f.statsIntervalMs),
-    dispatch: f.dispatch,
-    assign_order: f.assignOrder,
-    sync: f.sync,
-    timeout_s: numberFlag('timeout_s', f.timeoutS),
-    timeseries: f.timeseries !== undefined,
-  };
-  entry.rate = numberFlag('rate', f.rate) ?? (isTrace ? 0 : 3);
-  entry.requests = numberFlag('requests', f.requests) ?? (isTrace ? 0 : 500);
-  if (isTrace) {
-    entry.trace = f.trace;
-    if (f.traceColumns !== undefined) {
-      const cols = f.traceColumns.split(',').map((s) => s.trim());
-      if (cols.length !== 3 || cols.some((c) => c === '')) {
-        throw new InputError('trace_columns', f.traceColumns, 'expected three names: arrival,prompt,output');
-      }
-      entry.trace_columns = { arrival: cols[0], prompt: cols[1], output: cols[2] };
-    }
-    if (f.traceTimeUnit !== undefined) entry.trace_time_unit = f.traceTimeUnit;
-    if (f.traceWindow !== undefined) {
-      const parts = f.traceWindow.split(',').map((s) => s.trim());
-      if (parts.length > 2 || parts[0] === '') {
-        throw new InputError('trace_window', f.traceWindow, 'expected START_S,END_S (seconds from the first row; END_S may be left out)');
-      }
-      const start = numberFlag('trace_window.start_s', parts[0]);
-      const end = parts[1] === undefined || parts[1] === '' ? undefined : numberFlag('trace_window.end_s', parts[1]);
-      entry.trace_window = end === undefined ? { start_s: start } : { start_s: start, end_s: end };
-    }
+  const entry: Record<string, unknown> = {};
+  for (const k of flagKeys()) {
+    const raw = f[flagAttribute(k)];
+    if (k === 'router' || typeof raw !== 'string') continue;
+    entry[k] = flagValue(k, raw);
   }
-  if (f.kvCapacity !== undefined) entry.kv_capacity = numberFlag('kv_capacity', f.kvCapacity);
-  if (f.maxModelLen !== undefined) entry.max_model_len = numberFlag('max_model_len', f.maxModelLen);
+  const knobs = knobFlags(f.knob);
+  if (typeof f.router === 'string' || Object.keys(knobs).length > 0) {
+    entry.router = { name: typeof f.router === 'string' ? f.router : defaultOf('router')!.name, ...knobs };
+  }
+  if (f.timeseries !== undefined) entry.timeseries = true;
   return entry;
 }
 
 export async function runCommand(f: RunFlags): Promise<void> {
   const scenario = scenarioFromFlat(flagsToEntry(f));
-  prepareOutputDir(f.output, 'output');
-  prepareOutputDir(f.timeseries, 'timeseries');
-  const engine = new CpuEngine({ threads: 1 });
-  let results: RunResult[];
-  const t0 = performance.now();
-  try {
-    results = await engine.run([scenario]);
-  } finally {
-    await engine.close();
-  }
-  const wallMs = performance.now() - t0;
-  const meta = { engine: engine.info, sweepName: 'run', wallMs, version: VERSION };
-  if (f.output) await writeResults(f.output, results, meta);
-  if (f.timeseries) await writeTimeSeries(f.timeseries, results, meta);
-  const row = resultRow(results[0], engine.info);
+  const result = await runOneToFiles(scenario, { output: f.output, timeseries: f.timeseries }, new CpuEngine({ threads: 1 }), VERSION);
   if (f.json) {
-    process.stdout.write(JSON.stringify(row, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(resultRow(result.result, result.engine), null, 2) + '\n');
   } else {
-    process.stdout.write(formatSummary(results[0]) + '\n');
+    process.stdout.write(formatSummary(result.result) + '\n');
   }
 }
 

@@ -2,12 +2,11 @@ import { chooseEngine } from '../engine/choose.ts';
 import type { Engine } from '../engine/types.ts';
 import { loadSweepFile, parseShard, selectShard } from '../config/expand.ts';
 import { InputError, InputProblem } from '../errors.ts';
-import { writeResults, writeTimeSeries } from '../io/arrowWrite.ts';
 import { VERSION } from '../version.ts';
-import { createProgressBar, formatDuration } from './progressBar.ts';
+import { createProgressBar, type ProgressMode } from './progressBar.ts';
 import { numberFlag } from './parseFlags.ts';
 import { formatTable } from './table.ts';
-import { prepareOutputDir } from './outputPath.ts';
+import { runSweepToFiles } from './sweepOutput.ts';
 
 export interface SweepFlags {
   output: string;
@@ -16,6 +15,10 @@ export interface SweepFlags {
   threads?: string;
   timeseries?: string;
   quiet?: boolean;
+  /** Run more threads than cores (otherwise --threads is capped at the cores available). */
+  threadsForce?: boolean;
+  /** Progress display: bar (terminal), lines (every ~10 s), none; auto picks by terminal. */
+  progress?: ProgressMode;
 }
 
 /** The engine the flags ask for (src/engine/choose.ts); --threads must be a whole number >= 1. */
@@ -26,7 +29,7 @@ function engineFor(flags: SweepFlags, log: (s: string) => void): Promise<Engine>
   }
   // Per-chunk timings of the GPU engine on stderr (docs/gpu.md).
   const trace = process.env.BALANCEROUTE_GPU_TRACE === '1';
-  return chooseEngine({ engine: flags.engine, threads, trace }, log);
+  return chooseEngine({ engine: flags.engine, threads, trace, capAtCores: !flags.threadsForce }, log);
 }
 
 export async function sweepCommand(file: string, flags: SweepFlags): Promise<void> {
@@ -34,41 +37,21 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
     if (!flags.quiet) process.stderr.write(s + '\n');
   };
   const sweep = loadSweepFile(file);
-  prepareOutputDir(flags.output, 'output');
-  prepareOutputDir(flags.timeseries, 'timeseries');
   let scenarios = sweep.scenarios;
   if (flags.shard !== undefined) {
     const { i, n } = parseShard(flags.shard);
     scenarios = selectShard(scenarios, i, n);
   }
   if (scenarios.length === 0) throw new InputError('shard', flags.shard, 'selects no configuration');
-  const engine = await engineFor(flags, log);
-  const bar = createProgressBar(`${sweep.name ?? file}`, { quiet: flags.quiet });
-  const t0 = performance.now();
-  let results;
-  try {
-    results = await engine.run(scenarios, (p) => bar.update(p.done, p.total));
-  } finally {
-    bar.finish();
-    await engine.close();
-  }
-  const wallMs = performance.now() - t0;
-  const meta = { engine: engine.info, sweepName: sweep.name ?? file, wallMs, version: VERSION, shard: flags.shard };
-  await writeResults(flags.output, results, meta);
-  if (flags.timeseries) {
-    const withSeries = results.filter((r) => r.timeseries);
-    if (withSeries.length === 0) log('note: no configuration sets `timeseries: true`; no time series written');
-    else await writeTimeSeries(flags.timeseries, withSeries, meta);
-  }
-  if (!flags.quiet) {
-    const simulatedRequests = results.reduce((a, r) => a + r.metrics.requests, 0);
-    const rankSteps = results.reduce((a, r) => a + r.metrics.steps * r.scenario.dp, 0);
-    if (results.length <= 60) process.stdout.write(formatTable(results) + '\n');
-    log(
-      `${results.length} configurations in ${formatDuration(wallMs / 1000)} (${(wallMs / 1000).toFixed(2)} s wall, ` +
-        `${engine.info.engine} engine, ${engine.info.threads} thread${engine.info.threads === 1 ? '' : 's'}): ` +
-        `${Math.round(simulatedRequests / (wallMs / 1000)).toLocaleString('en-US')} simulated requests/s, ` +
-        `${Math.round(rankSteps / (wallMs / 1000)).toLocaleString('en-US')} rank-steps/s -> ${flags.output}`,
-    );
-  }
+  await runSweepToFiles({
+    file,
+    sweep,
+    scenarios,
+    flags,
+    log,
+    version: VERSION,
+    chooseEngine: () => engineFor(flags, log),
+    progress: createProgressBar(`${sweep.name ?? file}`, { quiet: flags.quiet, mode: flags.progress }),
+    printTable: (results) => process.stdout.write(formatTable(results) + '\n'),
+  });
 }

@@ -2,7 +2,7 @@
 // combination of knob values; this module expands and resolves them.
 import { InputError } from '../errors.ts';
 import type { FieldPath } from './sweepSchema.ts';
-import type { RouterValue } from './validate.ts';
+import type { RouterValue } from './schema.ts';
 import { resolveRouterParams } from '../routers/index.ts';
 import type { RouterParams } from '../routers/types.ts';
 
@@ -47,7 +47,7 @@ export function prepareRouter(r: RouterValue, field: FieldPath, allowLists = tru
       try {
         return resolveRouterParams(r.name, { [knob]: v }, field)[knob];
       } catch (e) {
-        if (declared && e instanceof InputError && e.field === `${field}.${knob}`) throw relocate(e, `${field}.${knob}[${j}]`);
+        if (declared && e instanceof InputError && e.field === `${field}.${knob}`) throw e.at(`${field}.${knob}[${j}]`);
         throw e;
       }
     });
@@ -74,11 +74,4 @@ export function expandRouter(p: PreparedRouter): RouterChoice[] {
 /** Check and expand a router value. */
 export function routerChoices(r: RouterValue, field: FieldPath, allowLists = true): RouterChoice[] {
   return expandRouter(prepareRouter(r, field, allowLists));
-}
-
-/** The same error, reported for a more precise field (message format of InputError kept). */
-export function relocate(e: InputError, field: FieldPath): InputError {
-  const moved = new InputError(field, e.value, '');
-  moved.message = e.message.startsWith(`${e.field}: `) ? `${field}: ${e.message.slice(e.field.length + 2)}` : e.message;
-  return moved;
 }

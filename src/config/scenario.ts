@@ -1,62 +1,57 @@
 import type { WorkloadSpec } from '../workload/types.ts';
 import type { RouterParams } from '../routers/types.ts';
+import { defaultOf, type KeyValue, type ScenarioFields, type SweepKey } from './schema.ts';
 
-export type Dispatch = 'on_arrival' | 'per_step';
-/** barrier: the DP group steps in lockstep (DP+EP); independent: each rank on its own clock. */
-export type Sync = 'barrier' | 'independent';
-/** Order in which `per_step` dispatch assigns the requests of its global queue. */
-export type AssignOrder = 'fcfs' | 'lpt';
+export type { AssignOrder, Dispatch, Sync } from './schema.ts';
 
-/** One fully-resolved configuration: everything an engine needs to simulate one run. */
-export interface Scenario {
+/**
+ * One fully-resolved configuration: everything an engine needs to simulate one run. The fields
+ * that copy one key each (dp, maxNumSeqs, blockSize, maxBatchedTokens, statsIntervalMs,
+ * dispatch, assignOrder, timeoutS, timeseries, ...) are declared by their key in schema.ts.
+ */
+export interface Scenario extends ScenarioFields {
   /** Position of this configuration in its sweep (0-based). */
   index: number;
   router: string;
   routerParams: RouterParams;
-  dp: number;
-  /** max_num_seqs B per rank. */
-  maxNumSeqs: number;
   /** KV capacity per rank in tokens (a multiple of blockSize). */
   kvCapacity: number;
-  blockSize: number;
-  /** max_num_batched_tokens M per rank per step (chunked prefill budget). */
-  maxBatchedTokens: number;
   maxModelLen: number;
-  /** Router snapshot refresh interval in ms (0 = exact view every decision). */
-  statsIntervalMs: number;
-  dispatch: Dispatch;
-  assignOrder: AssignOrder;
-  /** Client timeout in seconds measured from arrival (0 = none). */
-  timeoutS: number;
   /** Step-time preset name or model file path. */
   model: string;
   workload: WorkloadSpec;
-  /** Record a per-step time series for this run. */
-  timeseries: boolean;
-  /** Step synchronisation of the ranks; absent = barrier. */
-  sync?: Sync;
 }
 
-/** Defaults shared by `run` flags and sweep files. */
+/** The static default of a key that has one (schema.ts). */
+function given<K extends SweepKey>(k: K): KeyValue<K> {
+  const d = defaultOf(k);
+  if (d === undefined) throw new Error(`schema.ts: key ${k} has no static default`);
+  return d;
+}
+
+/**
+ * Defaults of `run` flags and sweep files, in Scenario's field names (derived from schema.ts;
+ * for library callers and tests that build scenarios by hand).
+ */
 export const SCENARIO_DEFAULTS = {
-  router: 'vllm_default',
-  dp: 8,
-  maxNumSeqs: 256,
-  blockSize: 16,
-  maxBatchedTokens: 8192,
-  statsIntervalMs: 100,
-  dispatch: 'on_arrival' as Dispatch,
-  assignOrder: 'fcfs' as AssignOrder,
-  sync: 'barrier' as Sync,
-  timeoutS: 0,
-  model: 'qwen3-30b-a3b-h100',
+  router: given('router').name,
+  dp: given('dp'),
+  maxNumSeqs: given('max_num_seqs'),
+  blockSize: given('block_size'),
+  maxBatchedTokens: given('max_batched_tokens'),
+  statsIntervalMs: given('stats_interval_ms'),
+  dispatch: given('dispatch'),
+  assignOrder: given('assign_order'),
+  timeoutS: given('timeout_s'),
+  model: given('model'),
   workload: {
-    source: 'sharegpt',
-    arrival: 'poisson',
-    cv: 1,
-    rate: 3,
-    requests: 500,
-    seed: 1,
-    maxOutput: 1024,
+    source: given('workload'),
+    arrival: given('arrival'),
+    cv: given('cv'),
+    rate: given('rate'),
+    requests: given('requests'),
+    seed: given('seed'),
+    maxOutput: given('max_output'),
   } satisfies WorkloadSpec,
-} as const;
+};
+

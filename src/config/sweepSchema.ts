@@ -1,58 +1,24 @@
-// The vocabulary of sweep files and `run` flags: which keys exist, and the shapes a parsed sweep
-// takes before expansion. Key meanings and defaults: docs/sweeps.md.
+// The shapes a parsed sweep takes before expansion. The keys of a configuration, their values and
+// defaults are described once, in schema.ts; this module re-exports what callers need.
+import type { SweepKey } from './schema.ts';
 
-/** Keys of one configuration, usable in `base`, `axes` (as lists), `configs` and `run` flags. */
-export const SWEEP_KEYS = [
-  'router',
-  'dp',
-  'rate',
-  'seed',
-  'requests',
-  'workload',
-  'trace',
-  'trace_columns',
-  'trace_time_unit',
-  'trace_window',
-  'arrival',
-  'cv',
-  'max_output',
-  'prompt',
-  'output',
-  'model',
-  'max_num_seqs',
-  'kv_capacity',
-  'block_size',
-  'max_batched_tokens',
-  'max_model_len',
-  'stats_interval_ms',
-  'dispatch',
-  'assign_order',
-  'sync',
-  'timeout_s',
-  'timeseries',
-] as const;
-
-export type SweepKey = (typeof SWEEP_KEYS)[number];
-
-/** Top-level keys of a sweep file. */
-export const SWEEP_FILE_KEYS = ['name', 'base', 'axes', 'configs'] as const;
+export {
+  ARRIVAL_VALUES,
+  ASSIGN_ORDER_VALUES,
+  DISPATCH_VALUES,
+  LENGTH_DIST_KINDS,
+  MAX_DP,
+  SWEEP_FILE_KEYS,
+  SWEEP_KEYS,
+  TRACE_COLUMN_KEYS,
+  TRACE_TIME_UNITS,
+  TRACE_WORKLOAD,
+  isSweepKey,
+  type SweepKey,
+} from './schema.ts';
 
 /** A sweep may expand to at most this many configurations (a guard against typos like 1e9 seeds). */
 export const MAX_CONFIGURATIONS = 10_000_000;
-
-/** `workload` value that selects trace replay (with `trace: FILE`). */
-export const TRACE_WORKLOAD = 'trace';
-
-export const DISPATCH_VALUES = ['on_arrival', 'per_step'] as const;
-export const ASSIGN_ORDER_VALUES = ['fcfs', 'lpt'] as const;
-export const SYNC_VALUES = ['barrier', 'independent'] as const;
-export const ARRIVAL_VALUES = ['poisson', 'gamma'] as const;
-export const TRACE_TIME_UNITS = ['s', 'ms', 'us', 'ns'] as const;
-export const TRACE_COLUMN_KEYS = ['arrival', 'prompt', 'output'] as const;
-export const LENGTH_DIST_KINDS = ['lognormal', 'fixed', 'uniform', 'empirical'] as const;
-
-/** Largest DP size accepted (far beyond any deployment; keeps per-rank arrays sane). */
-export const MAX_DP = 4096;
 
 /** A flat configuration entry: snake_case keys to raw (not yet validated) values. */
 export type SweepEntry = Partial<Record<SweepKey, unknown>>;
@@ -77,8 +43,4 @@ export interface LoadedSweep {
   name?: string;
   file: string;
   scenarios: import('./scenario.ts').Scenario[];
-}
-
-export function isSweepKey(key: string): key is SweepKey {
-  return (SWEEP_KEYS as readonly string[]).includes(key);
 }

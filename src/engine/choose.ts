@@ -24,6 +24,8 @@ export interface EngineChoice {
   threads?: number;
   /** Per-chunk timings of the GPU engine through `log`. */
   trace?: boolean;
+  /** Cap CPU threads at the cores available (the CLI, unless --threads-force). */
+  capAtCores?: boolean;
 }
 
 /**
@@ -35,8 +37,8 @@ export async function chooseEngine(
   log: (s: string) => void,
   probe: () => Promise<AdapterProbe> = probeAdapter,
 ): Promise<Engine> {
-  const { threads, trace } = choice;
-  if (choice.engine === 'cpu') return new CpuEngine({ threads });
+  const { threads, trace, capAtCores } = choice;
+  if (choice.engine === 'cpu') return new CpuEngine({ threads, capAtCores });
   const found = await probe();
   if (choice.engine === 'gpu') {
     if (!found.adapter) throw new InputProblem('engine', `${found.reason}; use --engine cpu or auto`);
@@ -49,7 +51,7 @@ export async function chooseEngine(
   }
   if (found.adapter) log(`engine: cpu (auto: only a software adapter (${found.name}) was found)`);
   else log(`engine: cpu (auto: ${found.reason || 'no WebGPU adapter'})`);
-  return new CpuEngine({ threads });
+  return new CpuEngine({ threads, capAtCores });
 }
 
 /** The WebGPU engine with CPU fallback for the configurations it cannot simulate. */

@@ -1,5 +1,6 @@
 // The columns of a result file: one row per configuration. Column meanings and units:
 // docs/output.md.
+import type { Scenario } from '../config/scenario.ts';
 import type { EngineInfo, RunResult } from '../engine/types.ts';
 import { INTEGER_METRICS, METRIC_COLUMNS, type RunMetrics } from '../metrics/types.ts';
 import { ROUTERS } from '../routers/index.ts';
@@ -121,8 +122,17 @@ export function knobColumnsFor(routers: Iterable<string>, paramsOf?: (router: st
 
 /** All result columns for these results. */
 export function resultColumns(results: readonly RunResult[]): ResultColumn[] {
+  return resultColumnsFor(results.map((r) => r.scenario));
+}
+
+/**
+ * All result columns for these configurations (known before they are simulated). Dictionary
+ * columns read only the configuration and the engine, so a writer can collect their values
+ * up front (see dictionaryValues).
+ */
+export function resultColumnsFor(scenarios: readonly Scenario[]): ResultColumn[] {
   const params = new Map<string, Record<string, KnobValue>>();
-  for (const r of results) if (!params.has(r.scenario.router)) params.set(r.scenario.router, r.scenario.routerParams);
+  for (const sc of scenarios) if (!params.has(sc.router)) params.set(sc.router, sc.routerParams);
   const knobs = knobColumnsFor(params.keys(), (n) => params.get(n)).map(({ knob, kind }) =>
     col(`${KNOB_PREFIX}${knob}`, kind, '', (r) => {
       const v = Object.hasOwn(r.scenario.routerParams, knob) ? r.scenario.routerParams[knob] : undefined;
@@ -131,6 +141,20 @@ export function resultColumns(results: readonly RunResult[]): ResultColumn[] {
     }),
   );
   return [...HEAD, ...knobs, ...TAIL, ...METRICS];
+}
+
+/** The values a dictionary column will hold for these configurations (before simulating them). */
+export function dictionaryValues(c: ResultColumn, scenarios: readonly Scenario[], engine: EngineInfo): Set<string | null> {
+  if (c.kind !== 'dictionary') throw new Error(`column ${c.name} is not a dictionary column`);
+  const out = new Set<string | null>();
+  // Dictionary columns never read metrics: a result with only the configuration is enough.
+  const probe = { scenario: undefined as unknown as Scenario } as RunResult;
+  for (const sc of scenarios) {
+    probe.scenario = sc;
+    const v = cell(c, probe, engine);
+    out.add(v === null ? null : String(v));
+  }
+  return out;
 }
 
 /**

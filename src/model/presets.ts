@@ -5,8 +5,8 @@ import { architectureFromHfConfig } from '../calibrate/architecture.ts';
 import { GPUS } from '../calibrate/gpus.ts';
 import { HF_CONFIGS } from '../calibrate/hfConfigs.ts';
 import type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
-import { checkCurve } from './stepCurve.ts';
-import { BASE_STEP_COEFFICIENTS, OPTIONAL_STEP_COEFFICIENTS, STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
+import { MAX_COEFFICIENT_PS, parseModelFile } from './modelFile.ts';
+import { STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
 
 export type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
 
@@ -99,77 +99,48 @@ export function listPresets(): readonly PresetSpec[] {
   return Object.values(PRESETS);
 }
 
-/** Largest coefficient value accepted: keeps every product below 2^53 (docs/model.md). */
-export const MAX_COEFFICIENT_PS = 2 ** 32 - 1;
-export const MAX_BASE_PS = 2 ** 46;
-
-function checkCoefficient(k: StepCoefficient, v: unknown, field: string): number {
-  const limit = BASE_STEP_COEFFICIENTS.has(k) ? MAX_BASE_PS : MAX_COEFFICIENT_PS;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) {
-    throw new InputError(field, v, `must be an integer number of picoseconds in [0, ${limit}]`);
-  }
-  return v;
-}
+export { MAX_BASE_PS, MAX_COEFFICIENT_PS } from './modelFile.ts';
 
 /** Largest accepted meanKvRatio (b/a); the write-up sweeps 0 to 1. */
 export const MAX_MEAN_KV_RATIO = 1000;
 
-function checkMeanKvRatio(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_MEAN_KV_RATIO) {
-    throw new InputError(field, v, `must be a number in [0, ${MAX_MEAN_KV_RATIO}] (the ratio b/a of the mean-KV group term to perKvTokenRead)`);
-  }
+function meanKvCoefficient(ratio: number, perKvTokenRead: number, field: string): number {
+  const v = Math.round(ratio * perKvTokenRead);
+  if (v > MAX_COEFFICIENT_PS) throw new InputError(field, ratio, `gives perMeanKvToken ${v} ps, above ${MAX_COEFFICIENT_PS}`);
   return v;
 }
 
-export function modelFromSpec(spec: PresetSpec, field = 'model'): StepModel {
+/** A step model from a preset or model file's content, checked against the model file schema. */
+export function modelFromSpec(raw: PresetSpec, field = 'model'): StepModel {
+  const spec = parseModelFile(raw, field);
   const coef = {} as Record<StepCoefficient, number>;
-  for (const k of STEP_COEFFICIENTS) {
-    const v = spec.coefficients?.[k];
-    coef[k] = v === undefined && OPTIONAL_STEP_COEFFICIENTS.has(k) ? 0 : checkCoefficient(k, v, `${field}.coefficients.${k}`);
-  }
-  const ratio = spec.meanKvRatio === undefined ? undefined : checkMeanKvRatio(spec.meanKvRatio, `${field}.meanKvRatio`);
+  for (const k of STEP_COEFFICIENTS) coef[k] = spec.coefficients[k];
+  // meanKvRatio = b/a of the mean-KV group term: perMeanKvToken = round(ratio * perKvTokenRead).
+  const ratio = spec.meanKvRatio;
   if (ratio !== undefined) {
-    if (spec.coefficients?.perMeanKvToken !== undefined) {
+    if ((raw.coefficients as Record<string, unknown> | undefined)?.perMeanKvToken !== undefined) {
       throw new InputError(`${field}.meanKvRatio`, ratio, 'give either meanKvRatio or coefficients.perMeanKvToken, not both');
     }
-    coef.perMeanKvToken = checkCoefficient('perMeanKvToken', Math.round(ratio * coef.perKvTokenRead), `${field}.meanKvRatio`);
+    coef.perMeanKvToken = meanKvCoefficient(ratio, coef.perKvTokenRead, `${field}.meanKvRatio`);
   }
-  if (!Number.isInteger(spec.maxModelLen) || spec.maxModelLen < 1) {
-    throw new InputError(`${field}.maxModelLen`, spec.maxModelLen, 'must be a positive integer');
+  let byDp: Map<number, DpStepTerms> | undefined;
+  if (spec.byDp !== undefined) {
+    byDp = new Map();
+    for (const [key, terms] of Object.entries(spec.byDp)) {
+      const c: Partial<Record<StepCoefficient, number>> = {};
+      for (const [k, v] of Object.entries(terms.coefficients ?? {})) if (v !== undefined) c[k as StepCoefficient] = v;
+      if (ratio !== undefined && c.perKvTokenRead !== undefined && c.perMeanKvToken === undefined) {
+        c.perMeanKvToken = meanKvCoefficient(ratio, c.perKvTokenRead, `${field}.byDp.${key}.coefficients.perKvTokenRead`);
+      }
+      byDp.set(Number(key), { coefficients: c, maxRankTokenCurve: terms.maxRankTokenCurve });
+    }
   }
   const mem = spec.kvMemory;
   const fixed = spec.kvCapacityTokens;
-  if (!mem && (typeof fixed !== 'number' || !Number.isInteger(fixed) || fixed < 1)) {
-    throw new InputError(`${field}.kvCapacityTokens`, fixed, 'must be a positive integer when kvMemory is absent');
-  }
-  const curve = spec.maxRankTokenCurve === undefined ? undefined : checkCurve(spec.maxRankTokenCurve, `${field}.maxRankTokenCurve`);
-  let byDp: Map<number, DpStepTerms> | undefined;
-  if (spec.byDp !== undefined) {
-    if (spec.byDp === null || typeof spec.byDp !== 'object' || Array.isArray(spec.byDp) || Object.keys(spec.byDp).length === 0) {
-      throw new InputError(`${field}.byDp`, spec.byDp, 'must map DP sizes ("1", "2", ...) to {coefficients, maxRankTokenCurve}');
-    }
-    byDp = new Map();
-    for (const [key, terms] of Object.entries(spec.byDp)) {
-      const dp = Number(key);
-      const f = `${field}.byDp.${key}`;
-      if (!Number.isInteger(dp) || dp < 1 || String(dp) !== key) throw new InputError(`${field}.byDp`, key, 'keys must be DP sizes (positive integers)');
-      if (terms === null || typeof terms !== 'object') throw new InputError(f, terms, 'must be an object {coefficients, maxRankTokenCurve}');
-      const c: Partial<Record<StepCoefficient, number>> = {};
-      for (const [k, v] of Object.entries(terms.coefficients ?? {})) {
-        if (!(STEP_COEFFICIENTS as readonly string[]).includes(k)) throw new InputError(`${f}.coefficients`, k, `unknown coefficient; known: ${STEP_COEFFICIENTS.join(', ')}`);
-        c[k as StepCoefficient] = checkCoefficient(k as StepCoefficient, v, `${f}.coefficients.${k}`);
-      }
-      if (ratio !== undefined && c.perKvTokenRead !== undefined && c.perMeanKvToken === undefined) {
-        c.perMeanKvToken = checkCoefficient('perMeanKvToken', Math.round(ratio * c.perKvTokenRead), `${f}.coefficients.perKvTokenRead`);
-      }
-      const dc = terms.maxRankTokenCurve === undefined ? undefined : checkCurve(terms.maxRankTokenCurve, `${f}.maxRankTokenCurve`);
-      byDp.set(dp, { coefficients: c, maxRankTokenCurve: dc });
-    }
-  }
   return {
     name: spec.name,
     ...coef,
-    maxRankTokenCurve: curve,
+    maxRankTokenCurve: spec.maxRankTokenCurve,
     byDp,
     maxModelLen: spec.maxModelLen,
     kvCapacityTokens: mem ? (dp: number) => kvCapacityFromMemory(mem, dp) : () => fixed as number,

@@ -3,7 +3,8 @@
  * picoseconds at integer token counts, evaluated with one multiply and one add, so a WGSL
  * engine reproduces them exactly with 64-bit integer emulation.
  */
-import { InputError } from '../errors.ts';
+import { z } from 'zod';
+import { numberIn, parseWith } from '../zodRules.ts';
 import type { StepCurve } from './types.ts';
 
 /** Largest per-point value and slope accepted (keeps value(x) < 2^53 for x < 2^20). */
@@ -39,31 +40,40 @@ export function curveMaxPs(c: StepCurve, xMax: number): number {
   return m;
 }
 
+const int = (max: number, rule: string) => numberIn({ min: 0, max, int: true, rule });
+
+/** A piecewise-linear lookup table of a model file (checked by `checkCurve`). */
+export const stepCurveSchema: z.ZodType<StepCurve> = z
+  .object(
+    {
+      tokens: z.array(z.number({ error: 'must be strictly increasing integers in [1, 2^20]' }), { error: 'must be an object with arrays tokens, ps and slopePs' }),
+      ps: z.array(int(MAX_CURVE_PS, 'an integer number of picoseconds in [0, 2^46]'), { error: 'must be an object with arrays tokens, ps and slopePs' }),
+      slopePs: z.array(int(MAX_CURVE_SLOPE_PS, 'an integer number of picoseconds per token in [0, 2^32)'), {
+        error: 'must be an object with arrays tokens, ps and slopePs',
+      }),
+    },
+    { error: 'must be an object with arrays tokens, ps and slopePs' },
+  )
+  .check((ctx) => {
+    const { tokens, ps, slopePs } = ctx.value;
+    const n = tokens.length;
+    if (n < 1 || n > MAX_CURVE_POINTS || ps.length !== n || slopePs.length !== n) {
+      ctx.issues.push({ code: 'custom', message: `tokens, ps and slopePs must have the same length, 1 to ${MAX_CURVE_POINTS}`, input: n });
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      const x = tokens[i];
+      if (!Number.isInteger(x) || x < 1 || x > 2 ** 20 || (i > 0 && x <= tokens[i - 1])) {
+        ctx.issues.push({ code: 'custom', message: 'must be strictly increasing integers in [1, 2^20]', input: x, path: ['tokens', i] });
+        return;
+      }
+    }
+  })
+  .transform((c) => ({ tokens: [...c.tokens], ps: [...c.ps], slopePs: [...c.slopePs] }));
+
 /** Check a curve read from a model file; throws InputError naming `field`. */
 export function checkCurve(raw: unknown, field: string): StepCurve {
-  const c = raw as Partial<StepCurve> | undefined;
-  if (c === null || typeof c !== 'object' || !Array.isArray(c.tokens) || !Array.isArray(c.ps) || !Array.isArray(c.slopePs)) {
-    throw new InputError(field, raw, 'must be an object with arrays tokens, ps and slopePs');
-  }
-  const n = c.tokens.length;
-  if (n < 1 || n > MAX_CURVE_POINTS || c.ps.length !== n || c.slopePs.length !== n) {
-    throw new InputError(field, n, `tokens, ps and slopePs must have the same length, 1 to ${MAX_CURVE_POINTS}`);
-  }
-  for (let i = 0; i < n; i++) {
-    const x = c.tokens[i];
-    if (!Number.isInteger(x) || x < 1 || x > 2 ** 20 || (i > 0 && x <= c.tokens[i - 1])) {
-      throw new InputError(`${field}.tokens[${i}]`, x, 'must be strictly increasing integers in [1, 2^20]');
-    }
-    const y = c.ps[i];
-    if (!Number.isInteger(y) || y < 0 || y > MAX_CURVE_PS) {
-      throw new InputError(`${field}.ps[${i}]`, y, `must be an integer number of picoseconds in [0, 2^46]`);
-    }
-    const s = c.slopePs[i];
-    if (!Number.isInteger(s) || s < 0 || s > MAX_CURVE_SLOPE_PS) {
-      throw new InputError(`${field}.slopePs[${i}]`, s, `must be an integer number of picoseconds per token in [0, 2^32)`);
-    }
-  }
-  return { tokens: [...c.tokens], ps: [...c.ps], slopePs: [...c.slopePs] };
+  return parseWith(stepCurveSchema, raw, field);
 }
 
 /**

@@ -5,6 +5,7 @@ import { readArrowFile, type ArrowFileData } from '../io/arrowRead.ts';
 import { REQUESTS_FORMAT, TIMESERIES_FORMAT, requestsPathFor } from '../io/arrowWrite.ts';
 import { RESULTS_FORMAT } from '../io/resultSchema.ts';
 import { InputError } from '../errors.ts';
+import { assertSameSweep } from '../io/sameSweep.ts';
 import { sweepReport, type BuiltReport } from './sweepReport.ts';
 import { timeSeriesReport, type TimeSeriesReportOptions } from './timeseriesReport.ts';
 import { REQUIRED_RESULT_COLUMNS } from './sweepData.ts';
@@ -51,7 +52,7 @@ function readRequests(path: string): ArrowFileData {
   try {
     return readArrowFile(path);
   } catch (e) {
-    if (e instanceof InputError && e.field === 'file') throw new InputError('requests', path, e.message.replace(/^file: /, '').replace(/ \(got .*\)$/, ''));
+    if (e instanceof InputError && e.field === 'file') throw new InputError('requests', path, e.reason);
     throw e;
   }
 }
@@ -70,5 +71,8 @@ export async function buildReport(path: string, opts: ReportOptions = {}): Promi
   const beside = requestsPathFor(path);
   const requestsPath = opts.requestsPath ?? (existsSync(beside) ? beside : undefined);
   const requests = requestsPath !== undefined ? readRequests(requestsPath) : undefined;
+  // Labels from another sweep would name the wrong configurations. (A request log that does not
+  // match is detected row by row and left undrawn, with the reason on the page.)
+  if (results) assertSameSweep([file, results], 'results', 'pass the result file written by the same sweep');
   return { kind, ...(await timeSeriesReport(file, { ...opts, results, requests, requestsLookedFor: beside })) };
 }

@@ -36,7 +36,7 @@ export function requestLog(file: ArrowFileData): RequestLog {
   try {
     columns = Object.fromEntries(REQUIRED_REQUEST_COLUMNS.map((c) => [c, numericColumn(file, c)])) as RequestLog['columns'];
   } catch (e) {
-    if (e instanceof InputError) throw new InputError('requests', file.path, e.message.replace(/^file: /, '').replace(/ \(got .*\)$/, ''));
+    if (e instanceof InputError) throw new InputError('requests', file.path, e.field === 'file' ? e.reason : `${e.field}: ${e.reason}`);
     throw e;
   }
   const idx = columns.config_index;

@@ -227,6 +227,9 @@ export function sweepCharts(data: SweepData, means: readonly CellMean[], opts: S
   const cellWidth = (facets: number) => (facets > 4 ? 160 : 180);
   for (const def of perRate) {
     const rows = records(means, [def.key]);
+    // A metric with no value anywhere (TTFT when every request failed) has no chart: an empty
+    // scale would only draw nothing and make vega warn about an infinite extent.
+    if (!rows.some((r) => Number.isFinite(r[def.key]))) continue;
     const where = singleRate ? ` at ${rateLabel(data.rates[0])}` : ' versus request rate';
     const by = data.dps.length > 1 ? ', one panel per DP size' : data.dps.length === 1 ? ` (DP = ${data.dps[0]})` : '';
     charts.push({

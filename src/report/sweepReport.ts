@@ -34,7 +34,7 @@ export async function sweepReport(file: ArrowFileData): Promise<BuiltReport> {
   const name = data.meta.sweep_name || file.path;
   const body = [
     `<h1>balanceroute sweep report: ${esc(name)}</h1>`,
-    `<p class="sub">${esc(file.path)} · ${num(file.numRows)} configurations · ${data.variants.length} router variant${data.variants.length === 1 ? '' : 's'} · ` +
+    `<p class="sub">${esc(file.path)} · ${num(file.numRows)} configuration${file.numRows === 1 ? '' : 's'} · ${data.variants.length} router variant${data.variants.length === 1 ? '' : 's'} · ` +
       `${data.seeds.length} seed${data.seeds.length === 1 ? '' : 's'}</p>`,
     headline(verdict, data),
     `<h2 id="verdict">Verdict</h2>`,
@@ -70,6 +70,9 @@ function significance(g: IntervalEstimate | null): 'pos' | 'neg' | 'ns' {
 }
 
 function headline(v: Verdict, data: SweepData): string {
+  if (v.rows.length === 0 && v.emptyCells > 0) {
+    return `<p class="headline">No verdict: in every cell no router completed a request (${esc(v.metric)} is 0); see <code>failed_rejected</code> and <code>failed_timeout</code>.</p>`;
+  }
   if (v.rows.length === 0) return `<p class="headline">No cell has a finite ${esc(v.metric)}; no verdict.</p>`;
   const wins = new Map<string, number>();
   for (const r of v.rows) wins.set(r.best, (wins.get(r.best) ?? 0) + 1);
@@ -82,8 +85,9 @@ function headline(v: Verdict, data: SweepData): string {
     const b = sig.reduce((a, r) => (r.gain!.mean > a.gain!.mean ? r : a));
     top = ` Largest gain with an interval above zero: <b>${esc(b.best)}</b> ${pct(b.gain!.mean)} ${interval(b.gain)} over ${esc(b.baseline)} at ${cellName(b)}.`;
   }
+  const empty = v.emptyCells > 0 ? ` ${v.emptyCells} cell${v.emptyCells === 1 ? '' : 's'} where no router completed a request ${v.emptyCells === 1 ? 'is' : 'are'} left out.` : '';
   return `<p class="headline">Best router by throughput, counted over ${cells} cell${cells === 1 ? '' : 's'} (DP × rate${data.contexts.length > 1 ? ' × other axes' : ''}): ${winText}.` +
-    ` Gains over ${esc(v.baseline)} whose ${Math.round(v.level * 100)}% interval excludes zero: ${sig.length} of ${cells}.${top}</p>`;
+    ` Gains over ${esc(v.baseline)} whose ${Math.round(v.level * 100)}% interval excludes zero: ${sig.length} of ${cells}.${top}${empty}</p>`;
 }
 
 function cellName(r: VerdictRow): string {

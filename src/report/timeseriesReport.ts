@@ -164,7 +164,7 @@ export async function timeSeriesReport(file: ArrowFileData, opts: TimeSeriesRepo
   const m = data.meta;
   const name = m.sweep_name && m.sweep_name !== 'run' ? m.sweep_name : file.path;
   const more = data.configs.length > chosen.length
-    ? `<p class="note">The file holds ${data.configs.length} configurations; this report draws ${chosen.length}. Choose others with <code>--config 3,7</code>.</p>`
+    ? `<p class="note">The file holds ${data.configs.length} configuration${data.configs.length === 1 ? '' : 's'}; this report draws ${chosen.length}. Choose others with <code>--config 3,7</code>.</p>`
     : '';
   const unlabelled = labels.size === 0
     ? `<p class="note">Configurations are identified by <code>config_index</code>; pass the sweep's result file with <code>--results RESULTS.arrow</code> to label them with router, DP, rate and seed.</p>`

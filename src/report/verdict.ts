@@ -62,6 +62,8 @@ export interface Verdict {
   /** True when the sweep has no baselineRouter rows and the first variant is the baseline. */
   baselineFallback: boolean;
   rows: VerdictRow[];
+  /** Cells left out because no variant has a positive mean (nothing completed): no best router at 0 tok/s. */
+  emptyCells: number;
 }
 
 /** Seed -> mean metric (duplicate rows of one seed are averaged); non-finite values dropped. */
@@ -121,6 +123,7 @@ export function computeVerdict(rows: readonly VerdictInputRow[], options: Verdic
   });
 
   const out: VerdictRow[] = [];
+  let emptyCells = 0;
   for (const key of keys) {
     const cellRows = cells.get(key)!;
     const [context, dp, rate] = JSON.parse(key) as [string, number, number];
@@ -130,6 +133,11 @@ export function computeVerdict(rows: readonly VerdictInputRow[], options: Verdic
     const means = new Map(variants.map((v) => [v, meanOf(primary.get(v)!)]));
     const ranked = variants.filter((v) => means.get(v) !== null);
     if (ranked.length === 0) continue; // no finite values in this cell
+    // Every variant at 0 (nothing completed): naming one "best" would be noise, not a verdict.
+    if (ranked.every((v) => means.get(v)! <= 0)) {
+      emptyCells++;
+      continue;
+    }
     let best = ranked[0];
     for (const v of ranked) if (means.get(v)! > means.get(best)!) best = v;
 
@@ -166,7 +174,7 @@ export function computeVerdict(rows: readonly VerdictInputRow[], options: Verdic
       note,
     });
   }
-  return { metric, secondary, level, baselineRouter, baseline, baselineFallback, rows: out };
+  return { metric, secondary, level, baselineRouter, baseline, baselineFallback, rows: out, emptyCells };
 }
 
 /** The paired gain of one variant over the baseline in one cell. */

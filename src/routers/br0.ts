@@ -20,7 +20,7 @@ export const br0: RouterDef = {
       // The WGSL port gets E itself, computed as route() does (f64, then floor): f32 could round it.
       gpu: { type: 'u32', value: (p, ctx) => (str(p, 'envelope') === 'capacity' ? Math.floor(num(p, 'envelope_frac') * ctx.capacityTokens) : 0) },
     },
-    { name: 'hold_ms', kind: 'number', default: 0, min: 0, max: 1e6, description: 'per_step only: hold a request whose best admission has F > 0 (overflow outweighs filled margin) for up to this long (0 = never hold).' },
+    { name: 'hold_ms', kind: 'number', default: 0, min: 0, max: 1e6, description: 'per_step only: hold a request whose best admission has F > 0 (overflow outweighs filled margin) for up to this long (0 = never hold).', onlyWith: { dispatch: 'per_step' } },
   ],
   // With mean, scores are compared multiplied by G (see route), so integer a, b suffice for all envelopes.
   integerScored: (p: RouterParams) => Number.isInteger(num(p, 'a')) && Number.isInteger(num(p, 'b')),

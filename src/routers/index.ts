@@ -1,6 +1,8 @@
 // Router registry: name -> definition, and validation of router knobs.
 // Definitions and provenance of every router: docs/routers.md.
+import { z } from 'zod';
 import { InputError } from '../errors.ts';
+import { parseDecimal } from '../decimal.ts';
 import { br0 } from './br0.ts';
 import { brh } from './brh.ts';
 import { fastPhi } from './fastPhi.ts';
@@ -29,9 +31,11 @@ export function getRouter(name: string, field = 'router'): RouterDef {
 
 /**
  * Validate user-given knobs for a router and fill in defaults. Unknown knobs, wrong types and
- * out-of-range values are InputErrors naming `${field}.${knob}`. Numbers may be given as numeric
- * strings (command-line flags arrive that way); `true`/`false` are accepted for yes/no enums
- * (YAML 1.1 readers turn `yes` into true). Returns knobs in the router's declared order.
+ * out-of-range values are InputErrors naming `${field}.${knob}`. The rules come from the
+ * router's own KnobSpec list (`knobSchema`), so a new knob needs no change outside its router.
+ * Numbers may be given as decimal strings (command-line flags arrive that way); `true`/`false`
+ * are accepted for yes/no enums (YAML 1.1 readers turn `yes` into true). Returns knobs in the
+ * router's declared order.
  */
 export function resolveRouterParams(name: string, given: Record<string, unknown> | null | undefined, field = 'router'): RouterParams {
   const def = getRouter(name, field);
@@ -53,24 +57,44 @@ export function resolveRouterParams(name: string, given: Record<string, unknown>
   return out;
 }
 
-function checkKnob(k: KnobSpec, v: unknown, path: string): KnobValue {
+const schemas = new WeakMap<KnobSpec, z.ZodType<KnobValue>>();
+
+/** The zod schema of one knob, from its KnobSpec (cached). */
+export function knobSchema(k: KnobSpec): z.ZodType<KnobValue> {
+  let s = schemas.get(k);
+  if (s) return s;
   if (k.kind === 'enum') {
     const values = k.values ?? [];
-    let s: unknown = v;
-    if (typeof v === 'boolean' && values.includes('yes') && values.includes('no')) s = v ? 'yes' : 'no';
-    if (typeof s !== 'string' || !values.includes(s)) {
-      throw new InputError(path, v, `must be one of ${values.join(', ')}`);
-    }
-    return s;
+    const yesNo = values.includes('yes') && values.includes('no');
+    const rule = `must be one of ${values.join(', ')}`;
+    s = z.preprocess(
+      (v) => (yesNo && typeof v === 'boolean' ? (v ? 'yes' : 'no') : v),
+      z.string({ error: rule }).refine((v) => values.includes(v), { error: rule }),
+    ) as z.ZodType<KnobValue>;
+  } else {
+    // A numeric knob may also take a few words (listed in `values`), e.g. a K of `full`.
+    const words = k.values ?? [];
+    const or = words.length ? ` or ${words.join(', ')}` : '';
+    const what = `must be ${k.kind === 'integer' ? 'an integer' : 'a number'}${or}`;
+    const range = `must be in [${k.min ?? '-inf'}, ${k.max ?? 'inf'}]${or}`;
+    let n = z.number({ error: (iss) => (typeof iss.input === 'number' && !Number.isNaN(iss.input) ? 'must be a finite number' : what) });
+    if (k.kind === 'integer') n = n.int({ error: what });
+    if (k.min !== undefined) n = n.min(k.min, { error: range });
+    if (k.max !== undefined) n = n.max(k.max, { error: range });
+    s = z.unknown().transform((v, ctx): KnobValue => {
+      if (typeof v === 'string' && words.includes(v.trim())) return v.trim();
+      const r = n.safeParse(typeof v === 'string' ? (parseDecimal(v) ?? v) : v);
+      if (r.success) return r.data;
+      ctx.issues.push({ code: 'custom', message: r.error.issues[0].message, input: v });
+      return z.NEVER;
+    });
   }
-  let x: number;
-  if (typeof v === 'number') x = v;
-  else if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v.trim()))) x = Number(v.trim());
-  else throw new InputError(path, v, `must be ${k.kind === 'integer' ? 'an integer' : 'a number'}`);
-  if (!Number.isFinite(x)) throw new InputError(path, v, 'must be a finite number');
-  if (k.kind === 'integer' && !Number.isInteger(x)) throw new InputError(path, v, 'must be an integer');
-  if ((k.min !== undefined && x < k.min) || (k.max !== undefined && x > k.max)) {
-    throw new InputError(path, v, `must be in [${k.min ?? '-inf'}, ${k.max ?? 'inf'}]`);
-  }
-  return x;
+  schemas.set(k, s);
+  return s;
+}
+
+function checkKnob(k: KnobSpec, v: unknown, path: string): KnobValue {
+  const r = knobSchema(k).safeParse(v);
+  if (!r.success) throw new InputError(path, v, r.error.issues[0].message);
+  return r.data;
 }

@@ -68,6 +68,11 @@ export interface KnobSpec {
    * enum -> u32 index into `values`.
    */
   gpu?: { type: 'u32' | 'f32'; value: (params: RouterParams, ctx: KnobGpuContext) => number };
+  /**
+   * The knob acts only under this dispatch mode (e.g. holding needs a global queue): a value
+   * other than the default under another mode is an input error, not a silent no-op.
+   */
+  onlyWith?: { dispatch: 'on_arrival' | 'per_step' };
 }
 
 /** What a knob's host-side GPU encoding may use besides the knobs. */

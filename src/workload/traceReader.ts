@@ -9,10 +9,17 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError, brief } from '../errors.ts';
 import { parseCsv } from '../io/csv.ts';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
+/**
+ * Longest span of a trace, s from its first row (about 31 years): arrival times stay exact
+ * integer microseconds far below 2^53.
+ */
+export const MAX_TRACE_SPAN_S = 1e9;
+/** Largest token count of one request in a trace (int32 columns). */
+export const MAX_TRACE_TOKENS = 2 ** 31 - 1;
 export const TIME_UNITS: readonly TimeUnit[] = ['s', 'ms', 'us', 'ns'];
 const US_PER: Record<TimeUnit, number> = { s: 1e6, ms: 1e3, us: 1, ns: 1e-3 };
 
@@ -252,7 +259,7 @@ function readJsonl(lines: string[], display: string): RowSource {
     try {
       obj = JSON.parse(line);
     } catch {
-      throw new InputError('trace', line.length > 60 ? line.slice(0, 57) + '...' : line, `${display}:${i + 1}: not valid JSON (JSON Lines traces hold one object per line)`);
+      throw new InputError('trace', line, `${display}:${i + 1}: not valid JSON (JSON Lines traces hold one object per line)`);
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       throw new InputError('trace', obj, `${display}:${i + 1}: expected a JSON object per line`);
@@ -276,7 +283,7 @@ function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', exp
   if (explicit !== undefined) {
     const j = header.indexOf(explicit);
     if (j < 0) {
-      throw new InputError(`trace_columns.${role}`, explicit, `no such column in ${display}; header has: ${header.join(', ')}`);
+      throw new InputError(`trace_columns.${role}`, explicit, `no such column in ${display}; header has: ${brief(header.join(', '), 200)}`);
     }
     return j;
   }
@@ -287,7 +294,7 @@ function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', exp
   throw new InputError(
     'trace',
     display,
-    `no ${role} column found (looked for ${aliases.join(', ')}; header has: ${header.join(', ')}); name it with trace_columns`,
+    `no ${role} column found (looked for ${aliases.join(', ')}; header has: ${brief(header.join(', '), 200)}); name it with trace_columns`,
   );
 }
 
@@ -354,6 +361,13 @@ function parseTraceText(text: string, display: string, abs: string, opts: TraceO
         throw new InputError('trace', cellValue(a), `${display}:${line}: arrival column "${arrivalName}" ${a === undefined || a === '' ? 'is missing' : 'is not a number'}`);
       }
     }
+    if (kept > 0 && (t - raw[0]) * factor > MAX_TRACE_SPAN_S * 1e6) {
+      throw new InputError(
+        'trace',
+        cellValue(a),
+        `${display}:${line}: arrival column "${arrivalName}" is ${(((t - raw[0]) * factor) / 1e6).toPrecision(3)} s after the first row; a trace may span at most ${MAX_TRACE_SPAN_S} s`,
+      );
+    }
     if (t < prev) {
       throw new InputError('trace', cellValue(a), `${display}:${line}: arrival time goes backwards (the previous row has ${formatTime(prev, unit)}); traces must be sorted by arrival`);
     }
@@ -403,8 +417,11 @@ function tokens(c: Cell, role: 'prompt' | 'output', col: string, display: string
   if (v < 1) {
     throw new InputError('trace', c, `${display}:${line}: ${role} column "${col}" must be at least 1 token (drop failed or empty requests from the trace)`);
   }
-  if (!Number.isInteger(v) || v > 2 ** 31 - 1) {
+  if (!Number.isInteger(v)) {
     throw new InputError('trace', c, `${display}:${line}: ${role} column "${col}" must be a whole number of tokens`);
+  }
+  if (v > MAX_TRACE_TOKENS) {
+    throw new InputError('trace', c, `${display}:${line}: ${role} column "${col}" is out of range: at most ${MAX_TRACE_TOKENS} tokens`);
   }
   return v;
 }

@@ -3,9 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+export const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 // tsx's loader by absolute URL: a test may run the CLI in another working directory.
-const TSX = import.meta.resolve('tsx');
+export const TSX = import.meta.resolve('tsx');
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CliResult {

@@ -31,6 +31,8 @@ describe('sweep -> Arrow file', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('jsq_load');
     expect(r.stderr).toMatch(/8 configurations in .* simulated requests\/s/);
+    // 480 simulated requests: the pool is not worth starting; the line says so.
+    expect(r.stderr).toMatch(/cpu engine, 1 thread: 480 simulated requests are below the worker-pool threshold/);
   });
 
   it('has one row per configuration with the documented columns, read by an independent reader', () => {
@@ -67,7 +69,7 @@ describe('sweep -> Arrow file', () => {
       expect(t[k]).toBe(s[k]);
       expect(json[k]).toBe(s[k]);
     }
-  });
+  }, 60_000);
 
   it('shards merge back into the unsharded result', () => {
     const a = join(dir, 'a.arrow');
@@ -84,5 +86,5 @@ describe('sweep -> Arrow file', () => {
       expect(merged[i].throughput_tok_s).toBe(full[i].throughput_tok_s);
       expect(merged[i].router).toBe(full[i].router);
     }
-  });
+  }, 90_000);
 });

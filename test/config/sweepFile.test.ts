@@ -66,7 +66,7 @@ describe('bad values name the dotted path and file:line', () => {
 
   it('base values (checked first)', () => {
     const e = errorFor((l) => l);
-    expect(e.message).toBe('sw.yaml:4: base.max_output: must be an integer >= 1 (got 0)');
+    expect(e.message).toBe('sw.yaml:4: base.max_output: must be an integer in [1, 1073741824] (got 0)');
   });
 
   it('configs entries', () => {

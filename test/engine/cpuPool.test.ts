@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CpuEngine, MIN_POOL_REQUESTS } from '../../src/engine/cpu/cpuEngine.ts';
 import { InputError } from '../../src/errors.ts';
+import { inputError } from '../inputError.ts';
 import { resolveRouterParams } from '../../src/routers/index.ts';
 import { makeScenario } from '../helpers.ts';
 
@@ -57,8 +58,7 @@ describe('CPU engine worker pool', () => {
     }));
     const pool = new CpuEngine({ threads: 2 });
     try {
-      const e = await pool.run(bad).catch((x) => x);
-      expect(e).toBeInstanceOf(InputError);
+      const e = await inputError(() => pool.run(bad));
       expect(e.message).toContain('bad.csv');
       expect(e.message.split('\n')).toHaveLength(1);
     } finally {

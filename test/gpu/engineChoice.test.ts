@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseEngine, type EngineChoice } from '../../src/engine/choose.ts';
-import { InputError } from '../../src/errors.ts';
+import { inputError } from '../inputError.ts';
 import type { AdapterProbe } from '../../src/engine/gpu/adapter.ts';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { cli } from '../cli/cli.ts';
@@ -21,8 +21,7 @@ const hardware = fake({ adapter: {} as GPUAdapter, gpu: {} as GPU, name: 'nvidia
 
 describe('chooseEngine', () => {
   it('--engine gpu without an adapter is a one-line input error naming the engine', async () => {
-    const err = await chooseEngine(flags('gpu'), () => {}, none).catch((e) => e);
-    expect(err).toBeInstanceOf(InputError);
+    const err = await inputError(() => chooseEngine(flags('gpu'), () => {}, none));
     expect(err.message).toMatch(/^engine: no WebGPU adapter found .*; use --engine cpu or auto$/);
     expect(err.message).not.toContain('\n');
   });

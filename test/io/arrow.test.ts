@@ -170,7 +170,7 @@ describe('atomic writes', () => {
   });
 
   it('a failure in the middle of writing removes the temporary file', async () => {
-    const { writeFileAtomic } = await import('../../src/io/atomicFile.ts');
+    const { writeFileAtomic } = await import('../../src/io/outputFile.ts');
     const dir = tmp();
     const p = join(dir, 'out.arrow');
     expect(() =>

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectShard } from '../../src/config/expand.ts';
 import { InputError } from '../../src/errors.ts';
+import { inputError } from '../inputError.ts';
 import { readArrowFile } from '../../src/io/arrowRead.ts';
 import { writeResults } from '../../src/io/arrowWrite.ts';
 import { mergeResultFiles } from '../../src/io/merge.ts';
@@ -33,13 +34,14 @@ describe('merge', () => {
       const shards = await shardFiles(dir, results, n);
       const out = join(dir, `merged${n}.arrow`);
       // Inputs in any order.
-      expect(await mergeResultFiles([...shards].reverse(), out)).toBe(16);
+      expect((await mergeResultFiles([...shards].reverse(), out)).rows).toBe(16);
       const a = readArrowFile(whole);
       const b = readArrowFile(out);
       expect(b.columns.map((c) => [c.name, c.typeName, c.metadata])).toEqual(a.columns.map((c) => [c.name, c.typeName, c.metadata]));
       expect(b.rows()).toEqual(a.rows());
       expect(b.metadata.merged_from).toBe(JSON.stringify([...shards].reverse()));
-      expect(b.metadata.shard).toBe(`${n - 1}/${n}`); // metadata of the first input
+      expect(b.metadata.shard).toBeUndefined(); // a merged file is no longer one shard
+      expect(b.metadata.shards).toBe([...Array(n).keys()].reverse().map((i) => `${i}/${n}`).join(','));
       expect(b.metadata.sweep_name).toBe('test-sweep');
     }
   });
@@ -69,8 +71,7 @@ describe('merge', () => {
     const { writeTimeSeries } = await import('../../src/io/arrowWrite.ts');
     const ts = join(dir, 'ts.arrow');
     await writeTimeSeries(ts, [], META);
-    const e = await mergeResultFiles([a, ts], join(dir, 'out.arrow')).catch((x) => x);
-    expect(e).toBeInstanceOf(InputError);
+    const e = await inputError(() => mergeResultFiles([a, ts], join(dir, 'out.arrow')));
     expect(e.field).toBe('file');
     expect(e.message).toMatch(new RegExp(`^file: has column dp where .*a\\.arrow has router_params;`));
     expect(e.message).toContain(JSON.stringify(ts));
@@ -101,8 +102,7 @@ describe('merge', () => {
     const b = join(dir, 'b.arrow');
     await writeResults(a, sampleResults().slice(0, 3), META);
     await writeResults(b, sampleResults().slice(2, 5), META);
-    const e = await mergeResultFiles([a, b], join(dir, 'o.arrow')).catch((x) => x);
-    expect(e).toBeInstanceOf(InputError);
+    const e = await inputError(() => mergeResultFiles([a, b], join(dir, 'o.arrow')));
     expect(e.field).toBe('config_index');
     expect(e.value).toBe(2);
     expect(e.message).toMatch(/appears in both .*a\.arrow and .*b\.arrow/);

@@ -106,7 +106,7 @@ describe('per-DP terms (calibrated models)', () => {
     expect(loaded.perMixedDecodeKvToken).toBe(0);
     expect([...loaded.byDp!.keys()]).toEqual([1, 2]);
     expect(() => modelFromSpec(spec({ byDp: { two: {} } }))).toThrow(/model\.byDp: keys must be DP sizes/);
-    expect(() => modelFromSpec(spec({ byDp: { '2': { coefficients: { speed: 1 } as never } } }))).toThrow(/model\.byDp\.2\.coefficients: unknown coefficient/);
+    expect(() => modelFromSpec(spec({ byDp: { '2': { coefficients: { speed: 1 } as never } } }))).toThrow(/model\.byDp\.2\.coefficients\.speed: unknown coefficient/);
     expect(() => modelFromSpec(spec({ byDp: { '2': { coefficients: { a2aBase: -1 } } } }))).toThrow(/model\.byDp\.2\.coefficients\.a2aBase/);
     expect(() => modelFromSpec(spec({ coefficients: { ...spec().coefficients, perMixedDecodeSeq: 1.5 } }))).toThrow(/coefficients\.perMixedDecodeSeq/);
     expect(() => modelFromSpec(spec({ coefficients: { ...spec().coefficients, base: undefined } }))).toThrow(/coefficients\.base/);

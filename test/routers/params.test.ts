@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { inputError } from '../inputError.ts';
 import { getRouter, resolveRouterParams, ROUTERS, routerNames } from '../../src/routers/index.ts';
-
-function inputError(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('registry', () => {
   it('registers every router under its own name', () => {

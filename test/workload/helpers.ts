@@ -3,8 +3,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
-import { InputError, formatValue } from '../../src/errors.ts';
 import type { WorkloadSpec } from '../../src/workload/types.ts';
 
 /** The shared public data (../shared/data next to the repository, or $BALANCEROUTE_DATA). */
@@ -31,23 +29,7 @@ export function removeTempFiles(): void {
   dir = undefined;
 }
 
-/** Expect fn to throw an InputError whose one-line message names `field` and the value. */
-export function expectInputError(fn: () => unknown, field: string, value?: unknown, ...fragments: string[]): InputError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected an InputError').toBeInstanceOf(InputError);
-  const e = err as InputError;
-  expect(e.field).toBe(field);
-  expect(e.message.startsWith(`${field}: `)).toBe(true);
-  expect(e.message).not.toContain('\n');
-  if (value !== undefined) expect(e.message).toContain(formatValue(value));
-  for (const f of fragments) expect(e.message).toContain(f);
-  return e;
-}
+export { expectInputError } from '../inputError.ts';
 
 export function mean(a: ArrayLike<number>): number {
   let s = 0;

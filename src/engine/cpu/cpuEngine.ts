@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Scenario } from '../../config/scenario.ts';
-import { InputProblem } from '../../errors.ts';
+import { InputError } from '../../errors.ts';
 import type { Engine, EngineInfo, EngineProgress, RunResult } from '../types.ts';
 import { runScenario } from './runScenario.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
@@ -25,6 +25,21 @@ export interface CpuEngineOptions {
   threads?: number;
   /** Smallest sweep (simulated requests) that uses the pool; default MIN_POOL_REQUESTS. */
   minPoolRequests?: number;
+  /**
+   * Use at most as many threads as there are cores (the CLI sets this unless --threads-force):
+   * more threads than cores only add start-up cost, memory and contention.
+   */
+  capAtCores?: boolean;
+}
+
+/** How many threads a sweep runs on, and why that differs from what was asked. */
+export interface ThreadPlan {
+  /** Threads asked for (undefined: the default, all cores). */
+  requested: number | undefined;
+  /** Threads actually used (1 = the calling thread, no worker pool). */
+  threads: number;
+  /** Why `threads` differs from the request; undefined when it does not. */
+  note: string | undefined;
 }
 
 /**
@@ -36,26 +51,75 @@ export class CpuEngine implements Engine {
   readonly info: EngineInfo;
   private readonly maxThreads: number;
   private readonly minPoolRequests: number;
+  private readonly requested: number | undefined;
+  private readonly capNote: string | undefined;
+  private planned: ThreadPlan | undefined;
   private pool: Worker[] = [];
   private ready: Promise<void> | undefined;
 
   constructor(opts: CpuEngineOptions = {}) {
-    this.maxThreads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+    this.requested = opts.threads === undefined ? undefined : Math.max(1, Math.floor(opts.threads));
+    const cores = availableParallelism();
+    let max = this.requested ?? cores;
+    if (opts.capAtCores && max > cores) {
+      this.capNote = `capped at the ${cores} available core${cores === 1 ? '' : 's'} (--threads-force to run ${max} threads anyway)`;
+      max = cores;
+    }
+    this.maxThreads = max;
     this.minPoolRequests = opts.minPoolRequests ?? MIN_POOL_REQUESTS;
     this.info = { engine: 'cpu', adapter: '', fallbackAdapter: false, threads: this.maxThreads };
   }
 
-  async run(scenarios: readonly Scenario[], onProgress?: (p: EngineProgress) => void): Promise<RunResult[]> {
+  /**
+   * Decide the threads for a whole sweep that will be run in several calls (chunks), so every
+   * chunk uses the same number and the number recorded is the one used. Without a plan, each
+   * run() decides for its own configurations.
+   */
+  plan(scenarios: readonly Scenario[]): ThreadPlan {
+    this.planned = this.decide(scenarios);
+    (this.info as { threads: number }).threads = this.planned.threads;
+    return this.planned;
+  }
+
+  /** The plan of the last plan() call, if any. */
+  get lastPlan(): ThreadPlan | undefined {
+    return this.planned;
+  }
+
+  private decide(scenarios: readonly Scenario[]): ThreadPlan {
     const total = scenarios.length;
     const requests = scenarios.reduce((a, sc) => a + (sc.workload.requests || TRACE_REQUESTS_GUESS), 0);
-    const threads = requests < this.minPoolRequests ? 1 : Math.min(this.maxThreads, Math.ceil(total / 2));
-    (this.info as { threads: number }).threads = Math.max(1, threads);
+    let threads = this.maxThreads;
+    let note = this.capNote;
+    if (threads > 1 && requests < this.minPoolRequests) {
+      threads = 1;
+      note =
+        `${requests.toLocaleString('en-US')} simulated requests are below the worker-pool threshold of ` +
+        `${this.minPoolRequests.toLocaleString('en-US')}: starting workers would cost more than it saves`;
+    } else if (threads > Math.ceil(total / 2)) {
+      threads = Math.max(1, Math.ceil(total / 2));
+      note = `only ${total} configuration${total === 1 ? '' : 's'} (at least 2 per thread)`;
+    }
+    const asked = this.requested ?? availableParallelism();
+    return { requested: this.requested, threads, note: threads === asked ? undefined : note };
+  }
+
+  async run(scenarios: readonly Scenario[], onProgress?: (p: EngineProgress) => void): Promise<RunResult[]> {
+    const total = scenarios.length;
+    const threads = this.planned ? Math.min(this.planned.threads, Math.max(1, Math.ceil(total / 2))) : this.decide(scenarios).threads;
+    if (!this.planned) (this.info as { threads: number }).threads = threads;
     if (threads <= 1) {
       const out: RunResult[] = [];
+      let yielded = performance.now();
       for (const sc of scenarios) {
         out.push(runScenario(sc));
         onProgress?.({ done: out.length, total });
-        if (out.length % 16 === 0) await new Promise((r) => setImmediate(r)); // let the progress bar draw
+        // Return to the event loop every ~50 ms: the progress display draws, and a signal
+        // handler (Ctrl-C: remove unfinished outputs) runs without waiting for the whole sweep.
+        if (performance.now() - yielded > 50) {
+          await new Promise((r) => setImmediate(r));
+          yielded = performance.now();
+        }
       }
       return out;
     }
@@ -138,8 +202,8 @@ export class CpuEngine implements Engine {
             } else give(w);
           } else if (msg.type === 'error') {
             fail(
-              msg.name === 'InputError' && msg.field
-                ? new InputProblem(msg.field, msg.message.slice(msg.field.length + 2))
+              msg.input
+                ? new InputError(msg.input.field, msg.input.value, msg.input.reason, { hasValue: msg.input.hasValue, location: msg.input.location })
                 : new Error(`configuration ${msg.index}: ${msg.message}`),
             );
           }

@@ -5,12 +5,22 @@
 import { parentPort } from 'node:worker_threads';
 import type { Scenario } from '../../config/scenario.ts';
 import { runScenario } from './runScenario.ts';
+import { InputError, type SourceLocation } from '../../errors.ts';
 
 export type ToWorker = { type: 'work'; items: Scenario[] } | { type: 'stop' };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'results'; results: ReturnType<typeof runScenario>[] }
-  | { type: 'error'; message: string; name: string; field?: string; index: number };
+  | { type: 'error'; message: string; index: number; input?: InputErrorParts };
+
+/** An InputError's structured parts, rebuilt as the same InputError on the main thread. */
+export interface InputErrorParts {
+  field: string;
+  value: unknown;
+  reason: string;
+  hasValue: boolean;
+  location?: SourceLocation;
+}
 
 const port = parentPort!;
 port.on('message', (msg: ToWorker) => {
@@ -23,8 +33,12 @@ port.on('message', (msg: ToWorker) => {
     try {
       results.push(runScenario(sc));
     } catch (e) {
-      const err = e as Error & { field?: string };
-      port.postMessage({ type: 'error', message: err.message, name: err.name, field: err.field, index: sc.index } satisfies FromWorker);
+      const err = e as Error;
+      const input =
+        e instanceof InputError
+          ? { field: e.field, value: cloneable(e.value), reason: e.reason, hasValue: e.hasValue, location: e.location }
+          : undefined;
+      port.postMessage({ type: 'error', message: err.message, index: sc.index, input } satisfies FromWorker);
       return;
     }
   }
@@ -36,3 +50,12 @@ port.on('message', (msg: ToWorker) => {
   port.postMessage({ type: 'results', results } satisfies FromWorker, transfer);
 });
 port.postMessage({ type: 'ready' } satisfies FromWorker);
+
+/** A value that survives postMessage (user input is plain data; anything else is shown as text). */
+function cloneable(v: unknown): unknown {
+  try {
+    return structuredClone(v);
+  } catch {
+    return String(v);
+  }
+}
