@@ -5,7 +5,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Option } from 'commander';
 import { scenarioFromFlat } from '../config/expand.ts';
 import { flagKeys, flagName, type SweepKey } from '../config/schema.ts';
@@ -94,7 +93,6 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     throw e;
   }
   const cpuAtStart = cpuSeconds();
-  const eluAtStart = performance.eventLoopUtilization();
   process.stdout.write(
     `emulate: listening ${JSON.stringify({
       host: f.host,
@@ -107,14 +105,11 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     })}\n`,
   );
   await stopped;
-  // Busy share of the event loop while listening: far below 1 with large timing errors means
-  // the process was waiting for a CPU, not working.
-  const elu = performance.eventLoopUtilization(eluAtStart).utilization;
   await emu.stop();
   const errs = Array.from(emu.driver.timingErrors()).sort((a, b) => a - b);
   const q = (p: number) => (errs.length ? errs[Math.min(errs.length - 1, Math.floor(p * errs.length))].toFixed(3) : '-');
   process.stderr.write(
-    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms p50 ${q(0.5)} p99 ${q(0.99)} max ${errs.length ? errs[errs.length - 1].toFixed(3) : '-'}; cpu ${(cpuSeconds() - cpuAtStart).toFixed(2)} s while listening; event loop busy ${(elu * 100).toFixed(1)}%\n`,
+    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms p50 ${q(0.5)} p99 ${q(0.99)} max ${errs.length ? errs[errs.length - 1].toFixed(3) : '-'}; cpu ${(cpuSeconds() - cpuAtStart).toFixed(2)} s while listening\n`,
   );
   if (f.record !== undefined) {
     const rows = (emu.driver.arrivals ?? []).map((a) => `${a.arrivalUs * 1000},${a.promptTokens},${a.outputTokens},${a.rank ?? ''}`);
