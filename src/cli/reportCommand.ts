@@ -10,6 +10,7 @@ export interface ReportFlags {
   config?: string;
   maxConfigs?: string;
   bins?: string;
+  slo?: string;
 }
 
 /** `report.arrow` -> `report.html` next to it (any other name: `.html` appended). */
@@ -49,8 +50,9 @@ export async function reportCommand(input: string, flags: ReportFlags): Promise<
     configs: flags.config !== undefined ? intList('config', flags.config) : undefined,
     maxConfigs: positiveInt('max_configs', flags.maxConfigs, 1, 1000),
     bins: positiveInt('bins', flags.bins, 10, 5000),
+    slo: flags.slo,
   });
   writeFileAtomic(output, (tmp) => writeFileSync(tmp, report.html), 'output');
   for (const w of report.warnings) process.stderr.write(`warning: chart ${w}\n`);
-  process.stderr.write(`${report.kind === 'results' ? 'sweep' : 'time-series'} report, ${report.charts.length} chart${report.charts.length === 1 ? '' : 's'} -> ${output}\n`);
+  process.stderr.write(`${report.kind === 'results' ? 'sweep' : report.kind === 'capacity' ? 'capacity' : 'time-series'} report, ${report.charts.length} chart${report.charts.length === 1 ? '' : 's'} -> ${output}\n`);
 }

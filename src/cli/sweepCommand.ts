@@ -7,6 +7,7 @@ import { createProgressBar, type ProgressMode } from './progressBar.ts';
 import { numberFlag } from './parseFlags.ts';
 import { formatTable } from './table.ts';
 import { runSweepToFiles } from './sweepOutput.ts';
+import { parseSlo, requestLimits } from '../capacity/slo.ts';
 
 export interface SweepFlags {
   output: string;
@@ -19,6 +20,8 @@ export interface SweepFlags {
   threadsForce?: boolean;
   /** Progress display: bar (terminal), lines (every ~10 s), none; auto picks by terminal. */
   progress?: ProgressMode;
+  /** `metric=bound,...`: add goodput columns (docs/capacity.md). */
+  slo?: string;
 }
 
 /** The engine the flags ask for (src/engine/choose.ts); --threads must be a whole number >= 1. */
@@ -36,8 +39,12 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
   const log = (s: string) => {
     if (!flags.quiet) process.stderr.write(s + '\n');
   };
+  const slo = flags.slo !== undefined ? parseSlo(flags.slo) : undefined;
   const sweep = loadSweepFile(file);
-  let scenarios = sweep.scenarios;
+  // With --slo every configuration records goodput; the limits are part of the sweep's fingerprint.
+  const limits = slo ? requestLimits(slo) : undefined;
+  const allScenarios = limits ? sweep.scenarios.map((sc) => ({ ...sc, goodput: limits })) : sweep.scenarios;
+  let scenarios = allScenarios;
   if (flags.shard !== undefined) {
     const { i, n } = parseShard(flags.shard);
     scenarios = selectShard(scenarios, i, n);
@@ -45,11 +52,12 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
   if (scenarios.length === 0) throw new InputError('shard', flags.shard, 'selects no configuration');
   await runSweepToFiles({
     file,
-    sweep,
+    sweep: { ...sweep, scenarios: allScenarios },
     scenarios,
     flags,
     log,
     version: VERSION,
+    extra: slo ? { slo: slo.text } : undefined,
     chooseEngine: () => engineFor(flags, log),
     progress: createProgressBar(`${sweep.name ?? file}`, { quiet: flags.quiet, mode: flags.progress }),
     printTable: (results) => process.stdout.write(formatTable(results) + '\n'),

@@ -44,6 +44,8 @@ export interface SweepRun {
   flags: { output: string; timeseries?: string; shard?: string; quiet?: boolean };
   log: (s: string) => void;
   version: string;
+  /** Further metadata for every output (e.g. `slo`). */
+  extra?: Record<string, string>;
   chooseEngine: () => Promise<Engine>;
   progress: ProgressBar;
   printTable: (results: RunResult[]) => void;
@@ -73,7 +75,7 @@ export async function runSweepToFiles(r: SweepRun): Promise<void> {
         shard: r.flags.shard,
         fingerprint,
         configurations: r.sweep.scenarios.length,
-        extra: threads.extra,
+        extra: { ...r.extra, ...threads.extra },
       },
       progress: r.progress,
       log: r.log,

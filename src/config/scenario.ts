@@ -20,7 +20,15 @@ export interface Scenario extends ScenarioFields {
   /** Step-time preset name or model file path. */
   model: string;
   workload: WorkloadSpec;
+  /**
+   * Per-request latency limits (ms) for the goodput columns (`sweep --slo`); not a sweep key.
+   * A request is good when it completed within every limit given.
+   */
+  goodput?: GoodputLimits;
 }
+
+/** Per-request limits in ms of the request's TTFT, TPOT, E2E latency and queueing delay. */
+export type GoodputLimits = Partial<Record<'ttft' | 'tpot' | 'e2e' | 'queue', number>>;
 
 /** The static default of a key that has one (schema.ts). */
 function given<K extends SweepKey>(k: K): KeyValue<K> {

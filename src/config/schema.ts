@@ -251,8 +251,8 @@ export const KEYS = {
   trace: key({
     schema: text('a trace file path'),
     workload: 'tracePath',
-    flag: { arg: '<file>', help: 'replay a trace file (CSV or JSONL) instead of a profile' },
-    doc: { value: 'path', default: '', meaning: 'trace file (CSV or JSONL) to replay; given alone it implies `workload: trace`' },
+    flag: { arg: '<file>', help: 'replay a trace file (CSV, JSONL, or Arrow such as a gateway decision log) instead of a profile' },
+    doc: { value: 'path', default: '', meaning: 'trace file (CSV, JSONL, or Arrow such as a gateway decision log) to replay; given alone it implies `workload: trace`' },
   }),
   trace_columns: key({
     schema: traceColumnsSchema,

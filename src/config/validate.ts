@@ -48,7 +48,7 @@ export function checkScenario(s: Scenario, fieldOf: FieldOf, routerField: FieldP
   const w = s.workload;
   const isTrace = w.source === TRACE_WORKLOAD;
   if (isTrace && w.tracePath === undefined) {
-    throw new InputError(f('workload'), w.source, 'a trace workload needs `trace: FILE` (a CSV or JSONL file)');
+    throw new InputError(f('workload'), w.source, 'a trace workload needs `trace: FILE` (a CSV, JSONL or Arrow file)');
   }
   if (!isTrace && w.tracePath !== undefined) {
     throw new InputError(f('trace'), w.tracePath, `a trace file needs \`workload: ${TRACE_WORKLOAD}\` (workload is ${JSON.stringify(w.source)})`);

@@ -9,6 +9,16 @@ export interface RunResult {
   timeseries?: TimeSeries;
   /** Per-request outcomes; present when scenario.timeseries was set. */
   requests?: RequestLog;
+  /** Present when scenario.goodput was set. */
+  goodput?: Goodput;
+}
+
+/** Requests that met the per-request SLO (scenario.goodput). */
+export interface Goodput {
+  /** Good requests per second of makespan. */
+  goodput_req_s: number;
+  /** Good requests as a fraction of all requests of the stream. */
+  slo_attainment: number;
 }
 
 /**

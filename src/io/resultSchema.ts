@@ -85,7 +85,10 @@ export function metricUnit(m: keyof RunMetrics): string {
   return '';
 }
 
-/** A knob column: Float64 for numeric knobs, dictionary strings for enums; null where absent. */
+/**
+ * A knob column: Float64 for numeric knobs, dictionary strings for enums and for numeric knobs
+ * that also take a word (br0 `b = G`, fast_phi `K = full`); null where absent.
+ */
 export interface KnobColumn {
   knob: string;
   kind: 'float64' | 'dictionary';
@@ -104,7 +107,9 @@ export function knobColumnsFor(routers: Iterable<string>, paramsOf?: (router: st
     const had = kinds.get(knob);
     kinds.set(knob, had && had !== kind ? 'dictionary' : kind);
   };
-  for (const def of Object.values(ROUTERS)) for (const k of def.knobs) addKind(k.name, k.kind === 'enum' ? 'dictionary' : 'float64');
+  for (const def of Object.values(ROUTERS)) {
+    for (const k of def.knobs) addKind(k.name, k.kind === 'enum' || (k.values?.length ?? 0) > 0 ? 'dictionary' : 'float64');
+  }
   const names: string[] = [];
   const add = (knob: string) => {
     if (!names.includes(knob)) names.push(knob);
@@ -140,7 +145,8 @@ export function resultColumnsFor(scenarios: readonly Scenario[]): ResultColumn[]
       return kind === 'dictionary' ? String(v) : (v as number);
     }),
   );
-  return [...HEAD, ...knobs, ...TAIL, ...METRICS];
+  const goodput = scenarios.some((sc) => sc.goodput) ? GOODPUT : [];
+  return [...HEAD, ...knobs, ...TAIL, ...METRICS, ...goodput];
 }
 
 /** The values a dictionary column will hold for these configurations (before simulating them). */
@@ -156,6 +162,12 @@ export function dictionaryValues(c: ResultColumn, scenarios: readonly Scenario[]
   }
   return out;
 }
+
+/** Goodput columns, present when the sweep was run with `--slo` (docs/output.md). */
+const GOODPUT: ResultColumn[] = [
+  col('goodput_req_s', 'float64', 'req/s', (r) => r.goodput?.goodput_req_s ?? null),
+  col('slo_attainment', 'float64', '', (r) => r.goodput?.slo_attainment ?? null),
+];
 
 /**
  * One result as a plain object with the column names as keys (for `run --json`). Only this

@@ -7,11 +7,13 @@ import { RESULTS_FORMAT } from '../io/resultSchema.ts';
 import { InputError } from '../errors.ts';
 import { assertSameSweep } from '../io/sameSweep.ts';
 import { sweepReport, type BuiltReport } from './sweepReport.ts';
+import { capacityReport } from './capacityReport.ts';
+import { isCapacityFile } from './capacityData.ts';
 import { timeSeriesReport, type TimeSeriesReportOptions } from './timeseriesReport.ts';
 import { REQUIRED_RESULT_COLUMNS } from './sweepData.ts';
 import { REQUIRED_TIMESERIES_COLUMNS } from './timeseriesData.ts';
 
-export type ReportKind = 'results' | 'timeseries';
+export type ReportKind = 'results' | 'timeseries' | 'capacity';
 
 /**
  * Which report a file gets: from the `format` metadata written by balanceroute, else (a file
@@ -19,6 +21,7 @@ export type ReportKind = 'results' | 'timeseries';
  */
 export function reportKind(file: ArrowFileData): ReportKind {
   const format = file.metadata.format;
+  if (isCapacityFile(file)) return 'capacity';
   if (format === RESULTS_FORMAT) return 'results';
   if (format === TIMESERIES_FORMAT) return 'timeseries';
   const have = new Set(file.columns.map((c) => c.name));
@@ -45,6 +48,8 @@ export interface ReportOptions extends Omit<TimeSeriesReportOptions, 'results' |
   resultsPath?: string;
   /** Request log of a time series; default `requestsPathFor(path)` when that file exists. */
   requestsPath?: string;
+  /** SLO of the capacity verdict of a sweep over rates. */
+  slo?: string;
 }
 
 /** Read a request log, with errors that name `--requests`. */
@@ -61,11 +66,16 @@ function readRequests(path: string): ArrowFileData {
 export async function buildReport(path: string, opts: ReportOptions = {}): Promise<BuiltReport & { kind: ReportKind }> {
   const file = readArrowFile(path);
   const kind = reportKind(file);
+  if (kind === 'capacity') {
+    if (opts.resultsPath !== undefined) throw new InputError('results', opts.resultsPath, 'only applies to a time-series file');
+    if (opts.slo !== undefined) throw new InputError('slo', opts.slo, 'a capacity file carries the SLO it was searched for');
+    return { kind, ...(await capacityReport(file)) };
+  }
   if (kind === 'results') {
     if (opts.resultsPath !== undefined) throw new InputError('results', opts.resultsPath, 'only applies to a time-series file');
     if (opts.configs !== undefined) throw new InputError('config', opts.configs.join(','), 'only applies to a time-series file');
     if (opts.requestsPath !== undefined) throw new InputError('requests', opts.requestsPath, 'only applies to a time-series file');
-    return { kind, ...(await sweepReport(file)) };
+    return { kind, ...(await sweepReport(file, { slo: opts.slo })) };
   }
   const results = opts.resultsPath !== undefined ? readArrowFile(opts.resultsPath) : undefined;
   const beside = requestsPathFor(path);

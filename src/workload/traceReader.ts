@@ -1,5 +1,6 @@
 /**
- * Trace replay: read a request trace (CSV with a header row, or JSON Lines) into arrival times,
+ * Trace replay: read a request trace (CSV with a header row, JSON Lines, or Arrow IPC such as the
+ * gateway's decision log) into arrival times,
  * prompt lengths and output lengths. Columns are found by well-known names (aliases below) or
  * given explicitly; the arrival column's unit comes from its name, from an explicit unit, or —
  * for date-time strings such as Azure's raw `TIMESTAMP` — from the strings themselves.
@@ -11,6 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { InputError, brief } from '../errors.ts';
 import { parseCsv } from '../io/csv.ts';
+import { arrowTraceRows, isArrowBytes } from './arrowTrace.ts';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
 /**
@@ -114,13 +116,15 @@ export function parseTraceFile(opts: TraceOptions): ParsedTrace {
     cache.set(key, hit); // most recently used last
     return hit.trace;
   }
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(abs, 'utf8');
+    bytes = readFileSync(abs);
   } catch (e) {
     throw unreadable(opts.path, e);
   }
-  const trace = parseTraceText(text, opts.path, abs, opts);
+  // Arrow IPC (e.g. a gateway decision log) or text (CSV / JSON Lines).
+  const src = isArrowBytes(bytes) ? arrowTraceRows(bytes, opts.path) : readRows(bytes.toString('utf8'), opts.path);
+  const trace = parseTraceRows(src, opts.path, abs, opts);
   cache.set(key, { size: st.size, mtimeMs: st.mtimeMs, trace });
   if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   return trace;
@@ -229,6 +233,8 @@ interface RowSource {
   header: string[];
   /** Rows: 1-based line number in the file and the cells in header order. */
   rows: { line: number; cells: Cell[] }[];
+  /** Rows the source already left out as failed requests. */
+  skipped?: number;
 }
 
 function isJsonl(text: string, path: string): boolean {
@@ -298,11 +304,10 @@ function findColumn(header: string[], role: 'arrival' | 'prompt' | 'output', exp
   );
 }
 
-function parseTraceText(text: string, display: string, abs: string, opts: TraceOptions): ParsedTrace {
+function parseTraceRows(src: RowSource, display: string, abs: string, opts: TraceOptions): ParsedTrace {
   if (opts.timeUnit !== undefined && !TIME_UNITS.includes(opts.timeUnit)) {
     throw new InputError('trace_time_unit', opts.timeUnit, `unknown time unit; use one of ${TIME_UNITS.join(', ')}`);
   }
-  const src = readRows(text, display);
   const { header, rows } = src;
   const ja = findColumn(header, 'arrival', opts.columns?.arrival, ARRIVAL_ALIASES.map((a) => a.name), display);
   const jp = findColumn(header, 'prompt', opts.columns?.prompt, PROMPT_ALIASES, display);
@@ -340,7 +345,7 @@ function parseTraceText(text: string, display: string, abs: string, opts: TraceO
   const prompt = new Int32Array(n);
   const output = new Int32Array(n);
   let kept = 0;
-  let skipped = 0;
+  let skipped = src.skipped ?? 0;
   let prev = -Infinity;
   for (let i = 0; i < n; i++) {
     const { line, cells } = rows[i];

@@ -101,7 +101,7 @@ describe.runIf(HAVE_CHROMIUM)('report in a headless browser', () => {
 
     it('every chart has marks', async () => {
       const marks = await marksPerChart(loaded.page);
-      expect(Object.keys(marks)).toEqual(['throughput_tok_s', 'throughput_gain', 'ttft_p95_ms', 'tpot_mean_ms', 'failed_pct', 'imbalance', 'idle_frac']);
+      expect(Object.keys(marks)).toEqual(['capacity-vs-dp', 'throughput_tok_s', 'throughput_gain', 'ttft_p95_ms', 'tpot_mean_ms', 'failed_pct', 'imbalance', 'idle_frac']);
       for (const [id, n] of Object.entries(marks)) expect(n, id).toBeGreaterThan(0);
       // 4 variants x 2 DP panels: one line each in the throughput chart.
       const lines = await loaded.page.$$eval(marksOf('throughput_tok_s', 'line'), (ps) => ps.length);

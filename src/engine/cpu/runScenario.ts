@@ -3,6 +3,7 @@ import type { RunResult } from '../types.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { getWorkload } from '../../workload/build.ts';
 import { simulate } from './simulate.ts';
+import { goodputOf } from '../../metrics/goodput.ts';
 
 /**
  * Resolve a scenario's workload and step model (both memoised) and simulate it. `fastForward`
@@ -11,9 +12,10 @@ import { simulate } from './simulate.ts';
 export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}): RunResult {
   const model = resolveStepModel(sc.model);
   const wl = getWorkload(sc.workload);
-  const out = simulate(sc, wl, model, { detail: sc.timeseries, fastForward: opts.fastForward });
+  const out = simulate(sc, wl, model, { detail: sc.timeseries || sc.goodput !== undefined, fastForward: opts.fastForward });
   const d = out.requests;
-  const requests = d && {
+  const goodput = sc.goodput && d ? goodputOf(sc.goodput, wl, d, out.metrics.makespan_s) : undefined;
+  const requests = d && sc.timeseries && {
     arrival_us: wl.arrivalUs.slice(),
     prompt: wl.prompt.slice(),
     output: wl.output.slice(),
@@ -23,5 +25,5 @@ export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}):
     first_token_us: d.firstTokenUs,
     end_us: d.endUs,
   };
-  return { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests };
+  return { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests: requests || undefined, goodput };
 }
