@@ -93,11 +93,18 @@ const P_CURVE: u32 = 36u;
 const P_CURVE_LEN: u32 = 37u;
 // Mean-KV group term, ps per token of mean_g kv_read (docs/model.md §5; 0 when absent).
 const P_C_MEAN_KV: u32 = 38u;
+// Projection of horizon routers whose projection is a binary cutoff (routers/projections.ts; the
+// engine's, not a router knob): predictor (PRED_*), and the offset in `streams` of the noisy
+// predictor's per-request fixed-point factors (host-drawn; 0 unless PRED_NOISY).
+const P_PRED: u32 = 39u;
+const P_NOISE: u32 = 40u;
 // Router knobs: KNOB_WORDS words from P_K0, one named slot per knob (knob_<router>_<knob>(),
 // generated on the host from the routers' knob lists: src/engine/gpu/knobs.ts).
-const P_K0: u32 = 39u;
+const P_K0: u32 = 41u;
 // Horizon table: for point j, words P_HZ + 3j + {0: offset h (steps), 1: weight (f32),
-// 2: survival of a newcomer at h (f32)}.
+// 2: survival of a newcomer at h (f32)}. The survival table in `streams` (P_SURV, P_SURV_LEN
+// words of f32) is followed by as many words of the median-remaining table (u32, brh's
+// `median` predictor).
 const P_HZ: u32 = P_K0 + KNOB_WORDS;
 const P_HZ_WORDS: u32 = 3u;
 
@@ -202,7 +209,13 @@ const RT_JSQ_LOAD: u32 = 5u;
 const RT_BR0_INT: u32 = 6u;
 const RT_BR0_FLOAT: u32 = 7u;
 const RT_BRH: u32 = 8u;
-const RT_FAST_PHI: u32 = 9u;
+const RT_FAST_PHI_GAUSS: u32 = 9u;
+const RT_FAST_PHI: u32 = 10u;
+// Predictor of the binary-cutoff projection (word P_PRED): routers/projections.ts.
+const PRED_ORACLE: u32 = 0u;
+const PRED_NOISY: u32 = 1u;
+const PRED_MEDIAN: u32 = 2u;
+const PRED_NONE: u32 = 3u;
 // Override value: read the router id from the parameters (one pipeline for every router).
 const RT_FROM_PARAMS: u32 = 0xffffu;
 // DISPATCH override values.

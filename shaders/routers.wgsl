@@ -1,10 +1,10 @@
-// The nine routers of src/routers/*.ts, ported decision for decision. The override constant ROUTER
+// The ten routers of src/routers/*.ts, ported decision for decision. The override constant ROUTER
 // picks one per pipeline (specialised pipelines: dead routers are compiled out and a warp never
 // diverges on the router), or RT_FROM_PARAMS reads it per configuration (one generic pipeline:
 // cheap to compile on a software adapter; the host still orders configurations by router, so a
 // warp mostly sees one). Integer-scored routers compare
 // exact integers (U64 where a product can pass 2^32); float-scored ones (vllm_inflight, br0 with
-// fractional a or b, brh, fast_phi) compute in f32 (docs/gpu.md, "Numerics").
+// fractional b, brh, fast_phi, fast_phi_gauss) compute in f32 (docs/gpu.md, "Numerics").
 //
 // The router sees the view words K_V* (snapshot + optimistic bookkeeping), the exact in-flight
 // counts K_INFLIGHT, the projections (horizon routers) and its four state words rs[0..3]
@@ -46,6 +46,9 @@ fn route(prompt: u32) -> u32 {
     }
     case RT_BRH: {
       return routeBrh(prompt);
+    }
+    case RT_FAST_PHI_GAUSS: {
+      return routeFastPhiGauss(prompt);
     }
     case RT_FAST_PHI: {
       return routeFastPhi(prompt);
@@ -178,11 +181,11 @@ fn br0Envelope(env: u32) -> U64 {
   return u64of(E);
 }
 
-// br0 with integer a, b: F = b * overflow - a * min(w, margin), compared without signs as
-// b*over_g + a*min_best < b*over_best + a*min_g (all terms non-negative U64). a and b arrive as
-// f32 and are integers of at most 1e6 here (integerScored), so the conversion is exact.
+// br0 (write-up BR-0): F = a*s - b*max(s - margin, 0), highest wins. a*s is the same for every
+// rank, so the highest F is the lowest b*overflow, overflow = s + L - E (scaled by G with the mean
+// envelope): compared as exact U64 with integer b (the host puts G for b = 'G'). b arrives as
+// f32 and is an integer of at most max(1e6, G) here (integerScored), so the conversion is exact.
 fn routeBr0Int(prompt: u32) -> u32 {
-  let a = u32(knob_br0_a());
   let b = u32(knob_br0_b());
   let env = knob_br0_envelope();
   let scale = select(1u, G, env == BR0_ENVELOPE_MEAN);
@@ -190,49 +193,39 @@ fn routeBr0Int(prompt: u32) -> u32 {
   let w = mul32x32(scale, prompt);
   var best = 0u;
   var bestP = U64(0u, 0u);
-  var bestN = U64(0u, 0u);
   var bestL = 0u;
   for (var g = 0u; g < G; g = g + 1u) {
     let L = viewLoad(g);
-    let sL = mul32x32(scale, L);
-    let margin = select(U64(0u, 0u), sub64(E, sL), lt64(sL, E));
-    let top = add64(sL, w);
+    let top = add64(mul32x32(scale, L), w);
     let over = select(U64(0u, 0u), sub64(top, E), lt64(E, top));
     let Pg = mul64x32(over, b);
-    let Ng = mul64x32(min64(w, margin), a);
-    let lhs = add64(Pg, bestN);
-    let rhs = add64(bestP, Ng);
-    if (g == 0u || lt64(lhs, rhs) || (eq64(lhs, rhs) && L < bestL)) {
+    if (g == 0u || lt64(Pg, bestP) || (eq64(Pg, bestP) && L < bestL)) {
       best = g;
       bestP = Pg;
-      bestN = Ng;
       bestL = L;
     }
   }
   return best;
 }
 
-// br0 with fractional a or b: the same integer margin/overflow, the score in f32.
+// br0 with a fractional b: the same integer overflow, the penalty b*overflow in f32.
 fn routeBr0Float(prompt: u32) -> u32 {
-  let a = knob_br0_a();
   let b = knob_br0_b();
   let env = knob_br0_envelope();
   let scale = select(1u, G, env == BR0_ENVELOPE_MEAN);
   let E = br0Envelope(env);
   let w = mul32x32(scale, prompt);
   var best = 0u;
-  var bestF = 0.0;
+  var bestP = 0.0;
   var bestL = 0u;
   for (var g = 0u; g < G; g = g + 1u) {
     let L = viewLoad(g);
-    let sL = mul32x32(scale, L);
-    let margin = select(U64(0u, 0u), sub64(E, sL), lt64(sL, E));
-    let top = add64(sL, w);
+    let top = add64(mul32x32(scale, L), w);
     let over = select(U64(0u, 0u), sub64(top, E), lt64(E, top));
-    let F = -a * f32of64(min64(w, margin)) + b * f32of64(over);
-    if (g == 0u || F < bestF || (F == bestF && L < bestL)) {
+    let P = b * f32of64(over);
+    if (g == 0u || P < bestP || (P == bestP && L < bestL)) {
       best = g;
-      bestF = F;
+      bestP = P;
       bestL = L;
     }
   }
@@ -255,54 +248,8 @@ fn hzNewcomer(j: u32) -> f32 {
   return parF(P_HZ + P_HZ_WORDS * j + 2u);
 }
 
-// brh: BR-0's F on projected loads at each horizon point, weighted by discount^h (host weights).
-fn routeBrh(prompt: u32) -> u32 {
-  let a = knob_brh_a();
-  let b = knob_brh_b();
-  let useMean = knob_brh_envelope() == BRH_ENVELOPE_MEAN;
-  // Envelope per point into the scratch words.
-  for (var j = 0u; j < J; j = j + 1u) {
-    var E = projMean(j, 0u);
-    for (var g = 1u; g < G; g = g + 1u) {
-      let m = projMean(j, g);
-      if (useMean) {
-        E = E + m;
-      } else if (m > E) {
-        E = m;
-      }
-    }
-    if (useMean) {
-      E = E / f32(G);
-    }
-    ranks[scratchIdx(j)] = bitcast<u32>(E);
-  }
-  var best = 0u;
-  var bestF = 0.0;
-  var bestL = 0u;
-  for (var g = 0u; g < G; g = g + 1u) {
-    var F = 0.0;
-    for (var j = 0u; j < J; j = j + 1u) {
-      let E = bitcast<f32>(ranks[scratchIdx(j)]);
-      let w = f32(prompt + hzStep(j)) * hzNewcomer(j);
-      let L = projMean(j, g);
-      let margin = select(0.0, E - L, E > L);
-      let over = L + w - E;
-      F = F + hzWeight(j) * (-a * min(w, margin) + b * max(over, 0.0));
-    }
-    let L0 = viewLoad(g);
-    if (g == 0u || F < bestF || (F == bestF && L0 < bestL)) {
-      best = g;
-      bestF = F;
-      bestL = L0;
-    }
-  }
-  return best;
-}
-
-// fast_phi: Gauss-Legendre sum over the horizon of the increase of the Gaussian expected overflow
-// above the max projected load; the host folds (H/2) * w_j * discount^t_j into the weight. The sum
-// D is kept as ln D (gaussian.wgsl, "the log domain"); comparing ln D orders ranks as D does.
-fn routeFastPhi(prompt: u32) -> u32 {
+// Envelope M_j = max_g of the projected load at each point, into the scratch words.
+fn projEnvelopes() {
   for (var j = 0u; j < J; j = j + 1u) {
     var E = projMean(j, 0u);
     for (var g = 1u; g < G; g = g + 1u) {
@@ -310,6 +257,85 @@ fn routeFastPhi(prompt: u32) -> u32 {
     }
     ranks[scratchIdx(j)] = bitcast<u32>(E);
   }
+}
+
+// brh (write-up BR-H): F = alpha*(sum gamma^h)*s - beta*sum_h gamma^h*max(s - m_h, 0) on the
+// binary-cutoff projection (in the projMean words); the reward is the same for every rank, so
+// the highest F is the lowest beta * penalty. The host puts gamma^h in the point weights.
+fn routeBrh(prompt: u32) -> u32 {
+  let beta = knob_brh_beta();
+  let s = f32(prompt);
+  projEnvelopes();
+  var best = 0u;
+  var bestP = 0.0;
+  var bestL = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    var pen = 0.0;
+    for (var j = 0u; j < J; j = j + 1u) {
+      let over = s - (bitcast<f32>(ranks[scratchIdx(j)]) - projMean(j, g));
+      if (over > 0.0) {
+        pen = pen + hzWeight(j) * over;
+      }
+    }
+    let P = beta * pen;
+    let L0 = viewLoad(g);
+    if (g == 0u || P < bestP || (P == bestP && L0 < bestL)) {
+      best = g;
+      bestP = P;
+      bestL = L0;
+    }
+  }
+  return best;
+}
+
+// fast_phi (write-up Fast-Phi): sum_k w_k S(h_k) max(s + h_k - m(h_k), 0) on the survival-weighted
+// projection, plus lambda times the drift sum_k w_k S(h_k) (L(h_k) - mean L(h_k)) (s + h_k); the
+// host folds w_k * S(h_k) into the point weights. Lowest wins.
+fn routeFastPhi(prompt: u32) -> u32 {
+  let lambda = knob_fast_phi_lambda();
+  projEnvelopes();
+  var best = 0u;
+  var bestD = 0.0;
+  var bestL = 0u;
+  for (var g = 0u; g < G; g = g + 1u) {
+    var phi = 0.0;
+    var drift = 0.0;
+    for (var j = 0u; j < J; j = j + 1u) {
+      let ws = hzWeight(j);
+      if (ws == 0.0) {
+        continue;
+      }
+      let sh = f32(prompt + hzStep(j));
+      let L = projMean(j, g);
+      let over = sh - (bitcast<f32>(ranks[scratchIdx(j)]) - L);
+      if (over > 0.0) {
+        phi = phi + ws * over;
+      }
+      if (lambda != 0.0) {
+        var mean = 0.0;
+        for (var k = 0u; k < G; k = k + 1u) {
+          mean = mean + projMean(j, k);
+        }
+        drift = drift + ws * (L - mean / f32(G)) * sh;
+      }
+    }
+    let D = select(phi, phi + lambda * drift, lambda != 0.0);
+    let L0 = viewLoad(g);
+    if (g == 0u || D < bestD || (D == bestD && L0 < bestL)) {
+      best = g;
+      bestD = D;
+      bestL = L0;
+    }
+  }
+  return best;
+}
+
+// fast_phi_gauss (ours): Gauss-Legendre sum over the horizon of the increase of the Gaussian
+// expected overflow above the max projected load; the host folds (H/2) * w_j * discount^t_j into
+// the weight. The sum D is kept as ln D (gaussian.wgsl, "the log domain"); comparing ln D orders
+// ranks as D does.
+fn routeFastPhiGauss(prompt: u32) -> u32 {
+  projEnvelopes();
   var best = 0u;
   var bestD = 0.0;
   var bestL = 0u;

@@ -278,7 +278,13 @@ fn preemptLast(g: u32) -> u32 {
 }
 
 // ---- the router's view ----
+// Projected loads (routers/projections.ts): brh reads the binary cutoff, kept in the projMean
+// words (its router reads nothing else there); the others the survival-weighted mean and variance.
 fn addProjection(g: u32, r: u32, w: u32) {
+  if (select(ROUTER, routerId, ROUTER == RT_FROM_PARAMS) == RT_BRH) {
+    addCutoffProjection(g, r, w);
+    return;
+  }
   let a = rq(R_GENERATED, r);
   let sa = survAt(a);
   for (var j = 0u; j < J; j = j + 1u) {
@@ -294,6 +300,43 @@ fn addProjection(g: u32, r: u32, w: u32) {
     let vi = projVarIdx(j, g);
     ranks[mi] = bitcast<u32>(bitcast<f32>(ranks[mi]) + q * load);
     ranks[vi] = bitcast<u32>(bitcast<f32>(ranks[vi]) + q * (1.0 - q) * load * load);
+  }
+}
+
+fn medianRemainingAt(a: u32) -> u32 {
+  if (a < survLen) {
+    return streams[survBase + survLen + a];
+  }
+  return 1u;
+}
+
+// Binary cutoff: w + h while h < c, c = the predictor's remaining steps. Compared exactly as the
+// host does: oracle and median are integers; noisy is remaining * q / 2^16 with q the request's
+// fixed-point factor (host-drawn, stream at word P_NOISE), compared as h * 2^16 < remaining * q.
+fn addCutoffProjection(g: u32, r: u32, w: u32) {
+  let a = rq(R_GENERATED, r);
+  let pred = par(P_PRED);
+  let rem = outputOf(r) - a;
+  var q = 0u;
+  if (pred == PRED_NOISY) {
+    q = streams[par(P_NOISE) + r];
+  }
+  let med = medianRemainingAt(a);
+  for (var j = 0u; j < J; j = j + 1u) {
+    let h = hzStep(j);
+    var alive = true;
+    if (pred == PRED_ORACLE) {
+      alive = h < rem;
+    } else if (pred == PRED_NOISY) {
+      alive = lt64(U64(h << 16u, h >> 16u), mul32x32(rem, q));
+    } else if (pred == PRED_MEDIAN) {
+      alive = h < med;
+    }
+    if (!alive) {
+      break;
+    }
+    let mi = projMeanIdx(j, g);
+    ranks[mi] = bitcast<u32>(bitcast<f32>(ranks[mi]) + f32(w + h));
   }
 }
 

@@ -15,10 +15,13 @@ import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
 import { PROGRESS_MODES } from './cli/progressBar.ts';
 import { capacityCommand } from './cli/capacityCommand.ts';
-import { emulateCommand } from './cli/emulateCommand.ts';
+import { emulateCommand, emulateScenarioOptions } from './cli/emulateCommand.ts';
 import { addGatewayCommand } from './cli/gatewayCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
+
+/** `run` flags that shape the workload, which `predict` takes from the measured log instead. */
+const PREDICT_WORKLOAD_FLAGS = new Set(['--rate', '--requests', '--workload', '--trace', '--trace-columns', '--trace-time-unit', '--trace-window', '--arrival', '--cv', '--max-output']);
 
 function buildProgram(): Command {
   const program = new Command();
@@ -44,33 +47,19 @@ function buildProgram(): Command {
       await runCommand(opts);
     });
 
-  program
+  const emulate = program
     .command('emulate')
-    .description("serve vLLM's OpenAI API from the simulated DP deployment, in real time (docs/emulate.md)")
-    .option('--dp <n>', 'number of DP ranks G', '8')
-    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
+    .description("serve vLLM's OpenAI API from the simulated DP deployment, in real time (docs/emulate.md)");
+  // The configuration flags of `run` that apply to a live deployment (arrivals come from HTTP).
+  for (const opt of emulateScenarioOptions()) {
+    emulate.addOption(opt);
+    if (opt.long === '--router') emulate.option('-k, --knob <name=value...>', 'router knob, repeatable');
+  }
+  emulate
     .option('--port <n>', 'HTTP port (external LB: port + rank; 0 = ephemeral)', '8000')
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .addOption(new Option('--lb <mode>', 'internal: one port, X-data-parallel-rank; external: one port per rank').choices(['internal', 'external']).default('internal'))
-    .option('--router <name>', 'internal router (see `balanceroute routers`)', 'vllm_default')
-    .option('-k, --knob <name=value...>', 'router knob, repeatable')
     .option('--speed <x>', 'run steps x times faster than modelled (1 = real time)', '1')
-    .addOption(new Option('--sync <mode>', 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock').choices(['barrier', 'independent']).default('barrier'))
-    .option('--seed <n>', 'seed of the router and of drawn output lengths', '1')
-    .option('--workload <profile>', 'profile whose output-length distribution applies when ignore_eos is off', 'sharegpt')
-    .option('--trace <file>', 'draw output lengths from a trace file instead of a profile')
-    .option('--trace-columns <arrival,prompt,output>', 'trace column names, comma-separated, in this order')
-    .addOption(new Option('--trace-time-unit <unit>', 'unit of the trace arrival column').choices(['s', 'ms', 'us', 'ns']))
-    .option('--max-output <n>', 'cap on drawn output lengths in tokens', '1024')
-    .option('--max-num-seqs <n>', 'max running requests per rank (B)', '256')
-    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model preset)')
-    .option('--block-size <tokens>', 'KV block size in tokens', '16')
-    .option('--max-batched-tokens <n>', 'token budget per rank per step (M)', '8192')
-    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
-    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval (0 = exact view)', '100')
-    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
-    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
-    .option('--timeout-s <s>', 'engine-side request timeout from arrival (0 = none)', '0')
     .option('--served-model-name <name>', 'model name of the API (default: the model preset name)')
     .option('--tokenizer <tokenizer.json>', 'count text prompt tokens exactly with this Hugging Face tokenizer file')
     .option('--max-body-bytes <n>', 'largest accepted request body', String(8 * 1024 * 1024))
@@ -140,6 +129,7 @@ function buildProgram(): Command {
     .command('report')
     .description('HTML report (charts, verdict) of a sweep result, capacity or time-series file')
     .argument('<file.arrow>', 'result file of `sweep`/`run -o`, capacity file of `capacity`, or time series of `--timeseries`')
+    .argument('[predicted.arrow]', 'with a loadgen log as FILE: the predict log to compare it with (as `compare`)')
     .option('-o, --output <file.html>', 'report file (default: the input with .html)')
     .option('--results <file.arrow>', 'time series only: result file that labels its configurations')
     .option('--requests <file.arrow>', 'time series only: per-request log for the Gantt chart (default: FILE.requests.arrow beside it)')
@@ -147,8 +137,11 @@ function buildProgram(): Command {
     .option('--max-configs <n>', 'time series only: draw at most n configurations', '8')
     .option('--bins <n>', 'time series only: time bins per chart', '300')
     .option('--slo <metric=bound,...>', 'sweeps over rates: SLO of the capacity verdict (default: the sweep\'s --slo, else ttft_p95_ms=2000,tpot_p95_ms=100)')
-    .action(async (file, opts) => {
-      await reportCommand(file, opts);
+    .action(async (file, predicted, opts) => {
+      if (predicted !== undefined) {
+        const { compareCommand } = await import('./cli/compareCommand.ts');
+        await compareCommand(file, predicted, { output: opts.output });
+      } else await reportCommand(file, opts);
     });
 
   program
@@ -170,6 +163,74 @@ function buildProgram(): Command {
     .option('--name <name>', 'model name written into the file')
     .option('--json', 'print the derivation as JSON')
     .action((profile, opts) => calibrateCommand(profile, opts));
+
+  program
+    .command('loadgen')
+    .description('send a workload to an OpenAI-compatible server (vLLM, the emulator) and measure it as vllm bench serve does')
+    .requiredOption('--url <url>', 'server base URL (http://127.0.0.1:8000) or full endpoint URL')
+    .option('--endpoint <kind>', 'completions or chat', 'completions')
+    .option('--rate <req/s>', 'mean request rate, or inf (for --trace: rescale to this rate; default keeps the trace timing)')
+    .option('--burstiness <k>', 'gamma shape of inter-arrival gaps (1 = Poisson, < 1 burstier), or inf', '1')
+    .option('--requests <n>', 'number of requests (default 1000; for --trace: first n, default all)')
+    .option('--workload <profile>', 'built-in length profile for token-id prompts (sharegpt, azure_conv, azure_code; default sharegpt)')
+    .option('--trace <file>', 'replay the timing and lengths of a trace file (CSV or JSONL)')
+    .option('--dataset <sharegpt.json>', 'real prompts from a ShareGPT JSON file (needs --tokenizer)')
+    .option('--tokenizer <tokenizer.json>', "the model's Hugging Face tokenizer.json, to count dataset tokens")
+    .option('--seed <n>', 'seed of arrivals, lengths and prompts (as vllm bench --seed)', '0')
+    .option('--max-output <n>', 'cap on sampled output lengths in tokens', '1024')
+    .option('--max-concurrency <n>', 'at most n requests in flight')
+    .option('--timeout-s <s>', 'per-request timeout from the send (0 = none)', '600')
+    .option('--model <name>', 'model name sent in requests (default: the first of GET /v1/models)')
+    .option('--header <name:value...>', 'extra request header, repeatable (e.g. X-data-parallel-rank:1)')
+    .option('--request-id-prefix <p>', 'x-request-id of request i is PREFIXi', 'loadgen-')
+    .option('--no-ignore-eos', 'do not send ignore_eos: true (outputs may end early)')
+    .option('--no-initial-test', 'skip the one-token test request sent before the run')
+    .option('--gateway-log <decisions.arrow>', "after the run, take each request's rank (and the router) from a `balanceroute gateway` decision log")
+    .option('-o, --output <file.arrow>', 'per-request log; the summary row goes to FILE.summary.arrow', 'measured.arrow')
+    .option('--save-json <file.json>', "also write vllm bench serve's result JSON")
+    .option('--save-detailed', 'with --save-json: include the per-request arrays')
+    .option('--metric-percentiles <p,...>', 'percentiles to report (as vllm bench)', '99')
+    .option('-q, --quiet', 'no progress bar or summary')
+    .action(async (opts) => {
+      // Loaded on use: the HTTP client and tokenizer are not needed by the other commands.
+      const { loadgenCommand } = await import('./cli/loadgenCommand.ts');
+      await loadgenCommand(opts);
+    });
+
+  const predict = program
+    .command('predict')
+    .description('simulate the exact workload of a loadgen log (arrivals, prompt and output lengths); per-request predictions')
+    .argument('<measured.arrow>', 'per-request log written by `balanceroute loadgen -o`')
+    .requiredOption('-o, --output <file.arrow>', 'predicted per-request log; the simulator result row goes to FILE.summary.arrow');
+  // The deployment's configuration flags are `run`'s (from src/config/schema.ts), less those that
+  // shape the workload: the measured log is the workload. Router, knobs and DP size default to a
+  // gateway's (--gateway-log), else to the schema defaults.
+  for (const opt of scenarioOptions()) {
+    if (PREDICT_WORKLOAD_FLAGS.has(opt.long ?? '')) continue;
+    predict.addOption(opt);
+    if (opt.long === '--router') predict.option('-k, --knob <name=value...>', "router knob, repeatable (default: the gateway's knobs when its router is used)");
+  }
+  predict
+    .option('--gateway-log <decisions.arrow>', 'take the default router, knobs and rank count from a gateway decision log')
+    .option('--speed <x>', "the emulator's --speed for a run measured against `emulate` (1 for a real deployment)", '1')
+    .option('--rtt-ms <ms>', 'client-server round trip added to predicted first-token and end times (wall ms)', '0')
+    .option('-q, --quiet', 'no summary')
+    .action(async (file, opts) => {
+      const { predictCommand } = await import('./cli/predictCommand.ts');
+      await predictCommand(file, opts);
+    });
+
+  program
+    .command('compare')
+    .description('measured vs predicted per metric (mean, p50, p90, p99, error %), per-request scatter and in-flight series, as HTML')
+    .argument('<measured.arrow>', 'loadgen log')
+    .argument('<predicted.arrow>', 'predict log of the same run')
+    .option('-o, --output <file.html>', 'report file (default: MEASURED.compare.html)')
+    .option('--json', 'print the comparison as JSON instead of a table')
+    .action(async (measured, predicted, opts) => {
+      const { compareCommand } = await import('./cli/compareCommand.ts');
+      await compareCommand(measured, predicted, opts);
+    });
 
   program
     .command('routers')

@@ -12,7 +12,10 @@ export function routersCommand(opts: { json?: boolean }): void {
   for (const r of routers) {
     out.push(`${r.name}  ${r.description}`);
     for (const k of r.knobs) {
-      const range = k.kind === 'enum' ? `one of ${k.values?.join('|')}` : `${k.kind}${k.min !== undefined ? ` >= ${k.min}` : ''}${k.max !== undefined ? ` <= ${k.max}` : ''}`;
+      const range =
+        k.kind === 'enum'
+          ? `one of ${k.values?.join('|')}`
+          : `${k.kind}${k.min !== undefined ? ` >= ${k.min}` : ''}${k.max !== undefined ? ` <= ${k.max}` : ''}${k.values?.length ? `, or ${k.values.join('|')}` : ''}`;
       out.push(`    ${k.name} = ${k.default}  (${range})  ${k.description}`);
     }
   }

@@ -85,7 +85,10 @@ export function metricUnit(m: keyof RunMetrics): string {
   return '';
 }
 
-/** A knob column: Float64 for numeric knobs, dictionary strings for enums; null where absent. */
+/**
+ * A knob column: Float64 for numeric knobs, dictionary strings for enums and for numeric knobs
+ * that also take a word (br0 `b = G`, fast_phi `K = full`); null where absent.
+ */
 export interface KnobColumn {
   knob: string;
   kind: 'float64' | 'dictionary';
@@ -104,7 +107,9 @@ export function knobColumnsFor(routers: Iterable<string>, paramsOf?: (router: st
     const had = kinds.get(knob);
     kinds.set(knob, had && had !== kind ? 'dictionary' : kind);
   };
-  for (const def of Object.values(ROUTERS)) for (const k of def.knobs) addKind(k.name, k.kind === 'enum' ? 'dictionary' : 'float64');
+  for (const def of Object.values(ROUTERS)) {
+    for (const k of def.knobs) addKind(k.name, k.kind === 'enum' || (k.values?.length ?? 0) > 0 ? 'dictionary' : 'float64');
+  }
   const names: string[] = [];
   const add = (knob: string) => {
     if (!names.includes(knob)) names.push(knob);

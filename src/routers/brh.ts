@@ -1,78 +1,67 @@
-// brh: BalanceRoute BR-H (Bu et al., arXiv:2605.06113), horizon-discounted F-score, as this
-// project reconstructs it. The output-length survival curve plays the paper's "termination
-// classifier": the engine's projMean already discounts running requests by P(still running).
-import { loadOf, newRequestSurvival, num, scratchBuffer, str } from './common.ts';
-import { BR_KNOBS_AB } from './br0.ts';
-import type { RouterDef, RouterParams } from './types.ts';
+// brh: BR-H as the DP-BalanceRouter write-up defines it (J. Li, "The EP Barrier Tax", 2026, after
+// Bu et al., arXiv:2605.06113): F_g = α(Σ_h γ^h)s − β Σ_h γ^h max(s − m_{g,h}, 0) over h = 0..H,
+// m_{g,h} = M_h − L̂_g(h), M_h = max_g L̂_g(h), highest wins. L̂ is the binary-cutoff projection
+// the engine computes from a predictor of each request's remaining steps (routers/projections.ts);
+// the router sees only those projected loads, never an output length.
+import { bestScoreRank, defineRouter, num, scoreBuffer, scratchBuffer, str } from './common.ts';
+import { PREDICTORS, type Predictor, type RouterParams, type RouterView } from './types.ts';
 
-/** Offsets 0, stride, 2*stride, ... <= H, plus H itself when stride does not divide H. */
+/** Every step 0, 1, ..., H (the write-up's sum). */
 export function brhSteps(params: RouterParams): number[] {
   const H = num(params, 'H');
-  const stride = num(params, 'stride');
-  const out: number[] = [];
-  for (let h = 0; h <= H; h += stride) out.push(h);
-  if (out[out.length - 1] !== H) out.push(H);
-  return out;
+  return Array.from({ length: H + 1 }, (_, h) => h);
 }
 
-export const brh: RouterDef = {
+/**
+ * F_g of every rank into out[0..G) for a newcomer of prompt s, over the view's horizon points
+ * (weights γ^h at h = horizonSteps[j]). Exported so tests can check the write-up's penalties.
+ */
+export function brhScores(view: RouterView, s: number, params: RouterParams, out: Float64Array): void {
+  const G = view.G;
+  const J = view.horizonSteps.length;
+  if (J === 0 || view.projCut.length < J * G) throw new Error('brh: the view carries no binary-cutoff projections');
+  const alpha = num(params, 'alpha');
+  const beta = num(params, 'beta');
+  const gamma = num(params, 'gamma');
+  // Per-point envelope M_h and weight γ^h, once per call.
+  const buf = scratchBuffer(2 * J);
+  let wsum = 0;
+  for (let j = 0; j < J; j++) {
+    const row = j * G;
+    let M = view.projCut[row];
+    for (let g = 1; g < G; g++) if (view.projCut[row + g] > M) M = view.projCut[row + g];
+    buf[j] = M;
+    buf[J + j] = Math.pow(gamma, view.horizonSteps[j]);
+    wsum += buf[J + j];
+  }
+  const reward = alpha * wsum * s;
+  for (let g = 0; g < G; g++) {
+    let pen = 0;
+    for (let j = 0; j < J; j++) {
+      const over = s - (buf[j] - view.projCut[j * G + g]); // s − m_{g,h}
+      if (over > 0) pen += buf[J + j] * over;
+    }
+    out[g] = reward - beta * pen;
+  }
+}
+
+export const brh = defineRouter({
   name: 'brh',
-  description: 'BalanceRoute BR-H (reconstruction): BR-0 F-score on projected loads at h = 0, stride, ..., H, discounted by delta^h.',
+  description: 'BR-H (DP-BalanceRouter write-up): argmax F = alpha*(sum gamma^h)*s - beta*sum_h gamma^h*max(s - margin_h, 0), h = 0..H, on binary-cutoff projections from a predictor of remaining steps; ties -> lower load, then index.',
   knobs: [
-    { name: 'H', kind: 'integer', default: 32, min: 0, max: 65536, description: 'Lookahead horizon in decode steps (H = 0: BR-0 with envelope max/mean).' },
-    { name: 'stride', kind: 'integer', default: 8, min: 1, max: 65536, description: 'Spacing of the horizon points in decode steps (H is always included).' },
-    { name: 'discount', kind: 'number', default: 0.95, min: 0, max: 1, description: 'Per-step discount delta: point h weighs delta^h.' },
-    ...BR_KNOBS_AB,
-    { name: 'envelope', kind: 'enum', default: 'max', values: ['max', 'mean'], description: 'Envelope at each point: max or mean over ranks of the projected load.' },
+    { name: 'H', kind: 'integer', default: 50, min: 0, max: 4096, description: 'Lookahead in decode steps: F sums h = 0..H (default ours; gamma^50 ~ 0.005 at gamma = 0.9).' },
+    { name: 'gamma', kind: 'number', default: 0.9, min: 0, max: 1, description: 'Per-step discount gamma: step h weighs gamma^h (write-up example: 0.9).' },
+    { name: 'alpha', kind: 'number', default: 1, min: 0, max: 1e6, description: 'Reward weight alpha (same for every rank: changes no decision).' },
+    { name: 'beta', kind: 'number', default: 8, min: 0, max: 1e6, description: 'Overflow penalty weight beta (write-up example: 8).' },
+    { name: 'predictor', kind: 'enum', default: 'median', values: PREDICTORS, description: 'Predicted remaining steps c of each request: oracle (true), noisy (true x lognormal), median (conditional median given age, from the output survival), none (never finishes).' },
+    { name: 'predictor_sigma', kind: 'number', default: 0.5, min: 0, max: 10, description: 'noisy only: sigma of the lognormal factor exp(sigma*Z) on the true remaining steps (seeded per request).' },
   ],
   integerScored: () => false,
   horizon: brhSteps,
-  init(state) {
-    state.fill(0);
-  },
+  projection: (p) => ({ kind: 'cutoff', predictor: str(p, 'predictor') as Predictor, sigma: num(p, 'predictor_sigma') }),
   route(view, req, params) {
-    const G = view.G;
-    const J = view.horizonSteps.length;
-    if (J === 0 || view.projMean.length < J * G) throw new Error('brh: the view carries no horizon projections');
-    const a = num(params, 'a');
-    const b = num(params, 'b');
-    const delta = num(params, 'discount');
-    const useMean = str(params, 'envelope') === 'mean';
-    // Per-point constants, computed once per call: envelope, newcomer's expected load, weight.
-    const buf = scratchBuffer(3 * J);
-    for (let j = 0; j < J; j++) {
-      const h = view.horizonSteps[j];
-      const row = j * G;
-      let E = view.projMean[row];
-      for (let g = 1; g < G; g++) {
-        const m = view.projMean[row + g];
-        if (useMean) E += m;
-        else if (m > E) E = m;
-      }
-      buf[j] = useMean ? E / G : E;
-      buf[J + j] = (req.prompt + h) * newRequestSurvival(view.outputSurvival, h);
-      buf[2 * J + j] = Math.pow(delta, h);
-    }
-    let best = 0;
-    let bestF = 0;
-    let bestL = 0;
-    for (let g = 0; g < G; g++) {
-      let F = 0;
-      for (let j = 0; j < J; j++) {
-        const E = buf[j];
-        const w = buf[J + j];
-        const L = view.projMean[j * G + g];
-        const margin = E > L ? E - L : 0;
-        const over = L + w - E;
-        F += buf[2 * J + j] * (-a * (w < margin ? w : margin) + b * (over > 0 ? over : 0));
-      }
-      const L0 = loadOf(view, g);
-      if (g === 0 || F < bestF || (F === bestF && L0 < bestL)) {
-        best = g;
-        bestF = F;
-        bestL = L0;
-      }
-    }
-    return best;
+    const F = scoreBuffer(view.G);
+    brhScores(view, req.prompt, params, F);
+    return bestScoreRank(view, F, true);
   },
-};
+});

@@ -1,5 +1,6 @@
 // Small helpers shared by the routers. Kept allocation-free: they run once per routed request.
-import type { RouterParams, RouterView } from './types.ts';
+import { pcgSeed } from '../rng.ts';
+import type { ProjectionSpec, RouterDef, RouterParams, RouterView } from './types.ts';
 
 /** Load of rank g in tokens: KV resident plus prompt tokens queued (integer-valued). */
 export function loadOf(view: RouterView, g: number): number {
@@ -47,6 +48,67 @@ export function str(params: RouterParams, name: string): string {
 export const noHorizon = (): number[] => [];
 export const alwaysInteger = (): boolean => true;
 export const neverInteger = (): boolean => false;
+const NO_PROJECTION: ProjectionSpec = { kind: 'none' };
+
+/**
+ * A router definition with the common defaults filled in, so each router file states only what
+ * is its own: no knobs, no horizon, no projection, and state words zeroed at init — or, with
+ * `stream`, word 0 seeded as the PCG state pcgSeed(run seed, stream).
+ */
+export function defineRouter(
+  d: Pick<RouterDef, 'name' | 'description' | 'integerScored' | 'route'> &
+    Partial<Pick<RouterDef, 'knobs' | 'horizon' | 'projection' | 'init'>> & { stream?: number },
+): RouterDef {
+  const stream = d.stream;
+  return {
+    name: d.name,
+    description: d.description,
+    knobs: d.knobs ?? [],
+    integerScored: d.integerScored,
+    horizon: d.horizon ?? noHorizon,
+    projection: d.projection ?? (() => NO_PROJECTION),
+    init:
+      d.init ??
+      ((state, seed) => {
+        state.fill(0);
+        if (stream !== undefined) state[0] = pcgSeed(seed, stream);
+      }),
+    route: d.route,
+  };
+}
+
+/**
+ * The rank with the best score (the highest when `highest`, else the lowest) among scores[0..G);
+ * exact ties -> lower current load, then lower index (the BalanceRoute routers' rule).
+ */
+export function bestScoreRank(view: RouterView, scores: Float64Array, highest: boolean): number {
+  let best = 0;
+  let bestS = scores[0];
+  let bestL = loadOf(view, 0);
+  for (let g = 1; g < view.G; g++) {
+    const S = scores[g];
+    const L = loadOf(view, g);
+    if ((highest ? S > bestS : S < bestS) || (S === bestS && L < bestL)) {
+      best = g;
+      bestS = S;
+      bestL = L;
+    }
+  }
+  return best;
+}
+
+/** Grow-only per-rank score buffer, separate from scratchBuffer (routers run one at a time). */
+let scores = new Float64Array(64);
+export function scoreBuffer(G: number): Float64Array {
+  if (scores.length < G) scores = new Float64Array(Math.max(G, scores.length * 2));
+  return scores;
+}
+
+/** Ascending distinct integers (horizon offsets) from any list. */
+export function distinctSteps(xs: number[]): number[] {
+  const out = [...xs].sort((a, b) => a - b);
+  return out.filter((x, i) => i === 0 || x !== out[i - 1]);
+}
 
 /** Grow-only scratch buffer (routers run one at a time on one thread, so sharing is safe). */
 let scratch = new Float64Array(64);

@@ -6,6 +6,7 @@ import { parseDecimal } from '../decimal.ts';
 import { br0 } from './br0.ts';
 import { brh } from './brh.ts';
 import { fastPhi } from './fastPhi.ts';
+import { fastPhiGauss } from './fastPhiGauss.ts';
 import { jsqLoad } from './jsqLoad.ts';
 import { powerOfTwo } from './powerOfTwo.ts';
 import { random } from './random.ts';
@@ -15,7 +16,7 @@ import { vllmDefault } from './vllmDefault.ts';
 import { vllmInflight } from './vllmInflight.ts';
 
 export const ROUTERS: Record<string, RouterDef> = Object.fromEntries(
-  [roundRobin, random, powerOfTwo, vllmDefault, vllmInflight, jsqLoad, br0, brh, fastPhi].map((r) => [r.name, r]),
+  [roundRobin, random, powerOfTwo, vllmDefault, vllmInflight, jsqLoad, br0, brh, fastPhi, fastPhiGauss].map((r) => [r.name, r]),
 );
 
 export function routerNames(): string[] {

@@ -1,22 +1,16 @@
 // power_of_two: sample two distinct ranks, keep the one with the lower load
 // (Mitzenmacher's "power of two choices", on KV + queued-prompt tokens).
-import { pcgOutput, pcgSeed, pcgStep, uniformBelow } from '../rng.ts';
-import { alwaysInteger, loadOf, noHorizon } from './common.ts';
-import type { RouterDef } from './types.ts';
+import { pcgOutput, pcgStep, uniformBelow } from '../rng.ts';
+import { alwaysInteger, defineRouter, loadOf } from './common.ts';
 
 /** Stream id ('P2C0'). */
 export const POWER_OF_TWO_STREAM = 0x50324330;
 
-export const powerOfTwo: RouterDef = {
+export const powerOfTwo = defineRouter({
   name: 'power_of_two',
   description: 'Two distinct uniformly random ranks; the one with lower load (KV + queued tokens) wins, tie -> first drawn.',
-  knobs: [],
   integerScored: alwaysInteger,
-  horizon: noHorizon,
-  init(state, seed) {
-    state.fill(0);
-    state[0] = pcgSeed(seed, POWER_OF_TWO_STREAM);
-  },
+  stream: POWER_OF_TWO_STREAM,
   route(view, _req, _params, state) {
     const G = view.G;
     if (G === 1) return 0;
@@ -29,4 +23,4 @@ export const powerOfTwo: RouterDef = {
     state[0] = s;
     return loadOf(view, j) < loadOf(view, i) ? j : i;
   },
-};
+});

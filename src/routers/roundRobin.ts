@@ -1,19 +1,13 @@
 // round_robin: ranks in turn, ignoring load. State word 2 holds the next rank.
-import { alwaysInteger, noHorizon } from './common.ts';
-import type { RouterDef } from './types.ts';
+import { alwaysInteger, defineRouter } from './common.ts';
 
-export const roundRobin: RouterDef = {
+export const roundRobin = defineRouter({
   name: 'round_robin',
   description: 'Cyclic assignment 0, 1, ..., G-1, 0, ... ignoring load.',
-  knobs: [],
   integerScored: alwaysInteger,
-  horizon: noHorizon,
-  init(state) {
-    state.fill(0);
-  },
   route(view, _req, _params, state) {
     const g = state[2] % view.G;
     state[2] = g + 1 === view.G ? 0 : g + 1;
     return g;
   },
-};
+});

@@ -23,13 +23,25 @@ export interface RouterView {
   /** KV capacity per rank in tokens. */
   readonly kvCapacity: number;
   /**
-   * Projected load at horizon offsets (decode steps ahead), for routers that declare
-   * `horizon(params)`: projMean[j*G + g], projVar[j*G + g] for offset j of `horizonSteps`.
-   * Empty for routers that do not ask for it.
+   * Horizon offsets (decode steps ahead, ascending) at which the engine projects loads, for
+   * routers that declare `horizon(params, survival)`; empty for the others. Row j of the
+   * projection arrays below belongs to offset horizonSteps[j]; entry [j*G + g] is rank g.
    */
   readonly horizonSteps: Float64Array;
+  /**
+   * Survival-weighted projected load (routers whose `projection` is 'survival'): the sum over
+   * rank g's requests of q·(w + h), q = P(still running h steps ahead | its age) from the output
+   * survival curve, w = its KV load now. Empty otherwise.
+   */
   readonly projMean: Float64Array;
+  /** Variance of that sum, Σ q(1−q)(w + h)² (Bernoulli-gated loads); same shape as projMean. */
   readonly projVar: Float64Array;
+  /**
+   * Binary-cutoff projected load (routers whose `projection` is 'cutoff'): the sum over rank g's
+   * requests of (w + h) for those with h < ĉ, ĉ = the request's predicted remaining decode steps
+   * (the engine's predictor; the router never sees true output lengths). Empty otherwise.
+   */
+  readonly projCut: Float64Array;
   /** P(output > a) for a = 0..len-1; what the router knows about output lengths. */
   readonly outputSurvival: Float64Array;
 }
@@ -57,7 +69,7 @@ export interface KnobSpec {
   name: string;
   kind: 'number' | 'integer' | 'enum';
   default: KnobValue;
-  /** Allowed values for 'enum'. */
+  /** Allowed values for 'enum'; for 'number' and 'integer', words accepted besides numbers (e.g. 'full'). */
   values?: readonly string[];
   min?: number;
   max?: number;
@@ -79,6 +91,8 @@ export interface KnobSpec {
 export interface KnobGpuContext {
   /** KV capacity per rank in tokens (as RouterView.kvCapacity). */
   capacityTokens: number;
+  /** Number of ranks (as RouterView.G), for knobs that may name it (br0 b = 'G'). */
+  G: number;
 }
 
 /**
@@ -87,6 +101,19 @@ export interface KnobGpuContext {
  */
 export const ROUTER_STATE_WORDS = 4;
 
+/** Output-length predictors of the binary-cutoff projection (docs/routers.md, brh). */
+export const PREDICTORS = ['oracle', 'noisy', 'median', 'none'] as const;
+export type Predictor = (typeof PREDICTORS)[number];
+
+/**
+ * What the engine projects for a horizon router: nothing, survival-weighted mean and variance
+ * (projMean/projVar), or binary-cutoff loads (projCut) from a predictor of remaining steps.
+ */
+export type ProjectionSpec =
+  | { kind: 'none' }
+  | { kind: 'survival' }
+  | { kind: 'cutoff'; predictor: Predictor; sigma: number };
+
 export interface RouterDef {
   /** Name used on the command line and in result rows, e.g. 'jsq_load'. */
   name: string;
@@ -94,8 +121,14 @@ export interface RouterDef {
   knobs: readonly KnobSpec[];
   /** True when decisions depend only on integer arithmetic (engines must then agree exactly). */
   integerScored: (params: RouterParams) => boolean;
-  /** Horizon offsets (in decode steps) at which the router needs projected loads; [] if none. */
-  horizon: (params: RouterParams) => number[];
+  /**
+   * Horizon offsets (in decode steps, ascending, distinct) at which the router needs projected
+   * loads; [] if none. `survival` is the workload's output survival (P(output > a)), for routers
+   * whose points sit at percentiles of the output-length distribution.
+   */
+  horizon: (params: RouterParams, survival: Float64Array) => number[];
+  /** Which projection the engine fills at those offsets (ignored when the horizon is empty). */
+  projection: (params: RouterParams) => ProjectionSpec;
   /** Initialise state words for a run (seed = the configuration's seed). */
   init: (state: Uint32Array, seed: number, G: number) => void;
   /** Choose a rank in [0, G). May update `state`. Must not modify `view`. */

@@ -1,10 +1,9 @@
 // vllm_default: vLLM's classic DPLBAsyncMPClient score (vllm/v1/engine/core_client.py):
 // waiting*4 + running over the coordinator snapshot, strict '<' so the first minimum in scan
 // order wins. State word 1 is the scan start.
-import { noHorizon, num, str } from './common.ts';
-import type { RouterDef } from './types.ts';
+import { defineRouter, num, str } from './common.ts';
 
-export const vllmDefault: RouterDef = {
+export const vllmDefault = defineRouter({
   name: 'vllm_default',
   description: "vLLM classic DP load balancer: argmin(waiting_weight*waiting + running), first minimum in scan order, rotating scan start.",
   knobs: [
@@ -13,10 +12,6 @@ export const vllmDefault: RouterDef = {
   ],
   // Counts and an integer weight: exact in any arithmetic.
   integerScored: () => true,
-  horizon: noHorizon,
-  init(state) {
-    state.fill(0);
-  },
   route(view, _req, params, state) {
     const G = view.G;
     const ww = num(params, 'waiting_weight');
@@ -36,4 +31,4 @@ export const vllmDefault: RouterDef = {
     if (str(params, 'rotate') === 'yes') state[1] = start + 1 === G ? 0 : start + 1;
     return best;
   },
-};
+});

@@ -1,10 +1,9 @@
 // vllm_inflight: vLLM's load balancer after PR #49204 ("[Core] Fix internal LB load-balancing"):
 // the router's exact in-flight count guards against a stale snapshot, and waiting requests on a
 // rank whose KV cache is past a threshold are penalised. State word 1 is the scan start.
-import { neverInteger, noHorizon, num } from './common.ts';
-import type { RouterDef } from './types.ts';
+import { defineRouter, neverInteger, num } from './common.ts';
 
-export const vllmInflight: RouterDef = {
+export const vllmInflight = defineRouter({
   name: 'vllm_inflight',
   description: 'vLLM PR #49204 balancer: max(inflight, waiting + running) + waiting*kv_penalty*max(0, kvUsage - kv_threshold), first minimum, rotating scan start.',
   knobs: [
@@ -12,10 +11,6 @@ export const vllmInflight: RouterDef = {
     { name: 'kv_threshold', kind: 'number', default: 0.5, min: 0, max: 1, description: 'KV usage fraction below which there is no penalty (vLLM: 0.5).' },
   ],
   integerScored: neverInteger,
-  horizon: noHorizon,
-  init(state) {
-    state.fill(0);
-  },
   route(view, _req, params, state) {
     const G = view.G;
     const pen = num(params, 'kv_penalty');
@@ -37,4 +32,4 @@ export const vllmInflight: RouterDef = {
     state[1] = start + 1 === G ? 0 : start + 1;
     return best;
   },
-};
+});

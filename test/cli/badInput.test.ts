@@ -30,6 +30,11 @@ describe('run: bad flags', () => {
   it('unknown router', () => expectBadInput(['run', '--router', 'fastest', '-o', out('r1')], ['router', '"fastest"', 'jsq_load'], out('r1')));
   it('unknown knob', () => expectBadInput(['run', '--router', 'br0', '-k', 'zeta=3', '-o', out('r2')], ['zeta', 'br0'], out('r2')));
   it('knob out of range', () => expectBadInput(['run', '--router', 'fast_phi', '-k', 'K=99'], ['K', '99']));
+  it('unknown brh predictor', () =>
+    expectBadInput(['run', '--router', 'brh', '-k', 'predictor=psychic', '-o', out('r6')], ['router.predictor', '"psychic"', 'oracle, noisy, median, none'], out('r6')));
+  it('fast_phi K outside [1, 64] or full', () => expectBadInput(['run', '--router', 'fast_phi', '-k', 'K=0', '-o', out('r7')], ['router.K', '0', 'full'], out('r7')));
+  it('predictor_sigma below 0', () =>
+    expectBadInput(['run', '--router', 'brh', '-k', 'predictor=noisy', '-k', 'predictor_sigma=-0.5', '-o', out('r8')], ['router.predictor_sigma', '-0.5'], out('r8')));
   it('zero rate', () => expectBadInput(['run', '--rate', '0', '-o', out('r3')], ['rate', '0'], out('r3')));
   it('negative rate', () => expectBadInput(['run', '--rate', '-2'], ['rate', '-2']));
   it('non-numeric rate', () => expectBadInput(['run', '--rate', 'fast'], ['rate', 'fast']));

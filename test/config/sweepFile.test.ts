@@ -55,7 +55,7 @@ describe('bad values name the dotted path and file:line', () => {
   it('knob list elements', () => {
     const e = errorFor((l) => l.map((x, i) => (i === 3 ? '  max_output: 10' : x)));
     expect(e.field).toBe('axes.router[1].b[1]');
-    expect(e.message).toMatch(/^sw\.yaml:8: axes\.router\[1\]\.b\[1\]: must be in \[0, 1000000\] \(got -8\)$/);
+    expect(e.message).toMatch(/^sw\.yaml:8: axes\.router\[1\]\.b\[1\]: must be in \[0, 1000000\] or G \(got -8\)$/);
   });
 
   it('unknown router names', () => {

@@ -45,6 +45,9 @@ describe('EngineCore', () => {
   for (const [label, over] of [
     ['jsq_load with preemption and timeouts', { dp: 4, router: 'jsq_load', maxNumSeqs: 32, kvCapacity: 8192, timeoutS: 20, workload: { rate: 30, requests: 300, seed: 3 } }],
     ['fast_phi', { dp: 4, router: 'fast_phi', workload: { rate: 12, requests: 200, seed: 4 } }],
+    // Binary-cutoff projections: per-request noise factors keyed by request id, drawn as requests arrive.
+    ['brh noisy', { dp: 4, router: 'brh', routerParams: resolveRouterParams('brh', { predictor: 'noisy', predictor_sigma: 0.7 }), workload: { rate: 14, requests: 200, seed: 6 } }],
+    ['brh median', { dp: 4, router: 'brh', workload: { rate: 14, requests: 200, seed: 7 } }],
     ['br0 hold_ms per_step', { dp: 4, router: 'br0', dispatch: 'per_step' as const, statsIntervalMs: 0, routerParams: resolveRouterParams('br0', { hold_ms: 100 }), workload: { rate: 20, requests: 200, seed: 5 } }],
   ] as const) {
     it(`driven by hand, submitting on arrival, with arrays grown from 1, gives simulate()'s numbers (${label})`, () => {

@@ -22,7 +22,14 @@ export function goldenScenarios(): Scenario[] {
   push({ dp: 4, router: 'br0', routerParams: resolveRouterParams('br0', { envelope: 'mean', a: 2, b: 16 }), workload: { rate: 12, requests: 160, seed: 16 } });
   push({ dp: 4, router: 'vllm_default', routerParams: resolveRouterParams('vllm_default', { rotate: 'no' }), statsIntervalMs: 500, workload: { rate: 12, requests: 160, seed: 16 } });
   push({ dp: 4, router: 'jsq_load', dispatch: 'per_step', assignOrder: 'lpt', workload: { rate: 25, requests: 160, seed: 17, arrival: 'gamma', cv: 4 } });
-  push({ dp: 2, router: 'brh', routerParams: resolveRouterParams('brh', { H: 16, stride: 4, discount: 0.9 }), timeoutS: 30, workload: { rate: 25, requests: 120, seed: 18 } });
-  push({ dp: 4, router: 'fast_phi', routerParams: resolveRouterParams('fast_phi', { K: 2, H: 32 }), workload: { rate: 10, requests: 160, seed: 19, source: 'azure_code' } });
+  push({ dp: 2, router: 'brh', routerParams: resolveRouterParams('brh', { H: 16, gamma: 0.8, predictor: 'oracle' }), timeoutS: 30, workload: { rate: 25, requests: 120, seed: 18 } });
+  push({ dp: 4, router: 'fast_phi', routerParams: resolveRouterParams('fast_phi', { K: 2 }), workload: { rate: 10, requests: 160, seed: 19, source: 'azure_code' } });
+  // The Gaussian variant with the former fast_phi's knobs (the same numbers as before the rename).
+  push({ dp: 4, router: 'fast_phi_gauss', routerParams: resolveRouterParams('fast_phi_gauss', { K: 2, H: 32 }), workload: { rate: 10, requests: 160, seed: 19, source: 'azure_code' } });
+  // brh's other predictors, fast_phi's exact sum and drift tie-break.
+  push({ dp: 8, router: 'brh', routerParams: resolveRouterParams('brh', { predictor: 'noisy', predictor_sigma: 0.7, H: 200 }), workload: { rate: 8, requests: 160, seed: 20 } });
+  push({ dp: 8, router: 'brh', routerParams: resolveRouterParams('brh', { predictor: 'none', beta: 2 }), dispatch: 'per_step', workload: { rate: 40, requests: 160, seed: 21 } });
+  push({ dp: 4, router: 'fast_phi', routerParams: resolveRouterParams('fast_phi', { K: 'full' }), workload: { rate: 12, requests: 120, seed: 22 } });
+  push({ dp: 8, router: 'fast_phi', routerParams: resolveRouterParams('fast_phi', { K: 10, lambda: 0.1 }), workload: { rate: 30, requests: 160, seed: 23 } });
   return out;
 }

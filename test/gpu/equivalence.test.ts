@@ -30,7 +30,7 @@ describeGpu(
 
     it('covers every router, both dispatch modes, G in {1, 2, 8, 64}, preemption, timeouts and rejections', () => {
       expect(scenarios.length).toBeGreaterThanOrEqual(64);
-      for (const router of ['round_robin', 'random', 'power_of_two', 'vllm_default', 'vllm_inflight', 'jsq_load', 'br0', 'brh', 'fast_phi']) {
+      for (const router of ['round_robin', 'random', 'power_of_two', 'vllm_default', 'vllm_inflight', 'jsq_load', 'br0', 'brh', 'fast_phi', 'fast_phi_gauss']) {
         for (const dispatch of ['on_arrival', 'per_step']) {
           const dps = new Set(scenarios.filter((s) => s.router === router && s.dispatch === dispatch).map((s) => s.dp));
           expect(dps.size, `${router} ${dispatch}`).toBeGreaterThan(0);
@@ -94,7 +94,7 @@ describeGpu(
 
 describeGpu('specialised pipelines (one per router, dispatch mode and G)', () => {
   it("give the CPU engine's rows too", async () => {
-    const pick = equivalenceScenarios().filter((s) => [28, 42, 60, 64].includes(s.index));
+    const pick = equivalenceScenarios().filter((s) => [28, 42, 70, 77].includes(s.index));
     expect(pick.map((s) => `${s.router}/${s.dispatch}/${s.dp}`)).toEqual(['jsq_load/per_step/8', 'fast_phi/on_arrival/8', 'br0/per_step/64', 'fast_phi/per_step/2']);
     const lines: string[] = [];
     const engine = await GpuEngine.create({ probe, specialize: true, specializeG: true, trace: true, log: (s) => lines.push(s) });

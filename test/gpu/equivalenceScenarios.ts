@@ -1,4 +1,4 @@
-// The cross-engine equivalence sweep: the 50 golden configurations plus variants that widen it to
+// The cross-engine equivalence sweep: the 60 golden configurations plus variants that widen it to
 // every router in both dispatch modes, G in {1, 2, 8, 64} for each, float-scored knob settings,
 // preemption, timeouts, rejections, a calibrated model (extra step-time terms, per-DP curves) and
 // a trace replay. Request counts stay small: SwiftShader is slow.
@@ -32,13 +32,21 @@ export function equivalenceScenarios(): Scenario[] {
   push('br0', { envelope: 'capacity', envelope_frac: 0.5 }, { dp: 8, kvCapacity: 8192, workload: { rate: 30, requests: 200, seed: 29 } });
   push('br0', { a: 0.5, b: 7.5 }, { dp: 8, workload: { rate: 30, requests: 200, seed: 30 } });
   push('br0', { a: 1.5, b: 12.25, envelope: 'mean' }, { dp: 64, dispatch: 'per_step', maxNumSeqs: 8, kvCapacity: 16384, workload: { rate: 60, requests: 200, seed: 31 } });
-  // brh: mean envelope per_step with timeouts; H = 0; a small cache at G = 64.
-  push('brh', { H: 8, stride: 2, envelope: 'mean' }, { dp: 8, dispatch: 'per_step', timeoutS: 10, maxNumSeqs: 16, kvCapacity: 8192, workload: { rate: 40, requests: 200, seed: 32 } });
+  // brh, every predictor: oracle per_step with timeouts; H = 0; noisy (host-drawn factors) on a
+  // small cache at G = 64; median with a long horizon; none.
+  push('brh', { H: 8, predictor: 'oracle' }, { dp: 8, dispatch: 'per_step', timeoutS: 10, maxNumSeqs: 16, kvCapacity: 8192, workload: { rate: 40, requests: 200, seed: 32 } });
   push('brh', { H: 0 }, { dp: 4, workload: { rate: 12, requests: 160, seed: 33 } });
-  push('brh', { a: 0.5 }, { dp: 64, maxNumSeqs: 8, kvCapacity: 12288, workload: { rate: 70, requests: 200, seed: 34 } });
-  // fast_phi: many points, a discount; G = 1 and 2 per_step.
-  push('fast_phi', { K: 8, discount: 0.98 }, { dp: 2, dispatch: 'per_step', maxNumSeqs: 32, workload: { rate: 20, requests: 160, seed: 35 } });
+  push('brh', { predictor: 'noisy', predictor_sigma: 1 }, { dp: 64, maxNumSeqs: 8, kvCapacity: 12288, workload: { rate: 70, requests: 200, seed: 34 } });
+  push('brh', { predictor: 'noisy', predictor_sigma: 0.5, H: 200, gamma: 0.99 }, { dp: 8, workload: { rate: 10, requests: 160, seed: 41 } });
+  push('brh', { predictor: 'median', H: 300, gamma: 1 }, { dp: 4, workload: { rate: 12, requests: 160, seed: 42 } });
+  push('brh', { predictor: 'none', beta: 2 }, { dp: 8, dispatch: 'per_step', workload: { rate: 30, requests: 160, seed: 43 } });
+  // fast_phi: many points with the drift tie-break; the exact sum; G = 1 and 2 per_step.
+  push('fast_phi', { K: 8, lambda: 0.05 }, { dp: 2, dispatch: 'per_step', maxNumSeqs: 32, workload: { rate: 20, requests: 160, seed: 35 } });
   push('fast_phi', {}, { dp: 1, dispatch: 'per_step', workload: { rate: 3, requests: 80, seed: 36 } });
+  push('fast_phi', { K: 'full' }, { dp: 4, workload: { rate: 12, requests: 80, seed: 44 } });
+  // fast_phi_gauss (ours): many points, a discount; G = 64 per_step with timeouts.
+  push('fast_phi_gauss', { K: 8, discount: 0.98 }, { dp: 2, dispatch: 'per_step', maxNumSeqs: 32, workload: { rate: 20, requests: 160, seed: 35 } });
+  push('fast_phi_gauss', { K: 3 }, { dp: 64, dispatch: 'per_step', maxNumSeqs: 8, kvCapacity: 16384, timeoutS: 10, workload: { rate: 80, requests: 200, seed: 23 } });
   // Heavy chunked prefill (small token budget), tiny batches at G = 64.
   push('random', {}, { dp: 8, maxBatchedTokens: 512, workload: { rate: 20, requests: 160, seed: 37 } });
   push('power_of_two', {}, { dp: 64, maxNumSeqs: 4, kvCapacity: 8192, workload: { rate: 60, requests: 200, seed: 38 } });

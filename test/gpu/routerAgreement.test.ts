@@ -19,8 +19,8 @@ import { describeGpu, probe } from './gpuAvailable.ts';
 
 /**
  * Least share of float-scored decisions that must be identical, per router (docs/gpu.md). Measured
- * on SwiftShader: vllm_inflight, br0 (fractional a or b) and brh 100%, fast_phi 397 of 400 (its
- * log-domain Gaussian tail in f32 meets near-ties); a wrong port disagrees on most views.
+ * on SwiftShader: vllm_inflight, br0 (fractional b), brh and fast_phi 100%, fast_phi_gauss 398 of
+ * 400 (its log-domain Gaussian tail in f32 meets near-ties); a wrong port disagrees on most views.
  */
 const MIN_FLOAT_AGREEMENT = 0.98;
 const VIEWS_PER_ROUTER = 400;
@@ -85,6 +85,7 @@ function randomKnobs(router: string, rng: Rng): Record<string, number | string> 
     else if (k.name === 'K') out[k.name] = 1 + int(rng, GL_MAX_K);
     else if (k.name === 'stride') out[k.name] = 1 + int(rng, 16);
     else if (k.name === 'waiting_weight') out[k.name] = int(rng, 9);
+    else if (k.name === 'b' && k.values?.includes('G') && rng.next() < 0.25) out[k.name] = 'G'; // br0: b = G
     else if (k.name === 'a' || k.name === 'b') out[k.name] = rng.next() < 0.5 ? int(rng, k.name === 'a' ? 4 : 17) : Math.round(rng.next() * 1600) / 100;
     else if (k.kind === 'integer') out[k.name] = (k.min ?? 0) + int(rng, Math.min(100, (k.max ?? 100) - (k.min ?? 0)) + 1);
     else out[k.name] = (k.min ?? 0) + rng.next() * Math.min(10, (k.max ?? 10) - (k.min ?? 0));
@@ -120,7 +121,10 @@ function randomCase(router: string, rng: Rng): Case {
     v.kvUsage[g] = usedBlocks[g] / totalBlocks;
     v.inflight[g] = v.running[g] + v.waiting[g] + int(rng, 3);
   }
-  const horizon = def.horizon(params);
+  const survival = new Float64Array(2048);
+  const tail = 50 + rng.next() * 600;
+  for (let a = 0; a < survival.length; a++) survival[a] = Math.exp(-a / tail);
+  const horizon = def.horizon(params, survival);
   const J = horizon.length;
   const projMean = new Float64Array(J * G);
   const projVar = new Float64Array(J * G);
@@ -132,16 +136,16 @@ function randomCase(router: string, rng: Rng): Case {
       projVar[j * G + g] = Math.fround(base * 40 * rng.next());
     }
   }
-  const survival = new Float64Array(2048);
-  const tail = 50 + rng.next() * 600;
-  for (let a = 0; a < survival.length; a++) survival[a] = Math.exp(-a / tail);
+  // Binary-cutoff routers (brh) read projCut; on the GPU the cutoff lives in the projMean words.
+  const cutoff = def.projection(params).kind === 'cutoff';
+  const projCut = cutoff ? projMean.slice() : new Float64Array(0);
   const state = new Uint32Array(ROUTER_STATE_WORDS);
   def.init(state, 1 + int(rng, 1_000_000), G);
   state[1] = int(rng, G);
   state[2] = int(rng, G);
   const view: RouterView = {
     G, ...v, kvCapacity: capacity,
-    horizonSteps: Float64Array.from(horizon), projMean, projVar, outputSurvival: survival,
+    horizonSteps: Float64Array.from(horizon), projMean, projVar, projCut, outputSurvival: survival,
   };
   return { router, params, view, prompt: 1 + int(rng, 8192), state, totalBlocks, usedBlocks, horizon };
 }
@@ -233,8 +237,8 @@ async function runOnGpu(dev: GpuDevice, cases: Case[]): Promise<Uint32Array> {
     put(L.P_G, G);
     put(L.P_TOTAL_BLOCKS, c.totalBlocks);
     packRouter(put, putF, {
-      router: c.router, params: c.params, routerId: routerIdOf(c.router, c.params)!, state: c.state,
-      capacityTokens: c.view.kvCapacity, horizon: c.horizon, survival: c.view.outputSurvival,
+      router: c.router, params: c.params, routerId: routerIdOf(c.router, c.params)!, state: c.state, G,
+      capacityTokens: c.view.kvCapacity, horizon: c.horizon, survival: c.view.outputSurvival, noiseAt: 0,
     });
     const k = (f: number, g: number) => f * strideRank + g * C + ci;
     for (let g = 0; g < G; g++) {

@@ -1,5 +1,5 @@
-// br0's admission control in per_step dispatch: hold what would overflow the envelope more than
-// it fills margin, for at most hold_ms, never when not allowed to hold.
+// br0's admission control in per_step dispatch: hold a request whose best F = a*s - b*overflow is
+// negative, for at most hold_ms, never when not allowed to hold.
 import { describe, expect, it } from 'vitest';
 import { getRouter, resolveRouterParams } from '../../src/routers/index.ts';
 import { HOLD, ROUTER_STATE_WORDS } from '../../src/routers/types.ts';
@@ -12,11 +12,11 @@ const route = (kv: number[], prompt: number, waitedUs: number, canHold: boolean,
 
 describe('br0 hold (admission control)', () => {
   it('admits a request that fits under the envelope', () => {
-    // margin of rank 1 = 1000 >= 400: F = -a*400 < 0
+    // margin of rank 1 = 1000 >= 400: F = s = 400 > 0
     expect(route([1000, 0], 400, 0, true)).toBe(1);
   });
   it('holds a request that would mostly overflow, while it has waited less than hold_ms', () => {
-    // margin 100, w = 900: F = -100 + 8*800 > 0
+    // G = 2, margin 100, s = 900: F = 900 - 2*800 = -700 < 0
     expect(route([1000, 900], 900, 0, true)).toBe(HOLD);
     expect(route([1000, 900], 900, 49_999, true)).toBe(HOLD);
   });
@@ -24,7 +24,7 @@ describe('br0 hold (admission control)', () => {
   it('never holds when it may not (on_arrival, or every rank idle)', () => expect(route([1000, 900], 900, 0, false)).toBe(1));
   it('never holds with hold_ms = 0 (the default)', () => expect(route([1000, 900], 900, 0, true, {})).toBe(1));
   it('never holds without an envelope (E = 0: empty ranks)', () => expect(route([0, 0], 900, 0, true)).toBe(0));
-  it('with b <= a overflow never outweighs the filled margin when there is margin', () => {
+  it('a large reward weight admits it (F = 8*900 - 1*800 > 0)', () => {
     expect(route([1000, 900], 900, 0, true, { hold_ms: 50, a: 8, b: 1 })).toBe(1);
   });
 });

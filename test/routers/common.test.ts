@@ -3,14 +3,18 @@ import { getRouter, resolveRouterParams, routerNames } from '../../src/routers/i
 import { ROUTER_STATE_WORDS, type RouterView } from '../../src/routers/types.ts';
 import { makeView, project, testRng, type Resident } from './view.ts';
 
-/** A random but self-consistent view, with the projections `steps` asks for. */
+const SURV = Float64Array.from({ length: 201 }, (_, a) => (a < 200 ? Math.exp(-a / 60) : 0));
+
+/** A random but self-consistent view, with the projections `steps` asks for (both kinds). */
 function randomView(rnd: () => number, G: number, steps: number[]): RouterView {
-  const surv = Array.from({ length: 200 }, (_, a) => Math.exp(-a / 60));
+  const surv = Array.from(SURV);
   const ranks: Resident[][] = Array.from({ length: G }, () =>
     Array.from({ length: Math.floor(rnd() * 5) }, () => ({ w: 10 + Math.floor(rnd() * 800), a: Math.floor(rnd() * 100) })),
   );
   const kv = ranks.map((rs) => rs.reduce((s, r) => s + r.w, 0));
   const { projMean, projVar } = project(ranks, steps, surv);
+  // Binary cutoff with a made-up prediction per request (remaining = 100 - age).
+  const projCut = steps.map((h) => ranks.map((rs) => rs.reduce((s, r) => s + (h < 100 - r.a ? r.w + h : 0), 0)));
   return makeView({
     kv,
     queued: Array.from({ length: G }, () => Math.floor(rnd() * 3) * 64),
@@ -22,12 +26,13 @@ function randomView(rnd: () => number, G: number, steps: number[]): RouterView {
     horizonSteps: steps,
     projMean,
     projVar,
+    projCut,
     survival: surv,
   });
 }
 
 function snapshot(v: RouterView): number[][] {
-  return [v.waiting, v.running, v.kvTokens, v.queuedTokens, v.kvUsage, v.inflight, v.horizonSteps, v.projMean, v.projVar, v.outputSurvival].map((a) =>
+  return [v.waiting, v.running, v.kvTokens, v.queuedTokens, v.kvUsage, v.inflight, v.horizonSteps, v.projMean, v.projVar, v.projCut, v.outputSurvival].map((a) =>
     Array.from(a),
   );
 }
@@ -35,7 +40,7 @@ function snapshot(v: RouterView): number[][] {
 describe.each(routerNames())('%s', (name) => {
   const def = getRouter(name);
   const params = resolveRouterParams(name, {});
-  const steps = def.horizon(params);
+  const steps = def.horizon(params, SURV);
 
   it('returns 0 when G = 1', () => {
     const rnd = testRng(3);
@@ -65,10 +70,11 @@ describe.each(routerNames())('%s', (name) => {
     }
   });
 
-  it('declares sane horizon offsets', () => {
-    for (const h of steps) {
+  it('declares sane horizon offsets (ascending, distinct, whole steps)', () => {
+    steps.forEach((h, j) => {
       expect(Number.isInteger(h)).toBe(true);
       expect(h).toBeGreaterThanOrEqual(0);
-    }
+      if (j > 0) expect(h).toBeGreaterThan(steps[j - 1]);
+    });
   });
 });

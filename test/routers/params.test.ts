@@ -5,7 +5,7 @@ import { getRouter, resolveRouterParams, ROUTERS, routerNames } from '../../src/
 describe('registry', () => {
   it('registers every router under its own name', () => {
     expect(routerNames().sort()).toEqual(
-      ['br0', 'brh', 'fast_phi', 'jsq_load', 'power_of_two', 'random', 'round_robin', 'vllm_default', 'vllm_inflight'].sort(),
+      ['br0', 'brh', 'fast_phi', 'fast_phi_gauss', 'jsq_load', 'power_of_two', 'random', 'round_robin', 'vllm_default', 'vllm_inflight'].sort(),
     );
     for (const n of routerNames()) {
       expect(ROUTERS[n].name).toBe(n);
@@ -30,16 +30,19 @@ describe('registry', () => {
 
 describe('resolveRouterParams', () => {
   it('fills defaults in declared order', () => {
-    expect(resolveRouterParams('br0', {})).toEqual({ a: 1, b: 8, envelope: 'max', envelope_frac: 0.9, hold_ms: 0 });
-    expect(Object.keys(resolveRouterParams('brh', { b: 4 }))).toEqual(['H', 'stride', 'discount', 'a', 'b', 'envelope']);
+    expect(resolveRouterParams('br0', {})).toEqual({ a: 1, b: 'G', envelope: 'max', envelope_frac: 0.9, hold_ms: 0 });
+    expect(resolveRouterParams('brh', { beta: 4 })).toEqual({ H: 50, gamma: 0.9, alpha: 1, beta: 4, predictor: 'median', predictor_sigma: 0.5 });
     expect(resolveRouterParams('vllm_default', { waiting_weight: 2 })).toEqual({ waiting_weight: 2, rotate: 'yes' });
-    expect(resolveRouterParams('fast_phi', { K: '6' })).toEqual({ H: 64, K: 6, discount: 1 });
+    expect(resolveRouterParams('fast_phi', { K: '6' })).toEqual({ K: 6, lambda: 0 });
+    expect(resolveRouterParams('fast_phi_gauss', { K: '6' })).toEqual({ H: 64, K: 6, discount: 1 });
     expect(resolveRouterParams('round_robin', {})).toEqual({});
     expect(resolveRouterParams('jsq_load', undefined)).toEqual({});
   });
 
   it('accepts numeric strings and yes/no booleans', () => {
-    expect(resolveRouterParams('brh', { discount: ' 0.9 ', H: '16' })).toMatchObject({ discount: 0.9, H: 16 });
+    expect(resolveRouterParams('brh', { gamma: ' 0.9 ', H: '16' })).toMatchObject({ gamma: 0.9, H: 16 });
+    expect(resolveRouterParams('br0', { b: ' G ' }).b).toBe('G');
+    expect(resolveRouterParams('br0', { b: '12' }).b).toBe(12);
     expect(resolveRouterParams('vllm_default', { rotate: false }).rotate).toBe('no');
   });
 
@@ -59,10 +62,10 @@ describe('resolveRouterParams', () => {
   });
 
   it('rejects out-of-range values', () => {
-    expect(inputError(() => resolveRouterParams('fast_phi', { K: 9 })).message).toMatch(/router\.K: must be in \[1, 8\] \(got 9\)/);
+    expect(inputError(() => resolveRouterParams('fast_phi_gauss', { K: 9 })).message).toMatch(/router\.K: must be in \[1, 8\] \(got 9\)/);
     expect(inputError(() => resolveRouterParams('fast_phi', { K: 0 })).field).toBe('router.K');
     expect(inputError(() => resolveRouterParams('vllm_inflight', { kv_threshold: 1.5 })).message).toMatch(/router\.kv_threshold.*1\.5/);
-    expect(inputError(() => resolveRouterParams('brh', { stride: 0 })).field).toBe('router.stride');
+    expect(inputError(() => resolveRouterParams('brh', { H: -1 })).field).toBe('router.H');
     expect(inputError(() => resolveRouterParams('br0', { b: -1 })).field).toBe('router.b');
   });
 
@@ -73,8 +76,29 @@ describe('resolveRouterParams', () => {
     expect(inputError(() => resolveRouterParams('br0', { envelope: 'median' })).message).toMatch(
       /router\.envelope: must be one of max, mean, capacity \(got "median"\)/,
     );
-    expect(inputError(() => resolveRouterParams('brh', { envelope: 'capacity' })).field).toBe('router.envelope');
+    expect(inputError(() => resolveRouterParams('brh', { predictor: true })).field).toBe('router.predictor');
     expect(inputError(() => resolveRouterParams('br0', { envelope: true })).field).toBe('router.envelope');
     expect(inputError(() => resolveRouterParams('br0', [1, 2] as unknown as Record<string, unknown>)).field).toBe('router');
+  });
+});
+
+describe('bad input for the write-up routers (one line naming field and value)', () => {
+  it('unknown predictor', () => {
+    expect(inputError(() => resolveRouterParams('brh', { predictor: 'psychic' })).message).toBe(
+      'router.predictor: must be one of oracle, noisy, median, none (got "psychic")',
+    );
+  });
+  it('K outside its range, or a word other than full', () => {
+    expect(inputError(() => resolveRouterParams('fast_phi', { K: 65 })).message).toBe('router.K: must be in [1, 64] or full (got 65)');
+    expect(inputError(() => resolveRouterParams('fast_phi', { K: 0 })).message).toBe('router.K: must be in [1, 64] or full (got 0)');
+    expect(inputError(() => resolveRouterParams('fast_phi', { K: 2.5 })).message).toBe('router.K: must be an integer or full (got 2.5)');
+    expect(inputError(() => resolveRouterParams('fast_phi', { K: 'all' })).message).toBe('router.K: must be an integer or full (got "all")');
+  });
+  it('predictor_sigma below 0', () => {
+    expect(inputError(() => resolveRouterParams('brh', { predictor_sigma: -0.1 })).message).toBe('router.predictor_sigma: must be in [0, 10] (got -0.1)');
+  });
+  it('br0 b is a number >= 0 or G', () => {
+    expect(inputError(() => resolveRouterParams('br0', { b: 'g' })).message).toBe('router.b: must be a number or G (got "g")');
+    expect(inputError(() => resolveRouterParams('br0', { b: -1 })).field).toBe('router.b');
   });
 });

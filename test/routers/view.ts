@@ -14,6 +14,8 @@ export interface ViewSpec {
   /** One row per horizon step, G values each. */
   projMean?: number[][];
   projVar?: number[][];
+  /** Binary-cutoff projected loads, one row per horizon step. */
+  projCut?: number[][];
   survival?: number[];
 }
 
@@ -33,6 +35,7 @@ export function makeView(s: ViewSpec): RouterView {
     horizonSteps: Float64Array.from(s.horizonSteps ?? []),
     projMean: flat(s.projMean),
     projVar: s.projVar ? flat(s.projVar) : new Float64Array((s.projMean ?? []).flat().length),
+    projCut: flat(s.projCut),
     outputSurvival: Float64Array.from(s.survival ?? [1]),
   };
 }

@@ -196,6 +196,18 @@ describe('routing state', () => {
       expect(v.projVar[j * 2 + 0]).toBeCloseTo(q * (1 - q) * (13 + h) ** 2, 12);
     });
   });
+  it('brh reads binary-cutoff projections from the shared projector; oracle/noisy predictors are refused live', () => {
+    const s = state('brh', 2, { predictor: 'none', H: 3 });
+    const f = s.decide(10)!.flight; // rank 0
+    s.progress(f, 0);
+    s.progress(f, 4); // age 4, load 14
+    s.decide(1);
+    const v = (s as unknown as { v: { projCut: Float64Array } }).v;
+    // predictor none: the request counts at every horizon point h with load 14 + h
+    expect(Array.from(v.projCut.slice(0, 8)).filter((_, i) => i % 2 === 0)).toEqual([14, 15, 16, 17]);
+    expect(() => state('brh', 2, { predictor: 'oracle' })).toThrow(/router\.predictor: .*live gateway/);
+    expect(() => state('brh', 2, { predictor: 'noisy' })).toThrow(InputError);
+  });
   it('every router runs on the gateway view', () => {
     for (const r of routerNames()) {
       const s = state(r, 4);

@@ -26,7 +26,10 @@ import { CoreState, DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING } from './sta
 export interface CoreRequest {
   /** Prompt tokens, >= 1. */
   promptTokens: number;
-  /** Output tokens, >= 1 (the true output length; routers never see it). */
+  /**
+   * Output tokens, >= 1 (the true output length). Routers never see it; only the oracle and
+   * noisy predictors of the binary-cutoff projection derive their estimate from it.
+   */
   outputTokens: number;
   /** Engine clock, integer µs, non-decreasing across submit() calls. */
   arrivalUs: number;
@@ -185,8 +188,16 @@ export class EngineCore {
     this.routerName = sc.router;
     this.params = sc.routerParams;
     this.router.init(this.rstate, sc.workload.seed, G);
-    const horizon = this.router.horizon(this.params);
-    this.rv = new RouterViewState(this.st, horizon, opts.outputSurvival ?? new Float64Array(0), Math.round(sc.statsIntervalMs * 1000));
+    const surv = opts.outputSurvival ?? new Float64Array(0);
+    const horizon = this.router.horizon(this.params, surv);
+    this.rv = new RouterViewState(
+      this.st,
+      this.router.projection(this.params),
+      horizon,
+      surv,
+      sc.workload.seed,
+      Math.round(sc.statsIntervalMs * 1000),
+    );
 
     this.rankUs = new Float64Array(G);
     this.decodeSeqsOf = new Float64Array(G);

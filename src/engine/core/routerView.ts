@@ -4,24 +4,37 @@
  * bookkeeping between refreshes, and the projected loads for routers with a horizon.
  * Everything a router sees is projected here, in one place.
  */
-import type { RouterView } from '../../routers/types.ts';
+import { createProjector, projectionSizes, type Projector } from '../../routers/projections.ts';
+import type { ProjectionSpec, RouterView } from '../../routers/types.ts';
 import type { CoreState } from './state.ts';
 
 export class RouterViewState {
   readonly view: RouterView;
-  private readonly horizon: readonly number[];
   private readonly H: number;
-  private readonly surv: Float64Array;
+  /** Fills the projection arrays (survival-weighted or binary cutoff; routers/projections.ts). */
+  private readonly projector: Projector;
   private readonly statsUs: number;
   private nextSnapUs = -1; // refresh at the first decision
   /** State changed since the last snapshot (only matters when statsUs == 0). */
   dirty = true;
 
-  constructor(st: CoreState, horizon: readonly number[], outputSurvival: Float64Array, statsUs: number) {
+  /**
+   * `projection` and `horizon` come from the router (def.projection(params), def.horizon(params,
+   * survival)); `seed` is the run's seed (the noisy predictor's stream). The projector keys its
+   * per-request draws by request id, so requests may keep arriving (the core's arrays grow).
+   */
+  constructor(
+    st: CoreState,
+    projection: ProjectionSpec,
+    horizon: readonly number[],
+    outputSurvival: Float64Array,
+    seed: number,
+    statsUs: number,
+  ) {
     const G = st.G;
-    this.horizon = horizon;
     this.H = horizon.length;
-    this.surv = outputSurvival;
+    this.projector = createProjector(projection, horizon, outputSurvival, seed);
+    const size = projectionSizes(projection, this.H, G);
     this.statsUs = statsUs;
     this.view = {
       G,
@@ -33,8 +46,9 @@ export class RouterViewState {
       inflight: st.inflight,
       kvCapacity: st.totalBlocks * st.BS,
       horizonSteps: Float64Array.from(horizon),
-      projMean: new Float64Array(this.H * G),
-      projVar: new Float64Array(this.H * G),
+      projMean: new Float64Array(size.mean),
+      projVar: new Float64Array(size.mean),
+      projCut: new Float64Array(size.cut),
       outputSurvival: outputSurvival,
     };
   }
@@ -67,8 +81,7 @@ export class RouterViewState {
       view.kvUsage[g] = totalBlocks > 0 ? (totalBlocks - st.freeBlocks[g]) / totalBlocks : 0;
     }
     if (this.H > 0) {
-      view.projMean.fill(0);
-      view.projVar.fill(0);
+      this.projector.clear(view);
       const { run, computed, prompt, generated, wHead, wNext } = st;
       const B = st.B;
       for (let g = 0; g < G; g++) {
@@ -79,23 +92,12 @@ export class RouterViewState {
     this.dirty = false;
   }
 
-  /** Add request r (current KV load w, age = generated tokens) to rank g's projected load. */
+  /**
+   * Add request r (current KV load w, age = generated tokens) to rank g's projected load. The
+   * oracle and noisy predictors read the true remaining output (output − generated), which the
+   * core always has: every request is submitted with its output length.
+   */
   private addProjection(st: CoreState, g: number, r: number, w: number): void {
-    const view = this.view;
-    const G = st.G;
-    const horizon = this.horizon;
-    const a = st.generated[r];
-    const sa = this.survAt(a);
-    for (let j = 0; j < this.H; j++) {
-      const h = horizon[j];
-      const q = sa > 0 ? this.survAt(Math.floor(a + h)) / sa : h === 0 ? 1 : 0;
-      const load = w + h;
-      view.projMean[j * G + g] += q * load;
-      view.projVar[j * G + g] += q * (1 - q) * load * load;
-    }
-  }
-
-  private survAt(a: number): number {
-    return a < this.surv.length ? this.surv[a] : 0;
+    this.projector.add(this.view, g, r, w, st.generated[r], st.output[r] - st.generated[r]);
   }
 }

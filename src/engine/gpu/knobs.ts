@@ -86,7 +86,9 @@ export function knobValue(s: KnobSlot, params: RouterParams, ctx: KnobGpuContext
     if (i < 0) throw new Error(`knob ${k.name}: ${String(v)} is not one of its values`);
     return i;
   }
-  return Number(v);
+  // A word a numeric knob accepts besides numbers (br0 b = 'G') needs a `gpu` value to become one.
+  if (typeof v !== 'number') throw new Error(`knob ${k.name}: ${String(v)} has no GPU encoding (give the knob a gpu value)`);
+  return v;
 }
 
 /** Write a configuration's knobs into its slots (word P_K0 + offset). */

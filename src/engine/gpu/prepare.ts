@@ -8,9 +8,11 @@ import { resolveStepModel } from '../../model/presets.ts';
 import { rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepCurve, StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num } from '../../routers/common.ts';
+import { fastPhiWeights } from '../../routers/fastPhi.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
 import { getRouter } from '../../routers/index.ts';
-import { ROUTER_STATE_WORDS, type RouterDef, type RouterParams } from '../../routers/types.ts';
+import { medianRemainingTable, predictorNoiseFixed } from '../../routers/projections.ts';
+import { ROUTER_STATE_WORDS, type Predictor, type ProjectionSpec, type RouterDef, type RouterParams } from '../../routers/types.ts';
 import { getWorkload, workloadKey } from '../../workload/build.ts';
 import type { Workload } from '../../workload/types.ts';
 import { packKnobs } from './knobs.ts';
@@ -29,7 +31,10 @@ const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: Ro
   br0: (p, def) => (def.integerScored(p) ? L.RT_BR0_INT : L.RT_BR0_FLOAT),
   brh: L.RT_BRH,
   fast_phi: L.RT_FAST_PHI,
+  fast_phi_gauss: L.RT_FAST_PHI_GAUSS,
 };
+
+const PREDICTOR_IDS: Record<Predictor, number> = { oracle: L.PRED_ORACLE, noisy: L.PRED_NOISY, median: L.PRED_MEDIAN, none: L.PRED_NONE };
 
 /** RT_* id of a router's WGSL port for these knobs; undefined when it has none. */
 export function routerIdOf(router: string, params: RouterParams): number | undefined {
@@ -44,6 +49,7 @@ export function routerIdName(id: number): string {
     [L.RT_ROUND_ROBIN]: 'round_robin', [L.RT_RANDOM]: 'random', [L.RT_POWER_OF_TWO]: 'power_of_two',
     [L.RT_VLLM_DEFAULT]: 'vllm_default', [L.RT_VLLM_INFLIGHT]: 'vllm_inflight', [L.RT_JSQ_LOAD]: 'jsq_load',
     [L.RT_BR0_INT]: 'br0 (integer)', [L.RT_BR0_FLOAT]: 'br0 (float)', [L.RT_BRH]: 'brh', [L.RT_FAST_PHI]: 'fast_phi',
+    [L.RT_FAST_PHI_GAUSS]: 'fast_phi_gauss',
   };
   return names[id] ?? `router ${id}`;
 }
@@ -79,17 +85,22 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   for (let i = 0; i < wl.n; i++) tokens += wl.prompt[i] + wl.output[i];
   if (tokens >= 2 ** 31) return { pos, sc, reason: 'the stream holds 2^31 tokens or more (the GPU keeps loads in 32 bits)' };
   if (wl.n >= 2 ** 31) return { pos, sc, reason: 'too many requests for 32-bit request indices' };
+  const proj = def.projection(sc.routerParams);
+  const noisy = proj.kind === 'cutoff' && proj.predictor === 'noisy';
+  const wlKey = workloadKey(sc.workload);
   return {
     pos,
     sc,
     wl,
-    wlKey: workloadKey(sc.workload),
+    wlKey,
     model,
     curveKey: model.maxRankTokenCurve ? `${sc.model}\u0000${sc.dp}` : '',
     routerId,
     perStep: sc.dispatch === 'per_step',
-    horizon: def.horizon(sc.routerParams),
+    horizon: def.horizon(sc.routerParams, wl.outputSurvival),
     runSlots: Math.max(1, Math.min(sc.maxNumSeqs, wl.n)),
+    noiseKey: noisy ? `${wlKey}\u0000noise\u0000${proj.sigma}` : '',
+    noiseSigma: noisy ? proj.sigma : 0,
   };
 }
 
@@ -113,8 +124,9 @@ export function pipelineConstants(c: GpuConfig, spec: Specialization): Record<st
   return k;
 }
 
+/** Request words, the output survival (f32) and the median-remaining table (u32). */
 function streamWordsOf(wl: Workload): number {
-  return 4 * wl.n + wl.outputSurvival.length;
+  return 4 * wl.n + 2 * wl.outputSurvival.length;
 }
 
 function curveWordsOf(c: StepCurve | undefined): number {
@@ -125,12 +137,14 @@ function curveWordsOf(c: StepCurve | undefined): number {
 function sharedWordsOf(c: GpuConfig, held: Set<string>): number {
   let w = held.has(c.wlKey) ? 0 : streamWordsOf(c.wl);
   if (c.curveKey && !held.has(c.curveKey)) w += curveWordsOf(c.model.maxRankTokenCurve);
+  if (c.noiseKey && !held.has(c.noiseKey)) w += c.wl.n;
   return w;
 }
 
 function hold(c: GpuConfig, held: Set<string>): void {
   held.add(c.wlKey);
   if (c.curveKey) held.add(c.curveKey);
+  if (c.noiseKey) held.add(c.noiseKey);
 }
 
 function dimsFits(d: ChunkDims, streamWords: number, b: DeviceBudget): boolean {
@@ -218,6 +232,7 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
   const streamsF = new Float32Array(streams.buffer);
   const placed = new Map<string, { stream: number; surv: number }>();
   const curves = new Map<string, number>();
+  const noises = new Map<string, number>();
   let at = 0;
   const rstate = new Uint32Array(ROUTER_STATE_WORDS);
   plan.configs.forEach((c, ci) => {
@@ -243,6 +258,7 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
         streams[at + 4 * r + 3] = wl.output[r];
       }
       streamsF.set(wl.outputSurvival, where.surv);
+      streams.set(medianRemainingTable(wl.outputSurvival), where.surv + wl.outputSurvival.length);
       at += streamWordsOf(wl);
       placed.set(c.wlKey, where);
     }
@@ -262,6 +278,19 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
         curves.set(c.curveKey, off);
       }
       curveAt = off;
+    }
+    // The noisy predictor's fixed-point factors, one per request, drawn on the host so that both
+    // engines compare the same integers (routers/projections.ts).
+    let noiseAt = 0;
+    if (c.noiseKey) {
+      let off = noises.get(c.noiseKey);
+      if (off === undefined) {
+        off = at;
+        for (let r = 0; r < c.wl.n; r++) streams[at + r] = predictorNoiseFixed(c.sc.workload.seed, r, c.noiseSigma);
+        at += c.wl.n;
+        noises.set(c.noiseKey, off);
+      }
+      noiseAt = off;
     }
     const sc = c.sc;
     const G = sc.dp;
@@ -298,8 +327,8 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);
     packRouter(put, putF, {
-      router: sc.router, params: sc.routerParams, routerId: c.routerId, state: rstate,
-      capacityTokens, horizon: c.horizon, survival: c.wl.outputSurvival,
+      router: sc.router, params: sc.routerParams, routerId: c.routerId, state: rstate, G,
+      capacityTokens, horizon: c.horizon, survival: c.wl.outputSurvival, noiseAt,
     });
     put(L.P_PER_STEP, c.perStep ? 1 : 0);
   });
@@ -314,21 +343,31 @@ export interface RouterWords {
   routerId: number;
   /** State words after the router's init(). */
   state: Uint32Array;
+  /** Number of ranks. */
+  G: number;
   capacityTokens: number;
-  /** Horizon offsets (the router's horizon(params)). */
+  /** Horizon offsets (the router's horizon(params, survival)). */
   horizon: readonly number[];
   /** The workload's output-length survival table. */
   survival: Float64Array;
+  /** Offset in `streams` of the noisy predictor's per-request factors (0 when it has none). */
+  noiseAt: number;
 }
 
-/** Pack a configuration's router: state words, knob slots, id, horizon table (P_J, P_HZ...). */
+/**
+ * Pack a configuration's router: state words, knob slots, id, the projection it asks for (P_PRED,
+ * P_NOISE) and the horizon table (P_J, P_HZ...).
+ */
 export function packRouter(put: (f: number, v: number) => void, putF: (f: number, v: number) => void, r: RouterWords): void {
   for (let k = 0; k < ROUTER_STATE_WORDS; k++) put(L.P_RS0 + k, r.state[k]);
-  packKnobs(r.router, r.params, { capacityTokens: r.capacityTokens }, put, putF, L.P_K0);
+  packKnobs(r.router, r.params, { capacityTokens: r.capacityTokens, G: r.G }, put, putF, L.P_K0);
   put(L.P_ROUTER, r.routerId);
+  const proj: ProjectionSpec = getRouter(r.router).projection(r.params);
+  put(L.P_PRED, proj.kind === 'cutoff' ? PREDICTOR_IDS[proj.predictor] : L.PRED_NONE);
+  put(L.P_NOISE, r.noiseAt);
   const J = r.horizon.length;
   put(L.P_J, J);
-  const weights = horizonWeights(r.routerId, r.params, r.horizon);
+  const weights = horizonWeights(r.routerId, r.params, r.horizon, r.survival);
   for (let j = 0; j < J; j++) {
     const h = r.horizon[j];
     put(L.P_HZ + L.P_HZ_WORDS * j, h);
@@ -338,12 +377,18 @@ export function packRouter(put: (f: number, v: number) => void, putF: (f: number
 }
 
 /** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
-function horizonWeights(routerId: number, p: RouterParams, horizon: readonly number[]): number[] {
+function horizonWeights(routerId: number, p: RouterParams, horizon: readonly number[], surv: Float64Array): number[] {
   if (routerId === L.RT_BRH) {
-    const delta = num(p, 'discount');
-    return horizon.map((h) => Math.pow(delta, h));
+    const gamma = num(p, 'gamma');
+    return horizon.map((h) => Math.pow(gamma, h));
   }
   if (routerId === L.RT_FAST_PHI) {
+    // w_k · S(h_k), as fast_phi's router computes them (routers/fastPhi.ts).
+    const w = new Float64Array(horizon.length);
+    fastPhiWeights(Float64Array.from(horizon), surv, p.K === 'full', w);
+    return horizon.map((h, j) => w[j] * newRequestSurvival(surv, h));
+  }
+  if (routerId === L.RT_FAST_PHI_GAUSS) {
     const H = num(p, 'H');
     const K = num(p, 'K');
     const delta = num(p, 'discount');

@@ -57,6 +57,12 @@ export interface GpuConfig {
   horizon: number[];
   /** min(max_num_seqs, requests): running-list slots this configuration can use per rank. */
   runSlots: number;
+  /**
+   * brh with the noisy predictor: key of its per-request noise stream (shared by configurations
+   * of the same workload and sigma) and sigma; '' otherwise.
+   */
+  noiseKey: string;
+  noiseSigma: number;
 }
 
 /** A configuration the GPU engine hands to the CPU engine, and why. */

@@ -4,7 +4,9 @@
 // the simulator's engines build and calls the same router function.
 import { getRouter } from '../../routers/index.ts';
 import { loadOf } from '../../routers/common.ts';
-import { ROUTER_STATE_WORDS, type RouterDef, type RouterParams, type RouterView } from '../../routers/types.ts';
+import { ROUTER_STATE_WORDS, type ProjectionSpec, type RouterDef, type RouterParams, type RouterView } from '../../routers/types.ts';
+import { createProjector, projectionSizes, type Projector } from '../../routers/projections.ts';
+import { InputError } from '../../errors.ts';
 import type { EngineStats } from './vllmStats.ts';
 import { SurvivalEstimator } from './survival.ts';
 
@@ -37,7 +39,16 @@ export interface Decision {
 export class RoutingState {
   readonly R: number;
   readonly router: RouterDef;
-  private readonly horizon: Float64Array;
+  private horizon: Float64Array;
+  /** Which projected load the router reads (the shared projector of src/routers/projections.ts). */
+  private readonly projection: ProjectionSpec;
+  private projector!: Projector;
+  /** The survival curve the horizon and projector were built from. */
+  private curveUsed: Float64Array | null = null;
+  /** Projections of all R ranks, filled by the projector (a view with G = R). */
+  private full!: Pick<RouterView, 'G' | 'projMean' | 'projVar' | 'projCut'>;
+  private flightIds = 0;
+  private readonly seed: number;
   readonly snapWaiting: Float64Array;
   readonly snapRunning: Float64Array;
   readonly snapKvUsage: Float64Array;
@@ -64,11 +75,9 @@ export class RoutingState {
     inflight: Float64Array;
     projMean: Float64Array;
     projVar: Float64Array;
+    projCut: Float64Array;
   };
   private readonly req = { prompt: 0, waitedUs: 0, canHold: false };
-  /** Projected loads per rank (all R ranks): projMean[j*R + r]. */
-  private readonly projMeanR: Float64Array;
-  private readonly projVarR: Float64Array;
   private projectedAt = -Infinity;
 
   /**
@@ -86,7 +95,12 @@ export class RoutingState {
   ) {
     this.R = R;
     this.router = getRouter(routerName);
-    this.horizon = Float64Array.from(this.router.horizon(params));
+    this.projection = this.router.projection(params);
+    if (this.projection.kind === 'cutoff' && (this.projection.predictor === 'oracle' || this.projection.predictor === 'noisy')) {
+      // Both read a request's true output length, which a live server does not announce.
+      throw new InputError('router.predictor', this.projection.predictor, 'needs the true output length, unknown to a live gateway; use median or none');
+    }
+    this.horizon = new Float64Array(0);
     const f = () => new Float64Array(R);
     this.snapWaiting = f();
     this.snapRunning = f();
@@ -100,7 +114,6 @@ export class RoutingState {
     this.queuedTracked = f();
     this.flights = Array.from({ length: R }, () => []);
     this.idx = new Int32Array(R);
-    const J = this.horizon.length;
     this.v = {
       waiting: f(),
       running: f(),
@@ -108,11 +121,12 @@ export class RoutingState {
       queuedTokens: f(),
       kvUsage: f(),
       inflight: f(),
-      projMean: new Float64Array(J * R),
-      projVar: new Float64Array(J * R),
+      projMean: new Float64Array(0),
+      projVar: new Float64Array(0),
+      projCut: new Float64Array(0),
     };
-    this.projMeanR = new Float64Array(J * R);
-    this.projVarR = new Float64Array(J * R);
+    this.seed = seed;
+    this.useCurve();
     this.router.init(this.rstate, seed, R);
   }
 
@@ -163,14 +177,24 @@ export class RoutingState {
       if (this.snapAt[r] < oldest) oldest = this.snapAt[r];
       if (capR < cap) cap = capR;
     }
-    const J = this.horizon.length;
     const surv = this.survival.curve;
+    if (surv !== this.curveUsed) {
+      // The survival estimate moved on (more completions): new horizon points, fresh projections.
+      this.useCurve();
+      this.projectedAt = -Infinity;
+    }
+    const J = this.horizon.length;
     if (J > 0) {
       if (now - this.projectedAt >= this.projectEveryMs) this.rebuildProjections(now);
+      const f = this.full;
       for (let j = 0; j < J; j++) {
         for (let c = 0; c < G; c++) {
-          v.projMean[j * G + c] = this.projMeanR[j * R + this.idx[c]];
-          v.projVar[j * G + c] = this.projVarR[j * R + this.idx[c]];
+          const from = j * R + this.idx[c];
+          if (f.projMean.length) {
+            v.projMean[j * G + c] = f.projMean[from];
+            v.projVar[j * G + c] = f.projVar[from];
+          }
+          if (f.projCut.length) v.projCut[j * G + c] = f.projCut[from];
         }
       }
     }
@@ -186,6 +210,7 @@ export class RoutingState {
       horizonSteps: this.horizon,
       projMean: v.projMean,
       projVar: v.projVar,
+      projCut: v.projCut,
       outputSurvival: surv,
     };
     this.req.prompt = prompt;
@@ -211,30 +236,32 @@ export class RoutingState {
 
   /** Rebuild every rank's projected load from its tracked requests (the engine's rule). */
   rebuildProjections(now = performance.now()): void {
-    this.projMeanR.fill(0);
-    this.projVarR.fill(0);
+    this.projector.clear(this.full as RouterView);
     for (let r = 0; r < this.R; r++) for (const f of this.flights[r]) this.addProjection(f);
     this.projectedAt = now;
   }
 
+  /** Horizon points and projector for the current survival estimate (fast_phi's points follow it). */
+  private useCurve(): void {
+    const surv = this.survival.curve;
+    this.curveUsed = surv;
+    this.horizon = Float64Array.from(this.router.horizon(this.params, surv));
+    this.projector = createProjector(this.projection, this.horizon, surv, this.seed);
+    const J = this.horizon.length;
+    const R = this.R;
+    const all = projectionSizes(this.projection, J, R);
+    this.full = { G: R, projMean: new Float64Array(all.mean), projVar: new Float64Array(all.mean), projCut: new Float64Array(all.cut) };
+    // The view's arrays hold up to R ranks (fewer when some are unhealthy).
+    this.v.projMean = new Float64Array(all.mean);
+    this.v.projVar = new Float64Array(all.mean);
+    this.v.projCut = new Float64Array(all.cut);
+  }
+
   /** Add request f (age = tokens streamed, load = prompt + streamed) to its rank's projection. */
   private addProjection(f: Flight): void {
-    const J = this.horizon.length;
-    if (J === 0) return;
-    const surv = this.survival.curve;
-    const n = surv.length;
-    const R = this.R;
-    const a = f.streamed;
-    const sa = a < n ? surv[a] : 0;
-    const w = f.prompt + f.streamed;
-    for (let j = 0; j < J; j++) {
-      const h = this.horizon[j];
-      const ah = Math.floor(a + h);
-      const q = sa > 0 ? (ah < n ? surv[ah] : 0) / sa : h === 0 ? 1 : 0;
-      const load = w + h;
-      this.projMeanR[j * R + f.rank] += q * load;
-      this.projVarR[j * R + f.rank] += q * (1 - q) * load * load;
-    }
+    if (this.horizon.length === 0) return;
+    // No true remaining length live (oracle/noisy are refused): NaN is never read.
+    this.projector.add(this.full as RouterView, f.rank, this.flightIds++, f.prompt + f.streamed, f.streamed, NaN);
   }
 
   /** Put a request on rank r without asking the router (client-pinned rank). */
