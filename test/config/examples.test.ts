@@ -44,7 +44,7 @@ describe('seed reproduction sweeps', () => {
 
   it('(c) sweeps fast_phi K over {1, 3, 5, 10, full} with time series', () => {
     const s = load('c');
-    expect(s).toHaveLength(7 * 5);
+    expect(s).toHaveLength(2 * 6 * 5);
     expect(s.every((c) => c.timeseries)).toBe(true);
     const ks = s.filter((c) => c.router === 'fast_phi').map((c) => String((c.routerParams as Record<string, unknown>).K));
     expect([...new Set(ks)]).toEqual(['1', '3', '5', '10', 'full']);
