@@ -55,8 +55,6 @@ interface RunResult {
   errMaxMs: number;
   /** CPU time (user + system) per SSE token chunk, µs: the emulator process, then the load generator. */
   serverCpuUsPerChunk: number;
-  /** Share of the emulator's wall time its event loop was busy (includes time descheduled while busy). */
-  eventLoopBusyPct: number;
   clientCpuUsPerChunk: number;
   clientTtftP50Ms: number;
   clientTtftP99Ms: number;
@@ -176,7 +174,7 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, w
   child.kill('SIGTERM');
   await exited;
   await agent.close();
-  const m = /steps; step end timing error ms p50 ([\d.-]+) p99 ([\d.-]+) max ([\d.-]+); cpu ([\d.]+) s while listening; event loop busy ([\d.]+)%/.exec(stderr());
+  const m = /steps; step end timing error ms p50 ([\d.-]+) p99 ([\d.-]+) max ([\d.-]+); cpu ([\d.]+) s while listening/.exec(stderr());
   const clientCpu = process.cpuUsage(cpu0);
   const stepsM = /stopped after (\d+) steps/.exec(stderr());
   return {
@@ -193,7 +191,6 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, w
     errP99Ms: m ? Number(m[2]) : NaN,
     errMaxMs: m ? Number(m[3]) : NaN,
     serverCpuUsPerChunk: m ? (Number(m[4]) * 1e6) / chunks : NaN,
-    eventLoopBusyPct: m ? Number(m[5]) : NaN,
     clientCpuUsPerChunk: (clientCpu.user + clientCpu.system) / chunks,
     clientTtftP50Ms: quantile(ttfts, 0.5),
     clientTtftP99Ms: quantile(ttfts, 0.99),
@@ -232,8 +229,8 @@ const lines = [
   `Timing error = actual − modelled step end (wall ms), over every step of the run. ${reps} runs per rate: median [min, max].`,
   `Priority (nice) of both processes: ${nice}. Load average of the machine before the runs: ${load0.map((x) => x.toFixed(1)).join(' ')} (1, 5, 15 min).`,
   '',
-  '| offered req/s | completed req/s | failed | SSE chunks/s | steps | err p50 ms | err p99 ms | err max ms | client TTFT p50 ms | peak in flight | emulator CPU µs/chunk | client CPU µs/chunk | emulator loop busy % |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| offered req/s | completed req/s | failed | SSE chunks/s | steps | err p50 ms | err p99 ms | err max ms | client TTFT p50 ms | peak in flight | emulator CPU µs/chunk | client CPU µs/chunk |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const rate of rates) {
   const rs = results.filter((r) => r.rate === rate);
@@ -242,7 +239,7 @@ for (const rate of rates) {
     return `${med(xs).toFixed(d)} [${Math.min(...xs).toFixed(d)}, ${Math.max(...xs).toFixed(d)}]`;
   };
   lines.push(
-    `| ${rate} | ${f('achievedReqPerS')} | ${f('failed', 0)} | ${f('chunksPerS', 0)} | ${f('steps', 0)} | ${f('errP50Ms', 3)} | ${f('errP99Ms', 3)} | ${f('errMaxMs', 1)} | ${f('clientTtftP50Ms', 1)} | ${f('peakInFlight', 0)} | ${f('serverCpuUsPerChunk', 1)} | ${f('clientCpuUsPerChunk', 1)} | ${f('eventLoopBusyPct', 1)} |`,
+    `| ${rate} | ${f('achievedReqPerS')} | ${f('failed', 0)} | ${f('chunksPerS', 0)} | ${f('steps', 0)} | ${f('errP50Ms', 3)} | ${f('errP99Ms', 3)} | ${f('errMaxMs', 1)} | ${f('clientTtftP50Ms', 1)} | ${f('peakInFlight', 0)} | ${f('serverCpuUsPerChunk', 1)} | ${f('clientCpuUsPerChunk', 1)} |`,
   );
 }
 const md = lines.join('\n') + '\n';

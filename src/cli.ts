@@ -15,7 +15,7 @@ import { VERSION } from './version.ts';
 import { benchCommand } from './cli/benchCommand.ts';
 import { PROGRESS_MODES } from './cli/progressBar.ts';
 import { capacityCommand } from './cli/capacityCommand.ts';
-import { emulateCommand } from './cli/emulateCommand.ts';
+import { emulateCommand, emulateScenarioOptions } from './cli/emulateCommand.ts';
 import { addGatewayCommand } from './cli/gatewayCommand.ts';
 
 export const EXIT_BAD_INPUT = 2;
@@ -47,33 +47,19 @@ function buildProgram(): Command {
       await runCommand(opts);
     });
 
-  program
+  const emulate = program
     .command('emulate')
-    .description("serve vLLM's OpenAI API from the simulated DP deployment, in real time (docs/emulate.md)")
-    .option('--dp <n>', 'number of DP ranks G', '8')
-    .option('--model <preset|file.json>', 'step-time preset or model file', 'qwen3-30b-a3b-h100')
+    .description("serve vLLM's OpenAI API from the simulated DP deployment, in real time (docs/emulate.md)");
+  // The configuration flags of `run` that apply to a live deployment (arrivals come from HTTP).
+  for (const opt of emulateScenarioOptions()) {
+    emulate.addOption(opt);
+    if (opt.long === '--router') emulate.option('-k, --knob <name=value...>', 'router knob, repeatable');
+  }
+  emulate
     .option('--port <n>', 'HTTP port (external LB: port + rank; 0 = ephemeral)', '8000')
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .addOption(new Option('--lb <mode>', 'internal: one port, X-data-parallel-rank; external: one port per rank').choices(['internal', 'external']).default('internal'))
-    .option('--router <name>', 'internal router (see `balanceroute routers`)', 'vllm_default')
-    .option('-k, --knob <name=value...>', 'router knob, repeatable')
     .option('--speed <x>', 'run steps x times faster than modelled (1 = real time)', '1')
-    .addOption(new Option('--sync <mode>', 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock').choices(['barrier', 'independent']).default('barrier'))
-    .option('--seed <n>', 'seed of the router and of drawn output lengths', '1')
-    .option('--workload <profile>', 'profile whose output-length distribution applies when ignore_eos is off', 'sharegpt')
-    .option('--trace <file>', 'draw output lengths from a trace file instead of a profile')
-    .option('--trace-columns <arrival,prompt,output>', 'trace column names, comma-separated, in this order')
-    .addOption(new Option('--trace-time-unit <unit>', 'unit of the trace arrival column').choices(['s', 'ms', 'us', 'ns']))
-    .option('--max-output <n>', 'cap on drawn output lengths in tokens', '1024')
-    .option('--max-num-seqs <n>', 'max running requests per rank (B)', '256')
-    .option('--kv-capacity <tokens>', 'KV capacity per rank in tokens (default: from the model preset)')
-    .option('--block-size <tokens>', 'KV block size in tokens', '16')
-    .option('--max-batched-tokens <n>', 'token budget per rank per step (M)', '8192')
-    .option('--max-model-len <n>', 'longest request accepted (default: from the model)')
-    .option('--stats-interval-ms <ms>', 'router snapshot refresh interval (0 = exact view)', '100')
-    .addOption(new Option('--dispatch <mode>', 'when requests are routed').choices(['on_arrival', 'per_step']).default('on_arrival'))
-    .addOption(new Option('--assign-order <order>', 'per_step assignment order').choices(['fcfs', 'lpt']).default('fcfs'))
-    .option('--timeout-s <s>', 'engine-side request timeout from arrival (0 = none)', '0')
     .option('--served-model-name <name>', 'model name of the API (default: the model preset name)')
     .option('--tokenizer <tokenizer.json>', 'count text prompt tokens exactly with this Hugging Face tokenizer file')
     .option('--max-body-bytes <n>', 'largest accepted request body', String(8 * 1024 * 1024))

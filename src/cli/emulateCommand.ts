@@ -4,81 +4,38 @@
  * it accepts requests; SIGINT/SIGTERM stop it gracefully (exit 0).
  */
 import { writeFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { basename } from 'node:path';
+import type { Option } from 'commander';
 import { scenarioFromFlat } from '../config/expand.ts';
+import { flagKeys, flagName, type SweepKey } from '../config/schema.ts';
 import { InputError } from '../errors.ts';
+import { checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
 import { emulatorFromScenario } from '../serve/emulate/fromScenario.ts';
 import type { LbMode } from '../serve/emulate/server.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../serve/emulate/server.ts';
 import { estimateCounter, tokenizerCounter } from '../serve/openai/promptTokens.ts';
-import { knobFlags, numberFlag } from './parseFlags.ts';
-import { checkOutputPath } from '../io/outputFile.ts';
+import { numberFlag, scenarioOptions } from './parseFlags.ts';
+import { flagsToEntry, type RunFlags } from './runCommand.ts';
 
-export interface EmulateFlags {
-  dp: string;
-  model: string;
+/** Configuration keys whose `run` flags do not apply to a live deployment: HTTP decides arrivals. */
+const NOT_LIVE = new Set<SweepKey>(['rate', 'requests', 'arrival', 'cv', 'trace_window']);
+
+/** The `run` flags of the configuration keys that apply to `emulate` (same names, help and checks). */
+export function emulateScenarioOptions(): Option[] {
+  const keep = new Set(flagKeys().filter((k) => !NOT_LIVE.has(k)).map(flagName));
+  return scenarioOptions().filter((o) => keep.has(o.long!));
+}
+
+/** `emulate` flags as commander gives them: the configuration keys' flags plus its own. */
+export interface EmulateFlags extends RunFlags {
   port: string;
   host: string;
   lb: string;
-  router: string;
-  knob?: string[];
   speed: string;
-  sync?: string;
-  seed: string;
-  workload: string;
-  trace?: string;
-  traceColumns?: string;
-  traceTimeUnit?: string;
-  maxOutput: string;
-  maxNumSeqs: string;
-  kvCapacity?: string;
-  blockSize: string;
-  maxBatchedTokens: string;
-  maxModelLen?: string;
-  statsIntervalMs: string;
-  dispatch: string;
-  assignOrder: string;
-  timeoutS: string;
   servedModelName?: string;
   tokenizer?: string;
   maxBodyBytes?: string;
   record?: string;
-}
-
-/** The scenario keys of `run` that apply to a live deployment (no rate, request count or arrival process). */
-export function emulateEntry(f: EmulateFlags): Record<string, unknown> {
-  const isTrace = f.trace !== undefined;
-  const entry: Record<string, unknown> = {
-    router: { name: f.router, ...knobFlags(f.knob) },
-    dp: numberFlag('dp', f.dp),
-    seed: numberFlag('seed', f.seed),
-    workload: isTrace ? 'trace' : f.workload,
-    max_output: numberFlag('max_output', f.maxOutput),
-    model: f.model,
-    max_num_seqs: numberFlag('max_num_seqs', f.maxNumSeqs),
-    block_size: numberFlag('block_size', f.blockSize),
-    max_batched_tokens: numberFlag('max_batched_tokens', f.maxBatchedTokens),
-    stats_interval_ms: numberFlag('stats_interval_ms', f.statsIntervalMs),
-    dispatch: f.dispatch,
-    assign_order: f.assignOrder,
-    timeout_s: numberFlag('timeout_s', f.timeoutS),
-  };
-  if (f.sync !== undefined) entry.sync = f.sync;
-  if (isTrace) {
-    entry.trace = f.trace;
-    if (f.traceColumns !== undefined) {
-      const cols = f.traceColumns.split(',').map((s) => s.trim());
-      if (cols.length !== 3 || cols.some((c) => c === '')) {
-        throw new InputError('trace_columns', f.traceColumns, 'expected three names: arrival,prompt,output');
-      }
-      entry.trace_columns = { arrival: cols[0], prompt: cols[1], output: cols[2] };
-    }
-    if (f.traceTimeUnit !== undefined) entry.trace_time_unit = f.traceTimeUnit;
-  }
-  if (f.kvCapacity !== undefined) entry.kv_capacity = numberFlag('kv_capacity', f.kvCapacity);
-  if (f.maxModelLen !== undefined) entry.max_model_len = numberFlag('max_model_len', f.maxModelLen);
-  return entry;
 }
 
 function intFlag(field: string, raw: string, min: number, max: number): number {
@@ -88,7 +45,7 @@ function intFlag(field: string, raw: string, min: number, max: number): number {
 }
 
 export async function emulateCommand(f: EmulateFlags): Promise<void> {
-  const sc = scenarioFromFlat(emulateEntry(f));
+  const sc = scenarioFromFlat(flagsToEntry(f));
   const speed = numberFlag('speed', f.speed)!;
   if (!(speed > 0) || speed > 1e6) throw new InputError('speed', f.speed, 'must be a number > 0 (1 = real time, 2 = twice as fast)');
   const lb = f.lb as LbMode;
@@ -101,7 +58,7 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
   if (f.servedModelName !== undefined && f.servedModelName.trim() === '') {
     throw new InputError('served_model_name', f.servedModelName, 'must not be empty');
   }
-  if (f.record !== undefined) checkOutputPath(f.record, 'record', { createDir: true });
+  if (f.record !== undefined) checkOutputPath(f.record, 'record', { createDir: true }); // before serving, not at exit
   const servedModelName = f.servedModelName ?? basename(sc.model).replace(/\.json$/i, '');
   const emu = emulatorFromScenario(sc, {
     speed,
@@ -136,7 +93,6 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     throw e;
   }
   const cpuAtStart = cpuSeconds();
-  const eluAtStart = performance.eventLoopUtilization();
   process.stdout.write(
     `emulate: listening ${JSON.stringify({
       host: f.host,
@@ -149,18 +105,16 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     })}\n`,
   );
   await stopped;
-  // Busy share of the event loop while listening: far below 1 with large timing errors means
-  // the process was waiting for a CPU, not working.
-  const elu = performance.eventLoopUtilization(eluAtStart).utilization;
   await emu.stop();
   const errs = Array.from(emu.driver.timingErrors()).sort((a, b) => a - b);
   const q = (p: number) => (errs.length ? errs[Math.min(errs.length - 1, Math.floor(p * errs.length))].toFixed(3) : '-');
   process.stderr.write(
-    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms p50 ${q(0.5)} p99 ${q(0.99)} max ${errs.length ? errs[errs.length - 1].toFixed(3) : '-'}; cpu ${(cpuSeconds() - cpuAtStart).toFixed(2)} s while listening; event loop busy ${(elu * 100).toFixed(1)}%\n`,
+    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms p50 ${q(0.5)} p99 ${q(0.99)} max ${errs.length ? errs[errs.length - 1].toFixed(3) : '-'}; cpu ${(cpuSeconds() - cpuAtStart).toFixed(2)} s while listening\n`,
   );
   if (f.record !== undefined) {
     const rows = (emu.driver.arrivals ?? []).map((a) => `${a.arrivalUs * 1000},${a.promptTokens},${a.outputTokens},${a.rank ?? ''}`);
-    writeFileSync(f.record, ['arrival_time_ns,prompt_tokens,output_tokens,pinned_rank', ...rows].join('\n') + '\n');
+    const text = ['arrival_time_ns,prompt_tokens,output_tokens,pinned_rank', ...rows].join('\n') + '\n';
+    writeFileAtomic(f.record, (path) => writeFileSync(path, text), 'record');
   }
 }
 

@@ -43,11 +43,11 @@ export async function chooseEngine(
   if (choice.engine === 'gpu') {
     if (!found.adapter) throw new InputProblem('engine', `${found.reason}; use --engine cpu or auto`);
     log(`engine: gpu (${found.name}${found.isFallback ? ', a software adapter: correct but slower than the cpu engine' : ''})`);
-    return createGpuEngine({ probe: found, threads, log, trace });
+    return createGpuEngine({ probe: found, threads, capAtCores, log, trace });
   }
   if (found.adapter && !found.isFallback) {
     log(`engine: gpu (auto: hardware adapter ${found.name})`);
-    return createGpuEngine({ probe: found, threads, log, trace });
+    return createGpuEngine({ probe: found, threads, capAtCores, log, trace });
   }
   if (found.adapter) log(`engine: cpu (auto: only a software adapter (${found.name}) was found)`);
   else log(`engine: cpu (auto: ${found.reason || 'no WebGPU adapter'})`);
@@ -55,7 +55,7 @@ export async function chooseEngine(
 }
 
 /** The WebGPU engine with CPU fallback for the configurations it cannot simulate. */
-export async function createGpuEngine(opts: GpuEngineOptions & { threads?: number } = {}): Promise<Engine> {
+export async function createGpuEngine(opts: GpuEngineOptions & { threads?: number; capAtCores?: boolean } = {}): Promise<Engine> {
   const { GpuEngine } = await import('./gpu/gpuEngine.ts');
   return new GpuWithCpuFallback(await GpuEngine.create(opts), opts);
 }
@@ -65,7 +65,7 @@ export class GpuWithCpuFallback implements Engine {
 
   constructor(
     private readonly gpu: GpuEngine,
-    private readonly opts: { threads?: number; log?: (line: string) => void } = {},
+    private readonly opts: { threads?: number; capAtCores?: boolean; log?: (line: string) => void } = {},
   ) {
     this.info = gpu.info;
   }
@@ -83,7 +83,7 @@ export class GpuWithCpuFallback implements Engine {
     fallback.push(...tooLarge);
     if (fallback.length > 0) {
       this.noteFallback(fallback);
-      const cpu = new CpuEngine({ threads: this.opts.threads });
+      const cpu = new CpuEngine({ threads: this.opts.threads, capAtCores: this.opts.capAtCores });
       try {
         const out = await cpu.run(
           fallback.map((f) => f.sc),

@@ -3,16 +3,10 @@
  * offline engine drives, seen through the methods the wall-clock driver calls. Declared here as
  * an interface so the HTTP side depends on the shape, not on the module.
  */
-export type CoreOutcome = 'completed' | 'rejected' | 'timeout' | 'aborted';
+import type { CoreRequest, Outcome, RankStats } from '../../engine/core/index.ts';
 
-export interface CoreRequest {
-  promptTokens: number;
-  outputTokens: number;
-  /** Engine clock, integer µs, non-decreasing across submit() calls. */
-  arrivalUs: number;
-  /** Pinned rank (X-data-parallel-rank, or the port in external-LB mode). */
-  rank?: number;
-}
+export type { CoreRequest, RankStats };
+export type CoreOutcome = Outcome;
 
 export interface CoreEvents {
   onRoute?(id: number, rank: number, tUs: number): void;
@@ -20,16 +14,6 @@ export interface CoreEvents {
   onToken?(id: number, emitted: number, tUs: number): void;
   onFinish?(id: number, outcome: CoreOutcome, tUs: number): void;
   onPreempt?(id: number, rank: number, tUs: number): void;
-}
-
-export interface RankStats {
-  running: number;
-  waiting: number;
-  kvBlocksUsed: number;
-  kvBlocksTotal: number;
-  preemptions: number;
-  promptTokens: number;
-  generationTokens: number;
 }
 
 export interface SteppableCore {
@@ -48,4 +32,4 @@ export interface SteppableCore {
   admitTimeUs?(id: number): number;
 }
 
-export type Sync = 'barrier' | 'independent';
+export type { Sync } from '../../config/schema.ts';
