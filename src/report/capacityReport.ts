@@ -37,9 +37,10 @@ export function capacityVerdictSection(cells: readonly CapacityCell[], variants:
   const withContext = cells.some((c) => c.context !== '');
   const sig = cells.filter((c) => c.significance === 'pos').length;
   const ns = cells.filter((c) => c.significance === 'ns').length;
+  const neg = cells.filter((c) => c.significance === 'neg').length;
   const headline = `<p class="headline">Capacity under the SLO <code>${esc(slo)}</code> (${esc(source)}): ` +
     `in ${sig} of ${cells.length} cell${cells.length === 1 ? '' : 's'} a router beats ${esc(baseline)} with a 95% interval above zero; ` +
-    `${ns} show no significant difference.</p>`;
+    `in ${neg} ${esc(baseline)} itself is best, significantly ahead of the next router; ${ns} show no significant difference.</p>`;
   const head = [
     ...(withContext ? ['<th>other axes</th>'] : []),
     '<th class="num">DP</th>', '<th>router</th>', '<th class="num">capacity req/s</th>', '<th class="num">95% CI</th>',
@@ -129,7 +130,7 @@ export async function capacityReport(file: ArrowFileData): Promise<BuiltReport> 
   const run: [string, string][] = [
     ['SLO', m.slo ?? '—'],
     ['tolerance', tol],
-    ['rate range', m.min_rate && m.max_rate ? `${m.min_rate} – ${m.max_rate} req/s (grid, then refined)` : 'walked from the sweep rate (×4 steps), then refined'],
+    ['rate range', m.min_rate && m.max_rate ? `${m.min_rate} – ${m.max_rate} req/s (grid, then refined)` : 'walked from the sweep rate (×2 steps), then refined'],
     ['arrival window', m.window === 'fixed' ? 'fixed request count at every rate' : m.window === 'base' ? 'each configuration\'s requests / rate' : m.window ? `${m.window} s of arrivals per evaluation` : '—'],
     ['simulations', m.simulations ?? '—'],
     ['rounds', m.rounds ?? '—'],
