@@ -70,7 +70,7 @@ if (!noGpu) {
   const probe = await probeAdapter();
   if (probe.adapter) {
     const gpu = await GpuEngine.create({ probe });
-    adapterTag = probe.name.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase();
+    adapterTag = probe.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase();
     try {
       lines.push(await measure(`gpu (${probe.name}${probe.isFallback ? ', software' : ''})`, gpu));
     } finally {
