@@ -1,28 +1,10 @@
 // Faults: refused connections, 5xx before the first byte, resets after it, client disconnects,
 // no healthy rank, a backend killed mid-run and restarted. Nothing hangs, nothing is lost:
 // every request ends in the decision log with its outcome.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/serve/gateway/gateway.ts';
-import { FakeVllm } from './fakeVllm.ts';
-import { cleanTmp, closeAndRead, completion, countBy, events, gateway, streamText, tmpLog, until } from './gatewayHelpers.ts';
+import { describe, expect, it } from 'vitest';
+import { closeAndRead, managedServers, completion, countBy, events, gateway, streamText, tmpLog, until } from './gatewayHelpers.ts';
 
-const fakes: FakeVllm[] = [];
-const gws: Gateway[] = [];
-async function fake(opts: ConstructorParameters<typeof FakeVllm>[0] = {}): Promise<FakeVllm> {
-  const f = await new FakeVllm(opts).start();
-  fakes.push(f);
-  return f;
-}
-async function gw(...args: Parameters<typeof gateway>): Promise<Gateway> {
-  const g = await gateway(...args);
-  gws.push(g);
-  return g;
-}
-afterEach(async () => {
-  await Promise.all(gws.splice(0).map((g) => g.close()));
-  await Promise.all(fakes.splice(0).map((f) => f.stop()));
-});
-afterAll(cleanTmp);
+const { fake, gw } = managedServers();
 
 /** Two per-rank backends; jsq_load sends the first request of an idle system to rank 0. */
 async function pair(extra: Parameters<typeof gateway>[1] = {}) {

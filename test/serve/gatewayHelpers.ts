@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { resolveRouterParams } from '../../src/routers/index.ts';
 import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayOptions } from '../../src/serve/gateway/gateway.ts';
 import { readDecisionLog } from '../../src/serve/gateway/decisionLog.ts';
+import { afterAll, afterEach } from 'vitest';
+import { FakeVllm } from './fakeVllm.ts';
 
 export const tmpDirs: string[] = [];
 
@@ -94,4 +96,33 @@ export function streamText(text: string): string {
     .map((d) => JSON.parse(d))
     .map((o) => (o.choices ?? []).map((c: { text?: string; delta?: { content?: string } }) => c.text ?? c.delta?.content ?? '').join(''))
     .join('');
+}
+
+/**
+ * Fake backends and gateways that are stopped after each test (and temp logs removed after the
+ * file): call once at the top of a test file.
+ */
+export function managedServers(): {
+  fake: (opts?: ConstructorParameters<typeof FakeVllm>[0]) => Promise<FakeVllm>;
+  gw: (...args: Parameters<typeof gateway>) => Promise<Gateway>;
+} {
+  const fakes: FakeVllm[] = [];
+  const gws: Gateway[] = [];
+  afterEach(async () => {
+    await Promise.all(gws.splice(0).map((g) => g.close()));
+    await Promise.all(fakes.splice(0).map((f) => f.stop()));
+  });
+  afterAll(cleanTmp);
+  return {
+    async fake(opts = {}) {
+      const f = await new FakeVllm(opts).start();
+      fakes.push(f);
+      return f;
+    },
+    async gw(...args) {
+      const g = await gateway(...args);
+      gws.push(g);
+      return g;
+    },
+  };
 }

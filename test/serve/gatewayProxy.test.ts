@@ -3,10 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import OpenAI from 'openai';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/serve/gateway/gateway.ts';
-import { FakeVllm } from './fakeVllm.ts';
-import { cleanTmp, closeAndRead, completion, countBy, events, gateway, streamText, tmpLog, until } from './gatewayHelpers.ts';
+import { describe, expect, it } from 'vitest';
+import { closeAndRead, managedServers, completion, countBy, events, gateway, streamText, tmpLog, until } from './gatewayHelpers.ts';
 
 function rawPost(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
@@ -20,23 +18,7 @@ function rawPost(url: string, body: string, headers: Record<string, string>): Pr
   });
 }
 
-const fakes: FakeVllm[] = [];
-const gws: Gateway[] = [];
-async function fake(opts: ConstructorParameters<typeof FakeVllm>[0] = {}): Promise<FakeVllm> {
-  const f = await new FakeVllm(opts).start();
-  fakes.push(f);
-  return f;
-}
-async function gw(...args: Parameters<typeof gateway>): Promise<Gateway> {
-  const g = await gateway(...args);
-  gws.push(g);
-  return g;
-}
-afterEach(async () => {
-  await Promise.all(gws.splice(0).map((g) => g.close()));
-  await Promise.all(fakes.splice(0).map((f) => f.stop()));
-});
-afterAll(cleanTmp);
+const { fake, gw } = managedServers();
 
 describe('deployment modes: per-engine counters agree with the decision log', () => {
   it('per-rank backends (external LB): 60 concurrent streams spread by jsq_load', async () => {
