@@ -14,13 +14,19 @@
  * tokens per request than the modelled deployment can serve at these rates; it shows where the
  * emulator's token streaming saturates.
  *
- *   node --import tsx benches/emulate.ts [--workload fixed|sharegpt] [--rates 100,200,300] [--reps 3] [--seconds 15] [--dp 8] [--out benches/results]
+ * Token emission lag = time from a step's modelled end until the HTTP thread has handed the last
+ * of that step's token chunks to the sockets (wall ms). `--engine-threads worker,main` runs both
+ * placements of the engine core (`emulate --engine-thread`), alternating, for a ratio in one run.
+ *
+ *   node --import tsx benches/emulate.ts [--workload fixed|sharegpt] [--rates 100,200,300] [--reps 3] [--seconds 15] [--dp 8]
+ *     [--engine-threads worker|main|worker,main] [--client raw|undici] [--client-sched idle|normal] [--out benches/results]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, setPriority, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { Rng } from '../src/rng.ts';
 import { getProfile } from '../src/workload/profiles.ts';
@@ -34,6 +40,19 @@ const { values: args } = parseArgs({
     dp: { type: 'string', default: '8' },
     out: { type: 'string', default: 'benches/results' },
     workload: { type: 'string', default: 'fixed' },
+    'engine-threads': { type: 'string', default: 'worker' },
+    // raw: a minimal HTTP/1.1 client on net sockets (one connection per request, counting SSE
+    // token events in the bytes); undici: the maintained client with a parsed body stream. The
+    // load generator shares the two cores with the emulator: the cheaper it is, the less it
+    // perturbs what is measured.
+    client: { type: 'string', default: 'raw' },
+    // idle: the load generator runs in its own process under SCHED_IDLE (chrt -i 0), so it only
+    // takes CPU the emulator leaves; normal: in this process, competing with the emulator.
+    'client-sched': { type: 'string', default: 'idle' },
+    // Internal: the load generator's own process (--client-sched idle).
+    role: { type: 'string', default: 'bench' },
+    port: { type: 'string', default: '0' },
+    rep: { type: 'string', default: '0' },
     // Scheduling priority of both processes (negative = higher; needs privileges). On a shared
     // machine the timing error mostly measures how long the OS keeps the emulator off the CPU.
     nice: { type: 'string', default: '0' },
@@ -41,6 +60,7 @@ const { values: args } = parseArgs({
 });
 
 interface RunResult {
+  engineThread: string;
   rate: number;
   rep: number;
   sent: number;
@@ -53,6 +73,8 @@ interface RunResult {
   errP50Ms: number;
   errP99Ms: number;
   errMaxMs: number;
+  lagP50Ms: number;
+  lagP99Ms: number;
   /** CPU time (user + system) per SSE token chunk, µs: the emulator process, then the load generator. */
   serverCpuUsPerChunk: number;
   clientCpuUsPerChunk: number;
@@ -63,10 +85,11 @@ interface RunResult {
   errors: Record<string, number>;
 }
 
-function startEmulator(dp: number): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+function startEmulator(dp: number, engineThread: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   return new Promise((resolve, reject) => {
     // The CLI from its sources (no build needed), as the tests run it.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/cli/main.ts', 'emulate', '--dp', String(dp), '--port', '0'], {
+    const argv = ['--import', 'tsx', 'test/cli/main.ts', 'emulate', '--dp', String(dp), '--port', '0', '--engine-thread', engineThread];
+    const child = spawn(process.execPath, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -82,14 +105,71 @@ function startEmulator(dp: number): Promise<{ child: ChildProcess; port: number;
   });
 }
 
+const CHOICE = Buffer.from('"choices":[{');
+const DONE = Buffer.from('data: [DONE]');
+
+/**
+ * POST `body` to /v1/completions over a fresh loopback connection and count the SSE token
+ * events as bytes arrive (patterns may straddle reads: a short tail is kept). Resolves when the
+ * server closes the connection (Connection: close).
+ */
+function rawStream(port: number, body: string, onFirst: () => void): Promise<{ status: number; chunks: number; done: boolean }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    sock.setNoDelay(true);
+    const payload = Buffer.from(body);
+    sock.write(`POST /v1/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${payload.length}\r\nconnection: close\r\n\r\n`);
+    sock.write(payload);
+    let status = 0;
+    let head = Buffer.alloc(0);
+    let tail = Buffer.alloc(0);
+    let chunks = 0;
+    let done = false;
+    const scan = (b: Buffer) => {
+      const s = tail.length ? Buffer.concat([tail, b]) : b;
+      for (let i = s.indexOf(CHOICE); i >= 0; i = s.indexOf(CHOICE, i + CHOICE.length)) {
+        if (chunks++ === 0) onFirst();
+      }
+      if (!done && s.indexOf(DONE) >= 0) done = true;
+      tail = s.subarray(Math.max(0, s.length - CHOICE.length + 1));
+    };
+    sock.on('data', (b: Buffer) => {
+      if (status === 0) {
+        head = Buffer.concat([head, b]);
+        const e = head.indexOf('\r\n\r\n');
+        if (e < 0) return;
+        status = Number(head.subarray(9, 12).toString('latin1'));
+        scan(head.subarray(e + 4));
+        return;
+      }
+      scan(b);
+    });
+    sock.on('error', reject);
+    sock.on('close', () => resolve({ status, chunks, done }));
+  });
+}
+
 function quantile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
 
-async function runOnce(rate: number, rep: number, seconds: number, dp: number, workload: string): Promise<RunResult> {
-  const { child, port, stderr } = await startEmulator(dp);
+/** What the load generator measured. */
+interface LoadResult {
+  sent: number;
+  completed: number;
+  failed: number;
+  achievedReqPerS: number;
+  chunks: number;
+  wallS: number;
+  clientCpuS: number;
+  ttfts: number[];
+  peakInFlight: number;
+  errors: Record<string, number>;
+}
+
+async function generateLoad(port: number, rate: number, rep: number, seconds: number, workload: string, client: string): Promise<LoadResult> {
   const agent = new Agent({ connections: 4096, keepAliveTimeout: 10_000 });
   const url = `http://127.0.0.1:${port}/v1/completions`;
   const rng = new Rng(1000 + rep, 7);
@@ -121,6 +201,20 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, w
     const t0 = performance.now();
     inFlight++;
     if (inFlight > peak) peak = inFlight;
+    if (client === 'raw') {
+      try {
+        const r = await rawStream(port, body, () => ttfts.push(performance.now() - t0));
+        chunks += r.chunks;
+        if (r.status !== 200) fail(`HTTP ${r.status}`);
+        else if (r.done) completed++;
+        else fail('stream ended without [DONE]');
+      } catch (e) {
+        fail(`${(e as Error).name}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+      } finally {
+        inFlight--;
+      }
+      return;
+    }
     try {
       const res = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
       if (res.statusCode !== 200) {
@@ -169,34 +263,80 @@ async function runOnce(rate: number, rep: number, seconds: number, dp: number, w
   }
   const sendEnd = performance.now();
   await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 60_000))]);
-  const wall = (performance.now() - start) / 1000;
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  child.kill('SIGTERM');
-  await exited;
+  const wallS = (performance.now() - start) / 1000;
   await agent.close();
-  const m = /steps; step end timing error ms p50 ([\d.-]+) p99 ([\d.-]+) max ([\d.-]+); cpu ([\d.]+) s while listening/.exec(stderr());
-  const clientCpu = process.cpuUsage(cpu0);
-  const stepsM = /stopped after (\d+) steps/.exec(stderr());
+  const cpu = process.cpuUsage(cpu0);
   return {
-    rate,
-    rep,
     sent,
     completed,
     failed,
     achievedReqPerS: completed / ((sendEnd - start) / 1000),
     chunks,
-    chunksPerS: chunks / wall,
+    wallS,
+    clientCpuS: (cpu.user + cpu.system) / 1e6,
+    ttfts,
+    peakInFlight: peak,
+    errors,
+  };
+}
+
+/**
+ * The load generator in its own process under SCHED_IDLE (`chrt -i 0`): it then runs only when
+ * a core is otherwise idle, as if the clients were on other machines. It prints one JSON line.
+ */
+function loadInIdleProcess(port: number, rate: number, rep: number, seconds: number, workload: string, client: string): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const argv = ['-i', '0', process.execPath, '--import', 'tsx', 'benches/emulate.ts', '--role', 'client', '--port', String(port)];
+    argv.push('--rates', String(rate), '--rep', String(rep), '--seconds', String(seconds), '--workload', workload, '--client', client);
+    const child = spawn('chrt', argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.on('error', (e) => reject(new Error(`--client-sched idle needs chrt (util-linux): ${e.message}`)));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
+  });
+}
+
+async function runOnce(engineThread: string, rate: number, rep: number, seconds: number, dp: number, workload: string, client: string, clientSched: string): Promise<RunResult> {
+  const { child, port, stderr } = await startEmulator(dp, engineThread);
+  const load =
+    clientSched === 'idle'
+      ? await loadInIdleProcess(port, rate, rep, seconds, workload, client)
+      : await generateLoad(port, rate, rep, seconds, workload, client);
+  const { sent, completed, failed, chunks, ttfts, errors } = load;
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  child.kill('SIGTERM');
+  await exited;
+  const m = /steps; step end timing error ms p50 ([\d.-]+) p99 ([\d.-]+) max ([\d.-]+); token emission lag ms p50 ([\d.-]+) p99 ([\d.-]+) max [\d.-]+; cpu ([\d.]+) s while listening/.exec(stderr());
+  const stepsM = /stopped after (\d+) steps/.exec(stderr());
+  return {
+    engineThread,
+    rate,
+    rep,
+    sent,
+    completed,
+    failed,
+    achievedReqPerS: load.achievedReqPerS,
+    chunks,
+    chunksPerS: chunks / load.wallS,
     steps: stepsM ? Number(stepsM[1]) : NaN,
     errP50Ms: m ? Number(m[1]) : NaN,
     errP99Ms: m ? Number(m[2]) : NaN,
     errMaxMs: m ? Number(m[3]) : NaN,
-    serverCpuUsPerChunk: m ? (Number(m[4]) * 1e6) / chunks : NaN,
-    clientCpuUsPerChunk: (clientCpu.user + clientCpu.system) / chunks,
+    lagP50Ms: m ? Number(m[4]) : NaN,
+    lagP99Ms: m ? Number(m[5]) : NaN,
+    serverCpuUsPerChunk: m ? (Number(m[6]) * 1e6) / chunks : NaN,
+    clientCpuUsPerChunk: (load.clientCpuS * 1e6) / chunks,
     clientTtftP50Ms: quantile(ttfts, 0.5),
     clientTtftP99Ms: quantile(ttfts, 0.99),
-    peakInFlight: peak,
+    peakInFlight: load.peakInFlight,
     errors,
   };
+}
+
+if (args.role === 'client') {
+  const r = await generateLoad(Number(args.port), Number(args.rates), Number(args.rep), Number(args.seconds), args.workload!, args.client!);
+  process.stdout.write(JSON.stringify(r) + '\n');
+  process.exit(0);
 }
 
 const rates = args.rates!.split(',').map(Number);
@@ -208,12 +348,20 @@ if (workload !== 'fixed' && workload !== 'sharegpt') throw new Error(`--workload
 const nice = Number(args.nice);
 if (nice !== 0) setPriority(nice);
 const load0 = loadavg();
+const client = args.client!;
+const clientSched = args['client-sched']!;
+if (clientSched !== 'idle' && clientSched !== 'normal') throw new Error(`--client-sched: idle or normal (got ${clientSched})`);
+if (client !== 'raw' && client !== 'undici') throw new Error(`--client: raw or undici (got ${client})`);
+const threads = args['engine-threads']!.split(',');
+for (const t of threads) if (t !== 'worker' && t !== 'main') throw new Error(`--engine-threads: worker and/or main (got ${t})`);
 const results: RunResult[] = [];
 for (const rate of rates) {
   for (let rep = 0; rep < reps; rep++) {
-    const r = await runOnce(rate, rep, seconds, dp, workload);
-    results.push(r);
-    process.stderr.write(`${JSON.stringify(r)}\n`);
+    for (const t of threads) {
+      const r = await runOnce(t, rate, rep, seconds, dp, workload, client, clientSched);
+      results.push(r);
+      process.stderr.write(`${JSON.stringify(r)}\n`);
+    }
   }
 }
 
@@ -226,25 +374,26 @@ const lines = [
   workload === 'fixed'
     ? 'streaming /v1/completions, 256 prompt token ids, 128 output tokens (ignore_eos).'
     : 'streaming /v1/completions, ShareGPT prompt lengths (token ids), output lengths drawn from the ShareGPT profile (max_tokens 1024).',
-  `Timing error = actual − modelled step end (wall ms), over every step of the run. ${reps} runs per rate: median [min, max].`,
+  `Load generator: ${client === 'raw' ? 'a minimal HTTP/1.1 client on net sockets (one connection per request)' : 'undici (keep-alive pool, parsed body stream)'}, ${clientSched === 'idle' ? 'in its own process under SCHED_IDLE (chrt -i 0): it only takes CPU the emulator leaves' : 'at normal priority in the bench process, competing with the emulator for the two cores'}.`,
+  `Timing error = actual − modelled step end (wall ms), over every step of the run; emission lag = modelled step end to the last of its token chunks handed to the sockets. ${reps} runs per rate and engine thread (alternating): median [min, max].`,
   `Priority (nice) of both processes: ${nice}. Load average of the machine before the runs: ${load0.map((x) => x.toFixed(1)).join(' ')} (1, 5, 15 min).`,
   '',
-  '| offered req/s | completed req/s | failed | SSE chunks/s | steps | err p50 ms | err p99 ms | err max ms | client TTFT p50 ms | peak in flight | emulator CPU µs/chunk | client CPU µs/chunk |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| engine thread | offered req/s | completed req/s | failed | SSE chunks/s | steps | err p50 ms | err p99 ms | err max ms | emission lag p50 ms | lag p99 ms | client TTFT p50 ms | peak in flight | emulator CPU µs/chunk | client CPU µs/chunk |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
-for (const rate of rates) {
-  const rs = results.filter((r) => r.rate === rate);
+for (const t of threads) for (const rate of rates) {
+  const rs = results.filter((r) => r.rate === rate && r.engineThread === t);
   const f = (k: keyof RunResult, d = 1) => {
     const xs = rs.map((r) => r[k] as number);
     return `${med(xs).toFixed(d)} [${Math.min(...xs).toFixed(d)}, ${Math.max(...xs).toFixed(d)}]`;
   };
   lines.push(
-    `| ${rate} | ${f('achievedReqPerS')} | ${f('failed', 0)} | ${f('chunksPerS', 0)} | ${f('steps', 0)} | ${f('errP50Ms', 3)} | ${f('errP99Ms', 3)} | ${f('errMaxMs', 1)} | ${f('clientTtftP50Ms', 1)} | ${f('peakInFlight', 0)} | ${f('serverCpuUsPerChunk', 1)} | ${f('clientCpuUsPerChunk', 1)} |`,
+    `| ${t} | ${rate} | ${f('achievedReqPerS')} | ${f('failed', 0)} | ${f('chunksPerS', 0)} | ${f('steps', 0)} | ${f('errP50Ms', 3)} | ${f('errP99Ms', 3)} | ${f('errMaxMs', 1)} | ${f('lagP50Ms', 2)} | ${f('lagP99Ms', 2)} | ${f('clientTtftP50Ms', 1)} | ${f('peakInFlight', 0)} | ${f('serverCpuUsPerChunk', 1)} | ${f('clientCpuUsPerChunk', 1)} |`,
   );
 }
 const md = lines.join('\n') + '\n';
 process.stdout.write(md);
 mkdirSync(args.out!, { recursive: true });
-const stem = join(args.out!, `${new Date().toISOString().slice(0, 10)}-emulate-${workload}${nice !== 0 ? `-nice${nice}` : ''}`);
+const stem = join(args.out!, `${new Date().toISOString().slice(0, 10)}-emulate-${workload}-${threads.join('-')}-${client}-${clientSched}${nice !== 0 ? `-nice${nice}` : ''}`);
 writeFileSync(`${stem}.md`, md);
-writeFileSync(`${stem}.json`, JSON.stringify({ dp, seconds, reps, workload, nice, loadavg: load0, results }, null, 2) + '\n');
+writeFileSync(`${stem}.json`, JSON.stringify({ dp, seconds, reps, workload, threads, client, clientSched, nice, loadavg: load0, results }, null, 2) + '\n');

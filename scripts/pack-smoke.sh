@@ -53,7 +53,21 @@ smoke() {
   *"cpu engine, 2 threads"*) ;;
   *) fail "$name" "the pool sweep did not run on 2 worker threads: $log" ;;
   esac
-  echo "pack-smoke ($name): --version, run, a 2-configuration sweep and the worker pool OK"
+  # emulate: the compiled engine worker thread starts, one streamed request completes, SIGTERM exits 0.
+  ./node_modules/.bin/balanceroute emulate --dp 2 --port 0 >emulate.out 2>emulate.err &
+  local emu=$! port="" i
+  for i in $(seq 1 100); do
+    port="$(sed -n 's/^emulate: listening .*"ports":\[\([0-9]*\).*/\1/p' emulate.out)"
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { kill "$emu" 2>/dev/null; fail "$name" "emulate did not start: $(cat emulate.err)"; }
+  local sse
+  sse="$(node -e "fetch('http://127.0.0.1:$port/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: [1, 2, 3], max_tokens: 5, ignore_eos: true, stream: true }) }).then((r) => r.text()).then((t) => process.stdout.write(t))")"
+  kill -TERM "$emu"
+  wait "$emu" || fail "$name" "emulate exited with $? after SIGTERM"
+  [ "$(printf '%s\n' "$sse" | grep -c '"text":')" -eq 5 ] && [[ "$sse" == *"[DONE]"* ]] || fail "$name" "emulate stream: $sse"
+  echo "pack-smoke ($name): --version, run, a 2-configuration sweep, the worker pool and emulate OK"
 }
 
 smoke with-optional

@@ -64,6 +64,11 @@ function buildProgram(): Command {
     .option('--tokenizer <tokenizer.json>', 'count text prompt tokens exactly with this Hugging Face tokenizer file')
     .option('--max-body-bytes <n>', 'largest accepted request body', String(8 * 1024 * 1024))
     .option('--record <file.csv>', 'on exit, write the arrivals as a trace `run --trace` replays')
+    .addOption(
+      new Option('--engine-thread <where>', 'worker: step the engine core on its own thread (as vLLM runs EngineCore beside its API server); main: on the HTTP thread')
+        .choices(['worker', 'main'])
+        .default('worker'),
+    )
     .action(async (opts) => {
       await emulateCommand(opts);
     });

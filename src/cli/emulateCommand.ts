@@ -10,7 +10,7 @@ import { scenarioFromFlat } from '../config/expand.ts';
 import { flagKeys, flagName, type SweepKey } from '../config/schema.ts';
 import { InputError } from '../errors.ts';
 import { checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
-import { emulatorFromScenario } from '../serve/emulate/fromScenario.ts';
+import { emulatorFromScenario, type EngineThread } from '../serve/emulate/fromScenario.ts';
 import type { LbMode } from '../serve/emulate/server.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../serve/emulate/server.ts';
 import { estimateCounter, tokenizerCounter } from '../serve/openai/promptTokens.ts';
@@ -36,6 +36,7 @@ export interface EmulateFlags extends RunFlags {
   tokenizer?: string;
   maxBodyBytes?: string;
   record?: string;
+  engineThread: string;
 }
 
 function intFlag(field: string, raw: string, min: number, max: number): number {
@@ -69,6 +70,13 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     tokens,
     maxBodyBytes,
     record: f.record !== undefined,
+    engineThread: f.engineThread as EngineThread,
+    onFatal: (e) => {
+      // The engine cannot step any more: say so, and stop as on a signal (exit status 1).
+      process.stderr.write(`emulate: ${e.message}\n`);
+      process.exitCode = 1;
+      onSignal();
+    },
   });
   // Signal handlers first: a supervisor may signal as soon as it reads the listening line.
   let onStop!: () => void;
@@ -106,10 +114,10 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
   );
   await stopped;
   await emu.stop();
-  const errs = Array.from(emu.driver.timingErrors()).sort((a, b) => a - b);
-  const q = (p: number) => (errs.length ? errs[Math.min(errs.length - 1, Math.floor(p * errs.length))].toFixed(3) : '-');
+  const errs = quantiles(emu.driver.timingErrors());
+  const lags = quantiles(emu.driver.emissionLags());
   process.stderr.write(
-    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms p50 ${q(0.5)} p99 ${q(0.99)} max ${errs.length ? errs[errs.length - 1].toFixed(3) : '-'}; cpu ${(cpuSeconds() - cpuAtStart).toFixed(2)} s while listening\n`,
+    `emulate: stopped after ${emu.driver.steps} steps; step end timing error ms ${errs}; token emission lag ms ${lags}; cpu ${(cpuSeconds() - cpuAtStart).toFixed(2)} s while listening\n`,
   );
   if (f.record !== undefined) {
     const rows = (emu.driver.arrivals ?? []).map((a) => `${a.arrivalUs * 1000},${a.promptTokens},${a.outputTokens},${a.rank ?? ''}`);
@@ -118,7 +126,15 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
   }
 }
 
-/** CPU time (user + system) this process has used, in seconds. */
+/** "p50 x p99 y max z" of wall-ms samples. */
+function quantiles(samples: Float64Array): string {
+  const v = Array.from(samples).sort((a, b) => a - b);
+  if (v.length === 0) return 'p50 - p99 - max -';
+  const q = (p: number) => v[Math.min(v.length - 1, Math.floor(p * v.length))].toFixed(3);
+  return `p50 ${q(0.5)} p99 ${q(0.99)} max ${v[v.length - 1].toFixed(3)}`;
+}
+
+/** CPU time (user + system) this process (all its threads) has used, in seconds. */
 function cpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;

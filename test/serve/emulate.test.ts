@@ -82,7 +82,7 @@ describe('emulate on the engine core', () => {
     // A long request pinned to rank 1: while it runs, engine 1 counts it and engine 0 does not.
     const body = { model: MODEL, prompt: [5, 6, 7, 8], max_tokens: 300, ignore_eos: true, stream: true };
     const stream = postStream(`${base}/v1/completions`, body, { 'X-data-parallel-rank': '1' });
-    await until(() => emu.driver.core.rankStats(1).running === 1);
+    await until(() => emu.driver.rankStats(1).running === 1);
     const m1 = await metrics(base);
     expect(sample(m1, 'vllm:num_requests_running', labels(1))).toBe(1);
     expect(sample(m1, 'vllm:num_requests_running', labels(0))).toBe(0);
@@ -130,10 +130,10 @@ describe('emulate on the engine core', () => {
       const { value } = await reader.read();
       seen += (new TextDecoder().decode(value).match(/"choices":\[\{/g) ?? []).length;
     }
-    expect(emu.driver.core.rankStats(0).kvBlocksUsed).toBeGreaterThan(0);
+    expect(emu.driver.rankStats(0).kvBlocksUsed).toBeGreaterThan(0);
     ac.abort();
-    await until(() => emu.driver.core.rankStats(0).running === 0);
-    const s = emu.driver.core.rankStats(0);
+    await until(() => emu.driver.rankStats(0).running === 0);
+    const s = emu.driver.rankStats(0);
     expect(s.kvBlocksUsed).toBe(0);
     expect(s.waiting).toBe(0);
     const m = await metrics(base);
@@ -147,7 +147,7 @@ describe('emulate on the engine core', () => {
   it('a graceful stop ends in-flight streams with an error event and [DONE]', async () => {
     const { base, emu } = await start({});
     const stream = postStream(`${base}/v1/completions`, { prompt: [1, 2], max_tokens: 5000, ignore_eos: true, stream: true });
-    await until(() => emu.driver.core.rankStats(0).running + emu.driver.core.rankStats(1).running === 1);
+    await until(() => emu.driver.rankStats(0).running + emu.driver.rankStats(1).running === 1);
     await emu.stop();
     const r = await stream;
     expect(r.done).toBe(true);
@@ -156,8 +156,25 @@ describe('emulate on the engine core', () => {
     expect(r.events.length).toBeLessThan(5000);
   });
 
-  it('offline replay of the recorded arrivals gives the same per-request token times', async () => {
-    await replayCase({ dp: 4, router: 'vllm_default', seed: 7, max_num_seqs: 8, kv_capacity: 1600 });
+  it.each(['worker', 'main'] as const)('offline replay of the recorded arrivals gives the same per-request token times (engine thread: %s)', async (engineThread) => {
+    await replayCase({ dp: 4, router: 'vllm_default', seed: 7, max_num_seqs: 8, kv_capacity: 1600 }, engineThread);
+  });
+
+  it('the engine worker reports step timing and emission lag, and its gauges follow the core', async () => {
+    const { base, emu } = await start({}, { speed: 4 });
+    expect(emu.driver.steps).toBe(0);
+    const r = await postStream(`${base}/v1/completions`, { prompt: [1, 2, 3, 4], max_tokens: 6, ignore_eos: true, stream: true });
+    expect(r.done).toBe(true);
+    await until(() => emu.driver.rankStats(0).generationTokens + emu.driver.rankStats(1).generationTokens === 6);
+    expect(emu.driver.rankStats(0).promptTokens + emu.driver.rankStats(1).promptTokens).toBe(4);
+    expect(emu.driver.steps).toBeGreaterThanOrEqual(6);
+    const lags = emu.driver.emissionLags();
+    expect(lags.length).toBeGreaterThanOrEqual(6);
+    for (const l of lags) expect(l).toBeGreaterThanOrEqual(0);
+    await emu.stop();
+    const errs = emu.driver.timingErrors();
+    expect(errs.length).toBe(emu.driver.steps);
+    for (const e of errs) expect(e).toBeGreaterThanOrEqual(0); // a step never ends before its modelled time
   });
 
   it.each(['barrier', 'independent'])('requests submitted in one tick replay exactly (sync: %s)', async (sync) => {
@@ -185,8 +202,37 @@ describe('emulate on the engine core', () => {
     for (const a of d.arrivals!) expect(live.get(a.id), `request ${a.id}`).toEqual(offline.get(a.id));
   });
 
-  it('offline replay matches in sync: independent too (each rank on its own clock)', async () => {
-    await replayCase({ dp: 4, router: 'jsq_load', seed: 3, max_num_seqs: 8, kv_capacity: 1600, sync: 'independent' });
+  it.each(['barrier', 'independent'])('an arrival stamped before a boundary the driver already acted on joins the next one (sync: %s)', async (sync) => {
+    // What the engine worker sees when a request stamped on the HTTP thread reaches it late.
+    const sc = scenarioFromFlat({ dp: 2, sync, seed: 9 });
+    const model = resolveStepModel(sc.model);
+    const live = new Map<number, number[]>();
+    let left = 6;
+    let allDone!: () => void;
+    const finished = new Promise<void>((r) => (allDone = r));
+    const d = new RealTimeDriver((ev) => new EngineCore(sc, model, ev, { outputSurvival: getWorkload(sc.workload).outputSurvival }), {
+      speed: 5,
+      sync: sync as 'barrier' | 'independent',
+      record: true,
+      observers: { onToken: (id, _e, t) => (live.get(id) ?? live.set(id, []).get(id)!).push(t) },
+    });
+    const sink = { onToken: () => undefined, onFinish: () => --left === 0 && allDone() };
+    d.submit({ promptTokens: 300, outputTokens: 30 }, sink);
+    await new Promise((r) => setTimeout(r, 20));
+    // Stamped far in the past (before steps the driver has run), and at the very last arrival.
+    const past = d.arrivals![0].arrivalUs;
+    for (let k = 0; k < 5; k++) d.submit({ promptTokens: 50 + 10 * k, outputTokens: 8 }, sink, k < 3 ? past : d.engineNow());
+    await finished;
+    d.stop();
+    const arr = d.arrivals!;
+    expect(d.steps).toBeGreaterThan(1);
+    for (let i = 1; i < arr.length; i++) expect(arr[i].arrivalUs).toBeGreaterThan(past);
+    const offline = replay(sc, arr);
+    for (const a of arr) expect(live.get(a.id), `request ${a.id}`).toEqual(offline.get(a.id));
+  });
+
+  it.each(['worker', 'main'] as const)('offline replay matches in sync: independent too (engine thread: %s)', async (engineThread) => {
+    await replayCase({ dp: 4, router: 'jsq_load', seed: 3, max_num_seqs: 8, kv_capacity: 1600, sync: 'independent' }, engineThread);
   });
 });
 
@@ -196,9 +242,10 @@ describe('emulate on the engine core', () => {
  * first 8 pinned to rank 3 with long outputs outgrow its KV), drawn lengths on some. Then replay
  * the recorded arrivals through the offline engine core and compare every token time.
  */
-async function replayCase(entry: Record<string, unknown>) {
+async function replayCase(entry: Record<string, unknown>, engineThread: 'worker' | 'main') {
   const live = new Map<number, number[]>();
   const { base, sc, emu } = await start(entry, {
+    engineThread,
     speed: 2,
     record: true,
     observers: { onToken: (id, _e, t) => (live.get(id) ?? live.set(id, []).get(id)!).push(t) },
@@ -216,7 +263,7 @@ async function replayCase(entry: Record<string, unknown>) {
   const arrivals = emu.driver.arrivals!;
   expect(arrivals).toHaveLength(40);
   let preemptions = 0;
-  for (let g = 0; g < sc.dp; g++) preemptions += emu.driver.core.rankStats(g).preemptions;
+  for (let g = 0; g < sc.dp; g++) preemptions += emu.driver.rankStats(g).preemptions;
   expect(preemptions).toBeGreaterThan(0);
   const offline = replay(sc, arrivals);
   expect(offline.size).toBe(40);

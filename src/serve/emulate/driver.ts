@@ -6,14 +6,16 @@
  * exact in engine time and the wall clock only carries the timer's jitter (measured per step).
  *
  * Arrivals take the engine time of the moment HTTP hands them over (never earlier than the
- * previous arrival). As in the offline engine, a request that arrives during a step is routed
+ * previous arrival, and always after the last step boundary the driver has acted on: an arrival
+ * stamped on another thread may reach the driver after that boundary, and is then routed at the
+ * next one, exactly as its recorded time says). As in the offline engine, a request that arrives during a step is routed
  * at the next step boundary; an idle deployment starts a step at the arrival itself. Aborts
  * (client went away) are applied at the next step boundary, when the core is between steps.
  *
  * sync 'barrier': one group step for all ranks (beginStep/endStep). sync 'independent': each
  * rank steps on its own (beginRankStep/endRankStep), in the offline engine's event order.
  */
-import type { CoreEvents, CoreOutcome, CoreRequest, SteppableCore, Sync } from './coreApi.ts';
+import type { CoreEvents, CoreOutcome, CoreRequest, RankStats, SteppableCore, Sync } from './coreApi.ts';
 import { PreciseTimer, type TimerHandle } from './preciseTimer.ts';
 
 /** Per-request callbacks (the HTTP handler of that request). */
@@ -42,6 +44,36 @@ export interface DriverOptions {
   observers?: CoreEvents;
   /** How long before a deadline the timer stops sleeping and polls (ms; default 2, measured in docs/emulate.md). */
   spinMs?: number;
+  /** Wall time (performance.now() ms) of engine time 0; default: now. */
+  wall0?: number;
+}
+
+/**
+ * What the HTTP side needs from whatever runs the engine core on the wall clock: the
+ * RealTimeDriver on the same thread, or the engine worker thread behind a proxy (workerDriver.ts).
+ */
+export interface EngineDriver {
+  readonly G: number;
+  /** Engine arrival time of every submitted request, by id. */
+  readonly arrivalUs: number[];
+  /** The arrival log, when recording. */
+  readonly arrivals: ArrivalRecord[] | undefined;
+  /** Steps taken so far (group steps, or rank steps in sync: independent). */
+  readonly steps: number;
+  /** Resolves once the driver accepts requests. */
+  ready(): Promise<void>;
+  engineNow(): number;
+  submit(req: Omit<CoreRequest, 'arrivalUs'>, sink: RequestSink): number;
+  abort(id: number): void;
+  /** Stop stepping; in-flight requests get no more events. */
+  stop(): unknown;
+  /** Step timing error in wall ms (actual − modelled step end), last steps. */
+  timingErrors(): Float64Array;
+  /** Emission lag in wall ms: from a step's modelled end to the last of its token events handed to HTTP. */
+  emissionLags(): Float64Array;
+  rankStats(g: number): RankStats;
+  /** When request id was first scheduled (engine µs, < 0 or undefined if not yet). */
+  admitTimeUs(id: number): number | undefined;
 }
 
 /** Step timing error (actual − modelled end, wall ms) of the last steps, in a ring. */
@@ -49,7 +81,7 @@ const ERROR_RING = 1 << 16;
 
 export type CoreFactory = (events: CoreEvents) => SteppableCore;
 
-export class RealTimeDriver {
+export class RealTimeDriver implements EngineDriver {
   readonly core: SteppableCore;
   readonly G: number;
   readonly speed: number;
@@ -62,6 +94,8 @@ export class RealTimeDriver {
   private readonly sinks: (RequestSink | undefined)[] = [];
   private readonly observers: CoreEvents;
   private lastArrivalUs = 0;
+  /** Engine time of the last step boundary acted on (a step began or ended, or the core went idle). */
+  private lastEventUs = -1;
   /** Arrival times (engine µs) submitted but maybe not yet due, in order. */
   private readonly pendingArr: number[] = [];
   private pendingHead = 0;
@@ -86,6 +120,8 @@ export class RealTimeDriver {
   // Timing statistics.
   private readonly errRing = new Float64Array(ERROR_RING);
   private errCount = 0;
+  private readonly lagRing = new Float64Array(ERROR_RING);
+  private lagCount = 0;
   steps = 0;
 
   constructor(factory: CoreFactory, opts: DriverOptions) {
@@ -126,7 +162,19 @@ export class RealTimeDriver {
     this.rankBoundaryUs = new Float64Array(this.G);
     this.rankEndUs = new Float64Array(this.G);
     this.rankAborts = Array.from({ length: this.G }, () => []);
-    this.wall0 = performance.now();
+    this.wall0 = opts.wall0 ?? performance.now();
+  }
+
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  rankStats(g: number): RankStats {
+    return this.core.rankStats(g);
+  }
+
+  admitTimeUs(id: number): number | undefined {
+    return this.core.admitTimeUs?.(id);
   }
 
   /** The engine clock now, from the wall clock (integer µs). */
@@ -139,11 +187,15 @@ export class RealTimeDriver {
     return this.wall0 + tUs / 1000 / this.speed;
   }
 
-  /** Submit a request now; returns its id. Events for it go to `sink`. */
-  submit(req: Omit<CoreRequest, 'arrivalUs'>, sink: RequestSink): number {
+  /**
+   * Submit a request that arrived at engine time `stampUs` (default: now); returns its id.
+   * Events for it go to `sink`.
+   */
+  submit(req: Omit<CoreRequest, 'arrivalUs'>, sink: RequestSink, stampUs = this.engineNow()): number {
     if (this.stopped) throw new Error('driver stopped');
-    let a = this.engineNow();
+    let a = stampUs;
     if (a < this.lastArrivalUs) a = this.lastArrivalUs;
+    if (a <= this.lastEventUs) a = this.lastEventUs + 1;
     this.lastArrivalUs = a;
     const id = this.core.submit({ ...req, arrivalUs: a });
     this.arrivalUs[id] = a;
@@ -192,9 +244,26 @@ export class RealTimeDriver {
     return this.errRing.slice(0, n);
   }
 
+  /** Emission lag in wall ms (modelled step end to the end of its token events), last steps. */
+  emissionLags(): Float64Array {
+    const n = Math.min(this.lagCount, ERROR_RING);
+    return this.lagRing.slice(0, n);
+  }
+
   private recordError(deadline: number): void {
     this.errRing[this.errCount++ % ERROR_RING] = performance.now() - deadline;
   }
+
+  /** Called after a step end's events have all been handed on. */
+  recordLag(deadline: number): void {
+    this.lagRing[this.lagCount++ % ERROR_RING] = performance.now() - deadline;
+  }
+
+  /**
+   * Called after each step end's events, with its wall deadline and engine time (by default
+   * records the emission lag; the engine worker forwards it, as the HTTP side is elsewhere).
+   */
+  onStepEvents: (deadline: number, endUs: number) => void = (deadline) => this.recordLag(deadline);
 
   private readonly kick = (): void => {
     this.kickQueued = false;
@@ -236,6 +305,7 @@ export class RealTimeDriver {
 
   private beginBarrier(t: number): void {
     this.boundaryUs = t;
+    if (t > this.lastEventUs) this.lastEventUs = t;
     this.applyAborts(t);
     this.nextPending(t); // drop arrivals the core routes now
     const d = this.core.beginStep(t);
@@ -250,6 +320,7 @@ export class RealTimeDriver {
         this.inStep = false;
         this.boundaryUs = end;
         if (!this.stopped) this.beginBarrier(end);
+        this.onStepEvents(deadline, end);
       });
       return;
     }
@@ -291,6 +362,7 @@ export class RealTimeDriver {
   /** One event at engine time t: step ends at t, what is due, then free ranks start. */
   private independentEvent(t: number): void {
     const core = this.core;
+    if (t > this.lastEventUs) this.lastEventUs = t;
     for (let g = 0; g < this.G; g++) {
       if (this.rankBusy[g] && this.rankEndUs[g] === t) {
         this.steps++;
@@ -329,6 +401,7 @@ export class RealTimeDriver {
       this.armedUs = -1;
       this.recordError(deadline);
       if (!this.stopped) this.catchUp(e);
+      this.onStepEvents(deadline, e);
     });
   }
 }

@@ -1,15 +1,17 @@
 /**
  * Build an emulator from a scenario: the engine core (src/engine/core, the one `run` drives)
- * with the scenario's step-time model, router, limits and workload output distribution.
+ * with the scenario's step-time model, router, limits and workload output distribution, on its
+ * own engine thread (default) or on the HTTP thread.
  */
 import type { Scenario } from '../../config/scenario.ts';
-import { EngineCore } from '../../engine/core/index.ts';
-import { resolveStepModel } from '../../model/presets.ts';
-import { getWorkload } from '../../workload/build.ts';
 import type { TokenCounter } from '../openai/promptTokens.ts';
 import type { CoreEvents, Sync } from './coreApi.ts';
 import { outputSampler } from './outputLength.ts';
+import { scenarioCoreFactory } from './scenarioCore.ts';
 import { Emulator, type LbMode } from './server.ts';
+
+/** Where the engine core steps: its own worker thread, or the thread that serves HTTP. */
+export type EngineThread = 'worker' | 'main';
 
 export interface ServeOptions {
   speed: number;
@@ -19,20 +21,20 @@ export interface ServeOptions {
   servedModelName: string;
   tokens: TokenCounter;
   maxBodyBytes: number;
+  /** Default 'worker'. */
+  engineThread?: EngineThread;
   record?: boolean;
   observers?: CoreEvents;
+  onFatal?: (e: Error) => void;
 }
 
 export function emulatorFromScenario(sc: Scenario, o: ServeOptions): Emulator {
-  const model = resolveStepModel(sc.model);
-  // Routers that project loads read the output-length survival of the workload (as in `run`).
-  const survival = getWorkload(sc.workload).outputSurvival;
+  // Built here either way: a bad model or router fails now, in one line, not on the worker.
+  const factory = scenarioCoreFactory(sc);
+  factory({});
   const sync: Sync = sc.sync ?? 'barrier';
   return new Emulator({
-    core: (events) => {
-      const core = new EngineCore(sc, model, events, { capacityHint: 4096, outputSurvival: survival });
-      return Object.assign(core, { admitTimeUs: (id: number) => core.st.admitUs[id] });
-    },
+    core: (o.engineThread ?? 'worker') === 'worker' ? { worker: sc } : factory,
     dp: sc.dp,
     sync,
     speed: o.speed,
@@ -48,5 +50,6 @@ export function emulatorFromScenario(sc: Scenario, o: ServeOptions): Emulator {
     maxBodyBytes: o.maxBodyBytes,
     record: o.record,
     observers: o.observers,
+    onFatal: o.onFatal,
   });
 }

@@ -23,16 +23,27 @@ import {
   type FinishReason,
 } from '../openai/responses.ts';
 import type { CoreEvents, CoreOutcome } from './coreApi.ts';
-import { RealTimeDriver, type CoreFactory, type RequestSink } from './driver.ts';
+import { RealTimeDriver, type CoreFactory, type EngineDriver, type RequestSink } from './driver.ts';
+import type { Scenario } from '../../config/scenario.ts';
+import { WorkerDriver } from './workerDriver.ts';
 import { EndpointMetrics } from './metrics.ts';
 import { outputTokens, type OutputSampler } from './outputLength.ts';
 import type { Sync } from './coreApi.ts';
 
 export type LbMode = 'internal' | 'external';
 
+/** Run the scenario's engine core on a worker thread (the default of `emulate`). */
+export interface WorkerCore {
+  worker: Scenario;
+}
+
 export interface EmulatorConfig {
-  /** Builds the engine core (the same core the offline engine drives) with the driver's events. */
-  core: CoreFactory;
+  /**
+   * The engine core (the same core the offline engine drives): a factory called with the
+   * driver's events runs it on the HTTP thread; `{ worker: scenario }` runs the scenario's core
+   * on its own engine thread.
+   */
+  core: CoreFactory | WorkerCore;
   dp: number;
   sync: Sync;
   speed: number;
@@ -53,6 +64,8 @@ export interface EmulatorConfig {
   record?: boolean;
   /** Extra observers of every core event (tests, logs), called after the emulator's own. */
   observers?: CoreEvents;
+  /** The engine worker failed and the emulator cannot step any more (default: print it). */
+  onFatal?: (e: Error) => void;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -71,7 +84,7 @@ interface Active {
 }
 
 export class Emulator {
-  readonly driver: RealTimeDriver;
+  readonly driver: EngineDriver;
   private readonly ports: Port[] = [];
   private readonly metricsOfRank: EndpointMetrics[] = [];
   private readonly active = new Set<Active>();
@@ -83,11 +96,7 @@ export class Emulator {
   private readonly lastTokenUs: number[] = [];
 
   constructor(readonly cfg: EmulatorConfig) {
-    this.driver = new RealTimeDriver(cfg.core, {
-      speed: cfg.speed,
-      sync: cfg.sync,
-      record: cfg.record,
-      observers: {
+    const observers: CoreEvents = {
         onRoute: (id, rank, t) => {
           this.rankOf[id] = rank;
           cfg.observers?.onRoute?.(id, rank, t);
@@ -106,19 +115,23 @@ export class Emulator {
         },
         onFinish: (id, outcome, t) => cfg.observers?.onFinish?.(id, outcome, t),
         onPreempt: (id, rank, t) => cfg.observers?.onPreempt?.(id, rank, t),
-      },
-    });
-    const core = this.driver.core;
+    };
+    const { core } = cfg;
+    this.driver =
+      typeof core === 'function'
+        ? new RealTimeDriver(core, { speed: cfg.speed, sync: cfg.sync, record: cfg.record, observers })
+        : new WorkerDriver(cfg.dp, { scenario: core.worker, speed: cfg.speed, sync: cfg.sync, record: cfg.record, observers, onFatal: cfg.onFatal });
+    const source = this.driver;
     const numBlocks = Math.floor(cfg.kvCapacity / cfg.blockSize);
     const cache = { blockSize: cfg.blockSize, numGpuBlocks: numBlocks };
     if (cfg.lb === 'internal') {
       const all = Array.from({ length: cfg.dp }, (_, g) => g);
-      const m = new EndpointMetrics(cfg.servedModelName, all, core, cache);
+      const m = new EndpointMetrics(cfg.servedModelName, all, source, cache);
       for (const g of all) this.metricsOfRank[g] = m;
       this.ports.push({ server: this.newServer(), rank: undefined, metrics: m });
     } else {
       for (let g = 0; g < cfg.dp; g++) {
-        const m = new EndpointMetrics(cfg.servedModelName, [g], core, cache);
+        const m = new EndpointMetrics(cfg.servedModelName, [g], source, cache);
         this.metricsOfRank[g] = m;
         this.ports.push({ server: this.newServer(), rank: g, metrics: m });
       }
@@ -134,6 +147,7 @@ export class Emulator {
 
   /** Bind every port; returns the bound port numbers (rank order in external mode). */
   async start(): Promise<number[]> {
+    await this.driver.ready();
     const bound: number[] = [];
     for (let i = 0; i < this.ports.length; i++) {
       const p = this.ports[i];
@@ -159,13 +173,13 @@ export class Emulator {
     if (this.closing) return;
     this.closing = true;
     const closed = this.ports.map((p) => new Promise<void>((resolve) => p.server.close(() => resolve())));
-    this.driver.stop();
+    const driverStopped = this.driver.stop();
     for (const a of [...this.active]) a.shutdown();
     for (const p of this.ports) p.server.closeIdleConnections();
     // Give the final writes a moment to flush, then drop whatever is left.
     await new Promise((r) => setTimeout(r, 50));
     for (const p of this.ports) p.server.closeAllConnections();
-    await Promise.all(closed);
+    await Promise.all([...closed, driverStopped]);
   }
 
   // ---- routing ----
@@ -303,7 +317,7 @@ export class Emulator {
       this.active.delete(active);
       const g = this.rankOf[reqId];
       const arrival = this.driver.arrivalUs[reqId];
-      const admit = this.admitUs[reqId] ?? this.driver.core.admitTimeUs?.(reqId);
+      const admit = this.admitUs[reqId] ?? this.driver.admitTimeUs(reqId);
       const admitted = admit !== undefined && admit >= 0;
       this.metricsOfRank[g]?.finished(
         g,
