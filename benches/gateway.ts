@@ -2,13 +2,15 @@
  * Gateway performance (figures, never assertions). Three measurements:
  *  1. routing decision time (view build + router call, as the gateway's histogram records it)
  *     per router at G = 16 and 64, with 16 in-flight requests per rank;
- *  2. TTFT added by the gateway: one Poisson stream at 100 req/s, requests sent alternately
- *     straight to the backend and through the gateway (round robin on both paths), client-side
- *     time to first byte; the backend is `balanceroute emulate` when it is in the tree;
+ *  2. TTFT added by the gateway: Poisson arrivals at 100 req/s in all, in triples of one request
+ *     straight to the backend, one through the gateway and one through a bare TCP relay
+ *     (benches/tcpRelay.ts: the floor any proxy pays on this machine), round robin over the
+ *     backend's ranks; client-side time to the first body bytes; the backend is `balanceroute
+ *     emulate` when it is in the tree;
  *  3. streaming throughput: closed-loop clients at several concurrencies against a backend that
  *     answers at once, direct and through the gateway.
  * Backend and gateway run as separate processes. Median and spread over `--reps` runs.
- * Usage: tsx benches/gateway.ts [--quick] [--reps N] [--no-save]
+ * Usage: tsx benches/gateway.ts [--quick] [--reps N] [--ttft-seconds S] [--only ttft|decisions] [--no-save]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,10 @@ const quick = args.includes('--quick');
 const repsArg = args.indexOf('--reps');
 const REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : quick ? 3 : 5;
 const save = !args.includes('--no-save');
+const onlyArg = args.indexOf('--only');
+const ONLY = onlyArg >= 0 ? args[onlyArg + 1] : undefined;
+const ttftArg = args.indexOf('--ttft-seconds');
+const TTFT_SECONDS = ttftArg >= 0 ? Number(args[ttftArg + 1]) : quick ? 3 : 20;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 // The CLI: the compiled bin when dist/ is built (what users run), else the sources under tsx.
@@ -98,27 +104,44 @@ async function one(pool: Pool, tokens: number, body = BODY(tokens)): Promise<[nu
   return [ttft, performance.now() - t0];
 }
 
-async function ttftBench(direct: Pool[], via: Pool, rate: number, seconds: number, body: string): Promise<{ direct: number[]; via: number[] }> {
+/**
+ * Triples: at each Poisson arrival, one request straight to a backend rank, one through the
+ * gateway and one through the relay, sent in the same tick in a rotating order (so no path is
+ * always written first). All three meet the emulator at the same step phase, so the per-triple
+ * differences isolate what each path adds from the step-boundary wait that dominates TTFT.
+ */
+async function ttftBench(direct: Pool[], via: Pool, relays: Pool[], rate: number, seconds: number, body: string): Promise<{ direct: number[]; via: number[]; relay: number[]; viaMinusDirect: number[]; relayMinusDirect: number[] }> {
   const rng = new Rng(11, 2);
   const d: number[] = [];
   const v: number[] = [];
+  const rl: number[] = [];
+  const dv: number[] = [];
+  const dr: number[] = [];
   const pending: Promise<void>[] = [];
   const start = performance.now();
   let t = 0;
-  let i = 0;
+  let k = 0;
   while (t < seconds * 1000) {
     const wait = start + t - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    // Alternate: even requests straight to the backends (round robin over them, like the
-    // gateway's router here), odd ones through the gateway.
-    const toGw = i % 2 === 1;
-    const target = toGw ? via : direct[(i >> 1) % direct.length];
-    i++;
-    pending.push(one(target, 8, body).then(([ttft]) => void (toGw ? v : d).push(ttft)));
+    const targets = [direct[k % direct.length], via, relays[k % relays.length]];
+    const order = [0, 1, 2].map((j) => (j + k) % 3);
+    const got: Promise<number>[] = [];
+    for (const j of order) got[j] = one(targets[j], 8, body).then(([ttft]) => ttft);
+    k++;
+    pending.push(
+      Promise.all(got).then(([a, b, c]) => {
+        d.push(a);
+        v.push(b);
+        rl.push(c);
+        dv.push(b - a);
+        dr.push(c - a);
+      }),
+    );
     t += -Math.log(1 - rng.next()) * (1000 / rate);
   }
   await Promise.all(pending);
-  return { direct: d, via: v };
+  return { direct: d, via: v, relay: rl, viaMinusDirect: dv, relayMinusDirect: dr };
 }
 
 async function throughput(pool: Pool, concurrency: number, seconds: number): Promise<number> {
@@ -152,6 +175,7 @@ async function main(): Promise<void> {
 
   // 1
   const nDec = quick ? 5000 : 20000;
+  if (ONLY !== 'ttft') {
   say(`## Routing decision time (µs, view build + router call; 16 in-flight requests per rank, ${nDec} decisions per run)\n`);
   say('| router | G | p50 | p99 | p99 spread |');
   say('|---|---|---|---|---|');
@@ -171,7 +195,9 @@ async function main(): Promise<void> {
     }
   }
   result.decisions = decisions;
+  }
 
+  if (ONLY === 'decisions') return finish();
   // 2 + 3: separate processes. The TTFT backend is `balanceroute emulate` (vLLM's external-LB
   // shape, 4 ports) when the emulator is in the tree, else the fake vLLM of the tests.
   const haveEmulator = existsSync(`${ROOT}src/cli/emulateCommand.ts`);
@@ -185,32 +211,44 @@ async function main(): Promise<void> {
     ...(haveEmulator ? [] : ['--dp', '4']), '--router', 'round_robin', '--port', '0', '-q',
   ]);
   const gFast = await startProc([...CLI, 'gateway', '--backend', `http://127.0.0.1:${fast.info.port}`, '--dp', '4', '--router', 'jsq_load', '--port', '0', '-q']);
+  const relays = await Promise.all(slowPorts.map((p) => startProc([TSX, 'benches/tcpRelay.ts', String(p)])));
   const pool = (port: unknown) => new Pool(`http://127.0.0.1:${port}`, { connections: 512 });
   try {
-    const rate = 100;
-    const secs = quick ? 3 : 5;
+    const rate = 100 / 3; // triples: 100 requests/s in all
+    const secs = TTFT_SECONDS;
     const backendName = haveEmulator ? '`balanceroute emulate --dp 4 --lb external` (qwen3-30b-a3b-h100 preset, real time)' : 'fake vLLM, 20 ms per token';
-    say(`\n## TTFT added by the gateway (${rate} req/s Poisson for ${secs} s, alternating direct / via gateway, round robin on both paths; backend: ${backendName}; 8 output tokens)\n`);
-    say('| run | direct p50 ms | gateway p50 ms | added p50 ms | direct p99 ms | gateway p99 ms |');
-    say('|---|---|---|---|---|---|');
+    say(`\n## TTFT added by the gateway (${fmt(rate * 3, 0)} req/s in all for ${secs} s: Poisson triples of direct / via gateway / via a bare TCP relay, sent together in rotating order, round robin over the ranks; backend: ${backendName}; 8 output tokens)\n`);
+    say('Added = per-triple TTFT difference to the direct request (median, and mean); p50 difference = difference of the paths\' TTFT medians, which the step-boundary wait inflates (a request a little later than its twin sometimes waits a whole extra step).\n');
+    say('| run | triples | direct p50 ms | gateway p50 ms | relay p50 ms | gateway added, median ms | relay added, median ms | gateway added, mean ms | gateway p50 difference ms | direct p99 ms | gateway p99 ms |');
+    say('|---|---|---|---|---|---|---|---|---|---|---|');
     const pd = slowPorts.map((p) => pool(p));
     const pv = pool(gSlow.info.port);
+    const pr = relays.map((r) => pool(r.info.port));
     const model = haveEmulator ? ((await (await fetch(`http://127.0.0.1:${slowPorts[0]}/v1/models`)).json()) as { data: { id: string }[] }).data[0].id : 'fake-model';
     const body = JSON.stringify({ model, prompt: 'x'.repeat(400), max_tokens: 8, ignore_eos: true, stream: true });
-    await ttftBench(pd, pv, rate, 1, body); // warm-up
+    await ttftBench(pd, pv, pr, rate, 2, body); // warm-up
     const added: number[] = [];
+    const relayAdded: number[] = [];
     const ttftRuns: unknown[] = [];
     for (let r = 0; r < REPS; r++) {
-      const x = await ttftBench(pd, pv, rate, secs, body);
-      const a = pct(x.via, 50) - pct(x.direct, 50);
+      const x = await ttftBench(pd, pv, pr, rate, secs, body);
+      const a = pct(x.viaMinusDirect, 50);
+      const ra = pct(x.relayMinusDirect, 50);
+      const diff = pct(x.via, 50) - pct(x.direct, 50);
+      const mean = x.viaMinusDirect.reduce((u, w) => u + w, 0) / x.viaMinusDirect.length;
+      const relayMean = x.relayMinusDirect.reduce((u, w) => u + w, 0) / x.relayMinusDirect.length;
+      const qs = (a: number[]) => Object.fromEntries([10, 25, 50, 75, 90, 95].map((p) => [`p${p}`, Number(pct(a, p).toFixed(3))]));
+      process.stderr.write(`run ${r + 1}: gateway − direct quantiles ${JSON.stringify(qs(x.viaMinusDirect))}; relay − direct ${JSON.stringify(qs(x.relayMinusDirect))}; relay mean ${relayMean.toFixed(2)}\n`);
       added.push(a);
-      ttftRuns.push({ directP50: pct(x.direct, 50), viaP50: pct(x.via, 50), addedP50: a, directP99: pct(x.direct, 99), viaP99: pct(x.via, 99), n: x.direct.length + x.via.length });
-      say(`| ${r + 1} | ${fmt(pct(x.direct, 50))} | ${fmt(pct(x.via, 50))} | ${fmt(a)} | ${fmt(pct(x.direct, 99))} | ${fmt(pct(x.via, 99))} |`);
+      relayAdded.push(ra);
+      ttftRuns.push({ triples: x.direct.length, directP50: pct(x.direct, 50), viaP50: pct(x.via, 50), relayP50: pct(x.relay, 50), addedMedian: a, relayAddedMedian: ra, addedMean: mean, relayAddedMean: relayMean, relayP50Difference: pct(x.relay, 50) - pct(x.direct, 50), addedQuantiles: qs(x.viaMinusDirect), relayAddedQuantiles: qs(x.relayMinusDirect), p50Difference: diff, directP99: pct(x.direct, 99), viaP99: pct(x.via, 99) });
+      say(`| ${r + 1} | ${x.direct.length} | ${fmt(pct(x.direct, 50))} | ${fmt(pct(x.via, 50))} | ${fmt(pct(x.relay, 50))} | ${fmt(a)} | ${fmt(ra)} | ${fmt(mean)} | ${fmt(diff)} | ${fmt(pct(x.direct, 99))} | ${fmt(pct(x.via, 99))} |`);
     }
-    say(`\nAdded TTFT p50: median ${fmt(med(added))} ms (spread ${spread(added)}).`);
-    result.ttft = { backend: haveEmulator ? 'emulate' : 'fake', rate, seconds: secs, runs: ttftRuns, addedP50Median: med(added) };
-    await Promise.all(pd.map((p) => p.close()));
+    say(`\nAdded TTFT (median over runs of the per-triple median): gateway ${fmt(med(added))} ms (spread ${spread(added)}); bare TCP relay ${fmt(med(relayAdded))} ms (spread ${spread(relayAdded)}).`);
+    result.ttft = { backend: haveEmulator ? 'emulate' : 'fake', rate, seconds: secs, runs: ttftRuns, addedMedian: med(added), relayAddedMedian: med(relayAdded) };
+    await Promise.all([...pd, ...pr].map((p) => p.close()));
     await pv.close();
+    if (ONLY === 'ttft') return finish();
 
     const tsecs = quick ? 2 : 4;
     say(`\n## Streaming throughput (closed loop, ${tsecs} s per point; backend answers at once, 4 tokens per request)\n`);
@@ -234,14 +272,19 @@ async function main(): Promise<void> {
     await fd.close();
     await fv.close();
   } finally {
-    await Promise.all([gSlow, gFast, slow, fast].map((p) => stopProc(p.child)));
+    await Promise.all([gSlow, gFast, slow, fast, ...relays].map((p) => stopProc(p.child)));
   }
-  if (save) {
+  finish();
+
+  function finish(): void {
+  if (!save) return;
+  {
     mkdirSync(`${ROOT}benches/results`, { recursive: true });
-    const stem = `${ROOT}benches/results/${date.slice(0, 10)}-gateway${quick ? '-quick' : ''}`;
+    const stem = `${ROOT}benches/results/${date.slice(0, 10)}-gateway${quick ? '-quick' : ''}${ONLY ? `-${ONLY}` : ''}`;
     writeFileSync(`${stem}.json`, JSON.stringify(result, null, 2) + '\n');
     writeFileSync(`${stem}.md`, lines.join('\n') + '\n');
     process.stdout.write(`saved ${stem}.{md,json}\n`);
+  }
   }
 }
 

@@ -35,14 +35,20 @@ export function brhScores(view: RouterView, s: number, params: RouterParams, out
     wsum += buf[J + j];
   }
   const reward = alpha * wsum * s;
-  for (let g = 0; g < G; g++) {
-    let pen = 0;
-    for (let j = 0; j < J; j++) {
-      const over = s - (buf[j] - view.projCut[j * G + g]); // s − m_{g,h}
-      if (over > 0) pen += buf[J + j] * over;
+  // Penalties accumulate in `out`, point by point: each row of projCut is read contiguously, and
+  // every rank's sum runs over h in the same order as a per-rank loop would (same result).
+  const cut = view.projCut;
+  for (let g = 0; g < G; g++) out[g] = 0;
+  for (let j = 0; j < J; j++) {
+    const row = j * G;
+    const M = buf[j];
+    const w = buf[J + j];
+    for (let g = 0; g < G; g++) {
+      const over = s - (M - cut[row + g]); // s − m_{g,h}
+      if (over > 0) out[g] += w * over;
     }
-    out[g] = reward - beta * pen;
   }
+  for (let g = 0; g < G; g++) out[g] = reward - beta * out[g];
 }
 
 export const brh = defineRouter({
