@@ -178,19 +178,7 @@ describe('emulate on the engine core', () => {
   });
 
   it.each(['barrier', 'independent'])('requests submitted in one tick replay exactly (sync: %s)', async (sync) => {
-    const sc = scenarioFromFlat({ dp: 3, sync, seed: 5 });
-    const model = resolveStepModel(sc.model);
-    const live = new Map<number, number[]>();
-    let left = 9;
-    let allDone!: () => void;
-    const finished = new Promise<void>((r) => (allDone = r));
-    const d = new RealTimeDriver((ev) => new EngineCore(sc, model, ev, { outputSurvival: getWorkload(sc.workload).outputSurvival }), {
-      speed: 5,
-      sync: sync as 'barrier' | 'independent',
-      record: true,
-      observers: { onToken: (id, _e, t) => (live.get(id) ?? live.set(id, []).get(id)!).push(t) },
-    });
-    const sink = { onToken: () => undefined, onFinish: () => --left === 0 && allDone() };
+    const { sc, d, sink, finished, live } = directDriver({ dp: 3, sync, seed: 5 }, 9);
     for (let burst = 0; burst < 3; burst++) {
       // Three requests in the same tick, some in the same microsecond, some a few apart.
       for (let k = 0; k < 3; k++) d.submit({ promptTokens: 40 + 60 * k, outputTokens: 5 + 7 * k, rank: k === 2 ? 1 : undefined }, sink);
@@ -204,19 +192,7 @@ describe('emulate on the engine core', () => {
 
   it.each(['barrier', 'independent'])('an arrival stamped before a boundary the driver already acted on joins the next one (sync: %s)', async (sync) => {
     // What the engine worker sees when a request stamped on the HTTP thread reaches it late.
-    const sc = scenarioFromFlat({ dp: 2, sync, seed: 9 });
-    const model = resolveStepModel(sc.model);
-    const live = new Map<number, number[]>();
-    let left = 6;
-    let allDone!: () => void;
-    const finished = new Promise<void>((r) => (allDone = r));
-    const d = new RealTimeDriver((ev) => new EngineCore(sc, model, ev, { outputSurvival: getWorkload(sc.workload).outputSurvival }), {
-      speed: 5,
-      sync: sync as 'barrier' | 'independent',
-      record: true,
-      observers: { onToken: (id, _e, t) => (live.get(id) ?? live.set(id, []).get(id)!).push(t) },
-    });
-    const sink = { onToken: () => undefined, onFinish: () => --left === 0 && allDone() };
+    const { sc, d, sink, finished, live } = directDriver({ dp: 2, sync, seed: 9 }, 6);
     d.submit({ promptTokens: 300, outputTokens: 30 }, sink);
     await new Promise((r) => setTimeout(r, 20));
     // Stamped far in the past (before steps the driver has run), and at the very last arrival.
@@ -271,6 +247,27 @@ async function replayCase(entry: Record<string, unknown>, engineThread: 'worker'
     expect(live.get(a.id), `request ${a.id}`).toEqual(offline.get(a.id));
     expect(live.get(a.id)).toHaveLength(a.outputTokens);
   }
+}
+
+/**
+ * A RealTimeDriver on the engine core of `entry` (--speed 5, recording), with the token times it
+ * reports by id, one sink for all requests, and a promise that resolves after `n` finishes.
+ */
+function directDriver(entry: Record<string, unknown>, n: number) {
+  const sc = scenarioFromFlat(entry);
+  const model = resolveStepModel(sc.model);
+  const live = new Map<number, number[]>();
+  let left = n;
+  let allDone!: () => void;
+  const finished = new Promise<void>((r) => (allDone = r));
+  const d = new RealTimeDriver((ev) => new EngineCore(sc, model, ev, { outputSurvival: getWorkload(sc.workload).outputSurvival }), {
+    speed: 5,
+    sync: sc.sync ?? 'barrier',
+    record: true,
+    observers: { onToken: (id, _e, t) => (live.get(id) ?? live.set(id, []).get(id)!).push(t) },
+  });
+  const sink = { onToken: () => undefined, onFinish: () => --left === 0 && allDone() };
+  return { sc, d, sink, finished, live };
 }
 
 /** Run the recorded arrivals through the offline engine core, step by step; token times by id. */
