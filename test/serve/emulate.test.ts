@@ -7,6 +7,7 @@ import { EngineCore } from '../../src/engine/core/index.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
 import { emulatorFromScenario, type ServeOptions } from '../../src/serve/emulate/fromScenario.ts';
 import { RealTimeDriver } from '../../src/serve/emulate/driver.ts';
+import { WorkerDriver } from '../../src/serve/emulate/workerDriver.ts';
 import type { Emulator } from '../../src/serve/emulate/server.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../../src/serve/emulate/server.ts';
 import { estimateCounter } from '../../src/serve/openai/promptTokens.ts';
@@ -175,6 +176,16 @@ describe('emulate on the engine core', () => {
     const errs = emu.driver.timingErrors();
     expect(errs.length).toBe(emu.driver.steps);
     for (const e of errs) expect(e).toBeGreaterThanOrEqual(0); // a step never ends before its modelled time
+  });
+
+  it('an engine worker that cannot start rejects ready(), reports once, and refuses requests', async () => {
+    const sc = { ...scenarioFromFlat({ dp: 2 }), model: 'no-such-preset' };
+    const fatal: Error[] = [];
+    const d = new WorkerDriver(2, { scenario: sc, speed: 1, sync: 'barrier', onFatal: (e) => fatal.push(e) });
+    await expect(d.ready()).rejects.toThrow(/engine worker: .*no-such-preset/);
+    expect(fatal).toHaveLength(1);
+    expect(() => d.submit({ promptTokens: 3, outputTokens: 2 }, { onToken() {}, onFinish() {} })).toThrow(/engine worker/);
+    await d.stop();
   });
 
   it.each(['barrier', 'independent'])('requests submitted in one tick replay exactly (sync: %s)', async (sync) => {
