@@ -76,6 +76,9 @@ describe('exposition parser', () => {
   });
   it('rejects malformed sample lines with the line number', () => {
     expect(() => parseExposition('ok 1\nbad{x="1" 2\n')).toThrow(ExpositionError);
+    expect(() => parseExposition('ok 1\nbad{x="1\\')).toThrow(/line 2: unterminated value of label x/);
+    expect(() => parseExposition('9bad 1\n')).toThrow(/line 1: bad metric name start/);
+    expect(parseExposition('m:x_1{a="",b="\\\\"} 3')[0]).toEqual({ name: 'm:x_1', labels: { a: '', b: '\\' }, value: 3 });
     expect(() => parseExposition('ok 1\nbad{x="1"} two\n')).toThrow(/line 2/);
   });
   it('parses a whole vLLM page', () => {

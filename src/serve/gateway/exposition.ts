@@ -18,8 +18,10 @@ export class ExpositionError extends Error {
   }
 }
 
-const NAME_START = /[a-zA-Z_:]/;
-const NAME_CHAR = /[a-zA-Z0-9_:]/;
+// [a-zA-Z_:] and [a-zA-Z0-9_:] by character code: a scrape parses every line of every backend's
+// exposition every stats interval, and a regex test per character dominated the gateway's CPU.
+const isNameStart = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
+const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 48 && c <= 57);
 
 /** Parse a whole exposition body. Throws ExpositionError on the first malformed sample line. */
 export function parseExposition(text: string): Sample[] {
@@ -43,8 +45,8 @@ export function parseExposition(text: string): Sample[] {
 
 function parseSampleLine(s: string, lineNo: number): Sample {
   let i = 0;
-  if (!NAME_START.test(s[0])) throw new ExpositionError(lineNo, `bad metric name start ${JSON.stringify(s.slice(0, 20))}`);
-  while (i < s.length && NAME_CHAR.test(s[i])) i++;
+  if (!isNameStart(s.charCodeAt(0))) throw new ExpositionError(lineNo, `bad metric name start ${JSON.stringify(s.slice(0, 20))}`);
+  while (i < s.length && isNameChar(s.charCodeAt(i))) i++;
   const name = s.slice(0, i);
   const labels: Record<string, string> = {};
   if (s[i] === '{') {
@@ -65,15 +67,25 @@ function parseSampleLine(s: string, lineNo: number): Sample {
       while (s[i] === ' ') i++;
       if (s[i] !== '"') throw new ExpositionError(lineNo, `label ${key} value is not quoted`);
       i++;
+      // Copy runs between escapes in slices: \\ -> \, \" -> ", \n -> newline.
       let v = '';
+      let from = i;
       for (;;) {
         if (i >= s.length) throw new ExpositionError(lineNo, `unterminated value of label ${key}`);
-        const c = s[i++];
-        if (c === '"') break;
-        if (c === '\\') {
-          const e = s[i++];
-          v += e === 'n' ? '\n' : e; // \\ -> \, \" -> ", \n -> newline
-        } else v += c;
+        const c = s.charCodeAt(i);
+        if (c === 34) {
+          v += s.slice(from, i);
+          i++;
+          break;
+        }
+        if (c === 92) {
+          v += s.slice(from, i);
+          const e = s[i + 1];
+          if (e === undefined) throw new ExpositionError(lineNo, `unterminated value of label ${key}`);
+          v += e === 'n' ? '\n' : e;
+          i += 2;
+          from = i;
+        } else i++;
       }
       labels[key] = v;
     }
