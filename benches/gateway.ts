@@ -10,7 +10,7 @@
  *  3. streaming throughput: closed-loop clients at several concurrencies against a backend that
  *     answers at once, direct and through the gateway.
  * Backend and gateway run as separate processes. Median and spread over `--reps` runs.
- * Usage: tsx benches/gateway.ts [--quick] [--reps N] [--ttft-seconds S] [--only ttft|decisions] [--no-save]
+ * Usage: tsx benches/gateway.ts [--quick] [--reps N] [--ttft-seconds S] [--only decisions|ttft|throughput] [--no-save]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
 
   // 1
   const nDec = quick ? 5000 : 20000;
-  if (ONLY !== 'ttft') {
+  if (ONLY === undefined || ONLY === 'decisions') {
   say(`## Routing decision time (µs, view build + router call; 16 in-flight requests per rank, ${nDec} decisions per run)\n`);
   say('| router | G | p50 | p99 | p99 spread |');
   say('|---|---|---|---|---|');
@@ -214,6 +214,7 @@ async function main(): Promise<void> {
   const relays = await Promise.all(slowPorts.map((p) => startProc([TSX, 'benches/tcpRelay.ts', String(p)])));
   const pool = (port: unknown) => new Pool(`http://127.0.0.1:${port}`, { connections: 512 });
   try {
+    if (ONLY !== 'throughput') {
     const rate = 100 / 3; // triples: 100 requests/s in all
     const secs = TTFT_SECONDS;
     const backendName = haveEmulator ? '`balanceroute emulate --dp 4 --lb external` (qwen3-30b-a3b-h100 preset, real time)' : 'fake vLLM, 20 ms per token';
@@ -249,6 +250,7 @@ async function main(): Promise<void> {
     await Promise.all([...pd, ...pr].map((p) => p.close()));
     await pv.close();
     if (ONLY === 'ttft') return finish();
+    }
 
     const tsecs = quick ? 2 : 4;
     say(`\n## Streaming throughput (closed loop, ${tsecs} s per point; backend answers at once, 4 tokens per request)\n`);
