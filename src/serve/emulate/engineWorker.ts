@@ -7,22 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RealTimeDriver, type RequestSink } from './driver.ts';
 import { scenarioCoreFactory } from './scenarioCore.ts';
-import {
-  EV_ADMIT,
-  EV_ARRIVE,
-  EV_FINISH,
-  EV_PREEMPT,
-  EV_ROUTE,
-  EV_SCHEDULED,
-  EV_STEP,
-  EV_TOKEN,
-  OUTCOMES,
-  RECORD,
-  STATS_FIELDS,
-  type FromWorker,
-  type ToWorker,
-  type WorkerInit,
-} from './workerProtocol.ts';
+import { EV, OUTCOMES, RECORD, STATS_FIELDS, type FromWorker, type ToWorker, type WorkerInit } from './workerProtocol.ts';
 
 const port = parentPort!;
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -64,18 +49,18 @@ function start(init: WorkerInit): void {
     sync: init.sync,
     wall0,
     observers: {
-      onRoute: (id, rank, t) => push(EV_ROUTE, id, rank, t),
-      onAdmit: (id, rank, t) => push(EV_ADMIT, id, rank, t),
-      onToken: (id, emitted, t) => push(EV_TOKEN, id, emitted, t),
+      onRoute: (id, rank, t) => push(EV.ROUTE, id, rank, t),
+      onAdmit: (id, rank, t) => push(EV.ADMIT, id, rank, t),
+      onToken: (id, emitted, t) => push(EV.TOKEN, id, emitted, t),
       onFinish: (id, outcome, t) => {
         const a = driver.admitTimeUs(id);
-        if (a !== undefined && a >= 0) push(EV_SCHEDULED, id, a, t);
-        push(EV_FINISH, id, OUTCOMES.indexOf(outcome), t);
+        if (a !== undefined && a >= 0) push(EV.SCHEDULED, id, a, t);
+        push(EV.FINISH, id, OUTCOMES.indexOf(outcome), t);
       },
-      onPreempt: (id, rank, t) => push(EV_PREEMPT, id, rank, t),
+      onPreempt: (id, rank, t) => push(EV.PREEMPT, id, rank, t),
     },
   });
-  driver.onStepEvents = (_deadline, endUs) => push(EV_STEP, 0, endUs, endUs);
+  driver.onStepEvents = (_deadline, endUs) => push(EV.STEP, 0, endUs, endUs);
   const G = driver.G;
   function flush(): void {
     flushQueued = false;
@@ -104,7 +89,7 @@ function start(init: WorkerInit): void {
       case 'submit': {
         const id = driver.submit({ promptTokens: m.promptTokens, outputTokens: m.outputTokens, rank: m.rank }, sink, m.stampUs);
         if (id !== m.id) throw new Error(`engine worker: request id ${id} where the HTTP thread expected ${m.id}`);
-        push(EV_ARRIVE, id, driver.arrivalUs[id], driver.arrivalUs[id]);
+        push(EV.ARRIVE, id, driver.arrivalUs[id], driver.arrivalUs[id]);
         return;
       }
       case 'abort':

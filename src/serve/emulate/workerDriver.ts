@@ -12,22 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Scenario } from '../../config/scenario.ts';
 import type { CoreEvents, CoreRequest, RankStats, Sync } from './coreApi.ts';
 import type { ArrivalRecord, EngineDriver, RequestSink } from './driver.ts';
-import {
-  EV_ADMIT,
-  EV_ARRIVE,
-  EV_FINISH,
-  EV_PREEMPT,
-  EV_ROUTE,
-  EV_SCHEDULED,
-  EV_STEP,
-  EV_TOKEN,
-  OUTCOMES,
-  RECORD,
-  STATS_FIELDS,
-  type FromWorker,
-  type ToWorker,
-  type WorkerInit,
-} from './workerProtocol.ts';
+import { EV, OUTCOMES, RECORD, STATS_FIELDS, type FromWorker, type ToWorker, type WorkerInit } from './workerProtocol.ts';
 
 /** Compiled JavaScript in dist/; from the TypeScript sources a small .mjs that registers tsx first. */
 const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('./engineWorkerEntry.mjs', import.meta.url) : new URL('./engineWorker.js', import.meta.url);
@@ -209,19 +194,19 @@ export class WorkerDriver implements EngineDriver {
       const x = r[i + 2];
       const t = r[i + 3];
       switch (kind) {
-        case EV_TOKEN:
+        case EV.TOKEN:
           obs.onToken?.(id, x, t);
           sinks[id]?.onToken(x, t);
           break;
-        case EV_ROUTE:
+        case EV.ROUTE:
           obs.onRoute?.(id, x, t);
           sinks[id]?.onRoute?.(x, t);
           break;
-        case EV_ADMIT:
+        case EV.ADMIT:
           obs.onAdmit?.(id, x, t);
           sinks[id]?.onAdmit?.(x, t);
           break;
-        case EV_FINISH: {
+        case EV.FINISH: {
           const outcome = OUTCOMES[x];
           obs.onFinish?.(id, outcome, t);
           const s = sinks[id];
@@ -229,20 +214,20 @@ export class WorkerDriver implements EngineDriver {
           s?.onFinish(outcome, t);
           break;
         }
-        case EV_PREEMPT:
+        case EV.PREEMPT:
           obs.onPreempt?.(id, x, t);
           break;
-        case EV_ARRIVE: {
+        case EV.ARRIVE: {
           this.arrivalUs[id] = x;
           const q = this.pending[id];
           this.pending[id] = undefined as never;
           this.arrivals?.push({ id, arrivalUs: x, promptTokens: q.promptTokens, outputTokens: q.outputTokens, rank: q.rank });
           break;
         }
-        case EV_SCHEDULED:
+        case EV.SCHEDULED:
           this.scheduledUs[id] = x;
           break;
-        case EV_STEP:
+        case EV.STEP:
           this.lagRing[this.lagCount++ % LAG_RING] = performance.now() - (this.wall0 + x / 1000 / this.speed);
           break;
       }

@@ -28,18 +28,12 @@ export type FromWorker =
   | { type: 'stopped'; timingErrors: Float64Array }
   | { type: 'failed'; message: string; stack?: string };
 
-/** Record kinds; x is the rank (route, admit, preempt), tokens emitted, outcome code, arrival or step end time. */
-export const EV_ROUTE = 0;
-export const EV_ADMIT = 1;
-export const EV_TOKEN = 2;
-export const EV_FINISH = 3;
-export const EV_PREEMPT = 4;
-/** The core took request id with arrival time x (engine µs). */
-export const EV_ARRIVE = 5;
-/** A step ending at engine time x has handed on all its events. */
-export const EV_STEP = 6;
-/** Request id was first scheduled at engine time x (sent just before its finish event). */
-export const EV_SCHEDULED = 7;
+/**
+ * Record kinds; x is the rank (ROUTE, ADMIT, PREEMPT), tokens emitted (TOKEN), outcome code
+ * (FINISH), the arrival time the core took (ARRIVE), the step's end time (STEP: a step ending then
+ * has handed on all its events) or the first scheduling time (SCHEDULED, sent just before FINISH).
+ */
+export const EV = { ROUTE: 0, ADMIT: 1, TOKEN: 2, FINISH: 3, PREEMPT: 4, ARRIVE: 5, STEP: 6, SCHEDULED: 7 } as const;
 export const RECORD = 4;
 
 export const OUTCOMES: readonly CoreOutcome[] = ['completed', 'rejected', 'timeout', 'aborted'];
