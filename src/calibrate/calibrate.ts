@@ -9,12 +9,12 @@
  * under DP+EP with CUDA graphs, becomes a lookup-table curve on the largest rank's token count,
  * one per DP size. The result is a model file for `--model FILE.json`.
  */
-import { architectureFigures, architectureFromHfConfig, type ModelArchitecture } from './architecture.ts';
-import { collectivesFor, type CollectiveModel } from './collectives.ts';
-import { findGpu, GPUS, type GpuSpec } from './gpus.ts';
+import { architectureFigures, architectureFromHfConfig, type ModelArchitecture } from '../model/analytic/architecture.ts';
+import { collectivesFor, type CollectiveModel } from '../model/analytic/collectives.ts';
+import { findGpu, GPUS, type GpuSpec } from '../model/analytic/gpus.ts';
 import { nonNegativeLeastSquares } from './leastSquares.ts';
 import { modelFromSpec } from '../model/presets.ts';
-import type { PresetSpec } from './presetSpec.ts';
+import type { PresetSpec } from '../model/analytic/presetSpec.ts';
 import { interpolate, moeLatency, readProfile, type Profile, type Series } from './profile.ts';
 import { allToAllUs, rankBasePs, rankStepUs, stepModelForDp } from '../model/stepTime.ts';
 import type { StepCurve } from '../model/types.ts';

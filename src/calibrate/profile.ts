@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.ts';
-import { parseCsv } from '../io/csv.ts';
+import { parseCsv } from '../formats/csv.ts';
 
 /** One layer's latency by token (or sequence) count, sorted by count. */
 export interface Series {

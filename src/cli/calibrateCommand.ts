@@ -7,13 +7,13 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InputError } from '../errors.ts';
-import { writeFileAtomic } from '../io/outputFile.ts';
-import { analyticPreset } from '../calibrate/analytic.ts';
-import { architectureFromHfConfig } from '../calibrate/architecture.ts';
+import { writeFileAtomic } from '../formats/outputFile.ts';
+import { analyticPreset } from '../model/analytic/analytic.ts';
+import { architectureFromHfConfig } from '../model/analytic/architecture.ts';
 import { calibrate, HOLD_OUT_EVERY, type ErrorStats } from '../calibrate/calibrate.ts';
-import { findGpu, GPUS } from '../calibrate/gpus.ts';
+import { findGpu, GPUS } from '../model/analytic/gpus.ts';
 import { modelFromSpec } from '../model/presets.ts';
-import type { PresetSpec } from '../calibrate/presetSpec.ts';
+import type { PresetSpec } from '../model/analytic/presetSpec.ts';
 import { numberFlag } from './parseFlags.ts';
 
 export interface CalibrateFlags {

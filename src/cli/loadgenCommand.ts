@@ -9,7 +9,7 @@ import { benchMetrics, stats, summaryMetrics } from '../loadgen/metrics.ts';
 import { benchJson, formatBenchBlock, formatFailures, summaryPathFor, summaryTable, writeBenchJson, writeMeasured, type RunSettings } from '../loadgen/output.ts';
 import { readGatewayLog } from '../loadgen/gatewayLog.ts';
 import { createProgressBar } from './progressBar.ts';
-import { checkDistinct, checkOutputPath, type NamedPath } from '../io/outputFile.ts';
+import { checkDistinct, checkOutputPath, type NamedPath } from '../formats/outputFile.ts';
 
 export interface LoadgenFlags {
   url: string;

@@ -3,13 +3,13 @@
 import { scenarioFromFlat } from '../config/expand.ts';
 import { runScenario } from '../engine/cpu/runScenario.ts';
 import { InputError } from '../errors.ts';
-import { writeResults, writeTable } from '../io/arrowWrite.ts';
+import { writeResults, writeTable } from '../results/arrowWrite.ts';
 import { summaryPathFor } from '../loadgen/output.ts';
 import { readGatewayLog } from '../loadgen/gatewayLog.ts';
 import { predictedTable, readMeasuredWorkload, withTraceFile } from '../loadgen/predict.ts';
 import { VERSION } from '../version.ts';
 import { flagsToEntry, formatSummary, type RunFlags } from './runCommand.ts';
-import { checkDistinct, checkOutputPath } from '../io/outputFile.ts';
+import { checkDistinct, checkOutputPath } from '../formats/outputFile.ts';
 
 /** Scenario flags as `run` takes them (strings, absent when not given), plus predict's own. */
 export interface PredictFlags extends Partial<Record<string, unknown>> {

@@ -1,6 +1,6 @@
 import { CpuEngine } from '../engine/cpu/cpuEngine.ts';
 import { scenarioFromFlat } from '../config/expand.ts';
-import { resultRow } from '../io/resultSchema.ts';
+import { resultRow } from '../results/resultSchema.ts';
 import type { RunResult } from '../engine/types.ts';
 import { VERSION } from '../version.ts';
 import { knobFlags } from './parseFlags.ts';

@@ -1,4 +1,5 @@
 import type { Scenario } from '../config/scenario.ts';
+import type { Goodput } from '../metrics/goodput.ts';
 import type { RunMetrics, TimeSeries } from '../metrics/types.ts';
 
 /** Result of simulating one configuration. */
@@ -13,13 +14,7 @@ export interface RunResult {
   goodput?: Goodput;
 }
 
-/** Requests that met the per-request SLO (scenario.goodput). */
-export interface Goodput {
-  /** Good requests per second of makespan. */
-  goodput_req_s: number;
-  /** Good requests as a fraction of all requests of the stream. */
-  slo_attainment: number;
-}
+export type { Goodput } from '../metrics/goodput.ts';
 
 /**
  * One entry per request of the run's stream (times in µs; -1 where a request never reached

@@ -8,10 +8,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Field, Float64, List, Schema, Table, vectorFromArray, type Vector } from 'apache-arrow';
-import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../io/arrowTable.ts';
-import { writeTable } from '../io/arrowWrite.ts';
-import { writeFileAtomic } from '../io/outputFile.ts';
-import { WIDE_INTEGER_METRICS, metricUnit } from '../io/resultSchema.ts';
+import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../formats/arrowTable.ts';
+import { writeTable } from '../results/arrowWrite.ts';
+import { writeFileAtomic } from '../formats/outputFile.ts';
+import { WIDE_INTEGER_METRICS, metricUnit } from '../results/resultSchema.ts';
 import { INTEGER_METRICS, METRIC_COLUMNS, type RunMetrics } from '../metrics/types.ts';
 import { VERSION } from '../version.ts';
 import { BENCH_METRICS, finishUs, pKey, type BenchMetric } from './metrics.ts';
@@ -103,7 +103,7 @@ function settingsMetadata(s: RunSettings): Record<string, string> {
 }
 
 /**
- * The summary row: the simulator's result columns (src/io/resultSchema.ts) with what a load run
+ * The summary row: the simulator's result columns (src/results/resultSchema.ts) with what a load run
  * knows filled in (server-side configuration columns are null), then a few load-run columns.
  */
 export function summaryTable(metrics: Record<keyof RunMetrics, number | null>, s: RunSettings, extra: { durationS: number; sendLagP99Ms: number | null }): Table {

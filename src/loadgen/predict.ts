@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { InputError } from '../errors.ts';
 import type { RunResult } from '../engine/types.ts';
-import { readArrowFile } from '../io/arrowRead.ts';
-import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../io/arrowTable.ts';
+import { readArrowFile } from '../formats/arrowRead.ts';
+import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../formats/arrowTable.ts';
 import { MEASURED_FORMAT } from './output.ts';
 
 export const PREDICTED_FORMAT = 'balanceroute-predicted/1';

@@ -2,7 +2,7 @@
 // presets, `--model file.json` and calibration output are all checked by it.
 import { z } from 'zod';
 import { numberIn, parseWith } from '../zodRules.ts';
-import type { PresetSpec } from '../calibrate/presetSpec.ts';
+import type { PresetSpec } from './analytic/presetSpec.ts';
 import { stepCurveSchema } from './stepCurve.ts';
 import { BASE_STEP_COEFFICIENTS, OPTIONAL_STEP_COEFFICIENTS, STEP_COEFFICIENTS, type StepCoefficient } from './types.ts';
 

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { InputError, InputProblem } from '../errors.ts';
-import { analyticPreset } from '../calibrate/analytic.ts';
-import { architectureFromHfConfig } from '../calibrate/architecture.ts';
-import { GPUS } from '../calibrate/gpus.ts';
-import { HF_CONFIGS } from '../calibrate/hfConfigs.ts';
-import type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
+import { analyticPreset } from './analytic/analytic.ts';
+import { architectureFromHfConfig } from './analytic/architecture.ts';
+import { GPUS } from './analytic/gpus.ts';
+import { HF_CONFIGS } from './analytic/hfConfigs.ts';
+import type { KvMemorySpec, PresetSpec } from './analytic/presetSpec.ts';
 import { MAX_COEFFICIENT_PS, parseModelFile } from './modelFile.ts';
 import { STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
 
-export type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
+export type { KvMemorySpec, PresetSpec } from './analytic/presetSpec.ts';
 
 export function kvCapacityFromMemory(m: KvMemorySpec, dp: number): number {
   const free = m.memoryBytes * m.utilization - m.sharedWeightBytes - m.expertWeightBytes / dp - m.reserveBytes;

@@ -6,7 +6,7 @@
  * throughput over each side's own makespan, and the in-flight count over time.
  */
 import { InputError } from '../errors.ts';
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { MEASURED_FORMAT } from '../loadgen/output.ts';
 import { PREDICTED_FORMAT } from '../loadgen/predict.ts';
 import { percentileSorted } from '../loadgen/metrics.ts';

@@ -3,7 +3,7 @@
 // count over time, measured and predicted side by side. Charts go through the report's
 // Vega-Lite renderer (render.ts) and page shell (html.ts).
 import type { TopLevelSpec } from 'vega-lite';
-import { readArrowFile } from '../io/arrowRead.ts';
+import { readArrowFile } from '../formats/arrowRead.ts';
 import { MEASURED_FORMAT } from '../loadgen/output.ts';
 import { PREDICTED_FORMAT } from '../loadgen/predict.ts';
 import { COMPARED_METRICS, checkFormats, compareSides, fmtPct, readSide, type Comparison, type ComparedMetric } from './compare.ts';

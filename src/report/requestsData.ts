@@ -2,7 +2,7 @@
 // balanceroute-requests/1), read for the report's Gantt chart: per configuration, one bar per
 // request in its rank's lane, packed into rows so bars never overlap, windowed in time when a
 // run has too many requests to draw.
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { InputError } from '../errors.ts';
 import { numericColumn } from './timeseriesData.ts';
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { sweepFingerprint } from '../../src/config/fingerprint.ts';
 import { expandSweep } from '../../src/config/expand.ts';
 import { parseSweepText } from '../../src/config/sweepFile.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { cli } from './cli.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'br-fp-'));

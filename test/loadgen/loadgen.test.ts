@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { METRIC_COLUMNS } from '../../src/metrics/types.ts';
 import { buildPlan } from '../../src/loadgen/plan.ts';
 import { buildWorkload } from '../../src/workload/build.ts';

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkCurve, curveMaxPs, curvePs, curveThrough } from '../../src/model/stepCurve.ts';
 import { allToAllUs, rankBasePs, rankStepPs, stepModelForDp, worstCaseStepPs } from '../../src/model/stepTime.ts';
 import { modelFromSpec, resolveStepModel } from '../../src/model/presets.ts';
-import type { PresetSpec } from '../../src/calibrate/presetSpec.ts';
+import type { PresetSpec } from '../../src/model/analytic/presetSpec.ts';
 import { InputError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'br-model-'));

@@ -3,7 +3,7 @@ import type { EngineInfo, RunResult } from '../../src/engine/types.ts';
 import { METRIC_COLUMNS, INTEGER_METRICS, type RunMetrics, type TimeSeries } from '../../src/metrics/types.ts';
 import { expandSweep } from '../../src/config/expand.ts';
 import { parseSweepText } from '../../src/config/sweepFile.ts';
-import type { WriteMeta } from '../../src/io/arrowWrite.ts';
+import type { WriteMeta } from '../../src/results/arrowWrite.ts';
 
 export const ENGINE: EngineInfo = { engine: 'cpu', adapter: '', fallbackAdapter: false, threads: 4 };
 

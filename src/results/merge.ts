@@ -1,10 +1,10 @@
 // Joining the result files of the shards of one sweep into one file.
 import { InputError } from '../errors.ts';
-import { readArrowFile, type ArrowFileData } from './arrowRead.ts';
-import { ArrowFileWriter } from './arrowFileWriter.ts';
-import { BatchLayout, kindOf, type CellValue, type ColumnData, type ColumnKind } from './arrowTable.ts';
+import { readArrowFile, type ArrowFileData } from '../formats/arrowRead.ts';
+import { ArrowFileWriter } from '../formats/arrowFileWriter.ts';
+import { BatchLayout, kindOf, type CellValue, type ColumnData, type ColumnKind } from '../formats/arrowTable.ts';
 import { assertSameSweep } from './sameSweep.ts';
-import { OutputFile, checkDistinct, checkOutputPath, commitAll } from './outputFile.ts';
+import { OutputFile, checkDistinct, checkOutputPath, commitAll } from '../formats/outputFile.ts';
 import { KNOB_PREFIX, knobColumnsFor } from './resultSchema.ts';
 
 export interface MergeOptions {

@@ -4,7 +4,7 @@
  * quantities derived from it: weights per kind, KV bytes per token, FLOPs per token and per
  * attention (query, key) pair. docs/step-model.md §1 writes the formulas out.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../../errors.ts';
 
 export interface ModelArchitecture {
   modelType: string;

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
-import { resultsTable, writeResults, writeTimeSeries } from '../../src/io/arrowWrite.ts';
-import { resultColumns, resultRow } from '../../src/io/resultSchema.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
+import { resultsTable, writeResults, writeTimeSeries } from '../../src/results/arrowWrite.ts';
+import { resultColumns, resultRow } from '../../src/results/resultSchema.ts';
 import { METRIC_COLUMNS } from '../../src/metrics/types.ts';
 import { InputError } from '../../src/errors.ts';
 import { ENGINE, META, sampleResults, seriesFor } from './fixtures.ts';
@@ -170,7 +170,7 @@ describe('atomic writes', () => {
   });
 
   it('a failure in the middle of writing removes the temporary file', async () => {
-    const { writeFileAtomic } = await import('../../src/io/outputFile.ts');
+    const { writeFileAtomic } = await import('../../src/formats/outputFile.ts');
     const dir = tmp();
     const p = join(dir, 'out.arrow');
     expect(() =>

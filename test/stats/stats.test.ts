@@ -1,6 +1,6 @@
 // Student t quantiles and intervals against published table values.
 import { describe, expect, it } from 'vitest';
-import { mean, sampleSd, studentTCdf, studentTQuantile, tInterval } from '../../src/report/stats.ts';
+import { mean, sampleSd, studentTCdf, studentTQuantile, tInterval } from '../../src/stats/stats.ts';
 
 describe('studentTQuantile', () => {
   // Two-sided 95% (p = 0.975) and other values from standard t tables (R: qt(p, df)).

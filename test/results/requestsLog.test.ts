@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/engine/cpu/runScenario.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
-import { requestsPathFor, writeTimeSeries } from '../../src/io/arrowWrite.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
+import { requestsPathFor, writeTimeSeries } from '../../src/results/arrowWrite.ts';
 import { makeScenario } from '../helpers.ts';
 
 describe('per-request log', () => {

@@ -2,7 +2,7 @@
 // must come from one sweep: their `sweep_fingerprint` metadata must agree.
 import { FINGERPRINT_KEY } from '../config/fingerprint.ts';
 import { InputError } from '../errors.ts';
-import type { ArrowFileData } from './arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 
 /**
  * Throw an InputError naming `field` when two files carry different fingerprints. Files written

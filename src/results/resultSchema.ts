@@ -5,7 +5,7 @@ import type { EngineInfo, RunResult } from '../engine/types.ts';
 import { INTEGER_METRICS, METRIC_COLUMNS, type RunMetrics } from '../metrics/types.ts';
 import { ROUTERS } from '../routers/index.ts';
 import type { KnobValue } from '../routers/types.ts';
-import type { CellValue, ColumnKind } from './arrowTable.ts';
+import type { CellValue, ColumnKind } from '../formats/arrowTable.ts';
 
 /** One result column: its name, Arrow kind, unit ('' = none) and how to read it from a result. */
 export interface ResultColumn {

@@ -1,6 +1,6 @@
-// The shared CSV reader (src/io/csv.ts) used by trace replay and profile calibration.
+// The shared CSV reader (src/formats/csv.ts) used by trace replay and profile calibration.
 import { describe, expect, it } from 'vitest';
-import { parseCsv, splitCsvLine } from '../../src/io/csv.ts';
+import { parseCsv, splitCsvLine } from '../../src/formats/csv.ts';
 
 describe('parseCsv', () => {
   it('reads a header and rows with 1-based file line numbers, skipping blank lines', () => {

@@ -1,5 +1,5 @@
 /** The stored (JSON) form of a step-time preset or model file: docs/model.md, "Model file format". */
-import type { StepCoefficient, StepCurve } from '../model/types.ts';
+import type { StepCoefficient, StepCurve } from '../types.ts';
 
 /**
  * How the default KV capacity per rank follows from memory: the rank holds the shared weights and

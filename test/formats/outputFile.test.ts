@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
-import { writeResults } from '../../src/io/arrowWrite.ts';
-import { OutputFile, checkOutputPath, cleanupTemporaryFiles, commitAll, writeFileAtomic } from '../../src/io/outputFile.ts';
-import { META, sampleResults } from './fixtures.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
+import { writeResults } from '../../src/results/arrowWrite.ts';
+import { OutputFile, checkOutputPath, cleanupTemporaryFiles, commitAll, writeFileAtomic } from '../../src/formats/outputFile.ts';
+import { META, sampleResults } from '../results/fixtures.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'br-out-'));
 

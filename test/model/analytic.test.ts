@@ -1,9 +1,9 @@
 // The roofline derivation of docs/step-model.md §1-§2 against numbers computed by hand.
 import { describe, expect, it } from 'vitest';
-import { analyticPreset, DEFAULT_ASSUMPTIONS } from '../../src/calibrate/analytic.ts';
-import { architectureFigures, architectureFromHfConfig } from '../../src/calibrate/architecture.ts';
-import { GPUS, findGpu } from '../../src/calibrate/gpus.ts';
-import { HF_CONFIGS } from '../../src/calibrate/hfConfigs.ts';
+import { analyticPreset, DEFAULT_ASSUMPTIONS } from '../../src/model/analytic/analytic.ts';
+import { architectureFigures, architectureFromHfConfig } from '../../src/model/analytic/architecture.ts';
+import { GPUS, findGpu } from '../../src/model/analytic/gpus.ts';
+import { HF_CONFIGS } from '../../src/model/analytic/hfConfigs.ts';
 import { kvCapacityFromMemory, listPresets, resolveStepModel } from '../../src/model/presets.ts';
 import { InputError } from '../../src/errors.ts';
 

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { selectShard } from '../../src/config/expand.ts';
 import { InputError } from '../../src/errors.ts';
 import { inputError } from '../inputError.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
-import { writeResults } from '../../src/io/arrowWrite.ts';
-import { mergeResultFiles } from '../../src/io/merge.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
+import { writeResults } from '../../src/results/arrowWrite.ts';
+import { mergeResultFiles } from '../../src/results/merge.ts';
 import type { RunResult } from '../../src/engine/types.ts';
 import { META, sampleResults } from './fixtures.ts';
 
@@ -68,7 +68,7 @@ describe('merge', () => {
     const other = sampleResults().slice(2, 4);
     await writeResults(b, other, META);
     // A file from a different schema: a time-series file.
-    const { writeTimeSeries } = await import('../../src/io/arrowWrite.ts');
+    const { writeTimeSeries } = await import('../../src/results/arrowWrite.ts');
     const ts = join(dir, 'ts.arrow');
     await writeTimeSeries(ts, [], META);
     const e = await inputError(() => mergeResultFiles([a, ts], join(dir, 'out.arrow')));
@@ -80,8 +80,8 @@ describe('merge', () => {
 
   it('rejects a column whose type differs', async () => {
     const dir = tmp();
-    const { kindOf, makeTable } = await import('../../src/io/arrowTable.ts');
-    const { writeTable, resultsTable } = await import('../../src/io/arrowWrite.ts');
+    const { kindOf, makeTable } = await import('../../src/formats/arrowTable.ts');
+    const { writeTable, resultsTable } = await import('../../src/results/arrowWrite.ts');
     const a = join(dir, 'a.arrow');
     await writeResults(a, sampleResults().slice(0, 2), META);
     // Same columns, but dp written as Float64.
@@ -111,8 +111,8 @@ describe('merge', () => {
   it('rejects non-result files and empty input lists', async () => {
     const dir = tmp();
     await expect(mergeResultFiles([], join(dir, 'o.arrow'))).rejects.toThrow(InputError);
-    const { writeTable } = await import('../../src/io/arrowWrite.ts');
-    const { makeTable } = await import('../../src/io/arrowTable.ts');
+    const { writeTable } = await import('../../src/results/arrowWrite.ts');
+    const { makeTable } = await import('../../src/formats/arrowTable.ts');
     const p = join(dir, 'x.arrow');
     writeTable(p, makeTable([{ name: 'a', kind: 'int32', values: [1] }], {}), 'output');
     await expect(mergeResultFiles([p], join(dir, 'o.arrow'))).rejects.toThrow(/has no config_index column/);

@@ -6,9 +6,9 @@ import { writeFileSync } from 'node:fs';
 import type { Scenario } from '../config/scenario.ts';
 import type { EngineInfo, RunResult } from '../engine/types.ts';
 import type { TimeSeries } from '../metrics/types.ts';
-import { ArrowFileWriter } from './arrowFileWriter.ts';
-import { BatchLayout, makeTable, type CellValue, type ColumnSpec } from './arrowTable.ts';
-import { OutputFile, checkOutputPath, commitAll, writeFileAtomic } from './outputFile.ts';
+import { ArrowFileWriter } from '../formats/arrowFileWriter.ts';
+import { BatchLayout, makeTable, type CellValue, type ColumnSpec } from '../formats/arrowTable.ts';
+import { OutputFile, checkOutputPath, commitAll, writeFileAtomic } from '../formats/outputFile.ts';
 import { RESULTS_FORMAT, cell, dictionaryValues, resultColumnsFor, type ResultColumn } from './resultSchema.ts';
 
 /** What a file records about the run that produced it (schema-level metadata). */
