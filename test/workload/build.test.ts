@@ -9,7 +9,7 @@ import {
 } from '../../src/workload/build.ts';
 import { InputError } from '../../src/errors.ts';
 import type { WorkloadSpec } from '../../src/workload/types.ts';
-import { BASE, CONV, HAS_DATA, cv, expectInputError, gaps, median } from './helpers.ts';
+import { BASE, CONV, cv, expectInputError, gaps, median } from './helpers.ts';
 
 const spec = (over: Partial<WorkloadSpec> = {}): WorkloadSpec => ({ ...BASE, ...over });
 
@@ -185,7 +185,7 @@ describe('workloadKey and getWorkload', () => {
     expect(getWorkload(spec()).prompt).toEqual(a.prompt);
   });
 
-  it.skipIf(!HAS_DATA)('getWorkload on a trace', () => {
+  it('getWorkload on a trace', () => {
     const t = spec({ source: 'trace', tracePath: CONV, rate: 0, requests: 100 });
     expect(getWorkload(t)).toBe(getWorkload({ ...t, seed: 9 }));
     expect(getWorkload(t).n).toBe(100);
