@@ -17,6 +17,7 @@ import type { RunResult } from '../engine/types.ts';
 import { readArrowFile } from '../formats/arrowRead.ts';
 import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../formats/arrowTable.ts';
 import { MEASURED_FORMAT } from './output.ts';
+import { RequestStatus } from '../metrics/requestStatus.ts';
 
 export const PREDICTED_FORMAT = 'balanceroute-predicted/1';
 
@@ -104,10 +105,10 @@ export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number,
   const rttUs = rttMs * 1000;
   const idx = Array.from({ length: n }, (_, k) => k).sort((a, b) => w.request[a] - w.request[b]);
   const pick = <T,>(f: (k: number) => T): T[] => idx.map(f);
-  const ok = (k: number) => d.status[k] === 4;
+  const ok = (k: number) => d.status[k] === RequestStatus.COMPLETED;
   const col = (name: string, kind: ColumnKind, values: ArrayLike<CellValue>, unit?: string): ColumnData => ({ name, kind, values, metadata: unit ? { unit } : undefined });
   const first = (k: number) => wall(d.first_token_us[k], rttUs);
-  const end = (k: number) => wall(d.end_us[k], d.status[k] === 4 ? rttUs : rttUs / 2);
+  const end = (k: number) => wall(d.end_us[k], d.status[k] === RequestStatus.COMPLETED ? rttUs : rttUs / 2);
   const arrival = (k: number) => t0 + d.arrival_us[k] / speed;
   const columns: ColumnData[] = [
     col('request', 'int32', pick((k) => w.request[k])),
