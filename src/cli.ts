@@ -1,5 +1,6 @@
 /**
- * Command-line entry: `balanceroute run | sweep | merge | routers | presets`.
+ * Command-line entry: every `balanceroute` command (run, sweep, merge, report, capacity, calibrate,
+ * bench, emulate, gateway, loadgen, predict, compare, routers, presets; `--help` lists them).
  * Bad input of any kind is one line on stderr and exit code 2; a bug is exit code 1.
  */
 import { Command, CommanderError, Option } from 'commander';

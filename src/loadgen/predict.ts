@@ -18,6 +18,7 @@ import { readArrowFile } from '../formats/arrowRead.ts';
 import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../formats/arrowTable.ts';
 import { MEASURED_FORMAT } from './output.ts';
 import { resolveStepModel } from '../model/presets.ts';
+import { RequestStatus } from '../metrics/requestStatus.ts';
 
 export const PREDICTED_FORMAT = 'balanceroute-predicted/1';
 
@@ -105,7 +106,7 @@ export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number,
   const rttUs = rttMs * 1000;
   const idx = Array.from({ length: n }, (_, k) => k).sort((a, b) => w.request[a] - w.request[b]);
   const pick = <T,>(f: (k: number) => T): T[] => idx.map(f);
-  const ok = (k: number) => d.status[k] === 4;
+  const ok = (k: number) => d.status[k] === RequestStatus.COMPLETED;
   const col = (name: string, kind: ColumnKind, values: ArrayLike<CellValue>, unit?: string): ColumnData => ({ name, kind, values, metadata: unit ? { unit } : undefined });
   // Client anchor (docs/model.md §8): the model's front-end terms (ingress, per-token
   // detokenisation, egress; model µs) come on top of the round trip.
@@ -113,7 +114,7 @@ export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number,
   const feFirst = fe ? (fe.ingressUs + fe.perTokenUs) / speed : 0;
   const feEnd = (k: number) => (fe ? (fe.ingressUs + fe.egressUs + fe.perTokenUs * d.output[k]) / speed : 0);
   const first = (k: number) => wall(d.first_token_us[k], rttUs + feFirst);
-  const end = (k: number) => wall(d.end_us[k], d.status[k] === 4 ? rttUs + feEnd(k) : rttUs / 2);
+  const end = (k: number) => wall(d.end_us[k], d.status[k] === RequestStatus.COMPLETED ? rttUs + feEnd(k) : rttUs / 2);
   // Engine anchor: from queued_us, on the engine's clock (no round trip, no front end).
   const engineMs = (k: number, t: number) => (ok(k) && d.queued_us[k] >= 0 ? (t - d.queued_us[k]) / speed / 1000 : null);
   const arrival = (k: number) => t0 + d.arrival_us[k] / speed;

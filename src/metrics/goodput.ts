@@ -1,6 +1,7 @@
 // Goodput (DistServe, Zhong et al., OSDI 2024): the rate of requests that meet the SLO, counted per
 // request — a completed request is good when its own TTFT, TPOT, E2E latency and queueing delay are
 // each within the limits given. Computed from the per-request times of one run.
+import { RequestStatus } from './requestStatus.ts';
 
 /** Per-request limits in ms of the request's TTFT, TPOT, E2E latency and queueing delay. */
 export type GoodputLimits = Partial<Record<'ttft' | 'tpot' | 'e2e' | 'queue', number>>;
@@ -28,8 +29,6 @@ export interface RequestTimes {
   endUs: Float64Array;
 }
 
-/** status code of a completed request (simulate's REQUEST_COMPLETED). */
-const COMPLETED = 4;
 
 export function goodputOf(limits: GoodputLimits, wl: GoodputStream, d: RequestTimes, makespanS: number): Goodput {
   const ttft = (limits.ttft ?? Infinity) * 1000;
@@ -38,7 +37,7 @@ export function goodputOf(limits: GoodputLimits, wl: GoodputStream, d: RequestTi
   const queue = (limits.queue ?? Infinity) * 1000;
   let good = 0;
   for (let i = 0; i < wl.n; i++) {
-    if (d.status[i] !== COMPLETED) continue;
+    if (d.status[i] !== RequestStatus.COMPLETED) continue;
     const a = wl.arrivalUs[i];
     const out = wl.output[i];
     // TPOT of a one-token output is undefined; such a request only has the other limits.

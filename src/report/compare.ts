@@ -10,6 +10,7 @@ import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { MEASURED_FORMAT } from '../loadgen/output.ts';
 import { PREDICTED_FORMAT } from '../loadgen/predict.ts';
 import { percentileSorted } from '../loadgen/metrics.ts';
+import { RequestStatus } from '../metrics/requestStatus.ts';
 
 export const COMPARED_METRICS = ['ttft', 'tpot', 'e2e'] as const;
 export type ComparedMetric = (typeof COMPARED_METRICS)[number];
@@ -69,7 +70,7 @@ export function readSide(f: ArrowFileData, field: string, format: string): Reque
     request: f.column('request') as number[],
     arrivalUs: f.column('arrival_us') as number[],
     endUs: f.column('end_us') as (number | null)[],
-    completed: status.map((s) => s === 4),
+    completed: status.map((s) => s === RequestStatus.COMPLETED),
     ttft: f.column('ttft_ms') as (number | null)[],
     tpot: f.column('tpot_ms') as (number | null)[],
     e2e: f.column('e2e_ms') as (number | null)[],

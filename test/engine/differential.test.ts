@@ -1,6 +1,6 @@
 // Differential test of the decode fast-forward: on a broad random set of configurations, the
 // offline engine with the fast-forward on and off gives byte-identical metrics, time series and
-// per-request outcomes (docs/invariants.md, invariant 10).
+// per-request outcomes (docs/invariants.md §7, determinism).
 import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../../src/config/scenario.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';

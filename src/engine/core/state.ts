@@ -5,13 +5,15 @@
  * Nothing here allocates except `grow`.
  */
 
-// Request status codes.
-export const FUTURE = 0; // submitted, not yet arrived (arrival > now)
-export const QUEUED = 1; // arrived, in the router's global queue (per_step dispatch)
-export const WAITING = 2; // on a rank's waiting queue
-export const RUNNING = 3; // admitted on a rank
-export const DONE = 4;
-export const FAILED = 5;
+import { RequestStatus } from '../../metrics/requestStatus.ts';
+
+// Request status codes (one table: metrics/requestStatus.ts), as short names for the core.
+export const FUTURE = RequestStatus.FUTURE;
+export const QUEUED = RequestStatus.QUEUED;
+export const WAITING = RequestStatus.WAITING;
+export const RUNNING = RequestStatus.RUNNING;
+export const DONE = RequestStatus.COMPLETED;
+export const FAILED = RequestStatus.FAILED;
 
 export class CoreState {
   readonly G: number;
