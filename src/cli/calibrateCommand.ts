@@ -20,6 +20,7 @@ export interface CalibrateFlags {
   output: string;
   config?: string;
   dp?: string;
+  tp?: string;
   gpu?: string;
   maxNumSeqs?: string;
   maxContext?: string;
@@ -82,6 +83,7 @@ export function calibrateCommand(source: string, f: CalibrateFlags): void {
     path: source,
     config: f.config,
     dp: dpList(f.dp),
+    tp: numberFlag('tp', f.tp),
     gpu: f.gpu,
     maxNumSeqs: numberFlag('max_num_seqs', f.maxNumSeqs),
     maxContext: numberFlag('max_context', f.maxContext),
