@@ -42,6 +42,7 @@ export function emulatorFromScenario(sc: Scenario, o: ServeOptions): Emulator {
     host: o.host,
     port: o.port,
     servedModelName: o.servedModelName,
+    stepModel: sc.model,
     maxModelLen: sc.maxModelLen,
     kvCapacity: Math.floor(sc.kvCapacity / sc.blockSize) * sc.blockSize,
     blockSize: sc.blockSize,
