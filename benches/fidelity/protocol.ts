@@ -3,8 +3,12 @@
  * the runs runs.ts marks `calibration` (or, for a host with a single run, `self-calibrated` on that
  * run) and applied unchanged to every run of the host. Prediction runs never reach this file.
  */
+import { join } from 'node:path';
+import { fitHostTerms } from '../../src/calibrate/fromRun.ts';
+import { readMeasuredRun as readRunForFit } from '../../src/calibrate/measuredRun.ts';
 import type { PresetSpec } from '../../src/calibrate/presetSpec.ts';
-import type { RunResult } from '../../src/engine/types.ts';
+import type { Scenario } from '../../src/config/scenario.ts';
+import { DATA_DIR } from './runs.ts';
 import type { FidelityRun } from './runs.ts';
 import type { MeasuredRun } from './suite.ts';
 
@@ -30,7 +34,8 @@ export interface HostFit {
   summary: string;
 }
 
-type Simulate = (p: PreparedRun, spec: PresetSpec) => RunResult;
+/** The run's scenario with a given step model. */
+type ScenarioFor = (p: PreparedRun, spec: PresetSpec) => Scenario;
 
 const us = (ps: number) => `${(ps / 1e6).toFixed(1)} µs`;
 
@@ -39,10 +44,11 @@ const us = (ps: number) => `${(ps / 1e6).toFixed(1)} µs`;
  * (one load level each, docs/fidelity.md); the host value is the mean of the per-run fits, as
  * decided before any fit ran. `dpSyncIntraNode` is 0 (no DP 1 / DP 2 pair on any host).
  */
-export function fitHostTermsForHost(host: string, runs: readonly PreparedRun[], simulate: Simulate): HostFit {
+export async function fitHostTermsForHost(host: string, runs: readonly PreparedRun[], scenarioFor: ScenarioFor): Promise<HostFit> {
   if (runs.some((p) => p.run.role === 'prediction')) throw new Error(`host ${host}: refusing to fit on a prediction run`);
   if (runs.length === 0) throw new Error(`host ${host}: no calibration run`);
-  const perRun = runs.map((p) => ({ id: p.run.id, hostPerStep: fitPerStepConstant(p, simulate) }));
+  const perRun: { id: string; hostPerStep: number; tpotAfter: string }[] = [];
+  for (const p of runs) perRun.push({ id: p.run.id, ...(await fitPerStepConstant(p, scenarioFor)) });
   const hostPerStep = Math.round(perRun.reduce((s, r) => s + r.hostPerStep, 0) / perRun.length);
   const fittedOn = perRun.map((r) => r.id);
   const self = runs.length === 1 && runs[0].run.role === 'self-calibrated';
@@ -57,13 +63,20 @@ export function fitHostTermsForHost(host: string, runs: readonly PreparedRun[], 
       { term: 'dpSyncIntraNode', value: '0', fittedOn: 'not fitted: no DP 1 / DP 2 pair on this host outside the validation target; no published prior' },
       { term: 'dpSyncInterNode', value: '0', fittedOn: 'not used (single node)' },
     ],
-    summary: `hostPerStep ${us(hostPerStep)} fitted on ${per}${self ? ' (self-calibrated: not a prediction)' : ''}; hostPerRequest 0, dpSync 0 (not fitted)`,
+    summary:
+      `hostPerStep ${us(hostPerStep)} (${perRun.length > 1 ? `mean of ${per}` : `fitted on ${per}`}${self ? ', self-calibrated: not a prediction' : ''}); ` +
+      `hostPerRequest 0, dpSync 0 (not fitted); mean TPOT at the per-run fit: ${perRun.map((r) => `${r.id} ${r.tpotAfter}`).join(', ')}`,
   };
 }
 
-/** One run's per-step constant. */
-function fitPerStepConstant(p: PreparedRun, simulate: Simulate): number {
-  void p;
-  void simulate;
-  return 0;
+/**
+ * One run's per-step constant: `fitHostTerms` (calibrate --from-run) on the run's engine log,
+ * hostPerStep only (bisection in whole µs on mean TPOT), on the profile-calibrated model.
+ */
+async function fitPerStepConstant(p: PreparedRun, scenarioFor: ScenarioFor): Promise<{ hostPerStep: number; tpotAfter: string }> {
+  const run = readRunForFit(join(DATA_DIR, p.run.id, 'vllm', 'requests.jsonl'));
+  const fit = await fitHostTerms([{ run, scenario: scenarioFor(p, p.base) }], { terms: ['hostPerStep'], base: p.base });
+  const t = fit.terms.find((x) => x.name === 'hostPerStep')!;
+  const r = fit.residuals.find((x) => x.component === 'tpot' && x.window === undefined)!;
+  return { hostPerStep: t.valuePs, tpotAfter: `${r.predictedMs.toFixed(2)} vs ${r.measuredMs.toFixed(2)} ms` };
 }

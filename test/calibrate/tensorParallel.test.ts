@@ -38,7 +38,7 @@ describe('tensor-parallel calibration', () => {
     // Bucket 0 is one token (capture size 1): 64 layers x 2 all-reduces of 1 x 5120 x 2 B.
     expect(c2.ps[0] - c1.ps[0]).toBe(Math.round((c1.ps[0] / 1e6 + 2 * 64 * allReduceUs(RTXPRO6000_PCIE_NCCL, hiddenBytes, 2)) * 1e6) - c1.ps[0]);
     // The per-rank fit sees the collectives only through its weights (1 / whole-step time).
-    expect(tp2.preset.coefficients.perKvTokenRead / one.preset.coefficients.perKvTokenRead).toBeCloseTo(1, 2);
+    expect(tp2.preset.coefficients.perKvTokenRead! / one.preset.coefficients.perKvTokenRead!).toBeCloseTo(1, 2);
     const kv = tp2.preset.kvMemory!;
     const arch = architectureFromHfConfig(tp2.profile.modelConfig);
     expect(kv.memoryBytes).toBe(2 * RTXPRO6000_TOTAL_BYTES);

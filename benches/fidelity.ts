@@ -1,0 +1,195 @@
+/**
+ * `npm run fidelity`: replay every public real-hardware vLLM run of benches/fidelity/runs.ts through
+ * the simulator under the calibrate/predict protocol of docs/fidelity.md, print the table
+ * (measured, balanceroute, LLMServingSim, error of each), and rewrite docs/fidelity.md's table and
+ * docs/fidelity.html. A benchmark, not a test.
+ *
+ *   npm run fidelity                # everything
+ *   npm run fidelity -- --no-write  # print only
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { calibrate } from '../src/calibrate/calibrate.ts';
+import type { PresetSpec } from '../src/calibrate/presetSpec.ts';
+import { scenarioFromFlat } from '../src/config/expand.ts';
+import type { Scenario } from '../src/config/scenario.ts';
+import { runScenario } from '../src/engine/cpu/runScenario.ts';
+import type { RunResult } from '../src/engine/types.ts';
+import { DATA_DIR, FIDELITY_DIR, FIDELITY_RUNS, MODELS_DIR, NOT_REPLAYED, SOURCE_COMMIT, type FidelityRun } from './fidelity/runs.ts';
+import {
+  fmtPct,
+  llmServingSimLatencies,
+  markdownTable,
+  measuredLatencies,
+  readMeasuredRun,
+  readTimeRows,
+  replaceBetweenMarkers,
+  tableRows,
+  textTable,
+  traceCsv,
+  type Latencies,
+  type TableRow,
+} from './fidelity/suite.ts';
+import { fidelityPage } from './fidelity/page.ts';
+import { fitHostTermsForHost, type HostFit, type PreparedRun } from './fidelity/protocol.ts';
+
+const REPO = join(FIDELITY_DIR, '..', '..');
+const DOC = join(REPO, 'docs', 'fidelity.md');
+const PAGE = join(REPO, 'docs', 'fidelity.html');
+/** Profile points used for the fit: contexts up to this (ShareGPT prompts + outputs stay below). */
+const MAX_CONTEXT = 8192;
+
+const write = !process.argv.includes('--no-write');
+const t0 = performance.now();
+const tmp = mkdtempSync(join(tmpdir(), 'br-fidelity-'));
+const log = (s: string) => process.stderr.write(s + '\n');
+
+function prepare(run: FidelityRun): PreparedRun {
+  const dir = join(DATA_DIR, run.id);
+  const measured = readMeasuredRun(dir);
+  const m = measured.meta;
+  if (m.tp !== run.tp || m.dp !== run.dp) throw new Error(`${run.id}: meta.json says TP ${m.tp} DP ${m.dp}, runs.ts says TP ${run.tp} DP ${run.dp}`);
+  const tracePath = join(tmp, `${run.id}.csv`);
+  writeFileSync(tracePath, traceCsv(measured.requests));
+  const cal = calibrate({
+    path: join(DATA_DIR, 'profiles', run.profile.dir),
+    tp: run.tp,
+    dp: [run.dp],
+    maxNumSeqs: m.maxNumSeqs,
+    maxContext: MAX_CONTEXT,
+    name: run.id,
+  });
+  const entry: Record<string, unknown> = {
+    workload: 'trace',
+    trace: tracePath,
+    rate: 0,
+    requests: 0,
+    max_output: Math.max(...measured.requests.map((r) => r.output)),
+    dp: run.dp,
+    router: 'vllm_default',
+    dispatch: 'on_arrival',
+    stats_interval_ms: 100,
+    max_num_seqs: m.maxNumSeqs,
+    max_batched_tokens: m.maxBatchedTokens,
+    block_size: m.blockSize ?? 16,
+    timeout_s: 0,
+    timeseries: true,
+    ...(process.env.BR_NO_ASYNC ? {} : { async_scheduling: 'on' }),
+    ...(m.numGpuBlocks !== undefined ? { kv_capacity: m.numGpuBlocks * (m.blockSize ?? 16) } : {}),
+  };
+  return { run, measured, tracePath, base: cal.preset, entry };
+}
+
+/** A prepared run's scenario with a model spec (written to a file of its own: model files are cached by path). */
+let modelSerial = 0;
+function scenarioWith(p: PreparedRun, spec: PresetSpec): Scenario {
+  const path = join(tmp, `model-${modelSerial++}.json`);
+  writeFileSync(path, JSON.stringify(spec));
+  return scenarioFromFlat({ ...p.entry, model: path });
+}
+
+/** Engine-anchored per-request latencies of a simulation (queued -> first token / end). */
+function oursLatencies(r: RunResult): Latencies & { firstS: number[]; endS: number[] } {
+  const q = r.requests;
+  if (!q) throw new Error('simulation kept no request log');
+  const n = q.arrival_us.length;
+  const out = { ttft: [] as number[], tpot: [] as number[], e2e: [] as number[], firstS: [] as number[], endS: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    const done = q.status[i] === 4;
+    const anchor = ((q as unknown as { queued_us?: Float64Array }).queued_us ?? q.arrival_us)[i]; // TEMP until fidelity-core
+    const first = q.first_token_us[i];
+    const end = q.end_us[i];
+    out.ttft.push(done ? (first - anchor) / 1e3 : NaN);
+    out.e2e.push(done ? (end - anchor) / 1e3 : NaN);
+    out.tpot.push(done && q.output[i] > 1 ? (end - first) / 1e3 / (q.output[i] - 1) : NaN);
+    out.firstS.push(done ? first / 1e6 : NaN);
+    out.endS.push(done ? end / 1e6 : NaN);
+  }
+  return out;
+}
+
+const prepared = FIDELITY_RUNS.map(prepare);
+log(`calibrated ${prepared.length} step models from their profiles (${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
+
+// ---- host terms: fitted per host on its calibration runs only ----
+const hosts = [...new Set(FIDELITY_RUNS.map((r) => r.host))];
+const fits = new Map<string, HostFit>();
+for (const host of hosts) {
+  const fitOn = prepared.filter((p) => p.run.host === host && (p.run.role === 'calibration' || p.run.role === 'self-calibrated'));
+  fits.set(host, await fitHostTermsForHost(host, fitOn, scenarioWith));
+  log(`host ${host}: ${fits.get(host)!.summary}`);
+}
+
+// ---- simulate every run with its host's terms ----
+const rows: TableRow[] = [];
+const perRun: { p: PreparedRun; model: PresetSpec; ours: ReturnType<typeof oursLatencies>; measured: Latencies; peer: Latencies; result: RunResult }[] = [];
+mkdirSync(MODELS_DIR, { recursive: true });
+for (const p of prepared) {
+  const fit = fits.get(p.run.host)!;
+  const model: PresetSpec = {
+    ...p.base,
+    description: `${p.base.description}; host terms of ${p.run.host} (${fit.fittedOn.join(', ')}), docs/fidelity.md`,
+    coefficients: { ...p.base.coefficients, ...fit.terms },
+  };
+  const result = runScenario(scenarioWith(p, model));
+  const ours = oursLatencies(result);
+  const measured = measuredLatencies(p.measured.requests);
+  const peer = llmServingSimLatencies(join(DATA_DIR, p.run.id, 'llmservingsim', 'requests.csv'), p.measured.requests.length);
+  rows.push(...tableRows(p.run.id, p.run.role, measured, ours, peer));
+  perRun.push({ p, model, ours, measured, peer, result });
+  if (write) writeFileSync(join(MODELS_DIR, `${p.run.id}.json`), JSON.stringify(model, null, 2) + '\n');
+}
+const wallS = (performance.now() - t0) / 1e3;
+
+process.stdout.write(textTable(rows) + '\n');
+for (const host of hosts) process.stdout.write(`host ${host}: ${fits.get(host)!.summary}\n`);
+process.stdout.write(`not replayed: ${NOT_REPLAYED.map((n) => n.what.split(' (')[0]).join('; ')} (not in the public snapshot)\n`);
+process.stdout.write(`suite wall time ${wallS.toFixed(1)} s\n`);
+
+if (write) {
+  const date = new Date().toISOString().slice(0, 10);
+  const target = rows.filter((r) => r.run === 'rtxpro6000-qwen3-30b-a3b-dp2-ep' && r.stat === 'mean');
+  const tgt = (m: string) => target.find((r) => r.metric === m)!;
+  const termsTable = [
+    '| host | term | value | fitted on |',
+    '|---|---|---:|---|',
+    ...hosts.flatMap((h) => fits.get(h)!.termRows.map((t) => `| ${h} | \`${t.term}\` | ${t.value} | ${t.fittedOn} |`)),
+  ].join('\n');
+  const md = [
+    `Generated by \`npm run fidelity\` on ${date} (suite wall time ${wallS.toFixed(1)} s; data: casys-kaist/LLMServingSim ${SOURCE_COMMIT.slice(0, 7)}).`,
+    '',
+    `**Validation target** (Qwen3-30B-A3B DP 2 + EP, nothing fitted on it), engine-anchored mean error: ` +
+      `TTFT ${fmtPct(tgt('ttft').oursErr)} (target ±10%: ${Math.abs(tgt('ttft').oursErr) <= 0.1 ? 'met' : 'not met'}), ` +
+      `TPOT ${fmtPct(tgt('tpot').oursErr)} (±3%: ${Math.abs(tgt('tpot').oursErr) <= 0.03 ? 'met' : 'not met'}), ` +
+      `E2E ${fmtPct(tgt('e2e').oursErr)} (±3%: ${Math.abs(tgt('e2e').oursErr) <= 0.03 ? 'met' : 'not met'}); ` +
+      `LLMServingSim on the same run: TTFT ${fmtPct(tgt('ttft').peerErr)}, TPOT ${fmtPct(tgt('tpot').peerErr)}, E2E ${fmtPct(tgt('e2e').peerErr)}.`,
+    '',
+    'Host terms:',
+    '',
+    termsTable,
+    '',
+    markdownTable(rows),
+  ].join('\n');
+  writeFileSync(DOC, replaceBetweenMarkers(readFileSync(DOC, 'utf8'), 'fidelity-table', md));
+  const html = await fidelityPage(
+    perRun.map((r) => ({
+      id: r.p.run.id,
+      role: r.p.run.role,
+      measuredSeries: r.p.measured.timeseries,
+      peerSeries: readTimeRows(join(DATA_DIR, r.p.run.id, 'llmservingsim', 'timeseries.csv')),
+      output: r.p.measured.requests.map((q) => q.output),
+      oursFirstS: r.ours.firstS,
+      oursEndS: r.ours.endS,
+      measuredTtft: r.measured.ttft,
+      oursTtft: r.ours.ttft,
+      peerTtft: r.peer.ttft,
+      rows: rows.filter((x) => x.run === r.p.run.id),
+    })),
+    { date, wallS, command: 'npm run fidelity', fits: hosts.map((h) => fits.get(h)!) },
+  );
+  writeFileSync(PAGE, html);
+  log(`wrote ${relative(process.cwd(), DOC)}, ${relative(process.cwd(), PAGE)} and ${relative(process.cwd(), MODELS_DIR)}/`);
+}
+rmSync(tmp, { recursive: true, force: true });
