@@ -6,6 +6,8 @@
  *
  *   npm run fidelity                # everything
  *   npm run fidelity -- --no-write  # print only
+ *   npm run fidelity -- --host-per-step-us RTXPRO6000=225
+ *       # a what-if: that host's hostPerStep set by hand instead of fitted (print only; not the protocol)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { DATA_DIR, FIDELITY_DIR, FIDELITY_RUNS, MODELS_DIR, NOT_REPLAYED, SOURCE
 import {
   fmtPct,
   llmServingSimLatencies,
+  meanSummary,
   markdownTable,
   measuredLatencies,
   readMeasuredRun,
@@ -33,7 +36,7 @@ import {
   type TableRow,
 } from './fidelity/suite.ts';
 import { fidelityPage } from './fidelity/page.ts';
-import { fitHostTermsForHost, type HostFit, type PreparedRun } from './fidelity/protocol.ts';
+import { fitHostTermsForHost, manualHostTerms, type HostFit, type PreparedRun } from './fidelity/protocol.ts';
 
 const REPO = join(FIDELITY_DIR, '..', '..');
 const DOC = join(REPO, 'docs', 'fidelity.md');
@@ -41,7 +44,15 @@ const PAGE = join(REPO, 'docs', 'fidelity.html');
 /** Profile points used for the fit: contexts up to this (ShareGPT prompts + outputs stay below). */
 const MAX_CONTEXT = 8192;
 
-const write = !process.argv.includes('--no-write');
+/** `--host-per-step-us HOST=US` (repeatable): a what-if outside the protocol; never written to the docs. */
+const overrides = new Map<string, number>();
+process.argv.forEach((a, i) => {
+  if (a !== '--host-per-step-us') return;
+  const m = /^([^=]+)=(\d+(?:\.\d+)?)$/.exec(process.argv[i + 1] ?? '');
+  if (!m) throw new Error(`--host-per-step-us: expected HOST=MICROSECONDS, got ${JSON.stringify(process.argv[i + 1])}`);
+  overrides.set(m[1], Number(m[2]));
+});
+const write = !process.argv.includes('--no-write') && overrides.size === 0;
 const t0 = performance.now();
 const tmp = mkdtempSync(join(tmpdir(), 'br-fidelity-'));
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -76,7 +87,7 @@ function prepare(run: FidelityRun): PreparedRun {
     block_size: m.blockSize ?? 16,
     timeout_s: 0,
     timeseries: true,
-    ...(process.env.BR_NO_ASYNC ? {} : { async_scheduling: 'on' }),
+    async_scheduling: 'on',
     ...(m.numGpuBlocks !== undefined ? { kv_capacity: m.numGpuBlocks * (m.blockSize ?? 16) } : {}),
   };
   return { run, measured, tracePath, base: cal.preset, entry };
@@ -98,7 +109,7 @@ function oursLatencies(r: RunResult): Latencies & { firstS: number[]; endS: numb
   const out = { ttft: [] as number[], tpot: [] as number[], e2e: [] as number[], firstS: [] as number[], endS: [] as number[] };
   for (let i = 0; i < n; i++) {
     const done = q.status[i] === 4;
-    const anchor = ((q as unknown as { queued_us?: Float64Array }).queued_us ?? q.arrival_us)[i]; // TEMP until fidelity-core
+    const anchor = q.queued_us[i];
     const first = q.first_token_us[i];
     const end = q.end_us[i];
     out.ttft.push(done ? (first - anchor) / 1e3 : NaN);
@@ -118,7 +129,8 @@ const hosts = [...new Set(FIDELITY_RUNS.map((r) => r.host))];
 const fits = new Map<string, HostFit>();
 for (const host of hosts) {
   const fitOn = prepared.filter((p) => p.run.host === host && (p.run.role === 'calibration' || p.run.role === 'self-calibrated'));
-  fits.set(host, await fitHostTermsForHost(host, fitOn, scenarioWith));
+  const o = overrides.get(host);
+  fits.set(host, o !== undefined ? manualHostTerms(host, o) : await fitHostTermsForHost(host, fitOn, scenarioWith, FIDELITY_RUNS.some((r) => r.host === host && r.dp >= 2)));
   log(`host ${host}: ${fits.get(host)!.summary}`);
 }
 
@@ -169,6 +181,12 @@ if (write) {
     'Host terms:',
     '',
     termsTable,
+    '',
+    'Mean errors per run (closer to the measurement in bold):',
+    '',
+    meanSummary(rows),
+    '',
+    'Every figure:',
     '',
     markdownTable(rows),
   ].join('\n');

@@ -262,6 +262,22 @@ export function markdownTable(rows: readonly TableRow[]): string {
   return out.join('\n');
 }
 
+/** Mean TTFT / TPOT / E2E error per run, both simulators, the nearer one in bold. */
+export function meanSummary(rows: readonly TableRow[]): string {
+  const runs = [...new Set(rows.map((r) => r.run))];
+  const out = ['| run | role | TTFT ours | TTFT LLMServingSim | TPOT ours | TPOT LLMServingSim | E2E ours | E2E LLMServingSim |', '|---|---|---:|---:|---:|---:|---:|---:|'];
+  for (const run of runs) {
+    const cells = METRICS.map((m) => {
+      const r = rows.find((x) => x.run === run && x.metric === m && x.stat === 'mean')!;
+      const oursBetter = Math.abs(r.oursErr) < Math.abs(r.peerErr);
+      const peerBetter = Math.abs(r.peerErr) < Math.abs(r.oursErr);
+      return `${oursBetter ? `**${fmtPct(r.oursErr)}**` : fmtPct(r.oursErr)} | ${peerBetter ? `**${fmtPct(r.peerErr)}**` : fmtPct(r.peerErr)}`;
+    });
+    out.push(`| ${run} | ${rows.find((x) => x.run === run)!.role} | ${cells.join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
 /** The same as fixed-width text for the terminal. */
 export function textTable(rows: readonly TableRow[]): string {
   const head = ['run', 'role', 'metric', 'measured', 'ours', 'err', 'LLMServingSim', 'err'];
