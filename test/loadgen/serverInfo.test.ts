@@ -54,7 +54,7 @@ describe('the server snapshot in a loadgen log', () => {
     });
     const m = join(dir, 'm.arrow');
     try {
-      const r = await run(['loadgen', '--url', fake.url, '--rate', 'inf', '--requests', '6', '--max-output', '4', '-o', m, '-q']);
+      const r = await run(['loadgen', '--url', fake.url, '--rate', 'inf', '--requests', '6', '--max-output', '4', '-o', m, '--save-json', join(dir, 'bench.json'), '--save-detailed', '-q']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     } finally {
@@ -73,6 +73,13 @@ describe('the server snapshot in a loadgen log', () => {
     expect(run0.serverMeans!.prefillMs).toBeCloseTo(30, 9);
     expect(run0.serverMeans!.ttftMs).toBeCloseTo(40, 9);
     expect(run0.serverMeans!.e2eMs).toBeCloseTo(200, 9);
+
+    // The vllm bench JSON of the same run reads as the same requests (client-anchored).
+    const j = readMeasuredRun(join(dir, 'bench.json'));
+    expect(j.source).toBe('vllm-bench');
+    expect([...j.ok]).toEqual([1, 1, 1, 1, 1, 1]);
+    expect([...j.output]).toEqual([...run0.output]);
+    j.ttftUs.forEach((v, i) => expect(v).toBeCloseTo(run0.ttftUs[i], 3));
 
     // predict takes DP size, step model and speed from the log.
     const p = join(dir, 'p.arrow');
