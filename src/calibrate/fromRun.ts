@@ -455,7 +455,7 @@ export async function fitHostTerms(runs: readonly RunToFit[], opts: FitOptions =
     } else {
       terms.get('hostPerRequest')!.note = r.requestNote ?? 'not determined: one load level';
     }
-    if (!(fitIntra || fitInter) && stepRuns.some((p) => p.scenario.dp >= 2)) {
+    if (!(fitIntra || fitInter) && r.step > 0 && stepRuns.some((p) => p.scenario.dp >= 2)) {
       notes.push(`hostPerStep was fitted on runs at DP ${[...new Set(stepRuns.map((p) => p.scenario.dp))].join(', ')} without a DP 1 run: it includes the DP synchronisation`);
     }
   }
