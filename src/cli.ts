@@ -161,7 +161,7 @@ function buildProgram(): Command {
     .option('--max-context <tokens>', 'fit only profile points with contexts up to this many tokens')
     .option('--no-cuda-graphs', 'model an enforce_eager deployment (no DP padding to capture sizes)')
     .option('--no-l2-correction', "keep the one-layer profile's L2-resident weight reads as measured")
-    .option('--step-overhead-us <us>', 'extra per-step time of a busy rank (CPU scheduling), µs', '0')
+    .option('--step-overhead-us <us>', 'host time per step (CPU scheduling; written as the model\'s hostPerStep), µs', '0')
     .option('--skew-alpha <a>', 'attention cost share of uneven decode contexts (default: meta.yaml skew_fit)')
     .option('--gpu-memory-utilization <f>', "deployment's gpu_memory_utilization (default from meta.yaml)")
     .option('--reserve-gib <GiB>', 'memory outside weights and KV cache (default: estimated, docs/step-model.md §6)')

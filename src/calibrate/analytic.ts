@@ -59,7 +59,7 @@ export function analyticPreset(
   const flopsPerToken = 2 * f.activeParams;
   const a2aBytesPerToken = 2 * arch.topK * arch.hidden * ACTIVATION_BYTES * f.moeLayers;
   const coefficients = {
-    base: ps(f.sharedWeightBytes / bw + a.stepOverheadSeconds),
+    base: ps(f.sharedWeightBytes / bw),
     baseExperts: ps(f.expertWeightBytes / bw),
     perDecodeSeq: ps((a.decodeComputeShare * flopsPerToken) / gemmRate),
     perPrefillToken: ps(flopsPerToken / gemmRate),
@@ -72,6 +72,8 @@ export function analyticPreset(
     perMixedDecodeKvToken: 0,
     perMixedDecodeSeq: 0,
     perDecodeSkewToken: 0,
+    // The per-step host overhead is a group term (docs/model.md §5), not a rank's compute.
+    hostPerStep: ps(a.stepOverheadSeconds),
   };
   return {
     name,

@@ -16,7 +16,7 @@ import { nonNegativeLeastSquares } from './leastSquares.ts';
 import { modelFromSpec } from '../model/presets.ts';
 import type { PresetSpec } from './presetSpec.ts';
 import { interpolate, moeLatency, readProfile, type Profile, type Series } from './profile.ts';
-import { allToAllUs, rankBasePs, rankStepUs, stepModelForDp } from '../model/stepTime.ts';
+import { allToAllUs, hostStepUs, rankBasePs, rankStepUs, stepModelForDp } from '../model/stepTime.ts';
 import type { StepCurve } from '../model/types.ts';
 import { relative, sep } from 'node:path';
 import { InputError } from '../errors.ts';
@@ -298,7 +298,8 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     trainIdx.push(i);
     const t = rankTruthUs(i);
     X.push(features(i));
-    y.push(t);
+    // The per-step overhead is the model's hostPerStep (a group term), not a rank coefficient.
+    y.push(t - overheadUs);
     // Relative error of the whole step is what matters: weight by 1 / whole-step time.
     wts.push(1 / (t + lockUs(stepTokens(i), weightDp)));
     rowOf.push(i);
@@ -329,6 +330,7 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     // Uneven decode contexts: alpha of the gap to a batch at the longest context, at the decode
     // KV rate (the profile's uniform grid cannot show it; its skew sweep gives alpha).
     perDecodeSkewToken: Math.round(skewAlpha * toPs(b[3])),
+    hostPerStep: toPs(overheadUs),
   };
 
   // ---- lockstep curves, one per DP size ----
@@ -385,7 +387,7 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
           decodeKvMax: a.kvDecode[i], // the grid's decodes share one context: no skew
         };
         const tokens = stepTokens(i);
-        const pred = rankStepUs(m, basePs, work) + allToAllUs(m, tokens, g * tokens);
+        const pred = rankStepUs(m, basePs, work) + allToAllUs(m, tokens, g * tokens) + hostStepUs(m, nd + (pc > 0 ? 1 : 0), 0);
         const truth = rankTruthUs(i) + lockUs(tokens, g);
         return (pred - truth) / truth;
       });

@@ -46,6 +46,10 @@ export interface PresetSpec {
   kvMemory?: KvMemorySpec;
   /** Fixed KV capacity per rank in tokens (used when kvMemory is absent). */
   kvCapacityTokens?: number;
+  /** Async scheduling (docs/model.md §3); absent = true, vLLM's default since late 2025. */
+  asyncScheduling?: boolean;
+  /** Front-end terms of client-anchored metrics, µs (docs/model.md §8); absent = 0. */
+  frontend?: { ingressUs?: number; egressUs?: number; perTokenUs?: number };
   /** Free-form record of how the numbers were obtained (ignored by the loader). */
   derivation?: unknown;
 }

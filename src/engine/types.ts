@@ -32,6 +32,10 @@ export interface RequestLog {
   status: Uint8Array;
   rank: Int32Array;
   admit_us: Float64Array;
+  /** Boundary at which the engine took the request onto a rank's waiting queue (vLLM queued_ts). */
+  queued_us: Float64Array;
+  /** Decision that first scheduled it (vLLM scheduled_ts; async: may precede admit_us by a step). */
+  scheduled_us: Float64Array;
   first_token_us: Float64Array;
   end_us: Float64Array;
 }

@@ -144,6 +144,8 @@ const REQUEST_COLUMNS: readonly [string, 'int32' | 'float64', string][] = [
   ['status', 'int32', ''],
   ['rank', 'int32', ''],
   ['admit_us', 'float64', 'us'],
+  ['queued_us', 'float64', 'us'],
+  ['scheduled_us', 'float64', 'us'],
   ['first_token_us', 'float64', 'us'],
   ['end_us', 'float64', 'us'],
 ];

@@ -59,6 +59,7 @@ const TAIL: ResultColumn[] = [
   col('dispatch', 'dictionary', '', (r) => r.scenario.dispatch),
   col('assign_order', 'dictionary', '', (r) => r.scenario.assignOrder),
   col('sync', 'dictionary', '', (r) => r.scenario.sync ?? 'barrier'),
+  col('ranks_per_node', 'int32', 'ranks', (r) => r.scenario.ranksPerNode ?? 8),
   col('model', 'dictionary', '', (r) => r.scenario.model),
   col('engine', 'dictionary', '', (_r, e) => e.engine),
   col('max_output', 'int32', 'tokens', (r) => r.scenario.workload.maxOutput),
@@ -81,6 +82,7 @@ export function metricUnit(m: keyof RunMetrics): string {
   if (m === 'steps') return 'steps';
   if (m === 'mean_in_system') return 'requests';
   if (m === 'preempted') return 'preemptions';
+  if (m === 'async_scheduling') return '';
   if (INTEGER_METRICS.has(m)) return 'requests';
   return '';
 }

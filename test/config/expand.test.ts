@@ -147,6 +147,8 @@ describe('defaults', () => {
   assign_order: lpt
   timeout_s: 30
   timeseries: true
+  async_scheduling: off
+  ranks_per_node: 4
 `);
     expect(s).toEqual({
       index: 0,
@@ -165,6 +167,8 @@ describe('defaults', () => {
       model: 'qwen3-30b-a3b-h100',
       timeseries: true,
       sync: 'barrier',
+      asyncScheduling: 'off',
+      ranksPerNode: 4,
       workload: {
         source: 'sharegpt',
         arrival: 'gamma',

@@ -14,7 +14,7 @@ import { makeScenario } from '../helpers.ts';
 const model = resolveStepModel('qwen3-30b-a3b-h100');
 
 /** Drive a core step by step with no fast-forward, submitting each request only when it is due. */
-function drive(sc: Scenario, wl: Workload, core: EngineCore): void {
+function drive(sc: Scenario, wl: Workload, core: EngineCore): number {
   let next = 0;
   let now = wl.n > 0 ? wl.arrivalUs[0] : 0;
   const submitDue = () => {
@@ -25,7 +25,7 @@ function drive(sc: Scenario, wl: Workload, core: EngineCore): void {
   };
   for (;;) {
     submitDue();
-    if (core.done() && next === wl.n) break;
+    if (core.done() && next === wl.n) return now;
     const dur = core.beginStep(now);
     if (dur === 0) {
       now = Math.max(now, wl.arrivalUs[next]);
@@ -92,7 +92,9 @@ describe('EngineCore', () => {
         preempts++;
       },
     }, { capacityHint: 4, outputSurvival: wl.outputSurvival });
-    drive(sc, wl, core);
+    const end = drive(sc, wl, core);
+    // Async scheduling holds the last freed blocks for one pass; an idle pass releases them (rule 4).
+    expect(core.beginStep(end)).toBe(0);
     expect(bad).toEqual([]);
     const d = core.detail();
     let gen = 0;
@@ -119,7 +121,7 @@ describe('EngineCore', () => {
   });
 
   it('abort: a running request leaves at once, its KV blocks are freed, the others are unaffected', () => {
-    const sc = makeScenario({ dp: 1, workload: { rate: 1, requests: 1 } });
+    const sc = makeScenario({ dp: 1, asyncScheduling: 'off', workload: { rate: 1, requests: 1 } });
     const finished: [number, Outcome][] = [];
     const core = new EngineCore(sc, model, { onFinish: (id, o) => finished.push([id, o]) }, { histograms: new LatencyHistograms() });
     const a = core.submit({ promptTokens: 100, outputTokens: 50, arrivalUs: 0 });
@@ -146,6 +148,32 @@ describe('EngineCore', () => {
     expect(core.rankStats(0).kvBlocksUsed).toBe(0);
     expect(core.st.inflight[0]).toBe(0);
     expect(core.inSystem).toBe(0);
+  });
+
+  it('abort with async scheduling: the KV blocks and slot stay held for the next pass, then are freed (rule 2)', () => {
+    const sc = makeScenario({ dp: 1, asyncScheduling: 'on', maxNumSeqs: 2, workload: { rate: 1, requests: 1 } });
+    const core = new EngineCore(sc, model);
+    const a = core.submit({ promptTokens: 100, outputTokens: 50, arrivalUs: 0 });
+    const b = core.submit({ promptTokens: 40, outputTokens: 50, arrivalUs: 0 });
+    const c = core.submit({ promptTokens: 10, outputTokens: 5, arrivalUs: 1 });
+    let now = 0;
+    now += core.beginStep(now); // a and b; c arrives during the step
+    core.endStep(now);
+    core.abort(a, now);
+    expect(core.rankStats(0).kvBlocksUsed).toBe(Math.ceil(101 / 16) + Math.ceil(41 / 16));
+    // The pass at `now`: a's slot is still held (2 slots: b + a's), and c reached the rank behind a busy step.
+    now += core.beginStep(now);
+    expect(core.st.status[c]).toBe(2); // WAITING
+    expect(core.st.pendSlots[0]).toBe(1);
+    core.endStep(now);
+    now += core.beginStep(now); // the pass after: a's blocks and slot are free, c is admitted
+    expect(core.st.status[c]).toBe(3); // RUNNING
+    expect(core.st.pendSlots[0]).toBe(0);
+    expect(core.rankStats(0).kvBlocksUsed).toBe(Math.ceil(43 / 16) + Math.ceil(11 / 16));
+    // Decided while the step before ran: scheduled_us is that step's start, after c was queued.
+    expect(core.st.schedUs[c]).toBeLessThan(core.st.admitUs[c]);
+    expect(core.st.schedUs[c]).toBe(core.st.queuedUs[c]);
+    expect(core.st.status[b]).toBe(3);
   });
 
   it('a pinned rank bypasses the router', () => {

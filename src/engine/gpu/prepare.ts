@@ -5,7 +5,8 @@
 import type { Scenario } from '../../config/scenario.ts';
 import { InputError } from '../../errors.ts';
 import { resolveStepModel } from '../../model/presets.ts';
-import { rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
+import { resolveAsyncScheduling } from '../core/engineCore.ts';
+import { dpSyncPs, rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepCurve, StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num } from '../../routers/common.ts';
 import { fastPhiWeights } from '../../routers/fastPhi.ts';
@@ -101,6 +102,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
     runSlots: Math.max(1, Math.min(sc.maxNumSeqs, wl.n)),
     noiseKey: noisy ? `${wlKey}\u0000noise\u0000${proj.sigma}` : '',
     noiseSigma: noisy ? proj.sigma : 0,
+    asyncScheduling: resolveAsyncScheduling(sc, model),
   };
 }
 
@@ -323,6 +325,11 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_C_MIXED_SEQ, m.perMixedDecodeSeq ?? 0);
     put(L.P_C_SKEW, m.perDecodeSkewToken ?? 0);
     put(L.P_C_MEAN_KV, m.perMeanKvToken ?? 0);
+    // Host terms (docs/model.md §5): the per-step constant and this G's DP sync in one 64-bit
+    // word, the per-request rate in another; and whether async scheduling is on.
+    put64(L.P_HOST_LO, (m.hostPerStep ?? 0) + dpSyncPs(m, G, sc.ranksPerNode ?? 8));
+    put(L.P_HOST_REQ, m.hostPerRequest ?? 0);
+    put(L.P_ASYNC, c.asyncScheduling ? 1 : 0);
     put(L.P_CURVE, curveAt);
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);
