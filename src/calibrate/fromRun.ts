@@ -26,12 +26,12 @@ import type { Scenario } from '../config/scenario.ts';
 import { simulate } from '../engine/cpu/simulate.ts';
 import { InputError } from '../errors.ts';
 import { listPresets, resolveStepModel } from '../model/presets.ts';
-import type { StepModel } from '../model/types.ts';
+import { HOST_STEP_COEFFICIENTS, type StepModel } from '../model/types.ts';
 import type { Workload } from '../workload/types.ts';
 import type { PresetSpec } from './presetSpec.ts';
 import type { Anchor, MeasuredRun } from './measuredRun.ts';
 
-export const HOST_TERMS = ['hostPerStep', 'hostPerRequest', 'dpSyncIntraNode', 'dpSyncInterNode'] as const;
+export const HOST_TERMS = HOST_STEP_COEFFICIENTS;
 export type HostTermName = (typeof HOST_TERMS)[number];
 
 export interface FittedTerm {
@@ -146,15 +146,9 @@ function withTerms(m: StepModel, values: TermValues): StepModel {
   return { ...m, ...set, byDp } as StepModel;
 }
 
-/** The base model's value of a host term (0 when the engine has no such term yet). */
+/** The base model's value of a host term. */
 function baseTerm(m: StepModel, name: HostTermName): number {
-  const v = (m as unknown as Record<string, unknown>)[name];
-  return typeof v === 'number' ? v : 0;
-}
-
-/** Whether the step model knows the host terms (docs/model.md §5). */
-function engineHasHostTerms(m: StepModel): boolean {
-  return typeof (m as unknown as Record<string, unknown>).hostPerStep === 'number';
+  return m[name];
 }
 
 interface Prepared {
@@ -182,9 +176,9 @@ interface Measured {
   tpotN: number;
 }
 
-function frontendOf(spec: PresetSpec | undefined): Frontend {
-  const f = (spec as unknown as { frontend?: Partial<Frontend> } | undefined)?.frontend ?? {};
-  return { ingressUs: f.ingressUs ?? 0, egressUs: f.egressUs ?? 0, perTokenUs: f.perTokenUs ?? 0 };
+function frontendOf(m: StepModel): Frontend {
+  const f = m.frontend;
+  return { ingressUs: f?.ingressUs ?? 0, egressUs: f?.egressUs ?? 0, perTokenUs: f?.perTokenUs ?? 0 };
 }
 
 function measuredTpot(run: MeasuredRun, speed: number): Measured {
@@ -228,22 +222,17 @@ function prepare(runs: readonly RunToFit[]): Prepared[] {
     if (!(speed > 0)) throw new InputError(`from_run[${k}].speed`, speed, 'must be > 0');
     const meas = measuredTpot(run, speed);
     if (meas.tpotN === 0) throw new InputError(`from_run[${k}]`, run.path, 'has no completed request with 2 or more output tokens: TPOT, the fitting target, is not measured');
-    let spec: PresetSpec | undefined;
-    try {
-      spec = baseSpecOf(sc.model);
-    } catch {
-      spec = undefined;
-    }
+    const model = resolveStepModel(sc.model);
     return {
       entry: e,
       run,
       speed,
-      model: resolveStepModel(sc.model),
+      model,
       scenario: { ...sc, timeseries: false, goodput: undefined },
       workload: workloadOf(run, speed),
       meas,
       load: loadOf(run),
-      frontend: frontendOf(spec),
+      frontend: frontendOf(model),
     };
   });
 }
@@ -254,8 +243,8 @@ interface Predicted {
   arrivalUs: Float64Array;
   firstUs: Float64Array;
   endUs: Float64Array;
-  queuedUs?: Float64Array;
-  scheduledUs?: Float64Array;
+  queuedUs: Float64Array;
+  scheduledUs: Float64Array;
 }
 
 function replay(p: Prepared, values: TermValues): Predicted {
@@ -263,8 +252,7 @@ function replay(p: Prepared, values: TermValues): Predicted {
   const d = out.requests!;
   const ok = new Uint8Array(d.status.length);
   for (let i = 0; i < ok.length; i++) ok[i] = d.status[i] === 4 ? 1 : 0;
-  const extra = d as unknown as { queuedUs?: Float64Array; scheduledUs?: Float64Array };
-  return { ok, arrivalUs: p.workload.arrivalUs, firstUs: d.firstTokenUs, endUs: d.endUs, queuedUs: extra.queuedUs, scheduledUs: extra.scheduledUs };
+  return { ok, arrivalUs: p.workload.arrivalUs, firstUs: d.firstTokenUs, endUs: d.endUs, queuedUs: d.queuedUs, scheduledUs: d.scheduledUs };
 }
 
 /** Mean predicted TPOT (ms) over the requests completed in both the run and the replay. */
@@ -413,9 +401,8 @@ function fitStepAndRequest(ps: readonly Prepared[], fixed: TermValues, wantReque
 export async function fitHostTerms(runs: readonly RunToFit[], opts: FitOptions = {}): Promise<HostFit> {
   if (runs.length === 0) throw new InputError('from_run', undefined, 'give at least one measured run');
   const ps = prepare(runs);
-  const rpn = opts.ranksPerNode ?? (ps[0].scenario as unknown as { ranksPerNode?: number }).ranksPerNode ?? 8;
+  const rpn = opts.ranksPerNode ?? ps[0].scenario.ranksPerNode;
   const notes: string[] = [];
-  if (!engineHasHostTerms(ps[0].model)) throw new InputError('model', ps[0].scenario.model, 'this build has no host terms in its step model (docs/model.md §5)');
   const want = new Set<HostTermName>(opts.terms ?? []);
   const explicit = opts.terms !== undefined;
   for (const t of want) if (!(HOST_TERMS as readonly string[]).includes(t)) throw new InputError('fit', t, `unknown term; known: ${HOST_TERMS.join(', ')}`);
@@ -455,7 +442,7 @@ export async function fitHostTerms(runs: readonly RunToFit[], opts: FitOptions =
     } else {
       terms.get('hostPerRequest')!.note = r.requestNote ?? 'not determined: one load level';
     }
-    if (!(fitIntra || fitInter) && stepRuns.some((p) => p.scenario.dp >= 2)) {
+    if (!(fitIntra || fitInter) && r.step > 0 && stepRuns.some((p) => p.scenario.dp >= 2)) {
       notes.push(`hostPerStep was fitted on runs at DP ${[...new Set(stepRuns.map((p) => p.scenario.dp))].join(', ')} without a DP 1 run: it includes the DP synchronisation`);
     }
   }
@@ -504,7 +491,7 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
     const both = (i: number) => r.ok[i] === 1 && run.ok[i] === 1 && run.ttftUs[i] >= 0 && run.e2eUs[i] >= 0;
     // Engine anchor: from queued (the first boundary at or after arrival); client: from arrival
     // plus the front end's ingress (SPEC: the workload's arrival is the engine's).
-    const start = (i: number) => (anchor === 'engine' ? (r.queuedUs ? r.queuedUs[i] : r.arrivalUs[i]) : r.arrivalUs[i] - fe.ingressUs);
+    const start = (i: number) => (anchor === 'engine' ? r.queuedUs[i] : r.arrivalUs[i] - fe.ingressUs);
     const predTtft = (i: number) => r.firstUs[i] - start(i) + (anchor === 'client' ? fe.perTokenUs : 0);
     const predE2e = (i: number) => r.endUs[i] - start(i) + (anchor === 'client' ? fe.egressUs + fe.perTokenUs * p.workload.output[i] : 0);
     const add = (component: Component, meas: number[], pred: number[], from: ComponentResidual['from'] = 'per-request', window?: [number, number], nOverride?: number) => {
@@ -529,7 +516,7 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
         tpotP.push(((r.endUs[i] - r.firstUs[i]) / (o - 1) + (anchor === 'client' ? fe.perTokenUs : 0)) / 1000);
         tpotAt.push(r.arrivalUs[i]);
       }
-      if (run.queueUs && run.prefillUs && r.queuedUs && r.scheduledUs && run.queueUs[i] >= 0 && run.prefillUs[i] >= 0) {
+      if (run.queueUs && run.prefillUs && run.queueUs[i] >= 0 && run.prefillUs[i] >= 0) {
         mq.push((run.queueUs[i] * s) / 1000);
         pq.push((r.scheduledUs[i] - r.queuedUs[i]) / 1000);
         mp.push((run.prefillUs[i] * s) / 1000);
@@ -540,10 +527,10 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
     add('prefill_service', mp, pp);
     // A loadgen log's /metrics histogram means (engine clock, over every request the server finished).
     const sm = run.serverMeans;
-    if (mq.length === 0 && sm && r.queuedUs && r.scheduledUs) {
+    if (mq.length === 0 && sm) {
       const all = [...Array(n).keys()].filter((i) => r.ok[i] === 1);
-      if (sm.queueMs !== undefined) add('queue_wait', [sm.queueMs], [mean(all.map((i) => (r.scheduledUs![i] - r.queuedUs![i]) / 1000))], 'metrics', undefined, sm.count);
-      if (sm.prefillMs !== undefined) add('prefill_service', [sm.prefillMs], [mean(all.map((i) => (r.firstUs[i] - r.scheduledUs![i]) / 1000))], 'metrics', undefined, sm.count);
+      if (sm.queueMs !== undefined) add('queue_wait', [sm.queueMs], [mean(all.map((i) => (r.scheduledUs[i] - r.queuedUs[i]) / 1000))], 'metrics', undefined, sm.count);
+      if (sm.prefillMs !== undefined) add('prefill_service', [sm.prefillMs], [mean(all.map((i) => (r.firstUs[i] - r.scheduledUs[i]) / 1000))], 'metrics', undefined, sm.count);
     }
     add('ttft', mt, pt);
     add('tpot', tpotM, tpotP);

@@ -261,8 +261,9 @@ function readBenchJson(path: string, field: string, o: Record<string, unknown>, 
   }
   if (n === 0) throw new InputError(field, path, 'holds no requests');
   // Upstream vllm bench lists every request (errors[i] = '' for a success); balanceroute
-  // loadgen's --save-json lists completed requests only, with the failures' messages apart.
-  const perRequestErrors = errors.length === n;
+  // loadgen's --save-json lists completed requests only, with the failures' messages apart (and
+  // adds `latencies`, which upstream does not save).
+  const perRequestErrors = errors.length === n && lat === undefined;
   const isOk = (i: number) => (perRequestErrors ? errors[i] === '' || errors[i] === null : true) && (num(outLens[i]) ?? 0) > 0;
   const notes: string[] = [];
   let sendS: number[];

@@ -62,10 +62,10 @@ const hasKey = (k: string) => (SWEEP_KEYS as readonly string[]).includes(k);
 export function scenarioForRun(run: MeasuredRun, k: number, f: Omit<FromRunFlags, 'output' | 'fromRun'>, dp: number | undefined): Scenario {
   const model = f.model ?? run.stepModel;
   if (model === undefined) {
-    throw new InputError('model', undefined, `${run.path} does not record a step model${run.modelName ? ` (it served ${run.modelName})` : ''}; pass --model PRESET|model.json, the base model to add the host terms to`);
+    throw new InputError('model', undefined, `${run.path} does not record a step model${run.modelName ? ` (it served ${run.modelName})` : ''}; pass --model PRESET|model.json, the base model to add the host terms to`, { hasValue: false });
   }
   const g = dp ?? run.dp;
-  if (g === undefined) throw new InputError('dp', undefined, `${run.path} does not record the DP size; pass --dp N`);
+  if (g === undefined) throw new InputError('dp', undefined, `${run.path} does not record the DP size; pass --dp N`, { hasValue: false });
   if (run.dp !== undefined && dp !== undefined && run.dp !== dp) throw new InputError('dp', dp, `${run.path} records DP ${run.dp}`);
   const entry: Record<string, unknown> = { model, dp: g };
   const maxNumSeqs = positive('max_num_seqs', f.maxNumSeqs, true) ?? run.maxNumSeqs;

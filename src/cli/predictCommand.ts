@@ -61,12 +61,12 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
   // DP size and step model: the flags, else what the log recorded; never a silent default.
   const dp = f.dp ?? (gw.ranks !== null ? String(gw.ranks) : server.dp !== undefined ? String(server.dp) : undefined);
   if (dp === undefined) {
-    throw new InputError('dp', undefined, `${measured} does not record the server's DP size (no gateway log, no engine count from /version or /metrics); pass --dp N`);
+    throw new InputError('dp', undefined, `${measured} does not record the server's DP size (no gateway log, no engine count from /version or /metrics); pass --dp N`, { hasValue: false });
   }
   const model = typeof f.model === 'string' ? f.model : server.stepModel;
   if (model === undefined) {
     const served = w.metadata.model ? ` (it served ${w.metadata.model})` : '';
-    throw new InputError('model', undefined, `${measured} does not record the server's step model${served}; pass --model PRESET|model.json`);
+    throw new InputError('model', undefined, `${measured} does not record the server's step model${served}; pass --model PRESET|model.json`, { hasValue: false });
   }
   const maxOutput = w.output.reduce((m, x) => Math.max(m, x), 1);
   const t0 = performance.now();
