@@ -27,6 +27,7 @@ import {
   markdownTable,
   measuredLatencies,
   readMeasuredRun,
+  readNumericCsv,
   readTimeRows,
   replaceBetweenMarkers,
   tableRows,
@@ -136,6 +137,8 @@ for (const host of hosts) {
 
 // ---- simulate every run with its host's terms ----
 const rows: TableRow[] = [];
+/** First arrival to last token, s (measured: arrivals mapped onto the engine clock through request 0's queued_ts). */
+const makespans: { run: string; measured: number; ours: number; peer: number }[] = [];
 const perRun: { p: PreparedRun; model: PresetSpec; ours: ReturnType<typeof oursLatencies>; measured: Latencies; peer: Latencies; result: RunResult }[] = [];
 mkdirSync(MODELS_DIR, { recursive: true });
 for (const p of prepared) {
@@ -149,13 +152,25 @@ for (const p of prepared) {
   const ours = oursLatencies(result);
   const measured = measuredLatencies(p.measured.requests);
   const peer = llmServingSimLatencies(join(DATA_DIR, p.run.id, 'llmservingsim', 'requests.csv'), p.measured.requests.length);
+  const done = ours.ttft.filter((v) => Number.isFinite(v)).length;
+  log(`${p.run.id}: ${done}/${ours.ttft.length} requests completed in the replay, ${result.metrics.preempted} preemptions, makespan ${result.metrics.makespan_s.toFixed(1)} s`);
+  if (done !== ours.ttft.length) log(`${p.run.id}: WARNING: statistics cover only the completed requests`);
   rows.push(...tableRows(p.run.id, p.run.role, measured, ours, peer));
+  const reqs = p.measured.requests;
+  const peerRows = readNumericCsv(join(DATA_DIR, p.run.id, 'llmservingsim', 'requests.csv'));
+  makespans.push({
+    run: p.run.id,
+    measured: Math.max(...reqs.map((r) => r.last)) - Math.min(...reqs.map((r) => r.arrival - reqs[0].arrival + reqs[0].queued)),
+    ours: result.metrics.makespan_s,
+    peer: (Math.max(...peerRows.map((r) => r.end_time)) - Math.min(...peerRows.map((r) => r.arrival))) / 1e9,
+  });
   perRun.push({ p, model, ours, measured, peer, result });
   if (write) writeFileSync(join(MODELS_DIR, `${p.run.id}.json`), JSON.stringify(model, null, 2) + '\n');
 }
 const wallS = (performance.now() - t0) / 1e3;
 
 process.stdout.write(textTable(rows) + '\n');
+for (const m of makespans) process.stdout.write(`${m.run}: makespan measured ${m.measured.toFixed(1)} s, ours ${m.ours.toFixed(1)} s (${fmtPct(m.ours / m.measured - 1)}), LLMServingSim ${m.peer.toFixed(1)} s (${fmtPct(m.peer / m.measured - 1)})\n`);
 for (const host of hosts) process.stdout.write(`host ${host}: ${fits.get(host)!.summary}\n`);
 process.stdout.write(`not replayed: ${NOT_REPLAYED.map((n) => n.what.split(' (')[0]).join('; ')} (not in the public snapshot)\n`);
 process.stdout.write(`suite wall time ${wallS.toFixed(1)} s\n`);
@@ -185,6 +200,12 @@ if (write) {
     'Mean errors per run (closer to the measurement in bold):',
     '',
     meanSummary(rows),
+    '',
+    'Makespan, first arrival to last token (s):',
+    '',
+    '| run | measured | ours | err | LLMServingSim | err |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...makespans.map((m) => `| ${m.run} | ${m.measured.toFixed(1)} | ${m.ours.toFixed(1)} | ${fmtPct(m.ours / m.measured - 1)} | ${m.peer.toFixed(1)} | ${fmtPct(m.peer / m.measured - 1)} |`),
     '',
     'Every figure:',
     '',
