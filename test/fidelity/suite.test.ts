@@ -1,7 +1,9 @@
 // The fidelity suite's loaders and table builder (benches/fidelity/suite.ts) on a three-request
 // fixture in LLMServingSim's bench format; the suite itself is a benchmark (npm run fidelity).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DATA_DIR, FIDELITY_RUNS } from '../../benches/fidelity/runs.ts';
 import {
   genThroughputBins,
   llmServingSimLatencies,
@@ -10,6 +12,7 @@ import {
   percentile,
   readMeasuredRun,
   replaceBetweenMarkers,
+  statOf,
   tableRows,
   traceCsv,
 } from '../../benches/fidelity/suite.ts';
@@ -83,4 +86,31 @@ describe('fidelity suite data', () => {
     expect(genThroughputBins([0.1, 0.6], [0.5, 0.8], [5, 3])).toEqual([{ t: 1, gen: 8 }, { t: 2, gen: 0 }]);
     expect(genThroughputBins([0.5], [2.5], [3])).toEqual([{ t: 1, gen: 1 }, { t: 2, gen: 1 }, { t: 3, gen: 1 }, { t: 4, gen: 0 }]);
   });
+});
+
+describe('the copied runs reproduce LLMServingSim\'s own validation summaries', () => {
+  // validation/summary.txt is LLMServingSim's validate.py output for each run (vLLM and Sim
+  // columns, 0.1 ms): the loaders must give the same figures from the copied files.
+  for (const run of FIDELITY_RUNS) {
+    it(run.id, () => {
+      const dir = join(DATA_DIR, run.id);
+      const m = readMeasuredRun(dir);
+      const meas = measuredLatencies(m.requests);
+      const peer = llmServingSimLatencies(join(dir, 'llmservingsim', 'requests.csv'), m.requests.length);
+      const summary = readFileSync(join(dir, 'llmservingsim', 'summary.txt'), 'utf8');
+      const rowsSeen = new Set<string>();
+      for (const line of summary.split('\n')) {
+        const mm = /^(TTFT|TPOT|Latency) (Mean|Median|P90)\s+(-?[\d.]+)\s+(-?[\d.]+)/.exec(line);
+        if (!mm) continue;
+        const metric = mm[1] === 'Latency' ? 'e2e' : (mm[1].toLowerCase() as 'ttft' | 'tpot');
+        const stat = mm[2] === 'Mean' ? 'mean' : mm[2] === 'Median' ? 'p50' : 'p90';
+        expect(Math.abs(statOf(meas[metric], stat) - Number(mm[3]))).toBeLessThanOrEqual(0.05 + 1e-9);
+        expect(Math.abs(statOf(peer[metric], stat) - Number(mm[4]))).toBeLessThanOrEqual(0.05 + 1e-9);
+        rowsSeen.add(`${metric} ${stat}`);
+      }
+      expect(rowsSeen.size).toBe(9);
+      expect(m.meta.tp).toBe(run.tp);
+      expect(m.meta.dp).toBe(run.dp);
+    });
+  }
 });
