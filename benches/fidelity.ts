@@ -88,7 +88,8 @@ function prepare(run: FidelityRun): PreparedRun {
     block_size: m.blockSize ?? 16,
     timeout_s: 0,
     timeseries: true,
-    async_scheduling: 'on',
+    // The run's resolved config where it recorded one, else vLLM 0.19's default (on).
+    async_scheduling: (m.asyncScheduling ?? true) ? 'on' : 'off',
     ...(m.numGpuBlocks !== undefined ? { kv_capacity: m.numGpuBlocks * (m.blockSize ?? 16) } : {}),
   };
   return { run, measured, tracePath, base: cal.preset, entry };
