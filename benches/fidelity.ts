@@ -21,8 +21,11 @@ import { runScenario } from '../src/engine/cpu/runScenario.ts';
 import type { RunResult } from '../src/engine/types.ts';
 import { DATA_DIR, FIDELITY_DIR, FIDELITY_RUNS, MODELS_DIR, NOT_REPLAYED, SOURCE_COMMIT, type FidelityRun } from './fidelity/runs.ts';
 import {
+  componentTable,
   fmtPct,
   llmServingSimLatencies,
+  mean,
+  measuredComponents,
   meanSummary,
   markdownTable,
   measuredLatencies,
@@ -33,6 +36,7 @@ import {
   tableRows,
   textTable,
   traceCsv,
+  type ComponentRow,
   type Latencies,
   type TableRow,
 } from './fidelity/suite.ts';
@@ -140,6 +144,7 @@ for (const host of hosts) {
 const rows: TableRow[] = [];
 /** First arrival to last token, s (measured: arrivals mapped onto the engine clock through request 0's queued_ts). */
 const makespans: { run: string; measured: number; ours: number; peer: number }[] = [];
+const components: ComponentRow[] = [];
 const perRun: { p: PreparedRun; model: PresetSpec; ours: ReturnType<typeof oursLatencies>; measured: Latencies; peer: Latencies; result: RunResult }[] = [];
 mkdirSync(MODELS_DIR, { recursive: true });
 for (const p of prepared) {
@@ -158,6 +163,16 @@ for (const p of prepared) {
   if (done !== ours.ttft.length) log(`${p.run.id}: WARNING: statistics cover only the completed requests`);
   rows.push(...tableRows(p.run.id, p.run.role, measured, ours, peer));
   const reqs = p.measured.requests;
+  const mc = measuredComponents(reqs);
+  const q = result.requests!;
+  const oq: number[] = [];
+  const op: number[] = [];
+  for (let i = 0; i < q.status.length; i++) {
+    if (q.status[i] !== 4) continue;
+    oq.push((q.scheduled_us[i] - q.queued_us[i]) / 1e3);
+    op.push((q.first_token_us[i] - q.scheduled_us[i]) / 1e3);
+  }
+  components.push({ run: p.run.id, queue: { measured: mean(mc.queue), ours: mean(oq) }, prefill: { measured: mean(mc.prefill), ours: mean(op) } });
   const peerRows = readNumericCsv(join(DATA_DIR, p.run.id, 'llmservingsim', 'requests.csv'));
   makespans.push({
     run: p.run.id,
@@ -171,6 +186,13 @@ for (const p of prepared) {
 const wallS = (performance.now() - t0) / 1e3;
 
 process.stdout.write(textTable(rows) + '\n');
+for (const c of components) {
+  const e = (o: number, m: number) => fmtPct((o - m) / m);
+  process.stdout.write(
+    `${c.run}: queue wait measured ${c.queue.measured.toFixed(1)} ms, ours ${c.queue.ours.toFixed(1)} (${e(c.queue.ours, c.queue.measured)}); ` +
+      `prefill service measured ${c.prefill.measured.toFixed(1)} ms, ours ${c.prefill.ours.toFixed(1)} (${e(c.prefill.ours, c.prefill.measured)})\n`,
+  );
+}
 for (const m of makespans) process.stdout.write(`${m.run}: makespan measured ${m.measured.toFixed(1)} s, ours ${m.ours.toFixed(1)} s (${fmtPct(m.ours / m.measured - 1)}), LLMServingSim ${m.peer.toFixed(1)} s (${fmtPct(m.peer / m.measured - 1)})\n`);
 for (const host of hosts) process.stdout.write(`host ${host}: ${fits.get(host)!.summary}\n`);
 process.stdout.write(`not replayed: ${NOT_REPLAYED.map((n) => n.what.split(' (')[0]).join('; ')} (not in the public snapshot)\n`);
@@ -201,6 +223,10 @@ if (write) {
     'Mean errors per run (closer to the measurement in bold):',
     '',
     meanSummary(rows),
+    '',
+    'Where mean TTFT goes (engine clock, means in ms): queue wait = scheduled − queued, prefill service = first token − scheduled (vLLM\'s `request_queue_time` and `request_prefill_time`):',
+    '',
+    componentTable(components),
     '',
     'Makespan, first arrival to last token (s):',
     '',

@@ -158,6 +158,17 @@ export function measuredLatencies(reqs: readonly MeasuredRequest[]): Latencies {
 }
 
 /**
+ * The engine's split of TTFT (vLLM's `request_queue_time` and `request_prefill_time`): queue =
+ * scheduled − queued, prefill service = first token − scheduled, ms.
+ */
+export function measuredComponents(reqs: readonly MeasuredRequest[]): { queue: number[]; prefill: number[] } {
+  return {
+    queue: reqs.map((r) => (r.scheduled - r.queued) * 1e3),
+    prefill: reqs.map((r) => (r.first - r.scheduled) * 1e3),
+  };
+}
+
+/**
  * LLMServingSim's simulated latencies from its per-request output (ns columns), as its
  * validate.py reads them: TTFT, TPOT and latency columns (TTFT from its arrival, including
  * queueing). Returned in request order.
@@ -276,6 +287,23 @@ export function meanSummary(rows: readonly TableRow[]): string {
     out.push(`| ${run} | ${rows.find((x) => x.run === run)!.role} | ${cells.join(' | ')} |`);
   }
   return out.join('\n');
+}
+
+/** Mean TTFT split (queue wait, prefill service) per run: measured and ours, ms. */
+export interface ComponentRow {
+  run: string;
+  queue: { measured: number; ours: number };
+  prefill: { measured: number; ours: number };
+}
+
+export function componentTable(rows: readonly ComponentRow[]): string {
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
+  const e = (o: number, m: number) => fmtPct((o - m) / m);
+  return [
+    '| run | queue wait measured | ours | err | prefill service measured | ours | err |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.run} | ${f(r.queue.measured)} | ${f(r.queue.ours)} | ${e(r.queue.ours, r.queue.measured)} | ${f(r.prefill.measured)} | ${f(r.prefill.ours)} | ${e(r.prefill.ours, r.prefill.measured)} |`),
+  ].join('\n');
 }
 
 /** The same as fixed-width text for the terminal. */
