@@ -7,7 +7,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { scenarioFromFlat } from '../config/expand.ts';
-import { SWEEP_KEYS, type SweepKey } from '../config/schema.ts';
 import type { Scenario } from '../config/scenario.ts';
 import { InputError } from '../errors.ts';
 import { checkDistinct, checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
@@ -28,6 +27,7 @@ export interface FromRunFlags {
   maxBatchedTokens?: string;
   kvCapacity?: string;
   ranksPerNode?: string;
+  asyncScheduling?: string;
   name?: string;
   json?: boolean;
 }
@@ -56,8 +56,6 @@ export function parseFitTerms(raw: string | undefined): HostTermName[] | undefin
   return [...new Set(out)] as HostTermName[];
 }
 
-const hasKey = (k: string) => (SWEEP_KEYS as readonly string[]).includes(k);
-
 /** The deployment of one run: flags first, then what the log recorded. */
 export function scenarioForRun(run: MeasuredRun, k: number, f: Omit<FromRunFlags, 'output' | 'fromRun'>, dp: number | undefined): Scenario {
   const model = f.model ?? run.stepModel;
@@ -77,9 +75,10 @@ export function scenarioForRun(run: MeasuredRun, k: number, f: Omit<FromRunFlags
   if (kv !== undefined) entry.kv_capacity = kv;
   if (run.maxModelLen !== undefined) entry.max_model_len = run.maxModelLen;
   if (f.router !== undefined) entry.router = f.router;
-  if (run.asyncScheduling !== undefined && hasKey('async_scheduling')) entry.async_scheduling = run.asyncScheduling ? 'on' : 'off';
+  if (f.asyncScheduling !== undefined) entry.async_scheduling = f.asyncScheduling;
+  else if (run.asyncScheduling !== undefined) entry.async_scheduling = run.asyncScheduling ? 'on' : 'off';
   const rpn = positive('ranks_per_node', f.ranksPerNode, true);
-  if (rpn !== undefined && hasKey('ranks_per_node')) entry.ranks_per_node = rpn;
+  if (rpn !== undefined) entry.ranks_per_node = rpn;
   try {
     return scenarioFromFlat(entry, k);
   } catch (e) {
