@@ -57,8 +57,12 @@ export interface ComponentResidual {
   errorPct: number;
   /** The run's path. */
   run: string;
-  /** Where TTFT / E2E start, as the measurement does it (queue and prefill are engine-side). */
-  anchor: Anchor;
+  /**
+   * Where TTFT / E2E start, as the measurement does it (queue and prefill are engine-side);
+   * 'arrival': a server's /metrics TTFT / E2E histograms, from the request's arrival at the
+   * server (vLLM's front-end definitions), predicted without any front-end term.
+   */
+  anchor: Anchor | 'arrival';
   /** Requests averaged (for /metrics histogram means: the histogram's count). */
   n: number;
   /** TPOT over time: the window of arrivals, s from the first arrival (model time). */
@@ -498,7 +502,8 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
       if (meas.length === 0) return;
       const m = meas.reduce((a, b) => a + b, 0) / meas.length;
       const q = pred.reduce((a, b) => a + b, 0) / pred.length;
-      out.push({ component, measuredMs: m, predictedMs: q, errorPct: m !== 0 ? ((q - m) / m) * 100 : NaN, run: run.path, anchor: component === 'queue_wait' || component === 'prefill_service' ? 'engine' : anchor, n: nOverride ?? meas.length, window, from });
+      const at = component === 'queue_wait' || component === 'prefill_service' ? 'engine' : from === 'metrics' ? 'arrival' : anchor;
+      out.push({ component, measuredMs: m, predictedMs: q, errorPct: m !== 0 ? ((q - m) / m) * 100 : NaN, run: run.path, anchor: at, n: nOverride ?? meas.length, window, from });
     };
     const s = p.speed;
     const mq: number[] = [], pq: number[] = [], mp: number[] = [], pp: number[] = [];
@@ -533,6 +538,10 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
       if (sm.prefillMs !== undefined) add('prefill_service', [sm.prefillMs], [mean(all.map((i) => (r.firstUs[i] - r.scheduledUs[i]) / 1000))], 'metrics', undefined, sm.count);
     }
     add('ttft', mt, pt);
+    // The server's own TTFT / E2E (from its arrival, no HTTP): beside the client's, they split
+    // the client-side residual into front end and engine.
+    const served = sm && run.anchor === 'client' ? [...Array(n).keys()].filter((i) => r.ok[i] === 1) : [];
+    if (sm?.ttftMs !== undefined && served.length) add('ttft', [sm.ttftMs], [mean(served.map((i) => (r.firstUs[i] - r.arrivalUs[i]) / 1000))], 'metrics', undefined, sm.count);
     add('tpot', tpotM, tpotP);
     if (tpotAt.length >= TPOT_WINDOWS * 4) {
       const t0 = tpotAt[0];
@@ -545,6 +554,7 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
       }
     }
     add('e2e', me, pe);
+    if (sm?.e2eMs !== undefined && served.length) add('e2e', [sm.e2eMs], [mean(served.map((i) => (r.endUs[i] - r.arrivalUs[i]) / 1000))], 'metrics', undefined, sm.count);
   }
   return out;
 }
