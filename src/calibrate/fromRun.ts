@@ -19,9 +19,13 @@
  *   terms (with a `derivation` saying what was fitted on which runs), writable as a model file.
  * - `residualsFor(runs, termsPs)`: the per-component residuals of runs under given term values
  *   (prediction without fitting: the protocol's validation runs).
+ * - `scenarioForRun(run, overrides)`: the deployment of a run, from overrides first, then from
+ *   what the run records (DP size, limits, KV cache, async scheduling); never a guessed DP size
+ *   or model.
  * - `FittedTerm`, `ComponentResidual`, `HostFit`, `RunToFit`, `HOST_TERMS`.
  */
 import { readFileSync } from 'node:fs';
+import { scenarioFromFlat } from '../config/expand.ts';
 import type { Scenario } from '../config/scenario.ts';
 import { simulate } from '../engine/cpu/simulate.ts';
 import { InputError } from '../errors.ts';
@@ -104,6 +108,52 @@ export const LOAD_LEVEL_RATIO = 1.25;
 export const DISAGREE_REL = 0.05;
 /** Largest per-step host time searched, µs (10 s). */
 const MAX_HOST_US = 10_000_000;
+
+// ---- the deployment of a run ----
+
+/** What the caller knows about a run's deployment; unset fields come from the run's records. */
+export interface DeploymentOverrides {
+  /** The step model (preset or file); default: the one the run records (an emulator's). */
+  model?: string;
+  dp?: number;
+  maxNumSeqs?: number;
+  maxBatchedTokens?: number;
+  /** KV capacity per rank, tokens; default: recorded num_gpu_blocks x block_size. */
+  kvCapacity?: number;
+  router?: string;
+  asyncScheduling?: string;
+  ranksPerNode?: number;
+}
+
+/** The scenario of one run (its workload is replaced by the run's when replayed). */
+export function scenarioForRun(run: MeasuredRun, o: DeploymentOverrides = {}, index = 0): Scenario {
+  const model = o.model ?? run.stepModel;
+  if (model === undefined) {
+    throw new InputError('model', undefined, `${run.path} does not record a step model${run.modelName ? ` (it served ${run.modelName})` : ''}; pass --model PRESET|model.json, the base model to add the host terms to`, { hasValue: false });
+  }
+  const g = o.dp ?? run.dp;
+  if (g === undefined) throw new InputError('dp', undefined, `${run.path} does not record the DP size; pass --dp N`, { hasValue: false });
+  if (run.dp !== undefined && o.dp !== undefined && run.dp !== o.dp) throw new InputError('dp', o.dp, `${run.path} records DP ${run.dp}`);
+  const entry: Record<string, unknown> = { model, dp: g };
+  const maxNumSeqs = o.maxNumSeqs ?? run.maxNumSeqs;
+  if (maxNumSeqs !== undefined) entry.max_num_seqs = maxNumSeqs;
+  const mbt = o.maxBatchedTokens ?? run.maxBatchedTokens;
+  if (mbt !== undefined) entry.max_batched_tokens = mbt;
+  if (run.blockSize !== undefined) entry.block_size = run.blockSize;
+  const kv = o.kvCapacity ?? (run.kvBlocks !== undefined && run.blockSize !== undefined ? run.kvBlocks * run.blockSize : undefined);
+  if (kv !== undefined) entry.kv_capacity = kv;
+  if (run.maxModelLen !== undefined) entry.max_model_len = run.maxModelLen;
+  if (o.router !== undefined) entry.router = o.router;
+  if (o.asyncScheduling !== undefined) entry.async_scheduling = o.asyncScheduling;
+  else if (run.asyncScheduling !== undefined) entry.async_scheduling = run.asyncScheduling ? 'on' : 'off';
+  if (o.ranksPerNode !== undefined) entry.ranks_per_node = o.ranksPerNode;
+  try {
+    return scenarioFromFlat(entry, index);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(e.field, e.value, `${e.reason} (the deployment of ${run.path})`, { hasValue: e.hasValue });
+    throw e;
+  }
+}
 
 // ---- replay ----
 
