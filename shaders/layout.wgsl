@@ -100,7 +100,7 @@ const P_PRED: u32 = 39u;
 const P_NOISE: u32 = 40u;
 // Host terms of the step model (docs/model.md §5), resolved per configuration on the host:
 // hostPerStep + dpSync(G, ranks_per_node) in ps (64 bits), and hostPerRequest (ps per request of
-// the busiest rank). P_ASYNC: 1 when async scheduling is on (docs/model.md §6).
+// the busiest rank). P_ASYNC: 1 when async scheduling is on (docs/model.md §3.1).
 const P_HOST_LO: u32 = 41u;
 const P_HOST_HI: u32 = 42u;
 const P_HOST_REQ: u32 = 43u;

@@ -38,7 +38,7 @@ var<private> statsUs: U64;
 var<private> rs: array<u32, 4>;
 var<private> routerId: u32;
 var<private> perStep: bool;
-// Async scheduling (docs/model.md §6): admission and KV/slot reuse lag one step.
+// Async scheduling (docs/model.md §3.1): admission and KV/slot reuse lag one step.
 var<private> asyncOn: bool;
 
 // Loop state and totals (written back at the end of the dispatch).
@@ -1023,7 +1023,7 @@ fn iterate() -> bool {
       rMax = max(rMax, wReqs);
     }
     // Async: blocks and slots released at this boundary were held for this scheduling only, and
-    // hidden requests are visible from the next boundary on (docs/model.md §6).
+    // hidden requests are visible from the next boundary on (docs/model.md §3.1).
     held = anyHidden;
     anyHidden = false;
     if (asyncOn && releasePending()) {

@@ -330,7 +330,8 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     // Uneven decode contexts: alpha of the gap to a batch at the longest context, at the decode
     // KV rate (the profile's uniform grid cannot show it; its skew sweep gives alpha).
     perDecodeSkewToken: Math.round(skewAlpha * toPs(b[3])),
-    hostPerStep: toPs(overheadUs),
+    // --step-overhead-us: host time per step, a group term (docs/model.md §5); absent = 0.
+    ...(overheadUs > 0 ? { hostPerStep: toPs(overheadUs) } : {}),
   };
 
   // ---- lockstep curves, one per DP size ----

@@ -374,7 +374,7 @@ export const KEYS = {
     default: 'auto',
     scenario: 'asyncScheduling',
     flag: { arg: '<mode>', help: "async scheduling: admission and slot/KV reuse lag one step (auto: the model's asyncScheduling)" },
-    doc: { meaning: "vLLM's async scheduling (the scheduler runs one step ahead: admission and freed slots and KV blocks lag one step; docs/model.md §3); `auto` takes the model's `asyncScheduling` (vLLM presets: on)" },
+    doc: { meaning: "vLLM's async scheduling (the scheduler runs one step ahead: admission and freed slots and KV blocks lag one step; docs/model.md §3.1); `auto` takes the model's `asyncScheduling` (vLLM presets: on)" },
   }),
   ranks_per_node: key({
     schema: numberIn({ min: 1, max: MAX_DP, int: true }),

@@ -37,6 +37,11 @@ export interface ComparisonRow {
 }
 
 export interface Comparison {
+  /**
+   * Which anchor the latencies use: 'client' (from the request's send time, as loadgen and
+   * `vllm bench serve` measure; the predicted side's ttft_ms / tpot_ms / e2e_ms) — docs/model.md §8.
+   */
+  anchor: 'client';
   /** Requests in both logs / completed on both sides. */
   joined: number;
   bothCompleted: number;
@@ -141,6 +146,7 @@ export function compareSides(m: RequestSide, p: RequestSide): Comparison {
   const tp = tput(p, joined.map(([, j]) => j));
   const t0 = m.arrivalUs.reduce((a, b) => Math.min(a, b), Infinity);
   return {
+    anchor: 'client',
     joined: joined.length,
     bothCompleted: both.length,
     measuredFailed: joined.filter(([i]) => !m.completed[i]).length,
@@ -164,6 +170,7 @@ const METRIC_LABEL: Record<ComparedMetric, string> = { ttft: 'TTFT', tpot: 'TPOT
 export function formatComparison(c: Comparison): string {
   const lines = [
     `requests ${c.joined} (completed on both sides ${c.bothCompleted}; failed measured ${c.measuredFailed}, predicted ${c.predictedFailed})`,
+    `anchor: client (TTFT and E2E from the request's send time, as loadgen measures; the predict log's ttft_engine_ms / e2e_engine_ms hold the engine anchor)`,
     `metric ms    stat    measured   predicted    error`,
   ];
   for (const r of c.rows) {

@@ -60,7 +60,7 @@ describe('analytic presets', () => {
     const flops = 0.5 * 989.4e12; // FLOP/s achieved
     const ps = (s: number) => Math.round(s * 1e12);
     expect(p.coefficients).toEqual({
-      base: ps((1_541_081_088 * 2) / bw + 0.5e-3), // 1.814 ms
+      base: ps((1_541_081_088 * 2) / bw), // 1.314 ms
       baseExperts: ps((28_991_029_248 * 2) / bw), // 24.72 ms
       perDecodeSeq: ps((0.5 * 2 * 3_041_656_832) / flops), // 6.15 µs
       perPrefillToken: ps((2 * 3_041_656_832) / flops), // 12.30 µs
@@ -73,6 +73,7 @@ describe('analytic presets', () => {
       perMixedDecodeKvToken: 0,
       perMixedDecodeSeq: 0,
       perDecodeSkewToken: 0,
+      hostPerStep: ps(0.5e-3), // the per-step host overhead, a group term (docs/model.md §5)
     });
     expect(p.maxModelLen).toBe(40960);
   });

@@ -96,6 +96,16 @@ describe.skipIf(!HAS_PROFILE)('calibrate on the RTX PRO 6000 profile of Qwen3-30
     expect(shipped.kvMemory).toEqual(r.preset.kvMemory);
   });
 
+  it('--step-overhead-us is written as the host term hostPerStep; the rank coefficients are fitted without it', () => {
+    const opts = { path: PROFILE, dp: [1, 2], maxNumSeqs: 128, maxContext: 8192, name: 'x' };
+    const plain = calibrate(opts).preset.coefficients;
+    const withHost = calibrate({ ...opts, stepOverheadUs: 1000 }).preset.coefficients;
+    expect(plain.hostPerStep).toBeUndefined();
+    expect(withHost.hostPerStep).toBe(1_000_000_000);
+    // base does not absorb the 1000 µs (only the fit weights, 1 / whole-step time, change a little).
+    expect(Math.abs(withHost.base! - plain.base!)).toBeLessThan(0.02 * 1_000_000_000);
+  });
+
   it('calibrate CLI: writes a model that `run --model` uses, and reports the fit error', () => {
     const out = join(dir, 'q.json');
     const r = cli(['calibrate', PROFILE, '-o', out]);

@@ -17,7 +17,9 @@ const HOST_TERMS_SYNC = fileURLToPath(new URL('./fixtures/host-terms-sync.json',
 const TRACE = fileURLToPath(new URL('../../examples/data/sharegpt-300-sps10.csv', import.meta.url));
 
 export function equivalenceScenarios(): Scenario[] {
-  const out = goldenScenarios();
+  // The golden set without `sync: independent` (the GPU engine hands those to the CPU engine:
+  // engineChoice.test.ts), renumbered so that index = position.
+  const out = goldenScenarios().filter((sc) => sc.sync !== 'independent').map((sc, index) => ({ ...sc, index }));
   const push = (router: string, knobs: Record<string, unknown>, over: Parameters<typeof makeScenario>[0]) =>
     out.push({ ...makeScenario({ ...over, router, routerParams: resolveRouterParams(router, knobs) }), index: out.length });
 
@@ -77,9 +79,14 @@ export function equivalenceScenarios(): Scenario[] {
     { dp: 2, maxNumSeqs: 4, workload: { rate: 8, requests: 120, seed: 52 } },
     { dp: 4, workload: { rate: 1.5, requests: 60, seed: 53 } },
     { dp: 8, dispatch: 'per_step', statsIntervalMs: 0, maxNumSeqs: 32, kvCapacity: 8192, workload: { rate: 35, requests: 200, seed: 54 } },
+    // One slot per rank: every completion leaves an idle rank whose slot is held, so the group
+    // repeats its pass at once (rule 4) and scheduled_us takes that pass's own time.
+    { dp: 1, maxNumSeqs: 1, workload: { rate: 0.1, requests: 40, seed: 55 } },
+    // A cache so small that held blocks force preemption, with slots to spare.
+    { dp: 2, maxNumSeqs: 8, kvCapacity: 2048, workload: { rate: 10, requests: 100, seed: 56 } },
   ];
   for (const [i, shape] of asyncShapes.entries()) {
-    const router = ['vllm_default', 'round_robin', 'jsq_load', 'br0'][i];
+    const router = ['vllm_default', 'round_robin', 'jsq_load', 'br0', 'round_robin', 'power_of_two'][i];
     for (const asyncScheduling of ['on', 'off'] as const) push(router, {}, { ...shape, asyncScheduling });
   }
   // Host terms: G = 1 (no DP sync), within a node (G <= ranks_per_node), across nodes, with async

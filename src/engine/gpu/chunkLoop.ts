@@ -25,7 +25,7 @@ export class ChunkLoop {
     private readonly dev: GpuDevice,
     private readonly cache: PipelineCache,
     private readonly workgroup: number,
-    private readonly opts: Pick<GpuEngineOptions, 'itersPerDispatch' | 'inFlight' | 'trace' | 'log'>,
+    private readonly opts: Pick<GpuEngineOptions, 'itersPerDispatch' | 'inFlight' | 'trace' | 'log' | 'requestLog'>,
   ) {}
 
   /** Run every chunk (opts.inFlight at a time); results go into `results` by input position. */

@@ -119,7 +119,8 @@ export function collectChunk(
     counters.inSystemAreaUs = S64(L.S_AREA_LO, c);
     counters.firstArrivalUs = n > 0 ? wl.arrivalUs[0] : 0;
     counters.lastEventUs = lastEventUs;
+    counters.asyncScheduling = gc.asyncScheduling;
     const requests = requestLog ? requestLogOf(gc, c, R, R64) : undefined;
-    results.set(gc.pos, { scenario: gc.sc, metrics: summarize(counters, h, wallMs, gc.asyncScheduling), requests });
+    results.set(gc.pos, { scenario: gc.sc, metrics: summarize(counters, h, wallMs), requests });
   });
 }

@@ -68,7 +68,7 @@ export interface GpuConfig {
    */
   noiseKey: string;
   noiseSigma: number;
-  /** Async scheduling, resolved from the scenario and the model (docs/model.md §6). */
+  /** Async scheduling, resolved from the scenario and the model (docs/model.md §3.1). */
   asyncScheduling: boolean;
 }
 
