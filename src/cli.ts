@@ -177,6 +177,7 @@ function buildProgram(): Command {
     .option('--max-batched-tokens <n>', "with --from-run: the deployment's max_num_batched_tokens (default: recorded, else the scenario default)")
     .option('--kv-capacity <tokens>', 'with --from-run: KV capacity per rank (default: recorded num_gpu_blocks x block_size, else the model)')
     .option('--ranks-per-node <n>', 'with --from-run: GPUs per node, which DP sizes pay dpSyncInterNode (default 8)')
+    .option('--async-scheduling <mode>', "with --from-run: on, off or auto (the model's); default: the run's resolved config when recorded, else auto")
     .action((profile, opts) => calibrateCommand(profile, opts));
 
   program

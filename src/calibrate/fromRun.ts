@@ -19,9 +19,13 @@
  *   terms (with a `derivation` saying what was fitted on which runs), writable as a model file.
  * - `residualsFor(runs, termsPs)`: the per-component residuals of runs under given term values
  *   (prediction without fitting: the protocol's validation runs).
+ * - `scenarioForRun(run, overrides)`: the deployment of a run, from overrides first, then from
+ *   what the run records (DP size, limits, KV cache, async scheduling); never a guessed DP size
+ *   or model.
  * - `FittedTerm`, `ComponentResidual`, `HostFit`, `RunToFit`, `HOST_TERMS`.
  */
 import { readFileSync } from 'node:fs';
+import { scenarioFromFlat } from '../config/expand.ts';
 import type { Scenario } from '../config/scenario.ts';
 import { simulate } from '../engine/cpu/simulate.ts';
 import { InputError } from '../errors.ts';
@@ -57,8 +61,12 @@ export interface ComponentResidual {
   errorPct: number;
   /** The run's path. */
   run: string;
-  /** Where TTFT / E2E start, as the measurement does it (queue and prefill are engine-side). */
-  anchor: Anchor;
+  /**
+   * Where TTFT / E2E start, as the measurement does it (queue and prefill are engine-side);
+   * 'arrival': a server's /metrics TTFT / E2E histograms, from the request's arrival at the
+   * server (vLLM's front-end definitions), predicted without any front-end term.
+   */
+  anchor: Anchor | 'arrival';
   /** Requests averaged (for /metrics histogram means: the histogram's count). */
   n: number;
   /** TPOT over time: the window of arrivals, s from the first arrival (model time). */
@@ -100,6 +108,52 @@ export const LOAD_LEVEL_RATIO = 1.25;
 export const DISAGREE_REL = 0.05;
 /** Largest per-step host time searched, µs (10 s). */
 const MAX_HOST_US = 10_000_000;
+
+// ---- the deployment of a run ----
+
+/** What the caller knows about a run's deployment; unset fields come from the run's records. */
+export interface DeploymentOverrides {
+  /** The step model (preset or file); default: the one the run records (an emulator's). */
+  model?: string;
+  dp?: number;
+  maxNumSeqs?: number;
+  maxBatchedTokens?: number;
+  /** KV capacity per rank, tokens; default: recorded num_gpu_blocks x block_size. */
+  kvCapacity?: number;
+  router?: string;
+  asyncScheduling?: string;
+  ranksPerNode?: number;
+}
+
+/** The scenario of one run (its workload is replaced by the run's when replayed). */
+export function scenarioForRun(run: MeasuredRun, o: DeploymentOverrides = {}, index = 0): Scenario {
+  const model = o.model ?? run.stepModel;
+  if (model === undefined) {
+    throw new InputError('model', undefined, `${run.path} does not record a step model${run.modelName ? ` (it served ${run.modelName})` : ''}; pass --model PRESET|model.json, the base model to add the host terms to`, { hasValue: false });
+  }
+  const g = o.dp ?? run.dp;
+  if (g === undefined) throw new InputError('dp', undefined, `${run.path} does not record the DP size; pass --dp N`, { hasValue: false });
+  if (run.dp !== undefined && o.dp !== undefined && run.dp !== o.dp) throw new InputError('dp', o.dp, `${run.path} records DP ${run.dp}`);
+  const entry: Record<string, unknown> = { model, dp: g };
+  const maxNumSeqs = o.maxNumSeqs ?? run.maxNumSeqs;
+  if (maxNumSeqs !== undefined) entry.max_num_seqs = maxNumSeqs;
+  const mbt = o.maxBatchedTokens ?? run.maxBatchedTokens;
+  if (mbt !== undefined) entry.max_batched_tokens = mbt;
+  if (run.blockSize !== undefined) entry.block_size = run.blockSize;
+  const kv = o.kvCapacity ?? (run.kvBlocks !== undefined && run.blockSize !== undefined ? run.kvBlocks * run.blockSize : undefined);
+  if (kv !== undefined) entry.kv_capacity = kv;
+  if (run.maxModelLen !== undefined) entry.max_model_len = run.maxModelLen;
+  if (o.router !== undefined) entry.router = o.router;
+  if (o.asyncScheduling !== undefined) entry.async_scheduling = o.asyncScheduling;
+  else if (run.asyncScheduling !== undefined) entry.async_scheduling = run.asyncScheduling ? 'on' : 'off';
+  if (o.ranksPerNode !== undefined) entry.ranks_per_node = o.ranksPerNode;
+  try {
+    return scenarioFromFlat(entry, index);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(e.field, e.value, `${e.reason} (the deployment of ${run.path})`, { hasValue: e.hasValue });
+    throw e;
+  }
+}
 
 // ---- replay ----
 
@@ -498,7 +552,8 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
       if (meas.length === 0) return;
       const m = meas.reduce((a, b) => a + b, 0) / meas.length;
       const q = pred.reduce((a, b) => a + b, 0) / pred.length;
-      out.push({ component, measuredMs: m, predictedMs: q, errorPct: m !== 0 ? ((q - m) / m) * 100 : NaN, run: run.path, anchor: component === 'queue_wait' || component === 'prefill_service' ? 'engine' : anchor, n: nOverride ?? meas.length, window, from });
+      const at = component === 'queue_wait' || component === 'prefill_service' ? 'engine' : from === 'metrics' ? 'arrival' : anchor;
+      out.push({ component, measuredMs: m, predictedMs: q, errorPct: m !== 0 ? ((q - m) / m) * 100 : NaN, run: run.path, anchor: at, n: nOverride ?? meas.length, window, from });
     };
     const s = p.speed;
     const mq: number[] = [], pq: number[] = [], mp: number[] = [], pp: number[] = [];
@@ -533,6 +588,10 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
       if (sm.prefillMs !== undefined) add('prefill_service', [sm.prefillMs], [mean(all.map((i) => (r.firstUs[i] - r.scheduledUs[i]) / 1000))], 'metrics', undefined, sm.count);
     }
     add('ttft', mt, pt);
+    // The server's own TTFT / E2E (from its arrival, no HTTP): beside the client's, they split
+    // the client-side residual into front end and engine.
+    const served = sm && run.anchor === 'client' ? [...Array(n).keys()].filter((i) => r.ok[i] === 1) : [];
+    if (sm?.ttftMs !== undefined && served.length) add('ttft', [sm.ttftMs], [mean(served.map((i) => (r.firstUs[i] - r.arrivalUs[i]) / 1000))], 'metrics', undefined, sm.count);
     add('tpot', tpotM, tpotP);
     if (tpotAt.length >= TPOT_WINDOWS * 4) {
       const t0 = tpotAt[0];
@@ -545,6 +604,7 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
       }
     }
     add('e2e', me, pe);
+    if (sm?.e2eMs !== undefined && served.length) add('e2e', [sm.e2eMs], [mean(served.map((i) => (r.endUs[i] - r.arrivalUs[i]) / 1000))], 'metrics', undefined, sm.count);
   }
   return out;
 }

@@ -43,6 +43,7 @@ export interface CalibrateFlags {
   maxBatchedTokens?: string;
   kvCapacity?: string;
   ranksPerNode?: string;
+  asyncScheduling?: string;
 }
 
 function dpList(s: string | undefined): number[] | undefined {
@@ -68,7 +69,7 @@ export async function calibrateCommand(source: string | undefined, f: CalibrateF
     await calibrateFromRun({ ...f, fromRun: f.fromRun });
     return;
   }
-  const from = ['model', 'fit', 'speed', 'seed', 'router', 'maxBatchedTokens', 'kvCapacity', 'ranksPerNode'] as const;
+  const from = ['model', 'fit', 'speed', 'seed', 'router', 'maxBatchedTokens', 'kvCapacity', 'ranksPerNode', 'asyncScheduling'] as const;
   for (const k of from) {
     if (f[k] !== undefined) throw new InputError(k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), f[k], 'applies to calibrate --from-run only');
   }

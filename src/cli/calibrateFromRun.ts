@@ -6,14 +6,11 @@
  * DP size and the base model are never guessed.
  */
 import { writeFileSync } from 'node:fs';
-import { scenarioFromFlat } from '../config/expand.ts';
-import { SWEEP_KEYS, type SweepKey } from '../config/schema.ts';
-import type { Scenario } from '../config/scenario.ts';
 import { InputError } from '../errors.ts';
 import { checkDistinct, checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
 import { modelFromSpec } from '../model/presets.ts';
-import { fitHostTerms, HOST_TERMS, type ComponentResidual, type HostTermName, type RunToFit } from '../calibrate/fromRun.ts';
-import { readMeasuredRun, type MeasuredRun } from '../calibrate/measuredRun.ts';
+import { fitHostTerms, HOST_TERMS, scenarioForRun, type ComponentResidual, type DeploymentOverrides, type HostTermName, type RunToFit } from '../calibrate/fromRun.ts';
+import { readMeasuredRun } from '../calibrate/measuredRun.ts';
 
 export interface FromRunFlags {
   output: string;
@@ -28,6 +25,7 @@ export interface FromRunFlags {
   maxBatchedTokens?: string;
   kvCapacity?: string;
   ranksPerNode?: string;
+  asyncScheduling?: string;
   name?: string;
   json?: boolean;
 }
@@ -56,36 +54,17 @@ export function parseFitTerms(raw: string | undefined): HostTermName[] | undefin
   return [...new Set(out)] as HostTermName[];
 }
 
-const hasKey = (k: string) => (SWEEP_KEYS as readonly string[]).includes(k);
-
-/** The deployment of one run: flags first, then what the log recorded. */
-export function scenarioForRun(run: MeasuredRun, k: number, f: Omit<FromRunFlags, 'output' | 'fromRun'>, dp: number | undefined): Scenario {
-  const model = f.model ?? run.stepModel;
-  if (model === undefined) {
-    throw new InputError('model', undefined, `${run.path} does not record a step model${run.modelName ? ` (it served ${run.modelName})` : ''}; pass --model PRESET|model.json, the base model to add the host terms to`, { hasValue: false });
-  }
-  const g = dp ?? run.dp;
-  if (g === undefined) throw new InputError('dp', undefined, `${run.path} does not record the DP size; pass --dp N`, { hasValue: false });
-  if (run.dp !== undefined && dp !== undefined && run.dp !== dp) throw new InputError('dp', dp, `${run.path} records DP ${run.dp}`);
-  const entry: Record<string, unknown> = { model, dp: g };
-  const maxNumSeqs = positive('max_num_seqs', f.maxNumSeqs, true) ?? run.maxNumSeqs;
-  if (maxNumSeqs !== undefined) entry.max_num_seqs = maxNumSeqs;
-  const mbt = positive('max_batched_tokens', f.maxBatchedTokens, true) ?? run.maxBatchedTokens;
-  if (mbt !== undefined) entry.max_batched_tokens = mbt;
-  if (run.blockSize !== undefined) entry.block_size = run.blockSize;
-  const kv = positive('kv_capacity', f.kvCapacity, true) ?? (run.kvBlocks !== undefined && run.blockSize !== undefined ? run.kvBlocks * run.blockSize : undefined);
-  if (kv !== undefined) entry.kv_capacity = kv;
-  if (run.maxModelLen !== undefined) entry.max_model_len = run.maxModelLen;
-  if (f.router !== undefined) entry.router = f.router;
-  if (run.asyncScheduling !== undefined && hasKey('async_scheduling')) entry.async_scheduling = run.asyncScheduling ? 'on' : 'off';
-  const rpn = positive('ranks_per_node', f.ranksPerNode, true);
-  if (rpn !== undefined && hasKey('ranks_per_node')) entry.ranks_per_node = rpn;
-  try {
-    return scenarioFromFlat(entry, k);
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(e.field, e.value, `${e.reason} (the deployment of ${run.path})`, { hasValue: e.hasValue });
-    throw e;
-  }
+/** The deployment overrides given on the command line, checked. */
+function overridesOf(f: Omit<FromRunFlags, 'output' | 'fromRun'>): Omit<DeploymentOverrides, 'dp'> {
+  return {
+    model: f.model,
+    maxNumSeqs: positive('max_num_seqs', f.maxNumSeqs, true),
+    maxBatchedTokens: positive('max_batched_tokens', f.maxBatchedTokens, true),
+    kvCapacity: positive('kv_capacity', f.kvCapacity, true),
+    router: f.router,
+    asyncScheduling: f.asyncScheduling,
+    ranksPerNode: positive('ranks_per_node', f.ranksPerNode, true),
+  };
 }
 
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
@@ -100,7 +79,8 @@ export function formatResiduals(rs: readonly ComponentResidual[]): string[] {
     }
     const what = r.window ? `tpot ${r.window[0].toFixed(1)}-${r.window[1].toFixed(1)} s` : r.component;
     const src = r.from === 'metrics' ? ', /metrics' : '';
-    out.push(`    ${what.padEnd(18)} measured ${f2(r.measuredMs).padStart(9)} ms  predicted ${f2(r.predictedMs).padStart(9)} ms  ${(r.errorPct >= 0 ? '+' : '') + r.errorPct.toFixed(1)}%  (${r.anchor}-anchored${src}, n ${r.n})`);
+    const anchor = r.anchor === 'arrival' ? 'from server arrival' : `${r.anchor}-anchored`;
+    out.push(`    ${what.padEnd(18)} measured ${f2(r.measuredMs).padStart(9)} ms  predicted ${f2(r.predictedMs).padStart(9)} ms  ${(r.errorPct >= 0 ? '+' : '') + r.errorPct.toFixed(1)}%  (${anchor}${src}, n ${r.n})`);
   }
   return out;
 }
@@ -117,7 +97,8 @@ export async function calibrateFromRun(f: FromRunFlags): Promise<void> {
   );
   const runs = f.fromRun.map((p) => readMeasuredRun(p, 'from_run', { seed }));
   const dps = dpPerRun(f.dp, runs.length);
-  const entries: RunToFit[] = runs.map((run, k) => ({ run, scenario: scenarioForRun(run, k, f, dps[k]), speed: speed ?? run.speed }));
+  const o = overridesOf(f);
+  const entries: RunToFit[] = runs.map((run, k) => ({ run, scenario: scenarioForRun(run, { ...o, dp: dps[k] }, k), speed: speed ?? run.speed }));
   const models = new Set(entries.map((e) => e.scenario.model));
   if (models.size > 1) throw new InputError('model', [...models].join(', '), 'the runs record different step models; pass --model BASE');
   const fit = await fitHostTerms(entries, { terms, name: f.name, ranksPerNode: positive('ranks_per_node', f.ranksPerNode, true) });

@@ -196,6 +196,10 @@ describe('balanceroute calibrate --from-run (CLI)', () => {
     expect(c.stdout).toMatch(/tpot 0\.0-/);
     const spec = JSON.parse(readFileSync(out, 'utf8')) as { coefficients: Record<string, number> };
     expect(Math.abs(spec.coefficients.hostPerStep / US - 900)).toBeLessThanOrEqual(9);
+    // The deployment's flags reach the replay: a synchronous scheduler is another deployment.
+    const sync = await run(['calibrate', '--from-run', log, '--model', tinyPath, '--dp', '1', '--async-scheduling', 'off', '--json', '-o', join(dir, 'sync.json')]);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(JSON.parse(sync.stdout).terms[0].name).toBe('hostPerStep');
   });
 
   it('refuses without a DP size or base model, and with an undetermined term', async () => {
@@ -213,6 +217,9 @@ describe('balanceroute calibrate --from-run (CLI)', () => {
     expect(d.stderr).toMatch(/^balanceroute: fit: unknown host term; known: hostPerStep, hostPerRequest, dpSyncIntraNode, dpSyncInterNode/);
     const e = await run(['calibrate', 'somewhere', '--from-run', log, '-o', out]);
     expect(e.stderr).toMatch(/^balanceroute: profile: give either a profile\/config or --from-run/);
+    const g = await run(['calibrate', '--from-run', log, '--model', tinyPath, '--dp', '1', '--async-scheduling', 'maybe', '-o', out]);
+    expect(g.code).toBe(2);
+    expect(g.stderr).toMatch(/^balanceroute: async_scheduling: .*\(the deployment of .*requests\.jsonl\)/);
     const f = await run(['calibrate', tinyPath, '--fit', 'hostPerStep', '-o', out]);
     expect(f.stderr).toMatch(/^balanceroute: fit: applies to calibrate --from-run only/);
     expect(() => readFileSync(out)).toThrow();
