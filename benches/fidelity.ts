@@ -15,10 +15,13 @@ import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { calibrate } from '../src/calibrate/calibrate.ts';
 import type { PresetSpec } from '../src/calibrate/presetSpec.ts';
-import { scenarioFromFlat } from '../src/config/expand.ts';
+import { scenarioForRun, workloadOf } from '../src/calibrate/fromRun.ts';
+import { readMeasuredRun as readRunForFit } from '../src/calibrate/measuredRun.ts';
 import type { Scenario } from '../src/config/scenario.ts';
-import { runScenario } from '../src/engine/cpu/runScenario.ts';
-import type { RunResult } from '../src/engine/types.ts';
+import { simulate } from '../src/engine/cpu/simulate.ts';
+import type { RequestLog } from '../src/engine/types.ts';
+import type { RunMetrics } from '../src/metrics/types.ts';
+import { resolveStepModel } from '../src/model/presets.ts';
 import { DATA_DIR, FIDELITY_DIR, FIDELITY_RUNS, MODELS_DIR, NOT_REPLAYED, SOURCE_COMMIT, type FidelityRun } from './fidelity/runs.ts';
 import {
   componentTable,
@@ -35,7 +38,6 @@ import {
   replaceBetweenMarkers,
   tableRows,
   textTable,
-  traceCsv,
   type ComponentRow,
   type Latencies,
   type TableRow,
@@ -67,8 +69,11 @@ function prepare(run: FidelityRun): PreparedRun {
   const measured = readMeasuredRun(dir);
   const m = measured.meta;
   if (m.tp !== run.tp || m.dp !== run.dp) throw new Error(`${run.id}: meta.json says TP ${m.tp} DP ${m.dp}, runs.ts says TP ${run.tp} DP ${run.dp}`);
-  const tracePath = join(tmp, `${run.id}.csv`);
-  writeFileSync(tracePath, traceCsv(measured.requests));
+  // The same run as calibrate --from-run reads it (requests in arrival order, deployment from
+  // meta.json); the suite pairs requests by index, so the two orders must agree.
+  const fitRun = readRunForFit(join(dir, 'vllm', 'requests.jsonl'));
+  const order = [...measured.requests].sort((a, b) => a.arrival - b.arrival || a.index - b.index);
+  if (order.some((r, i) => r.index !== i)) throw new Error(`${run.id}: requests are not in arrival order by index`);
   const cal = calibrate({
     path: join(DATA_DIR, 'profiles', run.profile.dir),
     tp: run.tp,
@@ -77,40 +82,47 @@ function prepare(run: FidelityRun): PreparedRun {
     maxContext: MAX_CONTEXT,
     name: run.id,
   });
-  const entry: Record<string, unknown> = {
-    workload: 'trace',
-    trace: tracePath,
-    rate: 0,
-    requests: 0,
-    max_output: Math.max(...measured.requests.map((r) => r.output)),
-    dp: run.dp,
-    router: 'vllm_default',
-    dispatch: 'on_arrival',
-    stats_interval_ms: 100,
-    max_num_seqs: m.maxNumSeqs,
-    max_batched_tokens: m.maxBatchedTokens,
-    block_size: m.blockSize ?? 16,
-    timeout_s: 0,
-    timeseries: true,
-    // The run's resolved config where it recorded one, else vLLM 0.19's default (on).
-    async_scheduling: (m.asyncScheduling ?? true) ? 'on' : 'off',
-    ...(m.numGpuBlocks !== undefined ? { kv_capacity: m.numGpuBlocks * (m.blockSize ?? 16) } : {}),
-  };
-  return { run, measured, tracePath, base: cal.preset, entry };
+  return { run, measured, fitRun, base: cal.preset };
 }
 
-/** A prepared run's scenario with a model spec (written to a file of its own: model files are cached by path). */
+/**
+ * A prepared run's deployment with a model spec: scenarioForRun (DP, limits, block size, KV
+ * capacity from num_gpu_blocks and async scheduling from the resolved config where meta.json
+ * records them), vLLM's DP load balancer, and async scheduling on where the run recorded nothing
+ * (vLLM 0.19's default). The model goes to a file of its own (model files are cached by path).
+ */
 let modelSerial = 0;
 function scenarioWith(p: PreparedRun, spec: PresetSpec): Scenario {
   const path = join(tmp, `model-${modelSerial++}.json`);
   writeFileSync(path, JSON.stringify(spec));
-  return scenarioFromFlat({ ...p.entry, model: path });
+  return scenarioForRun(p.fitRun, { model: path, router: 'vllm_default', asyncScheduling: p.fitRun.asyncScheduling === undefined ? 'on' : undefined });
+}
+
+/** Replay a run's own workload (as the host fit does) and keep the per-request log. */
+function replay(p: PreparedRun, spec: PresetSpec): { log: RequestLog; metrics: RunMetrics } {
+  const sc = scenarioWith(p, spec);
+  const wl = workloadOf(p.fitRun, 1);
+  const out = simulate(sc, wl, resolveStepModel(sc.model), { detail: true });
+  const d = out.requests!;
+  return {
+    metrics: out.metrics,
+    log: {
+      arrival_us: wl.arrivalUs,
+      prompt: wl.prompt,
+      output: wl.output,
+      status: d.status,
+      rank: d.rank,
+      admit_us: d.admitUs,
+      queued_us: d.queuedUs,
+      scheduled_us: d.scheduledUs,
+      first_token_us: d.firstTokenUs,
+      end_us: d.endUs,
+    },
+  };
 }
 
 /** Engine-anchored per-request latencies of a simulation (queued -> first token / end). */
-function oursLatencies(r: RunResult): Latencies & { firstS: number[]; endS: number[] } {
-  const q = r.requests;
-  if (!q) throw new Error('simulation kept no request log');
+function oursLatencies(q: RequestLog): Latencies & { firstS: number[]; endS: number[] } {
   const n = q.arrival_us.length;
   const out = { ttft: [] as number[], tpot: [] as number[], e2e: [] as number[], firstS: [] as number[], endS: [] as number[] };
   for (let i = 0; i < n; i++) {
@@ -145,7 +157,7 @@ const rows: TableRow[] = [];
 /** First arrival to last token, s (measured: arrivals mapped onto the engine clock through request 0's queued_ts). */
 const makespans: { run: string; measured: number; ours: number; peer: number }[] = [];
 const components: ComponentRow[] = [];
-const perRun: { p: PreparedRun; model: PresetSpec; ours: ReturnType<typeof oursLatencies>; measured: Latencies; peer: Latencies; result: RunResult }[] = [];
+const perRun: { p: PreparedRun; model: PresetSpec; ours: ReturnType<typeof oursLatencies>; measured: Latencies; peer: Latencies }[] = [];
 mkdirSync(MODELS_DIR, { recursive: true });
 for (const p of prepared) {
   const fit = fits.get(p.run.host)!;
@@ -154,8 +166,8 @@ for (const p of prepared) {
     description: `${p.base.description}; host terms of ${p.run.host} (${fit.fittedOn.join(', ')}), docs/fidelity.md`,
     coefficients: { ...p.base.coefficients, ...fit.terms },
   };
-  const result = runScenario(scenarioWith(p, model));
-  const ours = oursLatencies(result);
+  const result = replay(p, model);
+  const ours = oursLatencies(result.log);
   const measured = measuredLatencies(p.measured.requests);
   const peer = llmServingSimLatencies(join(DATA_DIR, p.run.id, 'llmservingsim', 'requests.csv'), p.measured.requests.length);
   const done = ours.ttft.filter((v) => Number.isFinite(v)).length;
@@ -164,7 +176,7 @@ for (const p of prepared) {
   rows.push(...tableRows(p.run.id, p.run.role, measured, ours, peer));
   const reqs = p.measured.requests;
   const mc = measuredComponents(reqs);
-  const q = result.requests!;
+  const q = result.log;
   const oq: number[] = [];
   const op: number[] = [];
   for (let i = 0; i < q.status.length; i++) {
@@ -180,7 +192,7 @@ for (const p of prepared) {
     ours: result.metrics.makespan_s,
     peer: (Math.max(...peerRows.map((r) => r.end_time)) - Math.min(...peerRows.map((r) => r.arrival))) / 1e9,
   });
-  perRun.push({ p, model, ours, measured, peer, result });
+  perRun.push({ p, model, ours, measured, peer });
   if (write) writeFileSync(join(MODELS_DIR, `${p.run.id}.json`), JSON.stringify(model, null, 2) + '\n');
 }
 const wallS = (performance.now() - t0) / 1e3;

@@ -3,24 +3,22 @@
  * the runs runs.ts marks `calibration` (or, for a host with a single run, `self-calibrated` on that
  * run) and applied unchanged to every run of the host. Prediction runs never reach this file.
  */
-import { join } from 'node:path';
 import { fitHostTerms } from '../../src/calibrate/fromRun.ts';
-import { readMeasuredRun as readRunForFit } from '../../src/calibrate/measuredRun.ts';
+import type { MeasuredRun as FitRun } from '../../src/calibrate/measuredRun.ts';
 import type { PresetSpec } from '../../src/calibrate/presetSpec.ts';
 import type { Scenario } from '../../src/config/scenario.ts';
-import { DATA_DIR } from './runs.ts';
 import type { FidelityRun } from './runs.ts';
 import type { MeasuredRun } from './suite.ts';
 
 /** A run ready to simulate. */
 export interface PreparedRun {
   run: FidelityRun;
+  /** The run as the suite's tables read it (benches/fidelity/suite.ts). */
   measured: MeasuredRun;
-  tracePath: string;
+  /** The same run as calibrate --from-run reads it (src/calibrate/measuredRun.ts). */
+  fitRun: FitRun;
   /** Step model from the profile alone (no host terms). */
   base: PresetSpec;
-  /** Scenario keys besides the model (snake_case, as a sweep entry). */
-  entry: Record<string, unknown>;
 }
 
 export interface HostFit {
@@ -96,8 +94,7 @@ export function manualHostTerms(host: string, hostPerStepUs: number): HostFit {
  * hostPerStep only (bisection in whole µs on mean TPOT), on the profile-calibrated model.
  */
 async function fitPerStepConstant(p: PreparedRun, scenarioFor: ScenarioFor): Promise<{ hostPerStep: number; tpotAfter: string; clampedLow: boolean }> {
-  const run = readRunForFit(join(DATA_DIR, p.run.id, 'vllm', 'requests.jsonl'));
-  const fit = await fitHostTerms([{ run, scenario: scenarioFor(p, p.base) }], { terms: ['hostPerStep'], base: p.base });
+  const fit = await fitHostTerms([{ run: p.fitRun, scenario: scenarioFor(p, p.base) }], { terms: ['hostPerStep'], base: p.base });
   const t = fit.terms.find((x) => x.name === 'hostPerStep')!;
   const r = fit.residuals.find((x) => x.component === 'tpot' && x.window === undefined)!;
   // fitHostTerms stops at 0 when the profile-only model is already slower than the run.

@@ -186,18 +186,6 @@ export function llmServingSimLatencies(path: string, n: number): Latencies {
   return out;
 }
 
-/**
- * The replay trace of a measured run: arrivals are the front end's `arrival_time` stamps relative
- * to the first request (the times requests actually reached vLLM, which is what the simulator's
- * arrival means), lengths as served. CSV columns as `--trace` reads them.
- */
-export function traceCsv(reqs: readonly MeasuredRequest[]): string {
-  const t0 = Math.min(...reqs.map((r) => r.arrival));
-  const lines = ['input_toks,output_toks,arrival_time_ns'];
-  for (const r of reqs) lines.push(`${r.input},${r.output},${Math.round((r.arrival - t0) * 1e9)}`);
-  return lines.join('\n') + '\n';
-}
-
 // ---- statistics (validate.py's conventions) ----
 
 /** Linear interpolation between order statistics, index q/100 * (n − 1): validate.py's `_percentile` (and NumPy's default). */

@@ -14,7 +14,6 @@ import {
   replaceBetweenMarkers,
   statOf,
   tableRows,
-  traceCsv,
 } from '../../benches/fidelity/suite.ts';
 
 const RUN = join(import.meta.dirname, '..', 'fixtures', 'fidelity', 'run');
@@ -48,10 +47,6 @@ describe('fidelity suite data', () => {
     expect(p.tpot.slice(0, 2)).toEqual([80, 100]);
     expect(p.tpot[2]).toBeNaN();
     expect(() => llmServingSimLatencies(join(RUN, 'llmservingsim', 'requests.csv'), 2)).toThrow(/request_id 2 outside 0..1/);
-  });
-
-  it('the replay trace: arrivals relative to the first, lengths as served', () => {
-    expect(traceCsv(run.requests)).toBe('input_toks,output_toks,arrival_time_ns\n10,5,0\n20,3,500000000\n30,1,1250000000\n');
   });
 
   it('percentiles interpolate between order statistics (validate.py, NumPy)', () => {
