@@ -309,6 +309,16 @@ function replay(p: Prepared, values: TermValues): Predicted {
   return { ok, arrivalUs: p.workload.arrivalUs, firstUs: d.firstTokenUs, endUs: d.endUs, queuedUs: d.queuedUs, scheduledUs: d.scheduledUs };
 }
 
+/**
+ * One request's predicted TPOT, µs: (E2E - TTFT) / (o - 1) on the run's anchor; client-side it
+ * carries the model's front-end terms (perTokenUs between tokens, egressUs after the last).
+ */
+function predTpotUs(p: Prepared, r: Predicted, i: number): number {
+  const o = p.workload.output[i];
+  const fe = p.run.anchor === 'client' ? p.frontend.egressUs + p.frontend.perTokenUs * (o - 1) : 0;
+  return (r.endUs[i] - r.firstUs[i] + fe) / (o - 1);
+}
+
 /** Mean predicted TPOT (ms) over the requests completed in both the run and the replay. */
 function predictedTpot(p: Prepared, r: Predicted): number {
   let s = 0;
@@ -316,9 +326,7 @@ function predictedTpot(p: Prepared, r: Predicted): number {
   const o = p.workload.output;
   for (let i = 0; i < r.ok.length; i++) {
     if (!r.ok[i] || !p.run.ok[i] || o[i] < 2 || p.run.ttftUs[i] < 0 || p.run.e2eUs[i] < 0) continue;
-    // The front end's per-token term sits between the engine's tokens on the client side.
-    const fe = p.run.anchor === 'client' ? p.frontend.perTokenUs : 0;
-    s += ((r.endUs[i] - r.firstUs[i]) / (o[i] - 1) + fe) / 1000;
+    s += predTpotUs(p, r, i) / 1000;
     n++;
   }
   return n ? s / n : NaN;
@@ -568,7 +576,7 @@ function residualsOf(ps: readonly Prepared[], values: TermValues): ComponentResi
       const o = p.workload.output[i];
       if (o > 1) {
         tpotM.push(((run.e2eUs[i] - run.ttftUs[i]) * s) / 1000 / (o - 1));
-        tpotP.push(((r.endUs[i] - r.firstUs[i]) / (o - 1) + (anchor === 'client' ? fe.perTokenUs : 0)) / 1000);
+        tpotP.push(predTpotUs(p, r, i) / 1000);
         tpotAt.push(r.arrivalUs[i]);
       }
       if (run.queueUs && run.prefillUs && run.queueUs[i] >= 0 && run.prefillUs[i] >= 0) {

@@ -80,7 +80,7 @@ export function formatResiduals(rs: readonly ComponentResidual[]): string[] {
     const what = r.window ? `tpot ${r.window[0].toFixed(1)}-${r.window[1].toFixed(1)} s` : r.component;
     const src = r.from === 'metrics' ? ', /metrics' : '';
     const anchor = r.anchor === 'arrival' ? 'from server arrival' : `${r.anchor}-anchored`;
-    out.push(`    ${what.padEnd(18)} measured ${f2(r.measuredMs).padStart(9)} ms  predicted ${f2(r.predictedMs).padStart(9)} ms  ${(r.errorPct >= 0 ? '+' : '') + r.errorPct.toFixed(1)}%  (${anchor}${src}, n ${r.n})`);
+    out.push(`    ${what.padEnd(18)} measured ${f2(r.measuredMs).padStart(9)} ms  predicted ${f2(r.predictedMs).padStart(9)} ms  ${Number.isFinite(r.errorPct) ? `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}%` : '-'}  (${anchor}${src}, n ${r.n})`);
   }
   return out;
 }

@@ -91,6 +91,29 @@ describe('fitHostTerms', () => {
     expect(res('ttft').anchor).toBe('client');
   });
 
+  it("client-side runs carry the model's front-end terms (SPEC: ingress, egress, per token)", async () => {
+    const fe = { ingressUs: 3000, egressUs: 1000, perTokenUs: 50 };
+    const path = join(dir, 'tiny-fe.json');
+    writeFileSync(path, JSON.stringify({ ...TINY, name: 'tiny-fe', frontend: fe }));
+    const sc = scenarioFromFlat({ model: path, dp: 1, rate: 8, requests: 150, seed: 11, max_output: 150 });
+    const wl = getWorkload(sc.workload);
+    const d = simulate(sc, wl, { ...resolveStepModel(path), hostPerStep: 1500 * US } as StepModel, { detail: true }).requests!;
+    const n = wl.n;
+    const run: MeasuredRun = { source: 'loadgen', anchor: 'client', path: 'fe.arrow', arrivalUs: wl.arrivalUs.slice(), prompt: wl.prompt.slice(), output: wl.output.slice(), ok: new Uint8Array(n), ttftUs: new Float64Array(n).fill(-1), e2eUs: new Float64Array(n).fill(-1), notes: [] };
+    for (let i = 0; i < n; i++) {
+      if (d.status[i] !== 4) continue;
+      run.ok[i] = 1;
+      run.ttftUs[i] = d.firstTokenUs[i] - wl.arrivalUs[i] + fe.ingressUs + fe.perTokenUs;
+      run.e2eUs[i] = d.endUs[i] - wl.arrivalUs[i] + fe.ingressUs + fe.egressUs + fe.perTokenUs * wl.output[i];
+    }
+    const fit = await fitHostTerms([{ run, scenario: sc }]);
+    expect(Math.abs(term(fit, 'hostPerStep').valuePs / US - 1500)).toBeLessThanOrEqual(15);
+    for (const c of ['ttft', 'tpot', 'e2e']) {
+      const x = fit.residuals.find((y) => y.component === c && !y.window)!;
+      expect(Math.abs(x.errorPct), c).toBeLessThan(1);
+    }
+  });
+
   it('engine-anchored runs get queue-wait and prefill-service residuals', async () => {
     const r = synthetic({ dp: 1, rate: 6, requests: 150, seed: 2, max_output: 150 }, { hostPerStep: 1500 * US }, 'engine', 'requests.jsonl');
     const fit = await fitHostTerms([r]);
