@@ -43,6 +43,8 @@ export interface RunSettings {
   interrupted: boolean;
   /** Router, knobs and rank count from a gateway decision log (--gateway-log). */
   gateway?: { router: string | null; routerParams: string | null; ranks: number | null };
+  /** What the server reported (serverInfo.ts serverMetadata): per-request log metadata only. */
+  server?: Record<string, string>;
 }
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -70,7 +72,7 @@ export function measuredTable(records: readonly RequestRecord[], s: RunSettings)
     col('http_status', 'int32', records.map((r) => r.httpStatus)),
     col('error', 'utf8', records.map((r) => (r.ok ? null : r.error))),
   ];
-  const base = makeTable(columns, { ...settingsMetadata(s), format: MEASURED_FORMAT });
+  const base = makeTable(columns, { ...settingsMetadata(s), ...(s.server ?? {}), format: MEASURED_FORMAT });
   // Inter-token latencies: one list per request (a List<Float64> column).
   const itl = vectorFromArray(records.map((r) => r.itlMs), new List(new Field('item', new Float64(), true))) as Vector;
   const vectors: Record<string, Vector> = {};

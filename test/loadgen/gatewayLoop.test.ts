@@ -79,7 +79,7 @@ describe('loadgen through the gateway', () => {
     const lg = await runCli(['loadgen', '--url', gwUrl, '--rate', '10', '--requests', '40', '--seed', '2', '--max-output', '64', '-o', measured, '-q']);
     expect(lg.code, lg.stderr).toBe(0);
     await stop(gw); // flushes the decision log
-    const pr0 = await runCli(['predict', measured, '--gateway-log', log, '--speed', '10', '-o', join(dir, 'p.arrow'), '-q']);
+    const pr0 = await runCli(['predict', measured, '--gateway-log', log, '--model', 'qwen3-30b-a3b-h100', '--speed', '10', '-o', join(dir, 'p.arrow'), '-q']);
     expect(pr0.code, pr0.stderr).toBe(0);
     const s = readArrowFile(join(dir, 'p.summary.arrow')).rows()[0];
     expect([s.router, s.dp]).toEqual(['jsq_load', 2]);

@@ -40,7 +40,7 @@ beforeAll(async () => {
   } finally {
     await fake.close();
   }
-  const p = await run(['predict', measured, '-o', predicted, '--dp', '2', '--router', 'jsq_load', '-q']);
+  const p = await run(['predict', measured, '-o', predicted, '--model', 'qwen3-30b-a3b-h100', '--dp', '2', '--router', 'jsq_load', '-q']);
   expect(p.stderr).toBe('');
   expect(p.code).toBe(0);
 }, 60_000);
@@ -91,7 +91,7 @@ describe('predict', () => {
 
   it('--speed maps wall time to model time and back', async () => {
     const p10 = join(dir, 'p10.arrow');
-    const r = await run(['predict', measured, '-o', p10, '--dp', '2', '--router', 'jsq_load', '--speed', '10', '-q']);
+    const r = await run(['predict', measured, '-o', p10, '--model', 'qwen3-30b-a3b-h100', '--dp', '2', '--router', 'jsq_load', '--speed', '10', '-q']);
     expect(r.code).toBe(0);
     const rows = readArrowFile(p10).rows();
     const m = new Map(readArrowFile(measured).rows().map((x) => [x.request, x]));
@@ -104,7 +104,7 @@ describe('predict', () => {
 
   it('--rtt-ms adds the round trip to first-token and end times, not to TPOT', async () => {
     const p2 = join(dir, 'p-rtt.arrow');
-    const r = await run(['predict', measured, '-o', p2, '--dp', '2', '--router', 'jsq_load', '--rtt-ms', '2.5', '-q']);
+    const r = await run(['predict', measured, '-o', p2, '--model', 'qwen3-30b-a3b-h100', '--dp', '2', '--router', 'jsq_load', '--rtt-ms', '2.5', '-q']);
     expect(r.code).toBe(0);
     const base = new Map(readArrowFile(predicted).rows().map((x) => [x.request, x]));
     for (const x of readArrowFile(p2).rows()) {
@@ -228,14 +228,14 @@ describe('a gateway decision log', () => {
     expect(summary.router).toBe('vllm_default');
     expect(summary.dp).toBe(3);
     const p = join(dir, 'gwp.arrow');
-    const pr = await run(['predict', m, '-o', p, '-q']);
+    const pr = await run(['predict', m, '-o', p, '--model', 'qwen3-30b-a3b-h100', '-q']);
     expect(pr.code).toBe(0);
     const s = readArrowFile(p.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
     expect(s.router).toBe('vllm_default');
     expect(s.dp).toBe(3);
     expect(JSON.parse(s.router_params as string)).toEqual({ waiting_weight: 2, rotate: 'no' });
     // An explicit flag wins.
-    const pr2 = await run(['predict', m, '-o', p, '--router', 'jsq_load', '--dp', '2', '-q']);
+    const pr2 = await run(['predict', m, '-o', p, '--model', 'qwen3-30b-a3b-h100', '--router', 'jsq_load', '--dp', '2', '-q']);
     expect(pr2.code).toBe(0);
     const s2 = readArrowFile(p.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
     expect([s2.router, s2.dp]).toEqual(['jsq_load', 2]);

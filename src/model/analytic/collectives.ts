@@ -75,3 +75,16 @@ export function analyticCollectives(gpu: GpuSpec, linkEfficiency = 0.7): Collect
 export function collectivesFor(gpu: GpuSpec): CollectiveModel {
   return gpu.key === 'rtxpro6000' ? RTXPRO6000_PCIE_NCCL : analyticCollectives(gpu);
 }
+
+/**
+ * A ring all-reduce of `bytes` over G ranks (tensor parallelism's all-reduce after the attention
+ * output and the MLP down projection): a reduce-scatter in which each rank receives bytes / G, then
+ * an all-gather in which each contributes bytes / G (the ring algorithm's two phases, NCCL's
+ * default for these sizes). Built from the measured all-gather and reduce-scatter tables, not
+ * measured itself; vLLM's custom all-reduce (one-shot over peer-to-peer PCIe) can be faster for
+ * small messages where the GPUs allow peer access.
+ */
+export function allReduceUs(c: CollectiveModel, bytes: number, G: number): number {
+  if (G <= 1) return 0;
+  return c.reduceScatterUs(bytes / G, G) + c.allGatherUs(bytes / G, G);
+}

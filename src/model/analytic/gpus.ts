@@ -123,11 +123,39 @@ export const GPUS: Record<string, GpuSpec> = {
   },
 };
 
+/**
+ * GPUs known only to profile calibration (`balanceroute calibrate PROFILE_DIR`): the profile
+ * supplies every step time; the spec gives memory (KV capacity) and the link. No analytic
+ * presets are generated for them.
+ */
+export const PROFILE_GPUS: Record<string, GpuSpec> = {
+  rtx4090: {
+    key: 'rtx4090',
+    name: 'NVIDIA GeForce RTX 4090',
+    // As CUDA reports it (25,250,627,584 B; vLLM run metadata in casys-kaist/LLMServingSim
+    // bench/examples/RTX4090/Llama-3.1-8B/vllm/meta.json); the datasheet says 24 GB GDDR6X.
+    memoryBytes: 25_250_627_584,
+    memoryBytesPerSecond: 1.008e12,
+    bf16FlopsPerSecond: 165.2e12,
+    fp8FlopsPerSecond: 330.3e12,
+    interconnect: {
+      kind: 'pcie',
+      bytesPerSecond: 31.5e9,
+      latencySeconds: 10e-6,
+      source: 'no NVLink: PCIe 4.0 x16, 16 GT/s x 16 lanes with 128b/130b coding = 31.5 GB/s per direction (PCI-SIG PCIe 4.0); 10 µs per collective assumed',
+    },
+    source:
+      'NVIDIA Ada GPU architecture whitepaper (GeForce RTX 4090: 24 GB GDDR6X, 1,008 GB/s, FP16/BF16 tensor with FP32 accumulate 165.2 TFLOPS dense, FP8 330.3 TFLOPS dense)',
+  },
+};
+
 /** Look a GPU up by key or by a name as vLLM's profiler writes it (`RTXPRO6000`, `H100`, ...). */
 export function findGpu(nameOrKey: string): GpuSpec | undefined {
   const k = nameOrKey.toLowerCase().replace(/[^a-z0-9]/g, '');
   if (GPUS[k]) return GPUS[k];
+  if (PROFILE_GPUS[k]) return PROFILE_GPUS[k];
   if (k.includes('rtxpro6000')) return GPUS.rtxpro6000;
+  if (k.includes('rtx4090') || k.includes('geforcertx4090')) return PROFILE_GPUS.rtx4090;
   for (const key of ['h200', 'h100', 'b200', 'a100']) if (k.includes(key)) return GPUS[key];
   return undefined;
 }

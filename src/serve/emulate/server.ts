@@ -52,6 +52,11 @@ export interface EmulatorConfig {
   /** First port (0 = ephemeral; external mode: every port ephemeral). */
   port: number;
   servedModelName: string;
+  /**
+   * The step-time model (preset name or model file) behind the emulator, reported on /version so
+   * that a load run's log can name it (`predict`, `calibrate --from-run`).
+   */
+  stepModel?: string;
   maxModelLen: number;
   /** KV capacity per rank in tokens: a request longer than this can never run. */
   kvCapacity: number;
@@ -228,7 +233,13 @@ export class Emulator {
         sendJson(res, 200, modelList(this.cfg.servedModelName, this.created, this.cfg.maxModelLen));
         return;
       case '/version':
-        sendJson(res, 200, { version: 'balanceroute-emulate' });
+        // vLLM answers {version}; the rest says what a load run's log records about the server.
+        sendJson(res, 200, {
+          version: 'balanceroute-emulate',
+          ...(this.cfg.stepModel !== undefined ? { step_model: this.cfg.stepModel } : {}),
+          data_parallel_size: this.cfg.dp,
+          speed: this.cfg.speed,
+        });
         return;
       case '/metrics':
         port.metrics.exposition().then(
