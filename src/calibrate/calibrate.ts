@@ -214,8 +214,60 @@ function stats(errs: number[]): ErrorStats {
   };
 }
 
-/** Calibrate a step-time model to a profile folder. Throws InputError on bad input. */
+/** What calibration works from: the profile, the model's architecture, the GPU and the deployment. */
+interface Setup {
+  tp: number;
+  profile: Profile;
+  arch: ModelArchitecture;
+  fig: ReturnType<typeof architectureFigures>;
+  meta: Profile['meta'];
+  gpu: GpuSpec;
+  dps: number[];
+  maxNumSeqs: number;
+  cudaGraphs: boolean;
+  maxBatched: number;
+  sizes: number[];
+  L: number;
+  overheadUs: number;
+  skewAlpha: number;
+  dramBytesPerUs: number | undefined;
+  comm: CollectiveModel;
+  ls: LockstepModel;
+  /** Per-sequence layers (LM head, sampler) for a step of `seqs` sequences, µs. */
+  perSeqUs: (seqs: number) => number;
+  notes: string[];
+}
+
+/** The per-rank least-squares fit over the attention grid, and which points it held out. */
+interface RankFit {
+  coefficients: PresetSpec['coefficients'];
+  trainIdx: number[];
+  heldOutIdx: number[];
+  excluded: number;
+  /** The profile's whole per-rank time of grid point i (the fit's target), µs. */
+  rankTruthUs: (i: number) => number;
+  /** The lockstep part of a step of `tokens` tokens at DP size G, µs. */
+  lockUs: (tokens: number, G: number) => number;
+  stepTokens: (i: number) => number;
+}
+
+/**
+ * Calibrate a step-time model to a profile folder. Throws InputError on bad input. The phases:
+ * read and check the inputs, fit the per-rank terms, build the lockstep curves and KV memory,
+ * measure the whole-step error through the engine's own functions, record the derivation.
+ */
 export function calibrate(opts: CalibrateOptions): CalibrationResult {
+  const setup = calibrationSetup(opts);
+  const fit = fitRankTerms(setup, opts);
+  const preset = presetOf(setup, fit, opts);
+  const errors = wholeStepErrors(setup, fit, preset);
+  preset.derivation = derivationOf(setup, fit, errors, opts);
+  const { profile, notes } = setup;
+  return { preset, heldOut: errors.heldOut, train: errors.train, heldOutByKind: errors.heldOutByKind, trainRows: fit.trainIdx.length, heldOutRows: fit.heldOutIdx.length, excludedRows: fit.excluded, profile, notes };
+}
+
+/** Read the profile and config, resolve the GPU, DP sizes and deployment settings, check them. */
+function calibrationSetup(opts: CalibrateOptions): Setup {
   const tp = opts.tp ?? 1;
   if (!Number.isInteger(tp) || tp < 1 || tp > 64) throw new InputError('tp', tp, 'must be an integer in [1, 64]');
   const profile = readProfile(opts.path, opts.config, tp);
@@ -269,7 +321,12 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
   const perSeq = [...profile.perSequence.values()];
   const perSeqUs = (seqs: number) => perSeq.reduce((s, series) => s + interpolate(series, seqs), 0);
 
-  // ---- the per-rank fit ----
+  return { tp, profile, arch, fig, meta, gpu, dps, maxNumSeqs, cudaGraphs, maxBatched, sizes, L, overheadUs, skewAlpha, dramBytesPerUs, comm, ls, perSeqUs, notes };
+}
+
+/** Fit the per-rank coefficients to the attention grid (every HOLD_OUT_EVERY-th point held out). */
+function fitRankTerms(setup: Setup, opts: CalibrateOptions): RankFit {
+  const { profile, L, overheadUs, sizes, maxNumSeqs, maxBatched, skewAlpha, ls, perSeqUs } = setup;
   const a = profile.attention;
   const X: number[][] = [];
   const y: number[] = [];
@@ -350,7 +407,13 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     ...(overheadUs > 0 ? { hostPerStep: toPs(overheadUs) } : {}),
   };
 
-  // ---- lockstep curves, one per DP size ----
+  return { coefficients, trainIdx, heldOutIdx, excluded, rankTruthUs, lockUs, stepTokens };
+}
+
+/** The model file: the fitted coefficients, one lockstep curve per DP size, the KV memory. */
+function presetOf(setup: Setup, fit: RankFit, opts: CalibrateOptions): PresetSpec {
+  const { dps, maxBatched, maxNumSeqs, ls, sizes, gpu, tp, arch, meta, cudaGraphs, fig } = setup;
+  const { coefficients } = fit;
   const curveMax = Math.max(maxBatched, 2048) + maxNumSeqs;
   const byDp: Record<string, { maxRankTokenCurve: StepCurve }> = {};
   for (const g of dps) byDp[String(g)] = { maxRankTokenCurve: lockstepCurve(ls, g, sizes, curveMax) };
@@ -383,7 +446,20 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     },
   };
 
-  // ---- whole-step error on held-out (and training) points, through the engine's own functions ----
+  return preset;
+}
+
+interface StepErrors {
+  heldOut: Map<number, ErrorStats>;
+  train: Map<number, ErrorStats>;
+  heldOutByKind: Map<number, Record<StepKind, ErrorStats>>;
+}
+
+/** Whole-step relative error on held-out and training points, through the engine's own step functions. */
+function wholeStepErrors(setup: Setup, fit: RankFit, preset: PresetSpec): StepErrors {
+  const { dps } = setup;
+  const a = setup.profile.attention;
+  const { heldOutIdx, trainIdx, rankTruthUs, lockUs, stepTokens } = fit;
   const model = modelFromSpec(preset, 'calibrated');
   const heldOut = new Map<number, ErrorStats>();
   const train = new Map<number, ErrorStats>();
@@ -416,7 +492,17 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     const by = (k: StepKind) => stats(e.filter((_, j) => kindOf(heldOutIdx[j]) === k));
     heldOutByKind.set(g, { decode: by('decode'), mixed: by('mixed'), prefill: by('prefill') });
   }
-  preset.derivation = {
+  return { heldOut, train, heldOutByKind };
+}
+
+/** The model file's `derivation`: what it was fitted to, with which settings, and how well. */
+function derivationOf(setup: Setup, fit: RankFit, errors: StepErrors, opts: CalibrateOptions): PresetSpec['derivation'] {
+  const { profile, meta, gpu, cudaGraphs, sizes, maxNumSeqs, tp, comm, dramBytesPerUs, overheadUs, skewAlpha } = setup;
+  const { trainIdx, heldOutIdx, excluded } = fit;
+  const { heldOut, heldOutByKind } = errors;
+  // As in presetOf: a DP rank's reserve is its TP group's.
+  const reserveBytes = tp * (opts.reserveBytes ?? defaultReserveBytes(setup.arch, setup.maxBatched, maxNumSeqs, Math.max(...setup.dps)));
+  return {
     method: 'calibrated to a layer-wise vLLM profile (docs/step-model.md §3-§6)',
     profile: displayPath(profile.dir),
     model_config: displayPath(profile.configPath),
@@ -445,7 +531,6 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
       ),
     },
   };
-  return { preset, heldOut, train, heldOutByKind, trainRows: trainIdx.length, heldOutRows: heldOutIdx.length, excludedRows: excluded, profile, notes };
 }
 
 /** A path as written into a model file: relative to the working directory when that is shorter. */
