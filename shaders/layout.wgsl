@@ -209,13 +209,8 @@ const K_PEND_BLOCKS: u32 = 17u;
 const K_PEND_SLOTS: u32 = 18u;
 const K_WORDS: u32 = 19u;
 
-// ---- request status codes (as src/engine/core/state.ts) ----
-const ST_FUTURE: u32 = 0u;
-const ST_QUEUED: u32 = 1u;
-const ST_WAITING: u32 = 2u;
-const ST_RUNNING: u32 = 3u;
-const ST_DONE: u32 = 4u;
-const ST_FAILED: u32 = 5u;
+// Request status codes (ST_*), predictor ids (PRED_*) and router ids (RT_*) are generated from
+// their TS definitions (src/engine/gpu/routing.ts) and joined after this file.
 
 // ---- internal error codes (S_ERROR) ----
 const ERR_NONE: u32 = 0u;
@@ -223,23 +218,6 @@ const ERR_STALLED: u32 = 1u;
 const ERR_BAD_RANK: u32 = 2u;
 const ERR_STEP_OVERFLOW: u32 = 3u;
 
-// ---- router ids (override constant ROUTER) ----
-const RT_ROUND_ROBIN: u32 = 0u;
-const RT_RANDOM: u32 = 1u;
-const RT_POWER_OF_TWO: u32 = 2u;
-const RT_VLLM_DEFAULT: u32 = 3u;
-const RT_VLLM_INFLIGHT: u32 = 4u;
-const RT_JSQ_LOAD: u32 = 5u;
-const RT_BR0_INT: u32 = 6u;
-const RT_BR0_FLOAT: u32 = 7u;
-const RT_BRH: u32 = 8u;
-const RT_FAST_PHI_GAUSS: u32 = 9u;
-const RT_FAST_PHI: u32 = 10u;
-// Predictor of the binary-cutoff projection (word P_PRED): routers/projections.ts.
-const PRED_ORACLE: u32 = 0u;
-const PRED_NOISY: u32 = 1u;
-const PRED_MEDIAN: u32 = 2u;
-const PRED_NONE: u32 = 3u;
 // Override value: read the router id from the parameters (one pipeline for every router).
 const RT_FROM_PARAMS: u32 = 0xffffu;
 // DISPATCH override values.

@@ -17,47 +17,8 @@ fn viewLoad(g: u32) -> u32 {
   return ranks[kIdx(K_VKV, g)] + ranks[kIdx(K_VQUEUED, g)];
 }
 
-fn route(prompt: u32) -> u32 {
-  let id = select(ROUTER, routerId, ROUTER == RT_FROM_PARAMS);
-  switch (id) {
-    case RT_ROUND_ROBIN: {
-      return routeRoundRobin();
-    }
-    case RT_RANDOM: {
-      return routeRandom();
-    }
-    case RT_POWER_OF_TWO: {
-      return routePowerOfTwo();
-    }
-    case RT_VLLM_DEFAULT: {
-      return routeVllmDefault();
-    }
-    case RT_VLLM_INFLIGHT: {
-      return routeVllmInflight();
-    }
-    case RT_JSQ_LOAD: {
-      return routeJsqLoad();
-    }
-    case RT_BR0_INT: {
-      return routeBr0Int(prompt);
-    }
-    case RT_BR0_FLOAT: {
-      return routeBr0Float(prompt);
-    }
-    case RT_BRH: {
-      return routeBrh(prompt);
-    }
-    case RT_FAST_PHI_GAUSS: {
-      return routeFastPhiGauss(prompt);
-    }
-    case RT_FAST_PHI: {
-      return routeFastPhi(prompt);
-    }
-    default: {
-      return NONE;
-    }
-  }
-}
+// `route()`, the dispatch to the functions below by router id, is generated from the routers'
+// `wgsl` ports (src/engine/gpu/routing.ts).
 
 // round_robin: ranks in turn.
 fn routeRoundRobin() -> u32 {

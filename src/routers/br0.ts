@@ -11,6 +11,9 @@ export function br0OverflowWeight(params: RouterParams, G: number): number {
   return params.b === 'G' ? G : num(params, 'b');
 }
 
+/** Integer a and b (or b = G): scores are exact integers. */
+const integerKnobs = (p: RouterParams): boolean => Number.isInteger(num(p, 'a')) && (p.b === 'G' || Number.isInteger(num(p, 'b')));
+
 export const br0 = defineRouter({
   name: 'br0',
   description: 'BR-0 (DP-BalanceRouter write-up): argmax F = a*s - b*max(s - margin, 0), margin = envelope - load; defaults a = 1, b = G, envelope max; ties -> lower load, then index.',
@@ -30,7 +33,9 @@ export const br0 = defineRouter({
     { name: 'hold_ms', kind: 'number', default: 0, min: 0, max: 1e6, description: 'per_step only: hold a request whose best rank has F < 0 (overflow outweighs the reward) for up to this long (0 = never; ours).', onlyWith: { dispatch: 'per_step' } },
   ],
   // Scores are compared multiplied by G with the mean envelope (see route): integers in, integers out.
-  integerScored: (p) => Number.isInteger(num(p, 'a')) && (p.b === 'G' || Number.isInteger(num(p, 'b'))),
+  integerScored: integerKnobs,
+  // Integer knobs: exact integer scores (U64); fractional ones: f32, as the other float routers.
+  wgsl: { fns: ['routeBr0Int', 'routeBr0Float'], prompt: true, variant: (p) => (integerKnobs(p) ? 0 : 1) },
   route(view, req, params) {
     const G = view.G;
     const a = num(params, 'a');

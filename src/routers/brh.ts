@@ -63,6 +63,7 @@ export const brh = defineRouter({
     { name: 'predictor_sigma', kind: 'number', default: 0.5, min: 0, max: 10, description: 'noisy only: sigma of the lognormal factor exp(sigma*Z) on the true remaining steps (seeded per request).' },
   ],
   integerScored: () => false,
+  wgsl: { fns: ['routeBrh'], prompt: true },
   horizon: brhSteps,
   projection: (p) => ({ kind: 'cutoff', predictor: str(p, 'predictor') as Predictor, sigma: num(p, 'predictor_sigma') }),
   route(view, req, params) {

@@ -57,7 +57,7 @@ const NO_PROJECTION: ProjectionSpec = { kind: 'none' };
  */
 export function defineRouter(
   d: Pick<RouterDef, 'name' | 'description' | 'integerScored' | 'route'> &
-    Partial<Pick<RouterDef, 'knobs' | 'horizon' | 'projection' | 'init'>> & { stream?: number },
+    Partial<Pick<RouterDef, 'knobs' | 'horizon' | 'projection' | 'init' | 'wgsl'>> & { stream?: number },
 ): RouterDef {
   const stream = d.stream;
   return {
@@ -65,6 +65,7 @@ export function defineRouter(
     description: d.description,
     knobs: d.knobs ?? [],
     integerScored: d.integerScored,
+    wgsl: d.wgsl,
     horizon: d.horizon ?? noHorizon,
     projection: d.projection ?? (() => NO_PROJECTION),
     init:

@@ -23,6 +23,7 @@ export const fastPhiGauss = defineRouter({
     { name: 'discount', kind: 'number', default: 1.0, min: 0, max: 1, description: 'Per-step discount delta: node t weighs delta^t.' },
   ],
   integerScored: () => false,
+  wgsl: { fns: ['routeFastPhiGauss'], prompt: true },
   horizon: fastPhiGaussSteps,
   projection: () => ({ kind: 'survival' }),
   route(view, req, params) {

@@ -5,5 +5,6 @@ export const jsqLoad = defineRouter({
   name: 'jsq_load',
   description: 'Least load (KV tokens + queued prompt tokens); ties -> lowest index.',
   integerScored: alwaysInteger,
+  wgsl: { fns: ['routeJsqLoad'] },
   route: (view) => argminLoad(view),
 });

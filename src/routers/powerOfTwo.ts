@@ -10,6 +10,7 @@ export const powerOfTwo = defineRouter({
   name: 'power_of_two',
   description: 'Two distinct uniformly random ranks; the one with lower load (KV + queued tokens) wins, tie -> first drawn.',
   integerScored: alwaysInteger,
+  wgsl: { fns: ['routePowerOfTwo'] },
   stream: POWER_OF_TWO_STREAM,
   route(view, _req, _params, state) {
     const G = view.G;

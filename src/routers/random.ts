@@ -9,6 +9,7 @@ export const random = defineRouter({
   name: 'random',
   description: 'Uniformly random rank per request (seeded PCG, identical on CPU and GPU).',
   integerScored: alwaysInteger,
+  wgsl: { fns: ['routeRandom'] },
   stream: RANDOM_STREAM,
   route(view, _req, _params, state) {
     if (view.G === 1) return 0;

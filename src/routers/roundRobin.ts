@@ -5,6 +5,7 @@ export const roundRobin = defineRouter({
   name: 'round_robin',
   description: 'Cyclic assignment 0, 1, ..., G-1, 0, ... ignoring load.',
   integerScored: alwaysInteger,
+  wgsl: { fns: ['routeRoundRobin'] },
   route(view, _req, _params, state) {
     const g = state[2] % view.G;
     state[2] = g + 1 === view.G ? 0 : g + 1;

@@ -133,4 +133,20 @@ export interface RouterDef {
   init: (state: Uint32Array, seed: number, G: number) => void;
   /** Choose a rank in [0, G). May update `state`. Must not modify `view`. */
   route: (view: RouterView, req: RouteRequest, params: RouterParams, state: Uint32Array) => number;
+  /** The router's port to the WebGPU engine; without one its configurations run on the CPU engine. */
+  wgsl?: WgslPort;
+}
+
+/**
+ * Where a router lives in shaders/routers.wgsl. The engine generates the router ids and the
+ * `route()` dispatch from these entries (src/engine/gpu/routing.ts), so a new router touches its
+ * own TS file and the WGSL file only.
+ */
+export interface WgslPort {
+  /** WGSL functions `fn NAME(...) -> u32` returning the chosen rank, one per variant. */
+  fns: readonly string[];
+  /** The functions take the request's prompt length (`fn NAME(prompt: u32) -> u32`). */
+  prompt?: boolean;
+  /** Which of `fns` serves these knobs (default: the first). */
+  variant?: (params: RouterParams) => number;
 }

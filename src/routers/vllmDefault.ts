@@ -12,6 +12,7 @@ export const vllmDefault = defineRouter({
   ],
   // Counts and an integer weight: exact in any arithmetic.
   integerScored: () => true,
+  wgsl: { fns: ['routeVllmDefault'] },
   route(view, _req, params, state) {
     const G = view.G;
     const ww = num(params, 'waiting_weight');

@@ -11,6 +11,7 @@ export const vllmInflight = defineRouter({
     { name: 'kv_threshold', kind: 'number', default: 0.5, min: 0, max: 1, description: 'KV usage fraction below which there is no penalty (vLLM: 0.5).' },
   ],
   integerScored: neverInteger,
+  wgsl: { fns: ['routeVllmInflight'] },
   route(view, _req, params, state) {
     const G = view.G;
     const pen = num(params, 'kv_penalty');

@@ -11,7 +11,7 @@ import type { Scenario } from '../../src/config/scenario.ts';
 import { GpuEngine } from '../../src/engine/gpu/gpuEngine.ts';
 import type { RunResult } from '../../src/engine/types.ts';
 import type { RunMetrics } from '../../src/metrics/types.ts';
-import { getRouter } from '../../src/routers/index.ts';
+import { getRouter, routerNames } from '../../src/routers/index.ts';
 import { describeGpu, probe } from './gpuAvailable.ts';
 import { equivalenceScenarios } from './equivalenceScenarios.ts';
 import { DIVERGED_BOUNDS, MIN_AGREEING_FLOAT_ROWS, exactDifferences, within, type Metric } from './tolerance.ts';
@@ -39,7 +39,7 @@ describeGpu(
 
     it('covers every router, both dispatch modes, G in {1, 2, 8, 64}, preemption, timeouts and rejections', () => {
       expect(scenarios.length).toBeGreaterThanOrEqual(64);
-      for (const router of ['round_robin', 'random', 'power_of_two', 'vllm_default', 'vllm_inflight', 'jsq_load', 'br0', 'brh', 'fast_phi', 'fast_phi_gauss']) {
+      for (const router of routerNames()) {
         for (const dispatch of ['on_arrival', 'per_step']) {
           const dps = new Set(scenarios.filter((s) => s.router === router && s.dispatch === dispatch).map((s) => s.dp));
           expect(dps.size, `${router} ${dispatch}`).toBeGreaterThan(0);

@@ -9,8 +9,9 @@ import { GpuDevice } from '../../src/engine/gpu/device.ts';
 import { webgpuGlobals } from '../../src/engine/gpu/adapter.ts';
 import { L, chunkBufferBytes, wordsPerConfig, type ChunkDims } from '../../src/engine/gpu/layout.ts';
 import { BINDINGS } from '../../src/engine/gpu/pipelines.ts';
-import { packRouter, routerIdOf } from '../../src/engine/gpu/prepare.ts';
-import { KNOBS, joinSources } from '../../src/engine/gpu/shaderSource.ts';
+import { packRouter } from '../../src/engine/gpu/prepare.ts';
+import { routerIdOf } from '../../src/engine/gpu/routing.ts';
+import { KNOBS, ROUTING, joinSources } from '../../src/engine/gpu/shaderSource.ts';
 import { Rng } from '../../src/rng.ts';
 import { GL_MAX_K } from '../../src/routers/gaussian.ts';
 import { ROUTERS, resolveRouterParams } from '../../src/routers/index.ts';
@@ -55,7 +56,7 @@ fn routeViews(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 `;
-const SOURCE = joinSources(['layout.wgsl', KNOBS, 'u64.wgsl', 'rng.wgsl', 'gaussian.wgsl', 'routers.wgsl']) + HARNESS;
+const SOURCE = joinSources(['layout.wgsl', KNOBS, ROUTING, 'u64.wgsl', 'rng.wgsl', 'gaussian.wgsl', 'routers.wgsl']) + HARNESS;
 
 interface Case {
   router: string;

@@ -2,7 +2,7 @@
  * Buffer layout of the WebGPU engine, read from shaders/layout.wgsl so that field numbers are
  * defined once. Sizes are in 32-bit words unless a name says bytes.
  */
-import { KNOBS, parseU32Constants, readShader } from './shaderSource.ts';
+import { KNOBS, ROUTING, parseU32Constants, readShader } from './shaderSource.ts';
 
 const NAMES = [
   'CTL_ACTIVE', 'CTL_RAN', 'CTL_ERRORS', 'CTL_WORDS',
@@ -19,9 +19,7 @@ const NAMES = [
   'K_WORDS', 'K_VWAIT', 'K_VRUN', 'K_VKV', 'K_VQUEUED', 'K_VUSED', 'K_INFLIGHT',
   'ST_DONE', 'ST_FAILED',
   'ERR_NONE', 'ERR_STALLED', 'ERR_BAD_RANK', 'ERR_STEP_OVERFLOW',
-  'RT_ROUND_ROBIN', 'RT_RANDOM', 'RT_POWER_OF_TWO', 'RT_VLLM_DEFAULT', 'RT_VLLM_INFLIGHT', 'RT_JSQ_LOAD',
-  'RT_BR0_INT', 'RT_BR0_FLOAT', 'RT_BRH', 'RT_FAST_PHI_GAUSS', 'RT_FAST_PHI', 'RT_FROM_PARAMS',
-  'PRED_ORACLE', 'PRED_NOISY', 'PRED_MEDIAN', 'PRED_NONE',
+  'RT_FROM_PARAMS',
   'DISPATCH_ON_ARRIVAL', 'DISPATCH_PER_STEP', 'DISPATCH_FROM_PARAMS',
   'NONE',
 ] as const;
@@ -30,7 +28,7 @@ export type LayoutName = (typeof NAMES)[number];
 
 function loadLayout(): Readonly<Record<LayoutName, number>> {
   // The generated knob slots first: P_HZ follows the knob block (P_K0 + KNOB_WORDS).
-  const consts = parseU32Constants(readShader(KNOBS) + readShader('layout.wgsl'));
+  const consts = parseU32Constants(readShader(KNOBS) + readShader(ROUTING) + readShader('layout.wgsl'));
   const out = {} as Record<LayoutName, number>;
   for (const n of NAMES) {
     const v = consts.get(n);

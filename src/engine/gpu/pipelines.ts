@@ -5,7 +5,8 @@
  */
 import type { GpuDevice } from './device.ts';
 import { GpuError } from './gpuError.ts';
-import { pipelineConstants, routerIdName } from './prepare.ts';
+import { pipelineConstants } from './prepare.ts';
+import { routerIdName } from './routing.ts';
 import { ENTRY_INIT, ENTRY_STEP, SIMULATION_MODULE, simulationSource } from './shaderSource.ts';
 import type { GpuConfig, GroupRange, Pipelines, Specialization } from './types.ts';
 

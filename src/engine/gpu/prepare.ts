@@ -13,47 +13,15 @@ import { fastPhiWeights } from '../../routers/fastPhi.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
 import { getRouter } from '../../routers/index.ts';
 import { medianRemainingTable, predictorNoiseFixed } from '../../routers/projections.ts';
-import { ROUTER_STATE_WORDS, type Predictor, type ProjectionSpec, type RouterDef, type RouterParams } from '../../routers/types.ts';
+import { ROUTER_STATE_WORDS, type ProjectionSpec, type RouterParams } from '../../routers/types.ts';
 import { getWorkload, workloadKey } from '../../workload/build.ts';
 import type { Workload } from '../../workload/types.ts';
 import { packKnobs } from './knobs.ts';
+import { predictorId, routerIdOf } from './routing.ts';
 import { L, chunkBufferBytes, wordsPerConfig, type ChunkDims } from './layout.ts';
 import type { ChunkPlan, CpuFallback, DeviceBudget, GpuConfig, PackedChunk, Specialization } from './types.ts';
 
 export type { ChunkPlan, CpuFallback, DeviceBudget, GpuConfig, PackedChunk, Specialization } from './types.ts';
-
-const ROUTER_IDS: Record<string, number | ((p: Scenario['routerParams'], def: RouterDef) => number)> = {
-  round_robin: L.RT_ROUND_ROBIN,
-  random: L.RT_RANDOM,
-  power_of_two: L.RT_POWER_OF_TWO,
-  vllm_default: L.RT_VLLM_DEFAULT,
-  vllm_inflight: L.RT_VLLM_INFLIGHT,
-  jsq_load: L.RT_JSQ_LOAD,
-  br0: (p, def) => (def.integerScored(p) ? L.RT_BR0_INT : L.RT_BR0_FLOAT),
-  brh: L.RT_BRH,
-  fast_phi: L.RT_FAST_PHI,
-  fast_phi_gauss: L.RT_FAST_PHI_GAUSS,
-};
-
-const PREDICTOR_IDS: Record<Predictor, number> = { oracle: L.PRED_ORACLE, noisy: L.PRED_NOISY, median: L.PRED_MEDIAN, none: L.PRED_NONE };
-
-/** RT_* id of a router's WGSL port for these knobs; undefined when it has none. */
-export function routerIdOf(router: string, params: RouterParams): number | undefined {
-  const idOf = Object.hasOwn(ROUTER_IDS, router) ? ROUTER_IDS[router] : undefined;
-  if (idOf === undefined) return undefined;
-  return typeof idOf === 'number' ? idOf : idOf(params, getRouter(router));
-}
-
-/** Name of a router id, for messages. */
-export function routerIdName(id: number): string {
-  const names: Record<number, string> = {
-    [L.RT_ROUND_ROBIN]: 'round_robin', [L.RT_RANDOM]: 'random', [L.RT_POWER_OF_TWO]: 'power_of_two',
-    [L.RT_VLLM_DEFAULT]: 'vllm_default', [L.RT_VLLM_INFLIGHT]: 'vllm_inflight', [L.RT_JSQ_LOAD]: 'jsq_load',
-    [L.RT_BR0_INT]: 'br0 (integer)', [L.RT_BR0_FLOAT]: 'br0 (float)', [L.RT_BRH]: 'brh', [L.RT_FAST_PHI]: 'fast_phi',
-    [L.RT_FAST_PHI_GAUSS]: 'fast_phi_gauss',
-  };
-  return names[id] ?? `router ${id}`;
-}
 
 const TWO32 = 2 ** 32;
 
@@ -385,11 +353,11 @@ export function packRouter(put: (f: number, v: number) => void, putF: (f: number
   packKnobs(r.router, r.params, { capacityTokens: r.capacityTokens, G: r.G }, put, putF, L.P_K0);
   put(L.P_ROUTER, r.routerId);
   const proj: ProjectionSpec = getRouter(r.router).projection(r.params);
-  put(L.P_PRED, proj.kind === 'cutoff' ? PREDICTOR_IDS[proj.predictor] : L.PRED_NONE);
+  put(L.P_PRED, predictorId(proj.kind === 'cutoff' ? proj.predictor : 'none'));
   put(L.P_NOISE, r.noiseAt);
   const J = r.horizon.length;
   put(L.P_J, J);
-  const weights = horizonWeights(r.routerId, r.params, r.horizon, r.survival);
+  const weights = horizonWeights(r.router, r.params, r.horizon, r.survival);
   for (let j = 0; j < J; j++) {
     const h = r.horizon[j];
     put(L.P_HZ + L.P_HZ_WORDS * j, h);
@@ -399,18 +367,18 @@ export function packRouter(put: (f: number, v: number) => void, putF: (f: number
 }
 
 /** Per-point weights of the horizon routers, in f64 on the host (f32 on the device). */
-function horizonWeights(routerId: number, p: RouterParams, horizon: readonly number[], surv: Float64Array): number[] {
-  if (routerId === L.RT_BRH) {
+function horizonWeights(router: string, p: RouterParams, horizon: readonly number[], surv: Float64Array): number[] {
+  if (router === 'brh') {
     const gamma = num(p, 'gamma');
     return horizon.map((h) => Math.pow(gamma, h));
   }
-  if (routerId === L.RT_FAST_PHI) {
+  if (router === 'fast_phi') {
     // w_k · S(h_k), as fast_phi's router computes them (routers/fastPhi.ts).
     const w = new Float64Array(horizon.length);
     fastPhiWeights(Float64Array.from(horizon), surv, p.K === 'full', w);
     return horizon.map((h, j) => w[j] * newRequestSurvival(surv, h));
   }
-  if (routerId === L.RT_FAST_PHI_GAUSS) {
+  if (router === 'fast_phi_gauss') {
     const H = num(p, 'H');
     const K = num(p, 'K');
     const delta = num(p, 'discount');

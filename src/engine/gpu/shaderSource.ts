@@ -3,19 +3,23 @@
  *
  * The simulation kernel is one WGSL module assembled from library files (WGSL has no `#include`):
  * layout (bindings, field numbers), the router knob slots (generated from the routers' knob
- * lists: knobs.ts), 64-bit integer helpers, PCG, the Gaussian helpers, the routers and the main
+ * lists: knobs.ts), the status, predictor and router-id tables and `route()` (generated from the
+ * router registry: routing.ts), 64-bit integer helpers, PCG, the Gaussian helpers, the routers and the main
  * loop. Otherwise the host specialises the module only through pipeline-overridable constants
  * (ROUTER, PER_STEP, G_FIXED) and the per-chunk `dims` uniform.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { knobSource } from './knobs.ts';
+import { routingSource } from './routing.ts';
 
 /** Name of the generated router-knob source among the module's files. */
 export const KNOBS = 'knobs (generated)';
+/** Name of the generated status, predictor and router-id tables and `route()` (routing.ts). */
+export const ROUTING = 'routing (generated)';
 
 /** Files of the simulation module, in the order they are joined (KNOBS: the generated slots). */
-export const SIMULATION_FILES = ['layout.wgsl', KNOBS, 'u64.wgsl', 'rng.wgsl', 'gaussian.wgsl', 'routers.wgsl', 'simulate.wgsl'] as const;
+export const SIMULATION_FILES = ['layout.wgsl', KNOBS, ROUTING, 'u64.wgsl', 'rng.wgsl', 'gaussian.wgsl', 'routers.wgsl', 'simulate.wgsl'] as const;
 
 /** Name of the simulation module in error messages; entry points are named after it. */
 export const SIMULATION_MODULE = 'simulate.wgsl';
@@ -30,6 +34,7 @@ const cache = new Map<string, string>();
 /** A WGSL source by file name (or KNOBS). */
 export function readShader(file: string): string {
   if (file === KNOBS) return knobSource();
+  if (file === ROUTING) return routingSource();
   let s = cache.get(file);
   if (s === undefined) {
     s = readFileSync(SHADER_DIR + file, 'utf8');
