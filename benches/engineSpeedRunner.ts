@@ -1,0 +1,62 @@
+/**
+ * Child process of benches/engine-speed.ts: simulates configurations with the CPU engine of one
+ * source tree (the working tree or a temporary worktree of an older commit) and reports the
+ * wall time of each run. It only uses entry points that every commit since the seed engine has
+ * (`scenarioFromFlat`, `runScenario`, `metrics.wall_ms`), so any commit can be compared.
+ *
+ * A process that is given one job and then end of input measures a cold run: the first
+ * simulation in a fresh process, as `balanceroute run` does (V8 has compiled nothing yet, and
+ * code optimised during a process's first simulation can differ from later ones').
+ *
+ * Protocol: one JSON job per line on stdin, `{ entry, reps }`; one JSON line per job on stdout,
+ * `{ wallMs: number[], cpuMs: number[], requests, fingerprint }` (`wallMs`: the engine's own
+ * `metrics.wall_ms`; `cpuMs`: this process's CPU time over the same call, which other load on a
+ * shared machine disturbs less than wall time), where `fingerprint` hashes every metric except
+ * the wall time (equal fingerprints: both trees computed the same numbers).
+ */
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+
+const root = process.argv[2];
+if (!root) {
+  process.stderr.write('engineSpeedRunner: usage: engineSpeedRunner.ts <source tree root>\n');
+  process.exit(2);
+}
+const url = (p: string) => pathToFileURL(`${root}/${p}`).href;
+const { scenarioFromFlat } = await import(url('src/config/expand.ts'));
+const { runScenario } = await import(url('src/engine/cpu/runScenario.ts'));
+const { getWorkload } = await import(url('src/workload/build.ts'));
+
+interface Job {
+  entry: Record<string, unknown>;
+  reps: number;
+}
+
+function fingerprint(metrics: Record<string, unknown>): string {
+  const h = createHash('sha256');
+  for (const k of Object.keys(metrics).sort()) if (k !== 'wall_ms') h.update(`${k}=${String(metrics[k])};`);
+  return h.digest('hex').slice(0, 16);
+}
+
+const rl = createInterface({ input: process.stdin });
+for await (const line of rl) {
+  if (!line.trim()) continue;
+  const job = JSON.parse(line) as Job;
+  const sc = scenarioFromFlat(job.entry);
+  getWorkload(sc.workload); // generated (and memoised) outside the timed calls
+  const wallMs: number[] = [];
+  const cpuMs: number[] = [];
+  let fp = '';
+  let requests = 0;
+  for (let i = 0; i < job.reps; i++) {
+    const c0 = process.cpuUsage();
+    const r = runScenario(sc);
+    const c = process.cpuUsage(c0);
+    wallMs.push(r.metrics.wall_ms);
+    cpuMs.push((c.user + c.system) / 1000);
+    requests = r.metrics.requests;
+    fp = fingerprint(r.metrics);
+  }
+  process.stdout.write(JSON.stringify({ wallMs, cpuMs, requests, fingerprint: fp }) + '\n');
+}
