@@ -20,7 +20,7 @@
  * at three loads — light (3 req/s at DP 8), 70% of capacity, saturation (60 req/s at DP 8) —
  * with rates scaled by G/8, for G in --dp and each seed in --seeds. Figure: simulated requests
  * per second of `simulate` on one core, by the engine's wall time (`metrics.wall_ms`) and by the
- * process's CPU time over the same call (less disturbed by other load); median and spread (half
+ * main thread's CPU time over the same call (less disturbed by other load); median and spread (half
  * the range, relative to the median) over seeds × repetitions, and the ratio new/old of each
  * adjacent pair. "same" says whether both trees produced identical metrics.
  *
@@ -177,7 +177,7 @@ const spread = (xs: number[]): number => (Math.max(...xs) - Math.min(...xs)) / 2
 const kfmt = (x: number): string => (x >= 1e4 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
 const pct = (x: number): string => `±${(100 * x).toFixed(0)}%`;
 
-/** Simulated requests/s of each run, by the engine's wall time and by the process's CPU time. */
+/** Simulated requests/s of each run, by the engine's wall time and by its main thread's CPU time. */
 interface Samples {
   old: number[];
   new: number[];
@@ -265,7 +265,7 @@ async function main(): Promise<void> {
     `${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}, load average ${loadavg()[0].toFixed(1)} at the end, ` +
       `${((performance.now() - started) / 1000).toFixed(0)} s`,
     '',
-    "By the process's CPU time over the call (less disturbed by other load; includes GC threads):",
+    "By the main thread's CPU time over the call (less disturbed by other load; 10 ms ticks):",
     '',
     ...table('cpu'),
     '',

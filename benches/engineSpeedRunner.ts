@@ -10,11 +10,13 @@
  *
  * Protocol: one JSON job per line on stdin, `{ entry, reps }`; one JSON line per job on stdout,
  * `{ wallMs: number[], cpuMs: number[], requests, fingerprint }` (`wallMs`: the engine's own
- * `metrics.wall_ms`; `cpuMs`: this process's CPU time over the same call, which other load on a
+ * `metrics.wall_ms`; `cpuMs`: the main thread's CPU time over the same call, which other load on a
  * shared machine disturbs less than wall time), where `fingerprint` hashes every metric except
  * the wall time (equal fingerprints: both trees computed the same numbers).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 
@@ -27,6 +29,23 @@ const url = (p: string) => pathToFileURL(`${root}/${p}`).href;
 const { scenarioFromFlat } = await import(url('src/config/expand.ts'));
 const { runScenario } = await import(url('src/engine/cpu/runScenario.ts'));
 const { getWorkload } = await import(url('src/workload/build.ts'));
+
+/**
+ * CPU time of this process's main thread in ms, from /proc (clock ticks, 10 ms on Linux), so
+ * that GC and loader threads and time spent waiting for a core do not count; elsewhere the
+ * whole process's CPU time.
+ */
+const statPath = `/proc/self/task/${process.pid}/stat`;
+const ticksPerS = existsSync(statPath) ? Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100 : 0;
+function mainThreadCpuMs(): number {
+  if (ticksPerS === 0) {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  }
+  const stat = readFileSync(statPath, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+  return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerS; // utime + stime
+}
 
 interface Job {
   entry: Record<string, unknown>;
@@ -50,11 +69,10 @@ for await (const line of rl) {
   let fp = '';
   let requests = 0;
   for (let i = 0; i < job.reps; i++) {
-    const c0 = process.cpuUsage();
+    const c0 = mainThreadCpuMs();
     const r = runScenario(sc);
-    const c = process.cpuUsage(c0);
+    cpuMs.push(mainThreadCpuMs() - c0);
     wallMs.push(r.metrics.wall_ms);
-    cpuMs.push((c.user + c.system) / 1000);
     requests = r.metrics.requests;
     fp = fingerprint(r.metrics);
   }
