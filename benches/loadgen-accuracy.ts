@@ -16,7 +16,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readArrowFile } from '../src/io/arrowRead.ts';
+import { readArrowFile } from '../src/formats/arrowRead.ts';
 import { percentileSorted } from '../src/loadgen/metrics.ts';
 
 const arg = (name: string, dflt: string) => {

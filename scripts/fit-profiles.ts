@@ -3,7 +3,7 @@
  *
  *   npx tsx scripts/fit-profiles.ts [DATA_DIR]
  *
- * DATA_DIR defaults to $BALANCEROUTE_DATA or ../shared/data next to the repository; it must hold
+ * DATA_DIR defaults to test/fixtures/data (the public traces, with their ATTRIBUTION.md); it must hold
  * azure-llm-2023/{conv,code}.csv and qwen3-30b-a3b-rtxpro6000/sharegpt-300-sps10.csv (see
  * docs/workloads.md for where they come from). Each profile keeps only summary statistics and
  * quantile tables of the token counts (the empirical inverse CDF), never the raw rows.
@@ -163,9 +163,9 @@ export function fitAll(dataDir: string): ProfileFile[] {
   return SOURCES.map((src) => fitProfile(src, dataDir));
 }
 
-/** Default data directory: $BALANCEROUTE_DATA, else ../shared/data next to the repository. */
+/** Default data directory: the copies of the public traces in test/fixtures/data. */
 export function defaultDataDir(): string {
-  return resolve(process.env.BALANCEROUTE_DATA ?? join(ROOT, '..', 'shared', 'data'));
+  return resolve(join(ROOT, 'test', 'fixtures', 'data'));
 }
 
 function main(): void {

@@ -6,8 +6,8 @@
 // --timeseries adds the write-up's K-sweep metric, the mean over busy steps of (max − min) rank KV
 // load, which no result column holds (`imbalance` is (max − mean) / mean, a ratio).
 // --saturation prints each setting's mean req_per_s and 0.7 × it (the experiments' rate).
-import { readArrowFile } from '../src/io/arrowRead.ts';
-import { mean, tInterval } from '../src/report/stats.ts';
+import { readArrowFile } from '../src/formats/arrowRead.ts';
+import { mean, tInterval } from '../src/stats/stats.ts';
 
 type Row = Record<string, unknown>;
 

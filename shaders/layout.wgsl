@@ -98,9 +98,16 @@ const P_C_MEAN_KV: u32 = 38u;
 // predictor's per-request fixed-point factors (host-drawn; 0 unless PRED_NOISY).
 const P_PRED: u32 = 39u;
 const P_NOISE: u32 = 40u;
+// Host terms of the step model (docs/model.md §5), resolved per configuration on the host:
+// hostPerStep + dpSync(G, ranks_per_node) in ps (64 bits), and hostPerRequest (ps per request of
+// the busiest rank). P_ASYNC: 1 when async scheduling is on (docs/model.md §3.1).
+const P_HOST_LO: u32 = 41u;
+const P_HOST_HI: u32 = 42u;
+const P_HOST_REQ: u32 = 43u;
+const P_ASYNC: u32 = 44u;
 // Router knobs: KNOB_WORDS words from P_K0, one named slot per knob (knob_<router>_<knob>(),
 // generated on the host from the routers' knob lists: src/engine/gpu/knobs.ts).
-const P_K0: u32 = 41u;
+const P_K0: u32 = 45u;
 // Horizon table: for point j, words P_HZ + 3j + {0: offset h (steps), 1: weight (f32),
 // 2: survival of a newcomer at h (f32)}. The survival table in `streams` (P_SURV, P_SURV_LEN
 // words of f32) is followed by as many words of the median-remaining table (u32, brh's
@@ -142,10 +149,17 @@ const S_BAL_HI: u32 = 31u;
 const S_DONE: u32 = 32u;
 const S_ERROR: u32 = 33u;
 const S_ITERATIONS: u32 = 34u;
-const S_WORDS: u32 = 35u;
+// Async scheduling: start of the group step that ended at `now` (S_PREV_HI = NONE when no step
+// ended there: the first boundary, an idle jump), and whether a request was appended at `now` to
+// a rank whose pipeline was busy (so it is hidden until the next boundary).
+const S_PREV_LO: u32 = 35u;
+const S_PREV_HI: u32 = 36u;
+const S_HIDDEN: u32 = 37u;
+const S_WORDS: u32 = 38u;
 const FIX_BITS: u32 = 16u;
 
 // ---- per-request state [R_*][request][config]; the first R_READBACK fields are read back ----
+// (status, times, rank: the per-request log; 48 bytes per request)
 const R_STATUS: u32 = 0u;
 const R_ADMIT_LO: u32 = 1u;
 const R_ADMIT_HI: u32 = 2u;
@@ -153,16 +167,21 @@ const R_FIRST_LO: u32 = 3u;
 const R_FIRST_HI: u32 = 4u;
 const R_END_LO: u32 = 5u;
 const R_END_HI: u32 = 6u;
-const R_READBACK: u32 = 7u;
-const R_RANK: u32 = 7u;
-const R_COMPUTED: u32 = 8u;
-const R_GENERATED: u32 = 9u;
-const R_BLOCKS: u32 = 10u;
-const R_SCHED: u32 = 11u;
-const R_WNEXT: u32 = 12u;
-const R_WPREV: u32 = 13u;
-const R_GQ: u32 = 14u;
-const R_WORDS: u32 = 15u;
+// Engine-side timestamps (docs/model.md §8): appended to a rank's waiting queue, first scheduled.
+const R_QUEUED_LO: u32 = 7u;
+const R_QUEUED_HI: u32 = 8u;
+const R_SCHED_AT_LO: u32 = 9u;
+const R_SCHED_AT_HI: u32 = 10u;
+const R_RANK: u32 = 11u;
+const R_READBACK: u32 = 12u;
+const R_COMPUTED: u32 = 12u;
+const R_GENERATED: u32 = 13u;
+const R_BLOCKS: u32 = 14u;
+const R_SCHED: u32 = 15u;
+const R_WNEXT: u32 = 16u;
+const R_WPREV: u32 = 17u;
+const R_GQ: u32 = 18u;
+const R_WORDS: u32 = 19u;
 
 // ---- per-rank state [K_*][rank][config] ----
 const K_WHEAD: u32 = 0u;
@@ -183,7 +202,12 @@ const K_VUSED: u32 = 12u;
 const K_FF_DECODE: u32 = 13u;
 const K_FF_KV_READ: u32 = 14u;
 const K_FF_KV_MAX: u32 = 15u;
-const K_WORDS: u32 = 16u;
+// Async scheduling: the rank scheduled a token in the step that ended at `now` (its pipeline is
+// busy), and the KV blocks and running slots released at `now`, held until the next boundary.
+const K_BUSY: u32 = 16u;
+const K_PEND_BLOCKS: u32 = 17u;
+const K_PEND_SLOTS: u32 = 18u;
+const K_WORDS: u32 = 19u;
 
 // ---- request status codes (as src/engine/core/state.ts) ----
 const ST_FUTURE: u32 = 0u;

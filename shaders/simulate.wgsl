@@ -38,6 +38,8 @@ var<private> statsUs: U64;
 var<private> rs: array<u32, 4>;
 var<private> routerId: u32;
 var<private> perStep: bool;
+// Async scheduling (docs/model.md §3.1): admission and KV/slot reuse lag one step.
+var<private> asyncOn: bool;
 
 // Loop state and totals (written back at the end of the dispatch).
 var<private> now: U64;
@@ -60,6 +62,13 @@ var<private> inSystemArea: U64;
 var<private> imbAcc: U64;
 var<private> balAcc: U64;
 var<private> errorCode: u32;
+// Async scheduling: start of the group step that ended at `now` (prevValid: one did), and whether
+// a request appended at `now` is hidden behind its rank's busy pipeline.
+var<private> prevStart: U64;
+var<private> prevValid: bool;
+var<private> anyHidden: bool;
+// Time of the decision behind the current scheduling pass (scheduled_us of what it admits).
+var<private> decisionAt: U64;
 
 // Every scheduled token of this step is a decode token and nothing was preempted.
 var<private> decodeOnly: bool;
@@ -71,6 +80,8 @@ var<private> wKvRead: u32;
 var<private> wPairs: U64;
 var<private> wPrefillKv: u32;
 var<private> wDecodeKvMax: u32;
+// Requests scheduled on the rank (the host term's R_max is the largest over ranks).
+var<private> wReqs: u32;
 
 // ---- request stream (shared, read-only) ----
 fn arrivalOf(r: u32) -> U64 {
@@ -129,6 +140,7 @@ fn loadConfig() {
   timeoutUs = U64(par(P_TIMEOUT_LO), par(P_TIMEOUT_HI));
   statsUs = U64(par(P_STATS_LO), par(P_STATS_HI));
   routerId = par(P_ROUTER);
+  asyncOn = par(P_ASYNC) != 0u;
   if (DISPATCH == DISPATCH_FROM_PARAMS) {
     perStep = par(P_PER_STEP) != 0u;
   } else {
@@ -160,6 +172,9 @@ fn loadState() {
   imbAcc = U64(cfg[sIdx(S_IMB_LO)], cfg[sIdx(S_IMB_HI)]);
   balAcc = U64(cfg[sIdx(S_BAL_LO)], cfg[sIdx(S_BAL_HI)]);
   errorCode = cfg[sIdx(S_ERROR)];
+  prevStart = U64(cfg[sIdx(S_PREV_LO)], cfg[sIdx(S_PREV_HI)]);
+  prevValid = prevStart.y != NONE;
+  anyHidden = cfg[sIdx(S_HIDDEN)] != 0u;
 }
 
 fn storeState() {
@@ -195,6 +210,9 @@ fn storeState() {
   cfg[sIdx(S_BAL_LO)] = balAcc.x;
   cfg[sIdx(S_BAL_HI)] = balAcc.y;
   cfg[sIdx(S_ERROR)] = errorCode;
+  cfg[sIdx(S_PREV_LO)] = select(NONE, prevStart.x, prevValid);
+  cfg[sIdx(S_PREV_HI)] = select(NONE, prevStart.y, prevValid);
+  cfg[sIdx(S_HIDDEN)] = select(0u, 1u, anyHidden);
 }
 
 // ---- waiting queues (doubly linked through R_WNEXT / R_WPREV) ----
@@ -252,6 +270,33 @@ fn unlinkWaiting(g: u32, r: u32) {
 fn releaseBlocks(g: u32, r: u32) {
   setRk(K_FREE, g, rk(K_FREE, g) + rq(R_BLOCKS, r));
   setRq(R_BLOCKS, r, 0u);
+}
+
+/// A running request leaves rank g at a boundary (completion or abort): its blocks and slot are
+/// free at once, or with async scheduling held until the next boundary (the scheduler decided the
+/// next step before it saw the release).
+fn releaseAtBoundary(g: u32, r: u32) {
+  if (asyncOn) {
+    setRk(K_PEND_BLOCKS, g, rk(K_PEND_BLOCKS, g) + rq(R_BLOCKS, r));
+    setRk(K_PEND_SLOTS, g, rk(K_PEND_SLOTS, g) + 1u);
+    setRq(R_BLOCKS, r, 0u);
+  } else {
+    releaseBlocks(g, r);
+  }
+}
+
+/// Release every rank's held blocks and slots; true when some rank held any.
+fn releasePending() -> bool {
+  var any = false;
+  for (var g = 0u; g < G; g = g + 1u) {
+    if (rk(K_PEND_SLOTS, g) != 0u) {
+      setRk(K_FREE, g, rk(K_FREE, g) + rk(K_PEND_BLOCKS, g));
+      setRk(K_PEND_BLOCKS, g, 0u);
+      setRk(K_PEND_SLOTS, g, 0u);
+      any = true;
+    }
+  }
+  return any;
 }
 
 fn removeRunningAt(g: u32, i: u32) {
@@ -392,6 +437,11 @@ fn dispatchRequest(r: u32, t: U64) {
   }
   setRq(R_RANK, r, g);
   setRq(R_STATUS, r, ST_WAITING);
+  // The engine core receives it at this boundary (vLLM's queued_ts).
+  setTime(R_QUEUED_LO, r, now);
+  if (asyncOn && rk(K_BUSY, g) != 0u) {
+    anyHidden = true;
+  }
   pushWaitingTail(g, r);
   setRk(K_INFLIGHT, g, rk(K_INFLIGHT, g) + 1u);
   setRk(K_VWAIT, g, rk(K_VWAIT, g) + 1u);
@@ -426,7 +476,7 @@ fn abortRequest(r: u32, t: U64) {
       }
     }
     setRk(K_KV, g, rk(K_KV, g) - rq(R_COMPUTED, r));
-    releaseBlocks(g, r);
+    releaseAtBoundary(g, r);
   }
   if (g != NONE) {
     setRk(K_INFLIGHT, g, rk(K_INFLIGHT, g) - 1u);
@@ -454,6 +504,12 @@ fn account(chunk: u32, comp: u32, gen: u32) {
   }
 }
 
+/// When the scheduler decided to first schedule request r (vLLM's scheduled_ts): the pass's
+/// decision time (decisionAt), never before the request was queued.
+fn decisionTime(r: u32) -> U64 {
+  return max64(decisionAt, U64(rq(R_QUEUED_LO, r), rq(R_QUEUED_HI, r)));
+}
+
 fn scheduleRank(g: u32) -> u32 {
   var budget = M;
   wDecode = 0u;
@@ -462,6 +518,11 @@ fn scheduleRank(g: u32) -> u32 {
   wPairs = U64(0u, 0u);
   wPrefillKv = 0u;
   wDecodeKvMax = 0u;
+  wReqs = 0u;
+  // Async: requests appended at `now` are hidden when this rank computed in the step that ended
+  // at `now`; slots released at `now` still count as held.
+  let hideNew = asyncOn && rk(K_BUSY, g) != 0u;
+  let heldSlots = rk(K_PEND_SLOTS, g);
   var tokens = 0u;
   var preempted = false;
   var i = 0u;
@@ -497,15 +558,19 @@ fn scheduleRank(g: u32) -> u32 {
     account(chunk, comp, gen);
     budget = budget - chunk;
     tokens = tokens + chunk;
+    wReqs = wReqs + 1u;
     i = i + 1u;
   }
   if (!preempted) {
     loop {
       let nr = rk(K_NRUN, g);
-      if (!(rk(K_NWAIT, g) > 0u && nr < B && budget > 0u)) {
+      if (!(rk(K_NWAIT, g) > 0u && nr + heldSlots < B && budget > 0u)) {
         break;
       }
       let r = rk(K_WHEAD, g);
+      if (hideNew && eq64(U64(rq(R_QUEUED_LO, r), rq(R_QUEUED_HI, r)), now)) {
+        break; // FCFS: a hidden head ends the pass
+      }
       let comp = rq(R_COMPUTED, r);
       let gen = rq(R_GENERATED, r);
       let chunk = min(promptOf(r) + gen - comp, budget);
@@ -520,6 +585,7 @@ fn scheduleRank(g: u32) -> u32 {
       setRk(K_KV, g, rk(K_KV, g) + comp);
       if (rq(R_ADMIT_HI, r) == NONE) {
         setTime(R_ADMIT_LO, r, now);
+        setTime(R_SCHED_AT_LO, r, decisionTime(r));
       }
       setRk(K_FREE, g, u32(i32(rk(K_FREE, g)) - need));
       setRq(R_BLOCKS, r, u32(i32(rq(R_BLOCKS, r)) + need));
@@ -527,8 +593,10 @@ fn scheduleRank(g: u32) -> u32 {
       account(chunk, comp, gen);
       budget = budget - chunk;
       tokens = tokens + chunk;
+      wReqs = wReqs + 1u;
     }
   }
+  setRk(K_BUSY, g, select(0u, 1u, tokens > 0u));
   setRk(K_FF_DECODE, g, wDecode);
   setRk(K_FF_KV_READ, g, wKvRead);
   setRk(K_FF_KV_MAX, g, wDecodeKvMax);
@@ -632,12 +700,24 @@ fn allToAllUs(maxTok: u32, totTok: u32, kvSum: U64) -> u32 {
   return us.x;
 }
 
+/// Host part of the step: floor((hostPerStep + dpSync(G) + hostPerRequest * rMax) / 10^6) µs,
+/// rMax = the most requests scheduled on one rank (src/model/stepTime.ts).
+fn hostStepUs(rMax: u32) -> u32 {
+  var ps = U64(par(P_HOST_LO), par(P_HOST_HI));
+  ps = add64(ps, mul32x32(par(P_HOST_REQ), rMax));
+  let us = div64by1e6(ps);
+  if (us.y != 0u) {
+    errorCode = ERR_STEP_OVERFLOW;
+  }
+  return us.x;
+}
+
 // ---- effects of a step (docs/model.md §7) ----
 fn completeRequest(r: u32, g: u32, t: U64) {
   setRq(R_STATUS, r, ST_DONE);
   setTime(R_END_LO, r, t);
   setRk(K_KV, g, rk(K_KV, g) - rq(R_COMPUTED, r));
-  releaseBlocks(g, r);
+  releaseAtBoundary(g, r);
   setRk(K_INFLIGHT, g, rk(K_INFLIGHT, g) - 1u);
   inSystem = inSystem - 1u;
   completed = completed + 1u;
@@ -775,7 +855,7 @@ fn recordStep(stepUs: u32, maxUs: u32, sumUs: U64, maxLoad: u32, sumLoad: U64, i
 
 /// Advance up to k decode-only steps from now (the first already scheduled); stop at the first
 /// boundary at or after an arrival or a timeout deadline. Per step only per-rank sums change.
-fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64) {
+fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64, hostUs: u32) {
   // The group part is constant in the stretch except the mean-KV term: every rank's KV read
   // grows by its decode count per step.
   var a2aUs = allToAllUs(maxTok, totTok, kvSum);
@@ -790,6 +870,7 @@ fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64) {
     if (j >= k) {
       break;
     }
+    prevStart = t;
     var maxUs = 0u;
     var sumUs = U64(0u, 0u);
     var maxLoad = 0u;
@@ -810,7 +891,7 @@ fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64) {
       sumLoad = add64u(sumLoad, l);
       maxLoad = max(maxLoad, l);
     }
-    let stepUs = max(1u, maxUs + a2aUs);
+    let stepUs = max(1u, maxUs + a2aUs + hostUs);
     recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, inSystem);
     t = add64u(t, stepUs);
     j = j + 1u;
@@ -840,6 +921,7 @@ fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64) {
     setRk(K_KV, g, rk(K_KV, g) + j * rk(K_FF_DECODE, g));
   }
   snapDirty = true;
+  prevValid = true;
   now = t;
 }
 
@@ -904,26 +986,61 @@ fn iterate() -> bool {
     gqTail = 0u;
   }
   // 4. Schedule every rank.
-  decodeOnly = true;
   var maxUs = 0u;
   var sumUs = U64(0u, 0u);
   var maxTok = 0u;
   var totTok = 0u;
   var kvSum = U64(0u, 0u);
-  for (var g = 0u; g < G; g = g + 1u) {
-    let tok = scheduleRank(g);
-    var us = 0u;
-    if (tok > 0u) {
-      us = rankStepUs();
+  var rMax = 0u;
+  var held = false;
+  var again = false;
+  // Synchronous: the pass decides at `now`. Async: a step that follows the previous one back to
+  // back was decided while that one ran, at its start; after an idle jump, or when an idle
+  // group repeats its pass (below), at `now`.
+  decisionAt = now;
+  if (asyncOn && prevValid) {
+    decisionAt = prevStart;
+  }
+  loop {
+    decodeOnly = true;
+    maxUs = 0u;
+    sumUs = U64(0u, 0u);
+    maxTok = 0u;
+    totTok = 0u;
+    kvSum = U64(0u, 0u);
+    rMax = 0u;
+    for (var g = 0u; g < G; g = g + 1u) {
+      let tok = scheduleRank(g);
+      var us = 0u;
+      if (tok > 0u) {
+        us = rankStepUs();
+      }
+      sumUs = add64u(sumUs, us);
+      maxUs = max(maxUs, us);
+      maxTok = max(maxTok, tok);
+      totTok = totTok + tok;
+      kvSum = add64u(kvSum, wKvRead);
+      rMax = max(rMax, wReqs);
     }
-    sumUs = add64u(sumUs, us);
-    maxUs = max(maxUs, us);
-    maxTok = max(maxTok, tok);
-    totTok = totTok + tok;
-    kvSum = add64u(kvSum, wKvRead);
+    // Async: blocks and slots released at this boundary were held for this scheduling only, and
+    // hidden requests are visible from the next boundary on (docs/model.md §3.1).
+    held = anyHidden;
+    anyHidden = false;
+    if (asyncOn && releasePending()) {
+      held = true;
+    }
+    // An idle group does not wait a step for nothing: with every rank idle (so no pipeline is
+    // busy any more: K_BUSY is 0 everywhere), hidden requests and released blocks count at once.
+    if (totTok == 0u && held && !again) {
+      again = true;
+      decisionAt = now;
+      continue;
+    }
+    break;
   }
   if (totTok == 0u) {
     // 5. Nothing runnable: every rank is empty; jump to the next arrival.
+    prevValid = false;
     if (completed + failedRejected + failedTimeout >= N) {
       return true;
     }
@@ -934,17 +1051,19 @@ fn iterate() -> bool {
     errorCode = ERR_STALLED;
     return true;
   }
+  let hostUs = hostStepUs(rMax);
   // Fast path: a stretch of decode-only steps with no event is advanced without touching each
-  // request every step (same numbers as stepping one by one).
-  if (decodeOnly) {
+  // request every step (same numbers as stepping one by one). Not while async scheduling holds
+  // something back: the next boundary may admit it.
+  if (decodeOnly && !held) {
     let k = eventFreeSteps();
     if (k >= 2u) {
-      fastForward(k, maxTok, totTok, kvSum);
+      fastForward(k, maxTok, totTok, kvSum, hostUs);
       return false;
     }
   }
-  // 6. The barrier: the step lasts as long as the slowest rank plus the all-to-all.
-  let stepUs = max(1u, maxUs + allToAllUs(maxTok, totTok, kvSum));
+  // 6. The barrier: the step lasts as long as the slowest rank plus the all-to-all and the host.
+  let stepUs = max(1u, maxUs + allToAllUs(maxTok, totTok, kvSum) + hostUs);
   let end = add64u(now, stepUs);
   // inSystem is sampled at the step's start, before completions.
   let inSystemAtStart = inSystem;
@@ -961,6 +1080,8 @@ fn iterate() -> bool {
   }
   recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, inSystemAtStart);
   snapDirty = true;
+  prevStart = now;
+  prevValid = true;
   now = end;
   return false;
 }
@@ -979,6 +1100,10 @@ fn initConfigs(@builtin(global_invocation_id) gid: vec3<u32>) {
     setRq(R_FIRST_LO, r, NONE);
     setRq(R_END_HI, r, NONE);
     setRq(R_END_LO, r, NONE);
+    setRq(R_QUEUED_HI, r, NONE);
+    setRq(R_QUEUED_LO, r, NONE);
+    setRq(R_SCHED_AT_HI, r, NONE);
+    setRq(R_SCHED_AT_LO, r, NONE);
     setRq(R_RANK, r, NONE);
     setRq(R_WNEXT, r, NONE);
     setRq(R_WPREV, r, NONE);
@@ -995,6 +1120,8 @@ fn initConfigs(@builtin(global_invocation_id) gid: vec3<u32>) {
   cfg[sIdx(S_NOW_LO)] = start.x;
   cfg[sIdx(S_NOW_HI)] = start.y;
   cfg[sIdx(S_SNAP_DIRTY)] = 1u;
+  cfg[sIdx(S_PREV_LO)] = NONE;
+  cfg[sIdx(S_PREV_HI)] = NONE;
   for (var k = 0u; k < 4u; k = k + 1u) {
     cfg[sIdx(S_RS0 + k)] = par(P_RS0 + k);
   }

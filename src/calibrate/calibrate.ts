@@ -9,14 +9,14 @@
  * under DP+EP with CUDA graphs, becomes a lookup-table curve on the largest rank's token count,
  * one per DP size. The result is a model file for `--model FILE.json`.
  */
-import { architectureFigures, architectureFromHfConfig, type ModelArchitecture } from './architecture.ts';
-import { collectivesFor, type CollectiveModel } from './collectives.ts';
-import { findGpu, GPUS, type GpuSpec } from './gpus.ts';
+import { architectureFigures, architectureFromHfConfig, type ModelArchitecture } from '../model/analytic/architecture.ts';
+import { allReduceUs, collectivesFor, type CollectiveModel } from '../model/analytic/collectives.ts';
+import { findGpu, GPUS, type GpuSpec } from '../model/analytic/gpus.ts';
 import { nonNegativeLeastSquares } from './leastSquares.ts';
 import { modelFromSpec } from '../model/presets.ts';
-import type { PresetSpec } from './presetSpec.ts';
+import type { PresetSpec } from '../model/analytic/presetSpec.ts';
 import { interpolate, moeLatency, readProfile, type Profile, type Series } from './profile.ts';
-import { allToAllUs, rankBasePs, rankStepUs, stepModelForDp } from '../model/stepTime.ts';
+import { allToAllUs, hostStepUs, rankBasePs, rankStepUs, stepModelForDp } from '../model/stepTime.ts';
 import type { StepCurve } from '../model/types.ts';
 import { relative, sep } from 'node:path';
 import { InputError } from '../errors.ts';
@@ -28,6 +28,12 @@ export interface CalibrateOptions {
   config?: string;
   /** DP sizes to produce lockstep curves for (default 1, 2, 4, 8 where they divide the experts). */
   dp?: number[];
+  /**
+   * Tensor-parallel degree of every DP rank (default 1): reads the profile's tp<N>/ tables (the
+   * per-GPU shard of each layer), adds the per-layer all-reduces, and pools the TP group's memory
+   * for the KV capacity (docs/step-model.md §3.4).
+   */
+  tp?: number;
   /** GPU key (h100, rtxpro6000, ...); default from the profile's meta.yaml. */
   gpu?: string;
   /** vLLM max_num_seqs of the deployment: bounds decode batches and the CUDA-graph capture sizes. */
@@ -43,7 +49,7 @@ export interface CalibrateOptions {
   /** Extra per-step time (µs) charged to every busy rank (CPU scheduling; default 0). */
   stepOverheadUs?: number;
   gpuMemoryUtilization?: number;
-  /** Memory vLLM keeps outside weights and KV cache (activations, CUDA graphs, NCCL), bytes. */
+  /** Memory vLLM keeps outside weights and KV cache (activations, CUDA graphs, NCCL), bytes per GPU. */
   reserveBytes?: number;
   name?: string;
 }
@@ -110,14 +116,14 @@ interface LockstepModel {
   grid: number[];
 }
 
-function lockstepModel(p: Profile, arch: ModelArchitecture, comm: CollectiveModel, dramBytesPerUs: number | undefined): LockstepModel {
+function lockstepModel(p: Profile, arch: ModelArchitecture, comm: CollectiveModel, dramBytesPerUs: number | undefined, tp: number): LockstepModel {
   const fig = architectureFigures(arch);
   const L = arch.layers;
   const wb = arch.weightBytes;
-  // Weight bytes of the dense projections (for the DRAM floor of the L2 correction).
+  // Weight bytes of one GPU's shard of the dense projections (for the DRAM floor of the L2 correction).
   const projBytes: Record<string, number> = {
-    qkv_proj: arch.hidden * (arch.heads + 2 * arch.kvHeads) * arch.headDim * wb,
-    o_proj: arch.heads * arch.headDim * arch.hidden * wb,
+    qkv_proj: (arch.hidden * (arch.heads + 2 * arch.kvHeads) * arch.headDim * wb) / tp,
+    o_proj: (arch.heads * arch.headDim * arch.hidden * wb) / tp,
   };
   const dense: { series: Series; mult: number; floorUs: number }[] = [];
   for (const [name, series] of p.dense) {
@@ -137,6 +143,9 @@ function lockstepModel(p: Profile, arch: ModelArchitecture, comm: CollectiveMode
     stepUs(tokens: number, G: number): number {
       let us = 0;
       for (const d of dense) us += d.mult * Math.max(interpolate(d.series, tokens), d.floorUs);
+      // Tensor parallelism: an all-reduce of the hidden states after the attention output
+      // projection and after the MLP of every layer (Megatron-style sharding, as vLLM's).
+      if (tp > 1) us += 2 * L * allReduceUs(comm, tokens * hiddenBytes, tp);
       if (moe && fig.moeLayers > 0) {
         // Under EP each rank runs its E/G experts on the tokens of all G ranks (all-gathered):
         // k * tokens expert assignments land on it on average, spread over the expected number
@@ -207,8 +216,13 @@ function stats(errs: number[]): ErrorStats {
 
 /** Calibrate a step-time model to a profile folder. Throws InputError on bad input. */
 export function calibrate(opts: CalibrateOptions): CalibrationResult {
-  const profile = readProfile(opts.path, opts.config);
+  const tp = opts.tp ?? 1;
+  if (!Number.isInteger(tp) || tp < 1 || tp > 64) throw new InputError('tp', tp, 'must be an integer in [1, 64]');
+  const profile = readProfile(opts.path, opts.config, tp);
   const arch = architectureFromHfConfig(profile.modelConfig, 'config');
+  if (tp > 1 && arch.experts > 0) {
+    throw new InputError('tp', tp, 'tensor parallelism of an expert-parallel MoE model is not modelled (calibrate dense models with --tp, MoE models with --dp)');
+  }
   const fig = architectureFigures(arch);
   const meta = profile.meta;
   const notes: string[] = [];
@@ -229,7 +243,7 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
   const sizes = cudaGraphs ? captureSizes(maxNumSeqs) : [];
   const L = arch.layers;
   const overheadUs = opts.stepOverheadUs ?? 0;
-  const skewAlpha = opts.skewAlpha ?? meta.skewAlpha ?? 0;
+  const skewAlpha = opts.skewAlpha ?? meta.skewAlphaByTp?.[tp] ?? meta.skewAlpha ?? 0;
   if (!(skewAlpha >= 0 && skewAlpha <= 1)) throw new InputError('skew_alpha', skewAlpha, 'must be in [0, 1]');
   if (skewAlpha > 0) {
     notes.push(`decode skew: alpha ${skewAlpha} of the gap to a batch at the longest decode context (${opts.skewAlpha !== undefined ? '--skew-alpha' : "meta.yaml skew_fit alpha_default"})`);
@@ -241,7 +255,8 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
   let dramBytesPerUs: number | undefined;
   const lmHead = profile.perSequence.get('lm_head');
   if ((opts.l2Correction ?? true) && lmHead) {
-    const lmBytes = arch.vocab * arch.hidden * arch.weightBytes;
+    // Each GPU of a TP group holds a 1/tp shard of the LM head (vocabulary-parallel).
+    const lmBytes = (arch.vocab * arch.hidden * arch.weightBytes) / tp;
     dramBytesPerUs = lmBytes / lmHead.us[0];
     notes.push(
       `L2 correction: dense projections and experts charged at least weight bytes / ${(dramBytesPerUs / 1e6).toFixed(3)} TB/s ` +
@@ -249,7 +264,8 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     );
   }
   const comm = collectivesFor(gpu);
-  const ls = lockstepModel(profile, arch, comm, dramBytesPerUs);
+  const ls = lockstepModel(profile, arch, comm, dramBytesPerUs, tp);
+  if (tp > 1) notes.push(`tensor parallel ${tp}: tp${tp} tables (one GPU's shard) + 2 all-reduces of the hidden states per layer (${comm.name}, ring: reduce-scatter + all-gather)`);
   const perSeq = [...profile.perSequence.values()];
   const perSeqUs = (seqs: number) => perSeq.reduce((s, series) => s + interpolate(series, seqs), 0);
 
@@ -298,7 +314,8 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     trainIdx.push(i);
     const t = rankTruthUs(i);
     X.push(features(i));
-    y.push(t);
+    // The per-step overhead is the model's hostPerStep (a group term), not a rank coefficient.
+    y.push(t - overheadUs);
     // Relative error of the whole step is what matters: weight by 1 / whole-step time.
     wts.push(1 / (t + lockUs(stepTokens(i), weightDp)));
     rowOf.push(i);
@@ -329,6 +346,8 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     // Uneven decode contexts: alpha of the gap to a batch at the longest context, at the decode
     // KV rate (the profile's uniform grid cannot show it; its skew sweep gives alpha).
     perDecodeSkewToken: Math.round(skewAlpha * toPs(b[3])),
+    // --step-overhead-us: host time per step, a group term (docs/model.md §5); absent = 0.
+    ...(overheadUs > 0 ? { hostPerStep: toPs(overheadUs) } : {}),
   };
 
   // ---- lockstep curves, one per DP size ----
@@ -338,8 +357,10 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
 
   // ---- KV memory (docs/step-model.md §6) ----
   const util = opts.gpuMemoryUtilization ?? meta.gpuMemoryUtilization ?? 0.9;
-  const memoryBytes = gpu.key === 'rtxpro6000' ? RTXPRO6000_TOTAL_BYTES : gpu.memoryBytes;
-  const reserveBytes = opts.reserveBytes ?? defaultReserveBytes(arch, maxBatched, maxNumSeqs, Math.max(...dps));
+  // A DP rank is a TP group: its KV cache is spread over tp GPUs (each holds 1/tp of the KV
+  // heads), so the group's memory and reserves pool and the weights count once.
+  const memoryBytes = tp * (gpu.key === 'rtxpro6000' ? RTXPRO6000_TOTAL_BYTES : gpu.memoryBytes);
+  const reserveBytes = tp * (opts.reserveBytes ?? defaultReserveBytes(arch, maxBatched, maxNumSeqs, Math.max(...dps)));
 
   const modelName = (meta.model ?? arch.modelType).split('/').pop()!.toLowerCase();
   const name = opts.name ?? `${modelName}-${gpu.key}-calibrated`;
@@ -347,7 +368,7 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     name,
     description:
       `${meta.model ?? arch.modelType} on ${meta.gpu ?? gpu.name}, fitted to a vLLM ${meta.vllmVersion ?? ''} layer-wise profile ` +
-      `(${cudaGraphs ? 'CUDA graphs: DP ranks padded to common capture sizes' : 'eager'}; max_num_seqs ${maxNumSeqs})`,
+      `(${cudaGraphs ? 'CUDA graphs: DP ranks padded to common capture sizes' : 'eager'}; max_num_seqs ${maxNumSeqs}${tp > 1 ? `; tensor parallel ${tp}` : ''})`,
     coefficients,
     byDp,
     maxModelLen: arch.maxPositionEmbeddings,
@@ -385,7 +406,7 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
           decodeKvMax: a.kvDecode[i], // the grid's decodes share one context: no skew
         };
         const tokens = stepTokens(i);
-        const pred = rankStepUs(m, basePs, work) + allToAllUs(m, tokens, g * tokens);
+        const pred = rankStepUs(m, basePs, work) + allToAllUs(m, tokens, g * tokens) + hostStepUs(m, nd + (pc > 0 ? 1 : 0), 0);
         const truth = rankTruthUs(i) + lockUs(tokens, g);
         return (pred - truth) / truth;
       });
@@ -405,6 +426,7 @@ export function calibrate(opts: CalibrateOptions): CalibrationResult {
     cuda_graphs: cudaGraphs,
     capture_sizes: sizes.length ? `${sizes.slice(0, 4).join(', ')}, ..., ${sizes[sizes.length - 1]}` : 'none',
     max_num_seqs: maxNumSeqs,
+    tensor_parallel: tp,
     max_context: opts.maxContext ?? null,
     collectives: comm.source,
     dram_bytes_per_us: dramBytesPerUs ?? null,

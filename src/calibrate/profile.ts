@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.ts';
-import { parseCsv } from '../io/csv.ts';
+import { parseCsv } from '../formats/csv.ts';
 
 /** One layer's latency by token (or sequence) count, sorted by count. */
 export interface Series {
@@ -48,6 +48,8 @@ export interface ProfileMeta {
    * uneven contexts takes t_mean + alpha * (t_max - t_mean).
    */
   skewAlpha?: number;
+  /** The same per tensor-parallel degree (`skew_fit.per_tp.<tp>.alpha_default`). */
+  skewAlphaByTp?: Record<number, number>;
 }
 
 export interface Profile {
@@ -70,18 +72,19 @@ const FIELD = 'profile';
  * `profile-tp1/` (or `profile/`) and `model-config.json`, or the table folder itself (the
  * config then comes from `config`, or `model-config.json`/`config.json` here or one level up).
  */
-export function readProfile(path: string, config?: string): Profile {
+export function readProfile(path: string, config?: string, tp = 1): Profile {
   const root = resolve(path);
   if (!isDir(root)) throw new InputError(FIELD, path, 'cannot read the profile folder (no such directory)');
   let dir = root;
-  for (const sub of ['profile-tp1', 'tp1', 'profile']) {
+  // The profiler writes one table folder per tensor-parallel degree (tp1/, tp2/, ...).
+  for (const sub of [`profile-tp${tp}`, `tp${tp}`, ...(tp === 1 ? ['profile'] : [])]) {
     if (!existsSync(join(root, 'attention.csv')) && existsSync(join(root, sub, 'attention.csv'))) {
       dir = join(root, sub);
       break;
     }
   }
   if (!existsSync(join(dir, 'attention.csv'))) {
-    throw new InputError(FIELD, path, 'no attention.csv here or in profile-tp1/ (expected a layer-wise profile: attention.csv, dense.csv, moe.csv, per_sequence.csv, meta.yaml)');
+    throw new InputError(FIELD, path, `no attention.csv here or in tp${tp}/ (expected a layer-wise profile: attention.csv, dense.csv, moe.csv, per_sequence.csv, meta.yaml)`);
   }
   const configPath = config ? resolve(config) : findConfig(dir, root);
   if (!configPath) {
@@ -131,6 +134,7 @@ function readMeta(dir: string, root: string): ProfileMeta {
   }
   const eng = (doc.engine_effective ?? {}) as Record<string, unknown>;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const perTp = ((((doc.skew_fit ?? {}) as Record<string, unknown>).per_tp ?? {}) as Record<string, Record<string, unknown> | undefined>);
   return {
     vllmVersion: doc.vllm_version !== undefined ? String(doc.vllm_version) : undefined,
     gpu: doc.gpu !== undefined ? String(doc.gpu) : undefined,
@@ -142,7 +146,12 @@ function readMeta(dir: string, root: string): ProfileMeta {
     blockSize: n(eng.block_size),
     gpuMemoryUtilization: n(eng.gpu_memory_utilization),
     tpDegrees: Array.isArray(doc.tp_degrees) ? (doc.tp_degrees as unknown[]).filter((v): v is number => typeof v === 'number') : undefined,
-    skewAlpha: n(((((doc.skew_fit ?? {}) as Record<string, unknown>).per_tp ?? {}) as Record<string, Record<string, unknown>>)['1']?.alpha_default),
+    skewAlpha: n(perTp['1']?.alpha_default),
+    skewAlphaByTp: Object.fromEntries(
+      Object.entries(perTp)
+        .map(([k, v]) => [Number(k), n(v?.alpha_default)] as const)
+        .filter((e): e is readonly [number, number] => Number.isInteger(e[0]) && e[1] !== undefined),
+    ),
   };
 }
 

@@ -3,9 +3,9 @@
 // tried when the SLO never held) and the capacity columns. docs/output.md lists them.
 import type { Table } from 'apache-arrow';
 import type { RunResult } from '../engine/types.ts';
-import { makeTable, type ColumnData } from '../io/arrowTable.ts';
-import { schemaMetadata, writeTable, type WriteMeta } from '../io/arrowWrite.ts';
-import { cell, resultColumns } from '../io/resultSchema.ts';
+import { makeTable, type ColumnData } from '../formats/arrowTable.ts';
+import { schemaMetadata, writeTable, type WriteMeta } from '../results/arrowWrite.ts';
+import { cell, resultColumns } from '../results/resultSchema.ts';
 import type { CapacityOptions, CapacityResult } from './search.ts';
 
 /** Identifies capacity files in the schema metadata (`format` key). */

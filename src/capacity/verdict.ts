@@ -2,7 +2,7 @@
 // seeds, and its paired gain over the baseline (vllm_default) in req/s and in %, with a Student-t
 // interval over seeds. Seeds pair configurations: the same seed is the same request stream (common
 // random numbers), so gain_s = capacity(variant, s) − capacity(baseline, s). Pure: rows in, numbers out.
-import { tInterval, type IntervalEstimate } from '../report/stats.ts';
+import { tInterval, type IntervalEstimate } from '../stats/stats.ts';
 
 export interface CapacityInputRow {
   variant: string;

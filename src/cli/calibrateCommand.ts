@@ -2,24 +2,26 @@
  * `balanceroute calibrate PROFILE_DIR -o model.json`: fit the step-time model to a layer-wise
  * vLLM profile and write a model file for `--model`. `balanceroute calibrate config.json --gpu
  * h100 -o model.json`: derive a roofline preset from a Hugging Face config instead.
- * docs/step-model.md describes both.
+ * docs/step-model.md describes both. `balanceroute calibrate --from-run LOG --model BASE -o
+ * model.json`: fit the host terms to measured runs (calibrateFromRun.ts, docs/calibration.md).
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InputError } from '../errors.ts';
-import { writeFileAtomic } from '../io/outputFile.ts';
-import { analyticPreset } from '../calibrate/analytic.ts';
-import { architectureFromHfConfig } from '../calibrate/architecture.ts';
+import { writeFileAtomic } from '../formats/outputFile.ts';
+import { analyticPreset } from '../model/analytic/analytic.ts';
+import { architectureFromHfConfig } from '../model/analytic/architecture.ts';
 import { calibrate, HOLD_OUT_EVERY, type ErrorStats } from '../calibrate/calibrate.ts';
-import { findGpu, GPUS } from '../calibrate/gpus.ts';
+import { findGpu, GPUS } from '../model/analytic/gpus.ts';
 import { modelFromSpec } from '../model/presets.ts';
-import type { PresetSpec } from '../calibrate/presetSpec.ts';
+import type { PresetSpec } from '../model/analytic/presetSpec.ts';
 import { numberFlag } from './parseFlags.ts';
 
 export interface CalibrateFlags {
   output: string;
   config?: string;
   dp?: string;
+  tp?: string;
   gpu?: string;
   maxNumSeqs?: string;
   maxContext?: string;
@@ -31,6 +33,17 @@ export interface CalibrateFlags {
   reserveGib?: string;
   name?: string;
   json?: boolean;
+  // --from-run mode (calibrateFromRun.ts)
+  fromRun?: string[];
+  model?: string;
+  fit?: string;
+  speed?: string;
+  seed?: string;
+  router?: string;
+  maxBatchedTokens?: string;
+  kvCapacity?: string;
+  ranksPerNode?: string;
+  asyncScheduling?: string;
 }
 
 function dpList(s: string | undefined): number[] | undefined {
@@ -49,7 +62,18 @@ function line(s: ErrorStats): string {
   return `p50 ${pct(s.p50)}  p90 ${pct(s.p90)}  p99 ${pct(s.p99)}  (max ${pct(s.max)}, bias ${s.bias >= 0 ? '+' : ''}${pct(s.bias)}, n ${s.n})`;
 }
 
-export function calibrateCommand(source: string, f: CalibrateFlags): void {
+export async function calibrateCommand(source: string | undefined, f: CalibrateFlags): Promise<void> {
+  if (f.fromRun !== undefined) {
+    if (source !== undefined) throw new InputError('profile', source, 'give either a profile/config or --from-run, not both');
+    const { calibrateFromRun } = await import('./calibrateFromRun.ts');
+    await calibrateFromRun({ ...f, fromRun: f.fromRun });
+    return;
+  }
+  const from = ['model', 'fit', 'speed', 'seed', 'router', 'maxBatchedTokens', 'kvCapacity', 'ranksPerNode', 'asyncScheduling'] as const;
+  for (const k of from) {
+    if (f[k] !== undefined) throw new InputError(k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), f[k], 'applies to calibrate --from-run only');
+  }
+  if (source === undefined) throw new InputError('profile', undefined, 'give a profile folder, a config.json (with --gpu) or --from-run LOG');
   let isFile = false;
   try {
     isFile = statSync(source).isFile();
@@ -82,6 +106,7 @@ export function calibrateCommand(source: string, f: CalibrateFlags): void {
     path: source,
     config: f.config,
     dp: dpList(f.dp),
+    tp: numberFlag('tp', f.tp),
     gpu: f.gpu,
     maxNumSeqs: numberFlag('max_num_seqs', f.maxNumSeqs),
     maxContext: numberFlag('max_context', f.maxContext),

@@ -3,7 +3,7 @@
 import { loadSweepFile } from '../config/expand.ts';
 import { readSweepFile } from '../config/sweepFile.ts';
 import { InputError } from '../errors.ts';
-import { readArrowFile } from '../io/arrowRead.ts';
+import { readArrowFile } from '../formats/arrowRead.ts';
 import { VERSION } from '../version.ts';
 import { parseSlo } from '../capacity/slo.ts';
 import { searchCapacity, type CapacityOptions } from '../capacity/search.ts';

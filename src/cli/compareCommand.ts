@@ -1,7 +1,7 @@
 // `balanceroute compare measured.arrow predicted.arrow -o cmp.html`: measured against predicted,
 // metric by metric (docs/loadgen.md).
 import { writeFileSync } from 'node:fs';
-import { checkDistinct, checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
+import { checkDistinct, checkOutputPath, writeFileAtomic } from '../formats/outputFile.ts';
 import { formatComparison } from '../report/compare.ts';
 
 export interface CompareFlags {

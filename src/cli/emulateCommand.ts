@@ -9,7 +9,7 @@ import type { Option } from 'commander';
 import { scenarioFromFlat } from '../config/expand.ts';
 import { flagKeys, flagName, type SweepKey } from '../config/schema.ts';
 import { InputError } from '../errors.ts';
-import { checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
+import { checkOutputPath, writeFileAtomic } from '../formats/outputFile.ts';
 import { emulatorFromScenario, type EngineThread } from '../serve/emulate/fromScenario.ts';
 import type { LbMode } from '../serve/emulate/server.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../serve/emulate/server.ts';

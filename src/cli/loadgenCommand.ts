@@ -8,8 +8,9 @@ import { sendRequest } from '../loadgen/client.ts';
 import { benchMetrics, stats, summaryMetrics } from '../loadgen/metrics.ts';
 import { benchJson, formatBenchBlock, formatFailures, summaryPathFor, summaryTable, writeBenchJson, writeMeasured, type RunSettings } from '../loadgen/output.ts';
 import { readGatewayLog } from '../loadgen/gatewayLog.ts';
+import { fetchServerSnapshot, serverMetadata } from '../loadgen/serverInfo.ts';
 import { createProgressBar } from './progressBar.ts';
-import { checkDistinct, checkOutputPath, type NamedPath } from '../io/outputFile.ts';
+import { checkDistinct, checkOutputPath, type NamedPath } from '../formats/outputFile.ts';
 
 export interface LoadgenFlags {
   url: string;
@@ -179,6 +180,9 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
   }
 
   if (f.initialTest && total > 0) await initialTest(urls.post, headers, plan.requests[0].body, f.requestIdPrefix, timeoutS);
+  // The server's configuration and /metrics before the first request (after the initial test, so
+  // the histogram deltas cover exactly the run) and after the last one.
+  const serverStart = await fetchServerSnapshot(urls.post, headers);
 
   const ctl = new AbortController();
   const onSigint = () => {
@@ -203,6 +207,8 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
     bar.finish();
   }
   settings.interrupted = out.interrupted;
+  const serverEnd = serverStart.metrics !== null ? await fetchServerSnapshot(urls.post, headers, 5000, { models: false }) : null;
+  settings.server = serverMetadata(serverStart, serverEnd);
   const records = out.records;
   if (f.gatewayLog !== undefined) {
     // Ranks the gateway chose, joined on x-request-id. The run is done: a bad log is a warning.

@@ -1,4 +1,4 @@
-import { mergeResultFiles } from '../io/merge.ts';
+import { mergeResultFiles } from '../results/merge.ts';
 import { installSignalCleanup } from './signals.ts';
 
 export async function mergeCommand(inputs: string[], flags: { output: string; allowPartial?: boolean }): Promise<void> {

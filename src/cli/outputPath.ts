@@ -1,10 +1,10 @@
 // Checking a command's output paths before any work: each must be writable, and none may be one
 // of the command's inputs or another of its outputs (`sweep mine.yaml -o mine.yaml` would
 // replace the sweep file; `-o x.arrow --timeseries x.arrow` would replace the results).
-import { requestsPathFor } from '../io/arrowWrite.ts';
-import { checkDistinct, checkOutputPath, type NamedPath, type OutputTarget } from '../io/outputFile.ts';
+import { requestsPathFor } from '../results/arrowWrite.ts';
+import { checkDistinct, checkOutputPath, type NamedPath, type OutputTarget } from '../formats/outputFile.ts';
 
-export type { NamedPath } from '../io/outputFile.ts';
+export type { NamedPath } from '../formats/outputFile.ts';
 
 export interface PlannedOutputs {
   results?: OutputTarget;

@@ -3,13 +3,14 @@
 import { scenarioFromFlat } from '../config/expand.ts';
 import { runScenario } from '../engine/cpu/runScenario.ts';
 import { InputError } from '../errors.ts';
-import { writeResults, writeTable } from '../io/arrowWrite.ts';
+import { writeResults, writeTable } from '../results/arrowWrite.ts';
 import { summaryPathFor } from '../loadgen/output.ts';
 import { readGatewayLog } from '../loadgen/gatewayLog.ts';
 import { predictedTable, readMeasuredWorkload, withTraceFile } from '../loadgen/predict.ts';
+import { serverInfoFromMetadata } from '../loadgen/serverInfo.ts';
 import { VERSION } from '../version.ts';
 import { flagsToEntry, formatSummary, type RunFlags } from './runCommand.ts';
-import { checkDistinct, checkOutputPath } from '../io/outputFile.ts';
+import { checkDistinct, checkOutputPath } from '../formats/outputFile.ts';
 
 /** Scenario flags as `run` takes them (strings, absent when not given), plus predict's own. */
 export interface PredictFlags extends Partial<Record<string, unknown>> {
@@ -18,14 +19,17 @@ export interface PredictFlags extends Partial<Record<string, unknown>> {
   knob?: string[];
   dp?: string;
   gatewayLog?: string;
-  speed: string;
+  /** Default: the speed the emulator reported in the log, else 1. */
+  speed?: string;
   rttMs: string;
   quiet?: boolean;
 }
 
 export async function predictCommand(measured: string, f: PredictFlags): Promise<void> {
-  const speed = Number(f.speed);
-  if (f.speed.trim() === '' || !Number.isFinite(speed) || speed <= 0) throw new InputError('speed', f.speed, 'must be a number > 0 (the emulator --speed of the measured run; 1 for a real deployment)');
+  if (f.speed !== undefined) {
+    const v = Number(f.speed);
+    if (f.speed.trim() === '' || !Number.isFinite(v) || v <= 0) throw new InputError('speed', f.speed, 'must be a number > 0 (the emulator --speed of the measured run; 1 for a real deployment)');
+  }
   const rttMs = Number(f.rttMs);
   if (f.rttMs.trim() === '' || !Number.isFinite(rttMs) || rttMs < 0) throw new InputError('rtt_ms', f.rttMs, 'must be a round-trip time >= 0 ms');
   checkDistinct(
@@ -36,6 +40,8 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
     [{ what: 'the measured log', path: measured }, ...(f.gatewayLog !== undefined ? [{ what: 'the gateway log', path: f.gatewayLog }] : [])],
   );
   const w = readMeasuredWorkload(measured);
+  const server = serverInfoFromMetadata(w.metadata);
+  const speed = f.speed !== undefined ? Number(f.speed) : server.speed ?? 1;
   // Defaults: the flags, else the gateway's router (a --gateway-log here, or one loadgen joined).
   const g = f.gatewayLog !== undefined ? readGatewayLog(f.gatewayLog) : null;
   const gw = {
@@ -52,7 +58,16 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
       throw new InputError('gateway_log', gw.routerParams, 'router_params is not a JSON object');
     }
   }
-  const dp = f.dp ?? (gw.ranks !== null ? String(gw.ranks) : '8');
+  // DP size and step model: the flags, else what the log recorded; never a silent default.
+  const dp = f.dp ?? (gw.ranks !== null ? String(gw.ranks) : server.dp !== undefined ? String(server.dp) : undefined);
+  if (dp === undefined) {
+    throw new InputError('dp', undefined, `${measured} does not record the server's DP size (no gateway log, no engine count from /version or /metrics); pass --dp N`, { hasValue: false });
+  }
+  const model = typeof f.model === 'string' ? f.model : server.stepModel;
+  if (model === undefined) {
+    const served = w.metadata.model ? ` (it served ${w.metadata.model})` : '';
+    throw new InputError('model', undefined, `${measured} does not record the server's step model${served}; pass --model PRESET|model.json`, { hasValue: false });
+  }
   const maxOutput = w.output.reduce((m, x) => Math.max(m, x), 1);
   const t0 = performance.now();
   const result = await withTraceFile(w, speed, async (trace) => {
@@ -62,6 +77,7 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
       router,
       knob,
       dp,
+      model,
       workload: 'trace',
       trace,
       traceColumns: 'arrival_us,prompt_tokens,output_tokens',

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { checkDistinct, checkOutputPath, writeFileAtomic } from '../io/outputFile.ts';
+import { checkDistinct, checkOutputPath, writeFileAtomic } from '../formats/outputFile.ts';
 import { InputError } from '../errors.ts';
 
 export interface ReportFlags {

@@ -1,6 +1,6 @@
 import { CpuEngine } from '../engine/cpu/cpuEngine.ts';
 import { scenarioFromFlat } from '../config/expand.ts';
-import { resultRow } from '../io/resultSchema.ts';
+import { resultRow } from '../results/resultSchema.ts';
 import type { RunResult } from '../engine/types.ts';
 import { VERSION } from '../version.ts';
 import { knobFlags } from './parseFlags.ts';
@@ -66,18 +66,26 @@ export function formatSummary(r: RunResult): string {
       `  model ${s.model}`,
     `  requests   ${m.requests}  completed ${m.completed}  failed ${m.failed} (rejected ${m.failed_rejected}, timeout ${m.failed_timeout})  preemptions ${m.preempted}`,
     `  throughput ${fmt(m.throughput_tok_s)} tok/s  ${fmt(m.req_per_s, 3)} req/s  makespan ${fmt(m.makespan_s, 2)} s  steps ${m.steps}`,
-    `  latency ms     mean      p50      p90      p95      p99`,
+    `  scheduling ${m.async_scheduling ? 'async (one step ahead)' : 'synchronous'}  ranks per node ${s.ranksPerNode ?? 8}`,
+    `  latency ms      mean      p50      p90      p95      p99`,
     ...(
       [
+        // Client anchor: from arrival, plus the model's front-end terms (what vllm bench serve measures).
         ['TTFT', 'ttft'],
         ['TPOT', 'tpot'],
         ['E2E', 'e2e'],
         ['queue', 'queue'],
+        // Engine anchor: from queued_us, the boundary at which the engine took the request (vLLM's engine timestamps).
+        ['TTFT eng', 'ttft_engine'],
+        ['E2E eng', 'e2e_engine'],
+        ['q-time eng', 'request_queue_time'],
+        ['prefill eng', 'request_prefill_time'],
       ] as const
     ).map(([label, k]) => {
       const g = (q: string) => fmt(m[`${k}_${q}_ms` as keyof typeof m] as number).padStart(8);
-      return `  ${label.padEnd(10)}${g('mean')} ${g('p50')} ${g('p90')} ${g('p95')} ${g('p99')}`;
+      return `  ${label.padEnd(11)}${g('mean')} ${g('p50')} ${g('p90')} ${g('p95')} ${g('p99')}`;
     }),
+    `  (TTFT/TPOT/E2E/queue: client anchor, from arrival; "eng": engine anchor, from the step boundary that queued the request)`,
     `  balance    imbalance ${fmt(m.imbalance, 3)}  barrier idle ${fmt(m.idle_frac * 100, 1)}%  balance ratio ${fmt(m.balance_ratio, 3)}`,
     `  simulated in ${fmt(m.wall_ms, 1)} ms`,
   ];

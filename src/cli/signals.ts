@@ -1,7 +1,7 @@
 // What an interrupted command leaves behind: no temporary files. On SIGINT, SIGTERM or SIGHUP the
 // unfinished outputs are removed and the process exits with 128 + the signal number; on any
 // other exit (an error, process.exit) the same clean-up runs from the `exit` event.
-import { cleanupTemporaryFiles } from '../io/outputFile.ts';
+import { cleanupTemporaryFiles } from '../formats/outputFile.ts';
 
 const SIGNALS = [
   ['SIGINT', 130],

@@ -5,8 +5,8 @@
 // complete; then they are renamed into place together (docs/output.md, "What is on disk").
 import type { Scenario } from '../config/scenario.ts';
 import type { Engine, RunResult } from '../engine/types.ts';
-import { RequestsWriter, ResultsWriter, TimeSeriesWriter, type RowWriter, type WriteMeta } from '../io/arrowWrite.ts';
-import { OutputFile, commitAll } from '../io/outputFile.ts';
+import { RequestsWriter, ResultsWriter, TimeSeriesWriter, type RowWriter, type WriteMeta } from '../results/arrowWrite.ts';
+import { OutputFile, commitAll } from '../formats/outputFile.ts';
 import type { PlannedOutputs } from './outputPath.ts';
 import type { ProgressBar } from './progressBar.ts';
 

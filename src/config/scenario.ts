@@ -1,5 +1,6 @@
 import type { WorkloadSpec } from '../workload/types.ts';
 import type { RouterParams } from '../routers/types.ts';
+import type { GoodputLimits } from '../metrics/goodput.ts';
 import { defaultOf, type KeyValue, type ScenarioFields, type SweepKey } from './schema.ts';
 
 export type { AssignOrder, Dispatch, Sync } from './schema.ts';
@@ -27,8 +28,7 @@ export interface Scenario extends ScenarioFields {
   goodput?: GoodputLimits;
 }
 
-/** Per-request limits in ms of the request's TTFT, TPOT, E2E latency and queueing delay. */
-export type GoodputLimits = Partial<Record<'ttft' | 'tpot' | 'e2e' | 'queue', number>>;
+export type { GoodputLimits } from '../metrics/goodput.ts';
 
 /** The static default of a key that has one (schema.ts). */
 function given<K extends SweepKey>(k: K): KeyValue<K> {

@@ -53,6 +53,7 @@ export const TRACE_WORKLOAD = 'trace';
 export const DISPATCH_VALUES = ['on_arrival', 'per_step'] as const;
 export const ASSIGN_ORDER_VALUES = ['fcfs', 'lpt'] as const;
 export const SYNC_VALUES = ['barrier', 'independent'] as const;
+export const ASYNC_SCHEDULING_VALUES = ['auto', 'on', 'off'] as const;
 export const ARRIVAL_VALUES = ['poisson', 'gamma'] as const;
 export const TRACE_TIME_UNITS = ['s', 'ms', 'us', 'ns'] as const;
 export const TRACE_COLUMN_KEYS = ['arrival', 'prompt', 'output'] as const;
@@ -62,6 +63,7 @@ export type Dispatch = (typeof DISPATCH_VALUES)[number];
 /** Order in which `per_step` dispatch assigns the requests of its global queue. */
 export type AssignOrder = (typeof ASSIGN_ORDER_VALUES)[number];
 export type Sync = (typeof SYNC_VALUES)[number];
+export type AsyncScheduling = (typeof ASYNC_SCHEDULING_VALUES)[number];
 
 // ---- value schemas: messages say the rule; the caller adds the field and the value ----
 
@@ -366,6 +368,20 @@ export const KEYS = {
     scenario: 'sync',
     flag: { arg: '<mode>', help: 'barrier: ranks step in lockstep (DP+EP); independent: each rank on its own clock' },
     doc: { meaning: 'step synchronisation of the DP ranks: lockstep with the EP barrier (MoE), or independent replicas (dense DP behind a proxy; idle_frac is 0)' },
+  }),
+  async_scheduling: key({
+    schema: oneOf(ASYNC_SCHEDULING_VALUES),
+    default: 'auto',
+    scenario: 'asyncScheduling',
+    flag: { arg: '<mode>', help: "async scheduling: admission and slot/KV reuse lag one step (auto: the model's asyncScheduling)" },
+    doc: { meaning: "vLLM's async scheduling (the scheduler runs one step ahead: admission and freed slots and KV blocks lag one step; docs/model.md §3.1); `auto` takes the model's `asyncScheduling` (vLLM presets: on)" },
+  }),
+  ranks_per_node: key({
+    schema: numberIn({ min: 1, max: MAX_DP, int: true }),
+    default: 8,
+    scenario: 'ranksPerNode',
+    flag: { arg: '<n>', help: 'DP ranks per node (picks the intra- or inter-node DP sync term)', parse: decimal },
+    doc: { meaning: "DP ranks per node: the step's DP synchronisation is the model's `dpSyncIntraNode` while `dp` <= this, `dpSyncInterNode` beyond (docs/model.md §5)" },
   }),
   assign_order: key({
     schema: oneOf(ASSIGN_ORDER_VALUES),

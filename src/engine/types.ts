@@ -1,4 +1,5 @@
 import type { Scenario } from '../config/scenario.ts';
+import type { Goodput } from '../metrics/goodput.ts';
 import type { RunMetrics, TimeSeries } from '../metrics/types.ts';
 
 /** Result of simulating one configuration. */
@@ -13,13 +14,7 @@ export interface RunResult {
   goodput?: Goodput;
 }
 
-/** Requests that met the per-request SLO (scenario.goodput). */
-export interface Goodput {
-  /** Good requests per second of makespan. */
-  goodput_req_s: number;
-  /** Good requests as a fraction of all requests of the stream. */
-  slo_attainment: number;
-}
+export type { Goodput } from '../metrics/goodput.ts';
 
 /**
  * One entry per request of the run's stream (times in µs; -1 where a request never reached
@@ -32,6 +27,10 @@ export interface RequestLog {
   status: Uint8Array;
   rank: Int32Array;
   admit_us: Float64Array;
+  /** Boundary at which the engine took the request onto a rank's waiting queue (vLLM queued_ts). */
+  queued_us: Float64Array;
+  /** Decision that first scheduled it (vLLM scheduled_ts; async: may precede admit_us by a step). */
+  scheduled_us: Float64Array;
   first_token_us: Float64Array;
   end_us: Float64Array;
 }

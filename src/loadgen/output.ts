@@ -8,10 +8,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Field, Float64, List, Schema, Table, vectorFromArray, type Vector } from 'apache-arrow';
-import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../io/arrowTable.ts';
-import { writeTable } from '../io/arrowWrite.ts';
-import { writeFileAtomic } from '../io/outputFile.ts';
-import { WIDE_INTEGER_METRICS, metricUnit } from '../io/resultSchema.ts';
+import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../formats/arrowTable.ts';
+import { writeTable } from '../results/arrowWrite.ts';
+import { writeFileAtomic } from '../formats/outputFile.ts';
+import { WIDE_INTEGER_METRICS, metricUnit } from '../results/resultSchema.ts';
 import { INTEGER_METRICS, METRIC_COLUMNS, type RunMetrics } from '../metrics/types.ts';
 import { VERSION } from '../version.ts';
 import { BENCH_METRICS, finishUs, pKey, type BenchMetric } from './metrics.ts';
@@ -43,6 +43,8 @@ export interface RunSettings {
   interrupted: boolean;
   /** Router, knobs and rank count from a gateway decision log (--gateway-log). */
   gateway?: { router: string | null; routerParams: string | null; ranks: number | null };
+  /** What the server reported (serverInfo.ts serverMetadata): per-request log metadata only. */
+  server?: Record<string, string>;
 }
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -70,7 +72,7 @@ export function measuredTable(records: readonly RequestRecord[], s: RunSettings)
     col('http_status', 'int32', records.map((r) => r.httpStatus)),
     col('error', 'utf8', records.map((r) => (r.ok ? null : r.error))),
   ];
-  const base = makeTable(columns, { ...settingsMetadata(s), format: MEASURED_FORMAT });
+  const base = makeTable(columns, { ...settingsMetadata(s), ...(s.server ?? {}), format: MEASURED_FORMAT });
   // Inter-token latencies: one list per request (a List<Float64> column).
   const itl = vectorFromArray(records.map((r) => r.itlMs), new List(new Field('item', new Float64(), true))) as Vector;
   const vectors: Record<string, Vector> = {};
@@ -103,7 +105,7 @@ function settingsMetadata(s: RunSettings): Record<string, string> {
 }
 
 /**
- * The summary row: the simulator's result columns (src/io/resultSchema.ts) with what a load run
+ * The summary row: the simulator's result columns (src/results/resultSchema.ts) with what a load run
  * knows filled in (server-side configuration columns are null), then a few load-run columns.
  */
 export function summaryTable(metrics: Record<keyof RunMetrics, number | null>, s: RunSettings, extra: { durationS: number; sendLagP99Ms: number | null }): Table {

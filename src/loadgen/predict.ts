@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { InputError } from '../errors.ts';
 import type { RunResult } from '../engine/types.ts';
-import { readArrowFile } from '../io/arrowRead.ts';
-import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../io/arrowTable.ts';
+import { readArrowFile } from '../formats/arrowRead.ts';
+import { makeTable, type CellValue, type ColumnData, type ColumnKind } from '../formats/arrowTable.ts';
 import { MEASURED_FORMAT } from './output.ts';
+import { resolveStepModel } from '../model/presets.ts';
+import { RequestStatus } from '../metrics/requestStatus.ts';
 
 export const PREDICTED_FORMAT = 'balanceroute-predicted/1';
 
@@ -104,10 +106,17 @@ export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number,
   const rttUs = rttMs * 1000;
   const idx = Array.from({ length: n }, (_, k) => k).sort((a, b) => w.request[a] - w.request[b]);
   const pick = <T,>(f: (k: number) => T): T[] => idx.map(f);
-  const ok = (k: number) => d.status[k] === 4;
+  const ok = (k: number) => d.status[k] === RequestStatus.COMPLETED;
   const col = (name: string, kind: ColumnKind, values: ArrayLike<CellValue>, unit?: string): ColumnData => ({ name, kind, values, metadata: unit ? { unit } : undefined });
-  const first = (k: number) => wall(d.first_token_us[k], rttUs);
-  const end = (k: number) => wall(d.end_us[k], d.status[k] === 4 ? rttUs : rttUs / 2);
+  // Client anchor (docs/model.md §8): the model's front-end terms (ingress, per-token
+  // detokenisation, egress; model µs) come on top of the round trip.
+  const fe = resolveStepModel(r.scenario.model).frontend;
+  const feFirst = fe ? (fe.ingressUs + fe.perTokenUs) / speed : 0;
+  const feEnd = (k: number) => (fe ? (fe.ingressUs + fe.egressUs + fe.perTokenUs * d.output[k]) / speed : 0);
+  const first = (k: number) => wall(d.first_token_us[k], rttUs + feFirst);
+  const end = (k: number) => wall(d.end_us[k], d.status[k] === RequestStatus.COMPLETED ? rttUs + feEnd(k) : rttUs / 2);
+  // Engine anchor: from queued_us, on the engine's clock (no round trip, no front end).
+  const engineMs = (k: number, t: number) => (ok(k) && d.queued_us[k] >= 0 ? (t - d.queued_us[k]) / speed / 1000 : null);
   const arrival = (k: number) => t0 + d.arrival_us[k] / speed;
   const columns: ColumnData[] = [
     col('request', 'int32', pick((k) => w.request[k])),
@@ -118,11 +127,15 @@ export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number,
     col('outcome', 'dictionary', pick((k) => (ok(k) ? 'completed' : 'failed'))),
     col('rank', 'int32', pick((k) => (d.rank[k] >= 0 ? d.rank[k] : null))),
     col('admit_us', 'float64', pick((k) => wall(d.admit_us[k], rttUs / 2)), 'us'),
+    col('queued_us', 'float64', pick((k) => wall(d.queued_us[k], rttUs / 2)), 'us'),
+    col('scheduled_us', 'float64', pick((k) => wall(d.scheduled_us[k], rttUs / 2)), 'us'),
     col('first_token_us', 'float64', pick((k) => (ok(k) ? first(k) : null)), 'us'),
     col('end_us', 'float64', pick((k) => end(k)), 'us'),
     col('ttft_ms', 'float64', pick((k) => (ok(k) ? (first(k)! - arrival(k)) / 1000 : null)), 'ms'),
     col('tpot_ms', 'float64', pick((k) => (ok(k) && d.output[k] > 1 ? (end(k)! - first(k)!) / 1000 / (d.output[k] - 1) : null)), 'ms'),
     col('e2e_ms', 'float64', pick((k) => (ok(k) ? (end(k)! - arrival(k)) / 1000 : null)), 'ms'),
+    col('ttft_engine_ms', 'float64', pick((k) => engineMs(k, d.first_token_us[k])), 'ms'),
+    col('e2e_engine_ms', 'float64', pick((k) => engineMs(k, d.end_us[k])), 'ms'),
   ];
   return makeTable(columns, {
     format: PREDICTED_FORMAT,
@@ -133,6 +146,9 @@ export function predictedTable(w: MeasuredWorkload, r: RunResult, speed: number,
     router_params: JSON.stringify(r.scenario.routerParams),
     model: r.scenario.model,
     dp: String(r.scenario.dp),
+    // ttft_ms / tpot_ms / e2e_ms are client-anchored (from the send time), as a loadgen log is.
+    anchor: 'client',
+    async_scheduling: String(r.metrics.async_scheduling === 1),
     created: new Date().toISOString(),
     ...extra,
   });

@@ -33,6 +33,30 @@ export interface RunMetrics {
   queue_p90_ms: number;
   queue_p95_ms: number;
   queue_p99_ms: number;
+  /** Engine-anchored TTFT: first token - queued_us (docs/model.md §8). */
+  ttft_engine_mean_ms: number;
+  ttft_engine_p50_ms: number;
+  ttft_engine_p90_ms: number;
+  ttft_engine_p95_ms: number;
+  ttft_engine_p99_ms: number;
+  /** Engine-anchored E2E: end - queued_us. */
+  e2e_engine_mean_ms: number;
+  e2e_engine_p50_ms: number;
+  e2e_engine_p90_ms: number;
+  e2e_engine_p95_ms: number;
+  e2e_engine_p99_ms: number;
+  /** scheduled_us - queued_us (vLLM's vllm:request_queue_time_seconds). */
+  request_queue_time_mean_ms: number;
+  request_queue_time_p50_ms: number;
+  request_queue_time_p90_ms: number;
+  request_queue_time_p95_ms: number;
+  request_queue_time_p99_ms: number;
+  /** first token - scheduled_us (vLLM's vllm:request_prefill_time_seconds). */
+  request_prefill_time_mean_ms: number;
+  request_prefill_time_p50_ms: number;
+  request_prefill_time_p90_ms: number;
+  request_prefill_time_p95_ms: number;
+  request_prefill_time_p99_ms: number;
   /** Step-time-weighted mean of (max - mean) / mean rank KV load over busy steps. */
   imbalance: number;
   /** 1 - sum_g t_g / (G * sum max_g t_g) over busy steps (barrier-induced idle compute). */
@@ -45,6 +69,8 @@ export interface RunMetrics {
   busy_s: number;
   /** Time-mean number of requests in the system (arrived, not yet completed or failed). */
   mean_in_system: number;
+  /** 1 when the run used async scheduling (docs/model.md §3), else 0. */
+  async_scheduling: number;
   /** Wall-clock time of this run's simulation, ms. */
   wall_ms: number;
 }
@@ -56,13 +82,17 @@ export const METRIC_COLUMNS: readonly (keyof RunMetrics)[] = [
   'tpot_mean_ms', 'tpot_p50_ms', 'tpot_p90_ms', 'tpot_p95_ms', 'tpot_p99_ms',
   'e2e_mean_ms', 'e2e_p50_ms', 'e2e_p90_ms', 'e2e_p95_ms', 'e2e_p99_ms',
   'queue_mean_ms', 'queue_p50_ms', 'queue_p90_ms', 'queue_p95_ms', 'queue_p99_ms',
-  'imbalance', 'idle_frac', 'balance_ratio', 'steps', 'busy_s', 'mean_in_system', 'wall_ms',
+  'ttft_engine_mean_ms', 'ttft_engine_p50_ms', 'ttft_engine_p90_ms', 'ttft_engine_p95_ms', 'ttft_engine_p99_ms',
+  'e2e_engine_mean_ms', 'e2e_engine_p50_ms', 'e2e_engine_p90_ms', 'e2e_engine_p95_ms', 'e2e_engine_p99_ms',
+  'request_queue_time_mean_ms', 'request_queue_time_p50_ms', 'request_queue_time_p90_ms', 'request_queue_time_p95_ms', 'request_queue_time_p99_ms',
+  'request_prefill_time_mean_ms', 'request_prefill_time_p50_ms', 'request_prefill_time_p90_ms', 'request_prefill_time_p95_ms', 'request_prefill_time_p99_ms',
+  'imbalance', 'idle_frac', 'balance_ratio', 'steps', 'busy_s', 'mean_in_system', 'async_scheduling', 'wall_ms',
 ];
 
 /** Integer-valued metric columns (written as Int64 / Int32 in Arrow). */
 export const INTEGER_METRICS: ReadonlySet<keyof RunMetrics> = new Set<keyof RunMetrics>([
   'requests', 'completed', 'failed', 'failed_rejected', 'failed_timeout', 'preempted',
-  'output_tokens', 'steps',
+  'output_tokens', 'steps', 'async_scheduling',
 ]);
 
 /** One per-step sample of a time series (long format: one row per step and rank). */

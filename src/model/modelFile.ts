@@ -2,7 +2,7 @@
 // presets, `--model file.json` and calibration output are all checked by it.
 import { z } from 'zod';
 import { numberIn, parseWith } from '../zodRules.ts';
-import type { PresetSpec } from '../calibrate/presetSpec.ts';
+import type { PresetSpec } from './analytic/presetSpec.ts';
 import { stepCurveSchema } from './stepCurve.ts';
 import { BASE_STEP_COEFFICIENTS, OPTIONAL_STEP_COEFFICIENTS, STEP_COEFFICIENTS, type StepCoefficient } from './types.ts';
 
@@ -37,6 +37,15 @@ const dpTerms = z.object(
     maxRankTokenCurve: stepCurveSchema.optional(),
   },
   { error: 'must be an object {coefficients, maxRankTokenCurve}' },
+);
+
+/** Largest front-end term, µs (one hour: far beyond any HTTP or detokenisation time). */
+export const MAX_FRONTEND_US = 3.6e9;
+const frontendUs = numberIn({ min: 0, max: MAX_FRONTEND_US, rule: `a number of µs in [0, ${MAX_FRONTEND_US}]` });
+/** Front-end terms of client-anchored metrics (docs/model.md §8), µs, each default 0. */
+const frontendSchema = z.strictObject(
+  { ingressUs: frontendUs.default(0), egressUs: frontendUs.default(0), perTokenUs: frontendUs.default(0) },
+  { error: (iss) => (iss.code === 'unrecognized_keys' ? 'unknown key; known: ingressUs, egressUs, perTokenUs' : 'must be an object {ingressUs, egressUs, perTokenUs} (µs)') },
 );
 
 const positive = (rule: string) => numberIn({ min: 0, max: Number.MAX_SAFE_INTEGER, minExclusive: true, rule });
@@ -83,6 +92,9 @@ export const modelFileSchema = z
       kvCapacityTokens: numberIn({ min: 1, max: 2 ** 31 - 1, int: true, rule: 'a positive integer when kvMemory is absent' }).optional(),
       // b/a of the mean-KV group term (docs/model.md §5); max MAX_MEAN_KV_RATIO of presets.ts.
       meanKvRatio: numberIn({ min: 0, max: 1000, rule: 'a number in [0, 1000] (the ratio b/a of the mean-KV group term to perKvTokenRead)' }).optional(),
+      // docs/model.md §3, "Async scheduling"; absent = true (vLLM's default).
+      asyncScheduling: z.boolean({ error: 'must be true or false' }).optional(),
+      frontend: frontendSchema.optional(),
     },
     { error: 'must be a JSON object (docs/model.md, "Model file format")' },
   )

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { InputError, InputProblem } from '../errors.ts';
-import { analyticPreset } from '../calibrate/analytic.ts';
-import { architectureFromHfConfig } from '../calibrate/architecture.ts';
-import { GPUS } from '../calibrate/gpus.ts';
-import { HF_CONFIGS } from '../calibrate/hfConfigs.ts';
-import type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
+import { analyticPreset } from './analytic/analytic.ts';
+import { architectureFromHfConfig } from './analytic/architecture.ts';
+import { GPUS } from './analytic/gpus.ts';
+import { HF_CONFIGS } from './analytic/hfConfigs.ts';
+import type { KvMemorySpec, PresetSpec } from './analytic/presetSpec.ts';
 import { MAX_COEFFICIENT_PS, parseModelFile } from './modelFile.ts';
 import { STEP_COEFFICIENTS, type DpStepTerms, type StepCoefficient, type StepModel } from './types.ts';
 
-export type { KvMemorySpec, PresetSpec } from '../calibrate/presetSpec.ts';
+export type { KvMemorySpec, PresetSpec } from './analytic/presetSpec.ts';
 
 export function kvCapacityFromMemory(m: KvMemorySpec, dp: number): number {
   const free = m.memoryBytes * m.utilization - m.sharedWeightBytes - m.expertWeightBytes / dp - m.reserveBytes;
@@ -24,7 +24,7 @@ const QWEN3_30B_A3B_H100: PresetSpec = {
   name: 'qwen3-30b-a3b-h100',
   description: 'Qwen3-30B-A3B, BF16, one H100 SXM 80GB per DP rank, EP across ranks (roofline-derived)',
   coefficients: {
-    base: 1_800_000_000, // 1.30 ms shared-weight stream at 70% of HBM BW + 0.5 ms step overhead
+    base: 1_300_000_000, // 1.30 ms shared-weight stream at 70% of HBM BW
     baseExperts: 24_700_000_000, // 58 GB expert weights / 2.35 TB/s, divided by G under EP
     perDecodeSeq: 6_000_000, // 6.0 µs: half the compute roofline of 6 GFLOP/token (weights stream in base)
     perPrefillToken: 12_100_000, // 12.1 µs: 6 GFLOP/token at 50% of 989 TFLOP/s
@@ -33,6 +33,7 @@ const QWEN3_30B_A3B_H100: PresetSpec = {
     a2aBase: 1_440_000_000, // 96 all-to-alls per step (dispatch+combine x 48 layers) x 15 µs latency
     a2aPerMaxRankToken: 10_000_000, // 3.1 MB per token (2 x 8 x 2048 x 2 B x 48 layers) at 315 GB/s
     a2aPerToken: 0,
+    hostPerStep: 500_000_000, // 0.5 ms per step: scheduling, sampling, launch gaps (assumed; docs/step-model.md §2)
   },
   maxModelLen: 40_960,
   kvMemory: {
@@ -71,6 +72,7 @@ const SEED_KV_LINEAR: PresetSpec = {
   },
   maxModelLen: 40_960,
   kvCapacityTokens: 2 ** 24,
+  asyncScheduling: false, // the write-up's model has no host loop
 };
 
 /**
@@ -143,6 +145,8 @@ export function modelFromSpec(raw: PresetSpec, field = 'model'): StepModel {
     maxRankTokenCurve: spec.maxRankTokenCurve,
     byDp,
     maxModelLen: spec.maxModelLen,
+    asyncScheduling: spec.asyncScheduling ?? true,
+    frontend: spec.frontend && (spec.frontend.ingressUs || spec.frontend.egressUs || spec.frontend.perTokenUs) ? spec.frontend : undefined,
     kvCapacityTokens: mem ? (dp: number) => kvCapacityFromMemory(mem, dp) : () => fixed as number,
   };
 }

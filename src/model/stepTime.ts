@@ -98,6 +98,26 @@ export function meanKvPs(m: StepModel, totalKvRead: number, G: number): number {
 }
 
 /**
+ * Per-step DP synchronisation of a group of G ranks, ps (docs/model.md §5, "Host terms"): 0 for
+ * one rank, `dpSyncIntraNode` while the G ranks fit on one node (G <= ranksPerNode),
+ * `dpSyncInterNode` beyond.
+ */
+export function dpSyncPs(m: StepModel, G: number, ranksPerNode: number): number {
+  if (G < 2) return 0;
+  return G <= ranksPerNode ? m.dpSyncIntraNode : m.dpSyncInterNode;
+}
+
+/**
+ * Host time of a step in integer µs (docs/model.md §5): floor((hostPerStep + hostPerRequest *
+ * rMax + syncPs) / 1e6), rMax the most requests scheduled on one rank in the step, syncPs from
+ * dpSyncPs (0 for a rank stepping alone, `sync: independent`). Only added to steps with work.
+ * The GPU engine computes the same sum (shaders/).
+ */
+export function hostStepUs(m: StepModel, rMax: number, syncPs: number): number {
+  return psToUs(m.hostPerStep + m.hostPerRequest * rMax + syncPs);
+}
+
+/**
  * Largest picosecond sum a step can reach with these limits; must stay below 2^53 so that
  * every engine computes it exactly (docs/model.md, "Step time").
  */
@@ -113,5 +133,6 @@ export function worstCaseStepPs(m: StepModel, maxNumSeqs: number, maxBatchedToke
   const curve = m.maxRankTokenCurve ? curveMaxPs(m.maxRankTokenCurve, maxBatchedTokens) : 0;
   // The mean-KV term's product is over all G ranks' KV reads before the division by G.
   const meanKv = (m.perMeanKvToken ?? 0) * kvRead * G;
-  return Math.max(rank, m.a2aBase + (m.a2aPerMaxRankToken + m.a2aPerToken) * maxBatchedTokens * 4096 + curve + (m.perMeanKvToken ?? 0) * kvRead, meanKv);
+  const host = (m.hostPerStep ?? 0) + (m.hostPerRequest ?? 0) * seqs + Math.max(m.dpSyncIntraNode ?? 0, m.dpSyncInterNode ?? 0);
+  return Math.max(rank, host, m.a2aBase + (m.a2aPerMaxRankToken + m.a2aPerToken) * maxBatchedTokens * 4096 + curve + (m.perMeanKvToken ?? 0) * kvRead, meanKv);
 }

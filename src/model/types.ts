@@ -16,6 +16,9 @@
  *                                 + a2aPerToken * sum_g tokens_g
  *                                 + curve(max_g tokens_g)
  *                                 + floor(perMeanKvToken * sum_g kvTokensRead_g / G)) / 1e6)
+ *          + floor((hostPerStep + hostPerRequest * R_max + dpSync(G)) / 1e6)
+ *   (R_max = most requests scheduled on one rank; dpSync = dpSyncIntraNode for
+ *    2 <= G <= ranks_per_node, dpSyncInterNode for G > ranks_per_node, 0 for G = 1)
  */
 export interface StepModel {
   /** Preset or file name, for result rows. */
@@ -51,6 +54,24 @@ export interface StepModel {
    */
   perMeanKvToken: number;
   /**
+   * Host time per group step with work (CPU scheduling, input preparation, output processing,
+   * launch gaps that kernel profiles miss), ps. docs/model.md §5, "Host terms".
+   */
+  hostPerStep: number;
+  /** Host time per request scheduled on the busiest rank (R_max), ps. */
+  hostPerRequest: number;
+  /** Per-step DP synchronisation when all G >= 2 ranks share a node (G <= ranks_per_node), ps. */
+  dpSyncIntraNode: number;
+  /** Per-step DP synchronisation when the ranks span nodes (G > ranks_per_node), ps. */
+  dpSyncInterNode: number;
+  /**
+   * Async scheduling (vLLM's default): the scheduler runs one step ahead, so admission and slot
+   * / KV reuse lag one step (docs/model.md §3). The scenario's `async_scheduling: auto` uses this.
+   */
+  asyncScheduling: boolean;
+  /** Front-end terms of client-anchored latencies (not on the engine clock); absent = all 0. */
+  frontend?: FrontendTerms;
+  /**
    * Optional lookup-table term of the group step: a piecewise-linear function of the largest
    * rank's token count (work every rank does in lockstep on padded batches: dense layers, MoE
    * experts, the EP collectives). Absent = 0.
@@ -80,6 +101,17 @@ export interface StepCurve {
   readonly slopePs: readonly number[];
 }
 
+/**
+ * Front-end time of client-side metrics, µs (docs/model.md §8): the client sent the request
+ * `ingressUs` before it reached the engine, received the last byte `egressUs` after the engine's
+ * last step, and each output token costs `perTokenUs` of detokenisation and streaming.
+ */
+export interface FrontendTerms {
+  readonly ingressUs: number;
+  readonly egressUs: number;
+  readonly perTokenUs: number;
+}
+
 /** Overrides for one DP size: coefficients replaced and/or the max-rank-token curve. */
 export interface DpStepTerms {
   readonly coefficients: Partial<Record<StepCoefficient, number>>;
@@ -102,6 +134,10 @@ export const STEP_COEFFICIENTS = [
   'perMixedDecodeSeq',
   'perDecodeSkewToken',
   'perMeanKvToken',
+  'hostPerStep',
+  'hostPerRequest',
+  'dpSyncIntraNode',
+  'dpSyncInterNode',
 ] as const;
 export type StepCoefficient = (typeof STEP_COEFFICIENTS)[number];
 
@@ -112,7 +148,14 @@ export const OPTIONAL_STEP_COEFFICIENTS: ReadonlySet<StepCoefficient> = new Set<
   'perMixedDecodeSeq',
   'perDecodeSkewToken',
   'perMeanKvToken',
+  'hostPerStep',
+  'hostPerRequest',
+  'dpSyncIntraNode',
+  'dpSyncInterNode',
 ]);
 
+/** The host-overhead terms (docs/model.md §5, "Host terms"): group terms on the engine clock. */
+export const HOST_STEP_COEFFICIENTS = ['hostPerStep', 'hostPerRequest', 'dpSyncIntraNode', 'dpSyncInterNode'] as const satisfies readonly StepCoefficient[];
+
 /** Coefficients that are fixed per-step amounts (larger limit than per-unit rates). */
-export const BASE_STEP_COEFFICIENTS: ReadonlySet<StepCoefficient> = new Set<StepCoefficient>(['base', 'baseExperts', 'a2aBase']);
+export const BASE_STEP_COEFFICIENTS: ReadonlySet<StepCoefficient> = new Set<StepCoefficient>(['base', 'baseExperts', 'a2aBase', 'hostPerStep', 'dpSyncIntraNode', 'dpSyncInterNode']);

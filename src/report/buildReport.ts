@@ -1,11 +1,11 @@
 // `balanceroute report FILE`: tell a sweep result file from a time-series file and build the
 // matching HTML report.
 import { existsSync } from 'node:fs';
-import { readArrowFile, type ArrowFileData } from '../io/arrowRead.ts';
-import { REQUESTS_FORMAT, TIMESERIES_FORMAT, requestsPathFor } from '../io/arrowWrite.ts';
-import { RESULTS_FORMAT } from '../io/resultSchema.ts';
+import { readArrowFile, type ArrowFileData } from '../formats/arrowRead.ts';
+import { REQUESTS_FORMAT, TIMESERIES_FORMAT, requestsPathFor } from '../results/arrowWrite.ts';
+import { RESULTS_FORMAT } from '../results/resultSchema.ts';
 import { InputError } from '../errors.ts';
-import { assertSameSweep } from '../io/sameSweep.ts';
+import { assertSameSweep } from '../results/sameSweep.ts';
 import { sweepReport, type BuiltReport } from './sweepReport.ts';
 import { capacityReport } from './capacityReport.ts';
 import { isCapacityFile } from './capacityData.ts';

@@ -1,7 +1,7 @@
 // Capacity rows for the verdict, from a capacity file or from a sweep result file that spans rates.
 // Labelling (router variant, context) is the sweep report's own (sweepData), so a router variant
 // and the "other axes" read the same in both reports.
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { InputError } from '../errors.ts';
 import { CAPACITY_COLUMNS, CAPACITY_FORMAT } from '../capacity/capacityFile.ts';
 import { meetsSlo, type Slo } from '../capacity/slo.ts';

@@ -3,15 +3,15 @@
 // Below saturation every router delivers the offered load, so a throughput winner is noise; the
 // number a serving team acts on is the largest rate that meets the latency SLO.
 import type { TopLevelSpec } from 'vega-lite';
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { VERSION } from '../version.ts';
 import { computeCapacityVerdict, type CapacityCell, type CapacityInputRow } from '../capacity/verdict.ts';
-import type { IntervalEstimate } from './stats.ts';
+import type { IntervalEstimate } from '../stats/stats.ts';
 import { esc, figure, keyValueTable, num, page, pct, pctDigits, duration } from './html.ts';
 import { RENDERER_VERSIONS, renderSvg } from './render.ts';
 import { variantColors } from './sweepCharts.ts';
 import { capacityRowsFromFile } from './capacityData.ts';
-import type { BuiltReport } from './sweepReport.ts';
+import type { BuiltReport } from './builtReport.ts';
 
 const rate = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x >= 100 ? num(x) : num(x, x >= 10 ? 1 : 2));
 

@@ -6,10 +6,11 @@
  * throughput over each side's own makespan, and the in-flight count over time.
  */
 import { InputError } from '../errors.ts';
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { MEASURED_FORMAT } from '../loadgen/output.ts';
 import { PREDICTED_FORMAT } from '../loadgen/predict.ts';
 import { percentileSorted } from '../loadgen/metrics.ts';
+import { RequestStatus } from '../metrics/requestStatus.ts';
 
 export const COMPARED_METRICS = ['ttft', 'tpot', 'e2e'] as const;
 export type ComparedMetric = (typeof COMPARED_METRICS)[number];
@@ -37,6 +38,11 @@ export interface ComparisonRow {
 }
 
 export interface Comparison {
+  /**
+   * Which anchor the latencies use: 'client' (from the request's send time, as loadgen and
+   * `vllm bench serve` measure; the predicted side's ttft_ms / tpot_ms / e2e_ms) — docs/model.md §8.
+   */
+  anchor: 'client';
   /** Requests in both logs / completed on both sides. */
   joined: number;
   bothCompleted: number;
@@ -64,7 +70,7 @@ export function readSide(f: ArrowFileData, field: string, format: string): Reque
     request: f.column('request') as number[],
     arrivalUs: f.column('arrival_us') as number[],
     endUs: f.column('end_us') as (number | null)[],
-    completed: status.map((s) => s === 4),
+    completed: status.map((s) => s === RequestStatus.COMPLETED),
     ttft: f.column('ttft_ms') as (number | null)[],
     tpot: f.column('tpot_ms') as (number | null)[],
     e2e: f.column('e2e_ms') as (number | null)[],
@@ -141,6 +147,7 @@ export function compareSides(m: RequestSide, p: RequestSide): Comparison {
   const tp = tput(p, joined.map(([, j]) => j));
   const t0 = m.arrivalUs.reduce((a, b) => Math.min(a, b), Infinity);
   return {
+    anchor: 'client',
     joined: joined.length,
     bothCompleted: both.length,
     measuredFailed: joined.filter(([i]) => !m.completed[i]).length,
@@ -164,6 +171,7 @@ const METRIC_LABEL: Record<ComparedMetric, string> = { ttft: 'TTFT', tpot: 'TPOT
 export function formatComparison(c: Comparison): string {
   const lines = [
     `requests ${c.joined} (completed on both sides ${c.bothCompleted}; failed measured ${c.measuredFailed}, predicted ${c.predictedFailed})`,
+    `anchor: client (TTFT and E2E from the request's send time, as loadgen measures; the predict log's ttft_engine_ms / e2e_engine_ms hold the engine anchor)`,
     `metric ms    stat    measured   predicted    error`,
   ];
   for (const r of c.rows) {

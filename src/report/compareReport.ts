@@ -3,7 +3,7 @@
 // count over time, measured and predicted side by side. Charts go through the report's
 // Vega-Lite renderer (render.ts) and page shell (html.ts).
 import type { TopLevelSpec } from 'vega-lite';
-import { readArrowFile } from '../io/arrowRead.ts';
+import { readArrowFile } from '../formats/arrowRead.ts';
 import { MEASURED_FORMAT } from '../loadgen/output.ts';
 import { PREDICTED_FORMAT } from '../loadgen/predict.ts';
 import { COMPARED_METRICS, checkFormats, compareSides, fmtPct, readSide, type Comparison, type ComparedMetric } from './compare.ts';
@@ -129,7 +129,7 @@ export async function compareReport(measuredPath: string, predictedPath: string)
     `<p class="headline">Mean TTFT ${esc(fmtPct(ttft.error))}, mean TPOT ${esc(fmtPct(tpot.error))}, mean E2E ${esc(fmtPct(e2e.error))} (predicted relative to measured).</p>`,
     settings,
     '<h2>Statistics</h2>',
-    '<p class="note">Over the requests completed on both sides; percentiles interpolate linearly (as NumPy and vllm bench do); error = (predicted − measured) / measured.</p>',
+    '<p class="note">Over the requests completed on both sides; percentiles interpolate linearly (as NumPy and vllm bench do); error = (predicted − measured) / measured. Anchor: client — TTFT and E2E start at the request\'s send time on both sides, as <code>loadgen</code> measures (the predict log also holds the engine-anchored <code>ttft_engine_ms</code> and <code>e2e_engine_ms</code>, which start when the engine queued the request).</p>',
     tableHtml(c),
     '<h2>Per request</h2>',
     `<div class="charts">${figs.slice(0, 2).join('\n')}</div>`,

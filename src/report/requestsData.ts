@@ -2,16 +2,17 @@
 // balanceroute-requests/1), read for the report's Gantt chart: per configuration, one bar per
 // request in its rank's lane, packed into rows so bars never overlap, windowed in time when a
 // run has too many requests to draw.
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { InputError } from '../errors.ts';
 import { numericColumn } from './timeseriesData.ts';
+import { RequestStatus } from '../metrics/requestStatus.ts';
 
 /** Columns the Gantt chart needs from a request log. */
 export const REQUIRED_REQUEST_COLUMNS = ['config_index', 'arrival_us', 'status', 'rank', 'admit_us', 'first_token_us', 'end_us'] as const;
 
 /** Request status codes in the log. */
-export const STATUS_COMPLETED = 4;
-export const STATUS_FAILED = 5;
+export const STATUS_COMPLETED = RequestStatus.COMPLETED;
+export const STATUS_FAILED = RequestStatus.FAILED;
 
 /** At most this many requests per Gantt chart; a run with more is drawn in a time window. */
 export const MAX_GANTT_BARS = 2000;

@@ -1,10 +1,10 @@
 // A sweep result file, read for the report: rows labelled by router variant (router + the knobs
 // that vary for it) and context (other axes that vary but are not plotted), the sweep's axes and
 // fixed settings. Seeds are kept per row; averaging and pairing happen downstream.
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { InputError } from '../errors.ts';
 import { METRIC_COLUMNS } from '../metrics/types.ts';
-import { KNOB_PREFIX } from '../io/resultSchema.ts';
+import { KNOB_PREFIX } from '../results/resultSchema.ts';
 
 /** Metrics the report plots (failed_pct is derived: 100 · failed / requests). */
 export const PLOT_METRICS = ['throughput_tok_s', 'ttft_p95_ms', 'tpot_mean_ms', 'failed_pct', 'imbalance', 'idle_frac'] as const;

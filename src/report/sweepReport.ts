@@ -1,5 +1,5 @@
 // The HTML report of a sweep result file: what was run, the verdict, and the charts.
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { VERSION } from '../version.ts';
 import { duration, esc, figure, keyValueTable, num, page, pct, pctDigits } from './html.ts';
 import { RENDERER_VERSIONS, renderSvg } from './render.ts';
@@ -7,18 +7,13 @@ import { sweepCharts, variantColors } from './sweepCharts.ts';
 import { meansOverSeeds, sweepData, type SweepData } from './sweepData.ts';
 import { computeVerdict, variantGains, type Verdict, type VerdictRow } from './verdict.ts';
 import { rateLabel } from './sweepCharts.ts';
-import type { IntervalEstimate } from './stats.ts';
+import type { IntervalEstimate } from '../stats/stats.ts';
 import { parseSlo } from '../capacity/slo.ts';
 import { capacityRowsFromSweep } from './capacityData.ts';
 import { capacitySection } from './capacityReport.ts';
+import type { BuiltReport } from './builtReport.ts';
 
-export interface BuiltReport {
-  html: string;
-  /** Chart ids in page order. */
-  charts: string[];
-  /** Warnings of the chart libraries (none expected). */
-  warnings: string[];
-}
+export type { BuiltReport } from './builtReport.ts';
 
 /** The sweep report for a result file (read with readArrowFile). */
 /** The SLO of a sweep report's capacity verdict when neither `--slo` nor the file's metadata gives one. */

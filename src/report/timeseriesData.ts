@@ -1,7 +1,7 @@
 // A time-series file (`run --timeseries` / `sweep --timeseries`), read for the report: per
 // configuration, per-step aggregates over ranks (barrier time, load envelope) and time bins
 // (step-time-weighted means per rank) small enough to draw.
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { InputError } from '../errors.ts';
 
 /** Columns a time-series file must have. */

@@ -2,12 +2,12 @@
 // load per rank with its envelope, the barrier, the idle fraction, the per-request Gantt chart
 // (from the request log written beside the series; heat strips of running requests without one)
 // and the waiting requests per rank.
-import type { ArrowFileData } from '../io/arrowRead.ts';
+import type { ArrowFileData } from '../formats/arrowRead.ts';
 import { InputError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { duration, esc, figure, keyValueTable, num, page } from './html.ts';
 import { RENDERER_VERSIONS, renderSvg } from './render.ts';
-import type { BuiltReport } from './sweepReport.ts';
+import type { BuiltReport } from './builtReport.ts';
 import type { ChartDef } from './sweepCharts.ts';
 import { barrierChart, ganttChart, heatStrip, idleChart, loadChart } from './timeseriesCharts.ts';
 import { binSeries, stepSeries, timeSeriesData, type StepSeries, type TimeSeriesData } from './timeseriesData.ts';

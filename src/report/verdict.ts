@@ -5,7 +5,7 @@
 // Pairing: configurations with the same seed see the same request stream (common random
 // numbers), so the gain is computed per seed, gain_s = metric(best, s) / metric(baseline, s) − 1,
 // over the seeds both have, and the interval is mean ± t(0.975, n − 1) · sd / √n.
-import { tInterval, type IntervalEstimate } from './stats.ts';
+import { tInterval, type IntervalEstimate } from '../stats/stats.ts';
 
 /** The part of a labelled result row the verdict needs (SweepRow fits). */
 export interface VerdictInputRow {

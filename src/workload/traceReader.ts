@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { InputError, brief } from '../errors.ts';
-import { parseCsv } from '../io/csv.ts';
+import { parseCsv } from '../formats/csv.ts';
 import { arrowTraceRows, isArrowBytes } from './arrowTrace.ts';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';

@@ -1,4 +1,4 @@
-// Calibration on the real RTX PRO 6000 profile (when ../shared/data is present), the model file
+// Calibration on the real RTX PRO 6000 profile (test/fixtures/data), the model file
 // it writes, the shipped example, and bad input through the CLI (exit 2, one line, no file).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,8 @@ import { runScenario } from '../../src/engine/cpu/runScenario.ts';
 import { cli } from '../cli/cli.ts';
 import { writeSyntheticProfile } from './syntheticProfile.ts';
 
-const DATA = process.env.BALANCEROUTE_DATA ?? fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+const DATA = fileURLToPath(new URL('../fixtures/data/', import.meta.url));
 const PROFILE = join(DATA, 'qwen3-30b-a3b-rtxpro6000');
-const HAS_PROFILE = existsSync(join(PROFILE, 'profile-tp1', 'attention.csv'));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EXAMPLE = join(ROOT, 'examples', 'qwen3-rtxpro6000-dp2.yaml');
 const EXAMPLE_MODEL = join(ROOT, 'examples', 'data', 'qwen3-30b-a3b-rtxpro6000-dp2.json');
@@ -40,7 +39,7 @@ describe('helpers', () => {
   });
 });
 
-describe.skipIf(!HAS_PROFILE)('calibrate on the RTX PRO 6000 profile of Qwen3-30B-A3B (vLLM 0.19.0)', () => {
+describe('calibrate on the RTX PRO 6000 profile of Qwen3-30B-A3B (vLLM 0.19.0)', () => {
   // The profile repeats each shot only 3 times; its authors quote ~5% shot-to-shot noise on large
   // GEMMs (LLMServingSim profiler README). A median whole-step error below 4% is within that noise.
   it("defaults: held-out whole-step p50 error under 4% at dp 1 and 2", () => {
@@ -94,6 +93,16 @@ describe.skipIf(!HAS_PROFILE)('calibrate on the RTX PRO 6000 profile of Qwen3-30
     expect(shipped.coefficients).toEqual(r.preset.coefficients);
     expect(shipped.byDp).toEqual(JSON.parse(JSON.stringify(r.preset.byDp)));
     expect(shipped.kvMemory).toEqual(r.preset.kvMemory);
+  });
+
+  it('--step-overhead-us is written as the host term hostPerStep; the rank coefficients are fitted without it', () => {
+    const opts = { path: PROFILE, dp: [1, 2], maxNumSeqs: 128, maxContext: 8192, name: 'x' };
+    const plain = calibrate(opts).preset.coefficients;
+    const withHost = calibrate({ ...opts, stepOverheadUs: 1000 }).preset.coefficients;
+    expect(plain.hostPerStep).toBeUndefined();
+    expect(withHost.hostPerStep).toBe(1_000_000_000);
+    // base does not absorb the 1000 µs (only the fit weights, 1 / whole-step time, change a little).
+    expect(Math.abs(withHost.base! - plain.base!)).toBeLessThan(0.02 * 1_000_000_000);
   });
 
   it('calibrate CLI: writes a model that `run --model` uses, and reports the fit error', () => {

@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
-import { cli } from '../cli/cli.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
+import { cli, cliIn } from '../cli/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'br-capacity-'));
 const file = (name: string, text: string) => {
@@ -18,8 +18,8 @@ const sweep = file(
   'name: cap-test\nbase: {workload: sharegpt, requests: 200, max_output: 256, rate: 4}\naxes:\n  dp: [2]\n  router: [vllm_default, jsq_load]\n  seed: [1, 2, 3]\n',
 );
 
-function expectBadInput(args: string[], mentions: string[], output: string) {
-  const r = cli(args);
+async function expectBadInput(args: string[], mentions: string[], output: string) {
+  const r = await cliIn(args);
   expect(r.code, r.stderr).toBe(2);
   const lines = r.stderr.trim().split('\n');
   expect(lines, r.stderr).toHaveLength(1);
@@ -32,9 +32,9 @@ describe('capacity: bad input', () => {
   it('an SLO metric that is not a result column', () => expectBadInput(['capacity', sweep, '--slo', 'ttft_p97_ms=100', '-o', out], ['slo.ttft_p97_ms', 'ttft_p95_ms'], out));
   it('a bound <= 0', () => expectBadInput(['capacity', sweep, '--slo', 'ttft_p95_ms=0', '-o', out], ['slo.ttft_p95_ms', '0'], out));
   it('min-rate >= max-rate', () => expectBadInput(['capacity', sweep, '--slo', 'ttft_p95_ms=100', '--min-rate', '8', '--max-rate', '8', '-o', out], ['min_rate', '8'], out));
-  it('a sweep with a rate axis', () => {
+  it('a sweep with a rate axis', async () => {
     const withRate = file('rated.yaml', 'base: {requests: 50}\naxes:\n  rate: [1, 2]\n');
-    expectBadInput(['capacity', withRate, '--slo', 'ttft_p95_ms=100', '-o', out], ['rate', 'capacity searches the rate'], out);
+    await expectBadInput(['capacity', withRate, '--slo', 'ttft_p95_ms=100', '-o', out], ['rate', 'capacity searches the rate'], out);
   });
   it('a malformed tolerance', () => expectBadInput(['capacity', sweep, '--slo', 'ttft_p95_ms=100', '--tolerance', 'tight', '-o', out], ['tolerance', 'tight'], out));
 });
@@ -81,11 +81,11 @@ describe('capacity: end to end', () => {
 });
 
 describe('sweep --slo: goodput', () => {
-  it('adds goodput columns; with loose bounds goodput is the completion rate', { timeout: 60_000 }, () => {
+  it('adds goodput columns; with loose bounds goodput is the completion rate', { timeout: 60_000 }, async () => {
     const out = join(dir, 'good.arrow');
     const loose = join(dir, 'loose.arrow');
-    expect(cli(['sweep', sweep, '--slo', 'ttft_p95_ms=30,tpot_p95_ms=30', '--engine', 'cpu', '-q', '-o', out]).code).toBe(0);
-    expect(cli(['sweep', sweep, '--slo', 'e2e_p99_ms=1e9', '--engine', 'cpu', '-q', '-o', loose]).code).toBe(0);
+    expect((await cliIn(['sweep', sweep, '--slo', 'ttft_p95_ms=30,tpot_p95_ms=30', '--engine', 'cpu', '-q', '-o', out])).code).toBe(0);
+    expect((await cliIn(['sweep', sweep, '--slo', 'e2e_p99_ms=1e9', '--engine', 'cpu', '-q', '-o', loose])).code).toBe(0);
     const tight = readArrowFile(out).rows();
     const all = readArrowFile(loose).rows();
     for (let i = 0; i < all.length; i++) {
@@ -99,12 +99,12 @@ describe('sweep --slo: goodput', () => {
 });
 
 describe('report: a sweep over rates gets a capacity verdict', () => {
-  it('uses --slo and keeps the throughput table as a section', { timeout: 60_000 }, () => {
+  it('uses --slo and keeps the throughput table as a section', { timeout: 60_000 }, async () => {
     const rated = file('rated2.yaml', 'name: rated\nbase: {dp: 2, requests: 150, max_output: 256}\naxes:\n  rate: [2, 8, 32]\n  router: [vllm_default, jsq_load]\n  seed: [1, 2]\n');
     const out = join(dir, 'rated.arrow');
-    expect(cli(['sweep', rated, '--engine', 'cpu', '-q', '-o', out]).code).toBe(0);
+    expect((await cliIn(['sweep', rated, '--engine', 'cpu', '-q', '-o', out])).code).toBe(0);
     const html = join(dir, 'rated.html');
-    const rep = cli(['report', out, '--slo', 'ttft_p95_ms=300', '-o', html]);
+    const rep = await cliIn(['report', out, '--slo', 'ttft_p95_ms=300', '-o', html]);
     expect(rep.code, rep.stderr).toBe(0);
     const text = readFileSync(html, 'utf8');
     expect(text).toContain('Verdict: capacity under the SLO');

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { cli } from './cli.ts';
+import { cliIn } from './cli.ts';
 
 // Each case starts the CLI (a second or more on a busy machine).
 vi.setConfig({ testTimeout: 60_000 });
@@ -16,8 +16,8 @@ const file = (name: string, text: string) => {
   return p;
 };
 
-function expectBadInput(args: string[], mentions: string[], output?: string) {
-  const r = cli(args);
+async function expectBadInput(args: string[], mentions: string[], output?: string) {
+  const r = await cliIn(args);
   expect(r.code, r.stderr).toBe(2);
   const lines = r.stderr.trim().split('\n');
   expect(lines, r.stderr).toHaveLength(1);
@@ -48,80 +48,80 @@ describe('run: bad flags', () => {
 
 describe('run: bad traces', () => {
   it('unreadable trace file', () => expectBadInput(['run', '--trace', join(dir, 'nope.csv'), '-o', out('t1')], ['trace', 'nope.csv'], out('t1')));
-  it('trace missing a column', () => {
+  it('trace missing a column', async () => {
     const p = file('nocol.csv', 'arrived_at,num_prefill_tokens\n0.1,100\n0.2,200\n');
-    expectBadInput(['run', '--trace', p, '-o', out('t2')], ['output', 'nocol.csv'], out('t2'));
+    await expectBadInput(['run', '--trace', p, '-o', out('t2')], ['output', 'nocol.csv'], out('t2'));
   });
-  it('trace with a non-numeric value names the line', () => {
+  it('trace with a non-numeric value names the line', async () => {
     const p = file('nan.csv', 'arrived_at,num_prefill_tokens,num_decode_tokens\n0.1,100,20\n0.2,lots,20\n');
-    expectBadInput(['run', '--trace', p, '-o', out('t3')], ['nan.csv:3', 'lots'], out('t3'));
+    await expectBadInput(['run', '--trace', p, '-o', out('t3')], ['nan.csv:3', 'lots'], out('t3'));
   });
-  it('trace with a zero-token request', () => {
+  it('trace with a zero-token request', async () => {
     const p = file('zero.csv', 'arrived_at,num_prefill_tokens,num_decode_tokens\n0.1,100,0\n');
-    expectBadInput(['run', '--trace', p], ['zero.csv', '0']);
+    await expectBadInput(['run', '--trace', p], ['zero.csv', '0']);
   });
 });
 
 describe('sweep: bad files', () => {
-  it('malformed YAML names the line', () => {
+  it('malformed YAML names the line', async () => {
     const p = file('broken.yaml', 'name: x\naxes:\n  router: [jsq_load, br0\n  dp: [2]\n');
-    expectBadInput(['sweep', p, '-o', out('s1')], ['broken.yaml:'], out('s1'));
+    await expectBadInput(['sweep', p, '-o', out('s1')], ['broken.yaml:'], out('s1'));
   });
-  it('malformed JSON names the line', () => {
+  it('malformed JSON names the line', async () => {
     const p = file('broken.json', '{\n  "axes": {\n    "dp": [2,,]\n  }\n}\n');
-    expectBadInput(['sweep', p, '-o', out('s2')], ['broken.json:3'], out('s2'));
+    await expectBadInput(['sweep', p, '-o', out('s2')], ['broken.json:3'], out('s2'));
   });
-  it('bad value in a sweep names the field, value and line', () => {
+  it('bad value in a sweep names the field, value and line', async () => {
     const p = file('neg.yaml', 'axes:\n  router: [jsq_load]\n  rate: [2, -1]\n');
-    expectBadInput(['sweep', p, '-o', out('s3')], ['rate', '-1', 'neg.yaml:3'], out('s3'));
+    await expectBadInput(['sweep', p, '-o', out('s3')], ['rate', '-1', 'neg.yaml:3'], out('s3'));
   });
-  it('unknown router in a sweep', () => {
+  it('unknown router in a sweep', async () => {
     const p = file('router.yaml', 'axes:\n  router: [jsq_load, magic]\n');
-    expectBadInput(['sweep', p, '-o', out('s4')], ['router', 'magic'], out('s4'));
+    await expectBadInput(['sweep', p, '-o', out('s4')], ['router', 'magic'], out('s4'));
   });
-  it('unknown key in a sweep', () => {
+  it('unknown key in a sweep', async () => {
     const p = file('key.yaml', 'axes:\n  routers: [jsq_load]\n');
-    expectBadInput(['sweep', p, '-o', out('s5')], ['routers'], out('s5'));
+    await expectBadInput(['sweep', p, '-o', out('s5')], ['routers'], out('s5'));
   });
   it('unreadable sweep file', () => expectBadInput(['sweep', join(dir, 'missing.yaml'), '-o', out('s6')], ['missing.yaml'], out('s6')));
-  it('bad shard', () => {
+  it('bad shard', async () => {
     const p = file('ok.yaml', 'base: {requests: 20}\naxes:\n  router: [jsq_load]\n');
-    expectBadInput(['sweep', p, '--shard', '3/2', '-o', out('s7')], ['shard', '3/2'], out('s7'));
+    await expectBadInput(['sweep', p, '--shard', '3/2', '-o', out('s7')], ['shard', '3/2'], out('s7'));
   });
-  it('capacity smaller than one block in a sweep', () => {
+  it('capacity smaller than one block in a sweep', async () => {
     const p = file('cap.yaml', 'base: {requests: 20}\naxes:\n  kv_capacity: [4096, 4]\n');
-    expectBadInput(['sweep', p, '-o', out('s8')], ['kv_capacity', '4'], out('s8'));
+    await expectBadInput(['sweep', p, '-o', out('s8')], ['kv_capacity', '4'], out('s8'));
   });
-  it('merge of a file that is not Arrow', () => {
+  it('merge of a file that is not Arrow', async () => {
     const p = file('not.arrow', 'hello');
-    expectBadInput(['merge', p, '-o', out('m1')], ['not.arrow'], out('m1'));
+    await expectBadInput(['merge', p, '-o', out('m1')], ['not.arrow'], out('m1'));
   });
 });
 
 // Issue 15, items 5-9: each case failed before (stack trace, exit 1, a silent reading, a
 // misleading message); now one line naming the field and value, exit 2, no output.
 describe('inputs: parse failures are one line (issue 15, item 5)', () => {
-  it('a YAML alias bomb', () => {
+  it('a YAML alias bomb', async () => {
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (const [i, c] of ['b', 'c', 'd', 'e', 'f', 'g'].entries()) {
       const prev = 'abcdefg'[i];
       levels.push(`${c}: &${c} [${Array(9).fill(`*${prev}`).join(',')}]`);
     }
     const p = file('bomb.yaml', levels.join('\n') + '\n');
-    const r = cli(['sweep', p, '-o', out('b1')]);
+    const r = await cliIn(['sweep', p, '-o', out('b1')]);
     expect(r.stderr).not.toMatch(/ReferenceError|internal error|\n\s+at /);
-    expectBadInput(['sweep', p, '-o', out('b1')], ['bomb.yaml', 'alias'], out('b1'));
+    await expectBadInput(['sweep', p, '-o', out('b1')], ['bomb.yaml', 'alias'], out('b1'));
   });
-  it('JSON with a trailing comma is not JSON', () => {
+  it('JSON with a trailing comma is not JSON', async () => {
     const p = file('comma.json', '{\n  "base": {"dp": 2,}\n}\n');
-    expectBadInput(['sweep', p, '-o', out('b2')], ['comma.json:2:', 'trailing comma'], out('b2'));
+    await expectBadInput(['sweep', p, '-o', out('b2')], ['comma.json:2:', 'trailing comma'], out('b2'));
   });
 });
 
 describe('inputs: bad values are quoted briefly (issue 15, item 6)', () => {
-  it('a 1 MB trace field gives a short line', () => {
+  it('a 1 MB trace field gives a short line', async () => {
     const p = file('huge.csv', `arrived_at,num_prefill_tokens,num_decode_tokens\n0.1,${'x'.repeat(1_000_000)},20\n`);
-    const r = cli(['run', '--trace', p]);
+    const r = await cliIn(['run', '--trace', p]);
     expect(r.code).toBe(2);
     expect(r.stderr.length).toBeLessThan(400);
     expect(r.stderr).toContain('1,000,000 characters');
@@ -131,43 +131,43 @@ describe('inputs: bad values are quoted briefly (issue 15, item 6)', () => {
 describe('inputs: decimal, finite, in range, once (issue 15, item 7)', () => {
   it('--rate 0x10 is not 16', () => expectBadInput(['run', '--rate', '0x10'], ['rate', '"0x10"', 'decimal']));
   it('--rate 1e308 is above the documented bound', () => expectBadInput(['run', '--rate', '1e308'], ['rate', 'at most 1000000', '1e+308']));
-  it('.inf and .nan in YAML are reported as written', () => {
-    expectBadInput(['sweep', file('inf.yaml', 'base:\n  rate: .inf\n'), '-o', out('i1')], ['inf.yaml:2', 'base.rate', 'finite', '(got .inf)']);
-    expectBadInput(['sweep', file('nan.yaml', 'base:\n  cv: .nan\n'), '-o', out('i2')], ['nan.yaml:2', 'base.cv', '(got .nan)']);
+  it('.inf and .nan in YAML are reported as written', async () => {
+    await expectBadInput(['sweep', file('inf.yaml', 'base:\n  rate: .inf\n'), '-o', out('i1')], ['inf.yaml:2', 'base.rate', 'finite', '(got .inf)']);
+    await expectBadInput(['sweep', file('nan.yaml', 'base:\n  cv: .nan\n'), '-o', out('i2')], ['nan.yaml:2', 'base.cv', '(got .nan)']);
   });
   it('a knob given twice', () => expectBadInput(['run', '--router', 'br0', '-k', 'b=1', '-k', 'b=2'], ['router.b', 'twice']));
   it('a flag given twice', () => expectBadInput(['run', '--dp', '2', '--dp', '4'], ['dp', 'twice']));
-  it('a trace arrival of 1e300 names the trace, not rate', () => {
+  it('a trace arrival of 1e300 names the trace, not rate', async () => {
     const p = file('far.csv', 'arrived_at,num_prefill_tokens,num_decode_tokens\n0,100,20\n1e300,100,20\n');
-    const r = cli(['run', '--trace', p]);
+    const r = await cliIn(['run', '--trace', p]);
     expect(r.stderr).not.toMatch(/balanceroute: rate/);
-    expectBadInput(['run', '--trace', p], ['trace: ', 'far.csv:3', 'at most 1000000000 s']);
+    await expectBadInput(['run', '--trace', p], ['trace: ', 'far.csv:3', 'at most 1000000000 s']);
   });
-  it('99,999,999,999 tokens is out of range, not "not a whole number"', () => {
+  it('99,999,999,999 tokens is out of range, not "not a whole number"', async () => {
     const p = file('many.csv', 'arrived_at,num_prefill_tokens,num_decode_tokens\n0,99999999999,20\n');
-    const r = cli(['run', '--trace', p]);
+    const r = await cliIn(['run', '--trace', p]);
     expect(r.stderr).not.toContain('whole number');
-    expectBadInput(['run', '--trace', p], ['many.csv:2', 'out of range', '99999999999']);
+    await expectBadInput(['run', '--trace', p], ['many.csv:2', 'out of range', '99999999999']);
   });
 });
 
 describe('inputs: run and sweep share one validation (issue 15, item 8)', () => {
-  it('--trace with --workload azure_conv is refused as in a sweep', () => {
+  it('--trace with --workload azure_conv is refused as in a sweep', async () => {
     const p = file('ok.csv', 'arrived_at,num_prefill_tokens,num_decode_tokens\n0,100,20\n1,100,20\n');
-    expectBadInput(['run', '--trace', p, '--workload', 'azure_conv', '-o', out('w1')], ['trace', 'workload: trace', 'azure_conv'], out('w1'));
+    await expectBadInput(['run', '--trace', p, '--workload', 'azure_conv', '-o', out('w1')], ['trace', 'workload: trace', 'azure_conv'], out('w1'));
     const s = file('tw.yaml', `base: {trace: ${JSON.stringify(p)}, workload: azure_conv}\n`);
-    expectBadInput(['sweep', s, '-o', out('w2')], ['tw.yaml:1', 'base.trace', 'workload: trace', 'azure_conv'], out('w2'));
+    await expectBadInput(['sweep', s, '-o', out('w2')], ['tw.yaml:1', 'base.trace', 'workload: trace', 'azure_conv'], out('w2'));
   });
 });
 
 describe('inputs: a knob that cannot act is refused (issue 15, item 9)', () => {
-  it('br0 hold_ms under on_arrival dispatch says it needs per_step', () => {
-    expectBadInput(['run', '--router', 'br0', '-k', 'hold_ms=200', '-o', out('h1')], ['router.hold_ms', '200', '--dispatch per_step'], out('h1'));
+  it('br0 hold_ms under on_arrival dispatch says it needs per_step', async () => {
+    await expectBadInput(['run', '--router', 'br0', '-k', 'hold_ms=200', '-o', out('h1')], ['router.hold_ms', '200', '--dispatch per_step'], out('h1'));
     const s = file('hold.yaml', 'base: {requests: 20}\naxes:\n  router: [{name: br0, hold_ms: [0, 50]}]\n');
-    expectBadInput(['sweep', s, '-o', out('h2')], ['hold.yaml:3', 'axes.router[0].hold_ms', 'per_step'], out('h2'));
+    await expectBadInput(['sweep', s, '-o', out('h2')], ['hold.yaml:3', 'axes.router[0].hold_ms', 'per_step'], out('h2'));
   });
-  it('runs with --dispatch per_step, and hold_ms=0 under on_arrival', () => {
-    expect(cli(['run', '--router', 'br0', '-k', 'hold_ms=200', '--dispatch', 'per_step', '--requests', '20']).code).toBe(0);
-    expect(cli(['run', '--router', 'br0', '-k', 'hold_ms=0', '--requests', '20']).code).toBe(0);
+  it('runs with --dispatch per_step, and hold_ms=0 under on_arrival', async () => {
+    expect((await cliIn(['run', '--router', 'br0', '-k', 'hold_ms=200', '--dispatch', 'per_step', '--requests', '20'])).code).toBe(0);
+    expect((await cliIn(['run', '--router', 'br0', '-k', 'hold_ms=0', '--requests', '20'])).code).toBe(0);
   });
 });

@@ -24,3 +24,48 @@ export function cli(args: string[], opts: { cwd?: string; input?: string } = {})
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * The same CLI in this process, through `main()`: for the suites that run many short commands
+ * (bad input, consistency, capacity), where starting Node and tsx per case would cost more than the
+ * command. stdout and stderr are captured for the duration of the call; tests in a file run one at
+ * a time, so nothing else writes meanwhile. `cwd` changes the process's directory for the call.
+ * One real child-process run per command stays in the suites (cli() above).
+ */
+export async function cliIn(args: string[], opts: { cwd?: string } = {}): Promise<CliResult> {
+  const { main } = await import('../../src/cli.ts');
+  const out: string[] = [];
+  const err: string[] = [];
+  const capture = (sink: string[]) =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      cb?.();
+      return true;
+    }) as typeof process.stdout.write;
+  const writeOut = process.stdout.write;
+  const writeErr = process.stderr.write;
+  const cwd = process.cwd();
+  const exitCode = process.exitCode;
+  const noColor = process.env.NO_COLOR;
+  process.env.NO_COLOR = '1';
+  // main() installs the clean-up-on-signal handlers of a CLI process; here they would outlive the
+  // call and report the test worker's own termination, so the ones it adds are removed after it.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  process.stdout.write = capture(out);
+  process.stderr.write = capture(err);
+  try {
+    if (opts.cwd) process.chdir(opts.cwd);
+    const code = await main(['node', 'balanceroute', ...args]);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    process.stdout.write = writeOut;
+    process.stderr.write = writeErr;
+    process.chdir(cwd);
+    process.exitCode = exitCode;
+    for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+    if (noColor === undefined) delete process.env.NO_COLOR;
+    else process.env.NO_COLOR = noColor;
+  }
+}

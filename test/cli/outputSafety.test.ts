@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { MAIN, TSX, cli } from './cli.ts';
 
 // The CLI from the sources (as test/cli/cli.ts runs it): no build needed.

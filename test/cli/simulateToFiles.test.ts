@@ -10,9 +10,9 @@ import { expandSweep } from '../../src/config/expand.ts';
 import { parseSweepText } from '../../src/config/sweepFile.ts';
 import type { Scenario } from '../../src/config/scenario.ts';
 import type { Engine, RunResult } from '../../src/engine/types.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { CpuEngine } from '../../src/engine/cpu/cpuEngine.ts';
-import { ENGINE, metricsFor, seriesFor } from '../io/fixtures.ts';
+import { ENGINE, metricsFor, seriesFor } from '../results/fixtures.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'br-stream-'));
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createProgressBar } from '../../src/cli/progressBar.ts';
 import { CpuEngine, MIN_POOL_REQUESTS } from '../../src/engine/cpu/cpuEngine.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { makeScenario } from '../helpers.ts';
 import { cli } from './cli.ts';
 

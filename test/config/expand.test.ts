@@ -147,6 +147,8 @@ describe('defaults', () => {
   assign_order: lpt
   timeout_s: 30
   timeseries: true
+  async_scheduling: off
+  ranks_per_node: 4
 `);
     expect(s).toEqual({
       index: 0,
@@ -165,6 +167,8 @@ describe('defaults', () => {
       model: 'qwen3-30b-a3b-h100',
       timeseries: true,
       sync: 'barrier',
+      asyncScheduling: 'off',
+      ranksPerNode: 4,
       workload: {
         source: 'sharegpt',
         arrival: 'gamma',
@@ -228,10 +232,9 @@ describe('scenarioFromFlat (the run command)', () => {
 describe('the size guard counts knob lists before expanding them', () => {
   it('refuses a router whose knob lists multiply past the limit', () => {
     const list = `[${Array.from({ length: 100 }, (_, i) => i).join(', ')}]`;
-    const t0 = performance.now();
+    // Refused from the product of the list lengths, without expanding (benches/micro.ts times it).
     const e = inputError(() => expandText(`axes:\n  router: [{name: br0, a: ${list}, b: ${list}, envelope_frac: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]}]\n  seed: [${list.slice(1, -1)}, 100]\n`));
     expect(e.field).toBe('axes');
     expect(e.value).toBe(100 * 100 * 10 * 101);
-    expect(performance.now() - t0).toBeLessThan(5000);
   });
 });

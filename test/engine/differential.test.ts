@@ -1,6 +1,6 @@
 // Differential test of the decode fast-forward: on a broad random set of configurations, the
 // offline engine with the fast-forward on and off gives byte-identical metrics, time series and
-// per-request outcomes (docs/invariants.md, invariant 10).
+// per-request outcomes (docs/invariants.md §7, determinism).
 import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../../src/config/scenario.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';
@@ -14,7 +14,7 @@ import { makeScenario } from '../helpers.ts';
 const calibrated = resolveStepModel(new URL('../../examples/data/qwen3-30b-a3b-rtxpro6000-dp2.json', import.meta.url).pathname);
 const presets = ['qwen3-30b-a3b-h100', 'deepseek-v3-h200', 'mixtral-8x7b-a100', 'seed-kv-linear'].map((n) => resolveStepModel(n));
 
-/** A model with every term: mixed-batch, skew and mean-KV terms, a curve, and per-DP terms for `dp`. */
+/** A model with every term: mixed-batch, skew, mean-KV and host terms, a curve, and per-DP terms for `dp`. */
 function synthetic(dp: number, rng: Rng): StepModel {
   const curve = { tokens: [1, 64, 512, 4096], ps: [300_000_000, 900_000_000, 2_000_000_000, 9_000_000_000], slopePs: [5_000_000, 2_500_000, 1_500_000, 1_000_000] };
   return modelFromSpec({
@@ -25,6 +25,8 @@ function synthetic(dp: number, rng: Rng): StepModel {
       perKvTokenRead: 30_000 + rng.below(40_000), perAttnKiloPair: 1_000_000, a2aBase: 200_000_000, a2aPerMaxRankToken: 1_000_000,
       a2aPerToken: 100_000, perPrefillKvToken: 500_000, perMixedDecodeKvToken: 100_000, perMixedDecodeSeq: 10_000_000, perDecodeSkewToken: 3_000 + rng.below(5_000),
       perMeanKvToken: rng.below(2) === 0 ? 0 : 5_000 + rng.below(20_000),
+      // Host terms (docs/model.md §5): per step, per request on the busiest rank, DP sync.
+      hostPerStep: 300_000_000, hostPerRequest: 2_000_000 + rng.below(20_000_000), dpSyncIntraNode: 150_000_000, dpSyncInterNode: 700_000_000,
     },
     maxRankTokenCurve: curve,
     byDp: { [String(dp)]: { coefficients: { perKvTokenRead: 50_000 + rng.below(30_000) }, maxRankTokenCurve: { ...curve, ps: curve.ps.map((p) => p + 1_000_000) } } },
@@ -76,8 +78,10 @@ function randomCases(count: number, seed: number): Case[] {
         seed: rng.nextU32(),
       },
     });
-    const sc = { ...base, model: model.name };
-    out.push({ label: `#${i} ${router} ${kind} dp=${dp} ${dispatch}${hold ? ' hold' : ''}${smallKv ? ' small-kv' : ''} timeout=${sc.timeoutS}`, sc, model });
+    // Async scheduling on and off (docs/model.md §3); ranks per node picks the DP sync term.
+    const asyncScheduling = pick(['on', 'off', 'auto'] as const);
+    const sc = { ...base, model: model.name, asyncScheduling, ranksPerNode: pick([1, 2, 8]) };
+    out.push({ label: `#${i} ${router} ${kind} dp=${dp} ${dispatch}${hold ? ' hold' : ''}${smallKv ? ' small-kv' : ''} timeout=${sc.timeoutS} async=${asyncScheduling}`, sc, model });
   }
   return out;
 }
@@ -91,6 +95,8 @@ describe('differential: decode fast-forward on vs off', () => {
   let fastForwarded = 0;
   let withPreemption = 0;
   let withTimeouts = 0;
+  let withAsync = 0;
+  let withSync = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
@@ -100,6 +106,10 @@ describe('differential: decode fast-forward on vs off', () => {
       fastForwarded += on.fastForwardedSteps > 0 ? 1 : 0;
       withPreemption += on.metrics.preempted > 0 ? 1 : 0;
       withTimeouts += on.metrics.failed_timeout > 0 ? 1 : 0;
+      if (on.fastForwardedSteps > 0) {
+        if (on.metrics.async_scheduling === 1) withAsync++;
+        else withSync++;
+      }
       const { wall_ms: _a, ...mOn } = on.metrics;
       const { wall_ms: _b, ...mOff } = off.metrics;
       expect(JSON.stringify(mOn)).toBe(JSON.stringify(mOff));
@@ -112,9 +122,12 @@ describe('differential: decode fast-forward on vs off', () => {
       for (const k of Object.keys(rOn)) expect(bytes(rOn[k]).equals(bytes(rOff[k])), `requests ${k}`).toBe(true);
     });
   }
-  it('the set exercises the fast-forward, preemption and timeouts', () => {
+  it('the set exercises the fast-forward, preemption, timeouts and both scheduling modes', () => {
     expect(fastForwarded).toBeGreaterThan(cases.length / 2);
     expect(withPreemption).toBeGreaterThan(3);
     expect(withTimeouts).toBeGreaterThan(3);
+    // Both scheduling modes fast-forward somewhere in the set.
+    expect(withAsync).toBeGreaterThan(5);
+    expect(withSync).toBeGreaterThan(5);
   });
 });

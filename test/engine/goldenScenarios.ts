@@ -1,13 +1,19 @@
 // A fixed set of configurations that covers every router, both dispatch modes, G in {1,2,8,64},
 // light and overloaded rates, preemption and timeouts. Used to pin the CPU engine's results
-// (golden.test.ts) and to compare engines.
+// (golden.test.ts) and to compare engines. The original configurations run with synchronous
+// scheduling (async_scheduling: off), which proves that path unchanged; the ones after them add
+// async scheduling and the host and front-end terms (docs/model.md §3, §5, §8).
 import type { Scenario } from '../../src/config/scenario.ts';
 import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
 import { makeScenario } from '../helpers.ts';
+import { resolveStepModel } from '../../src/model/presets.ts';
+
+/** A model file with every host and front-end term (test/fixtures/host-terms-model.json). */
+export const HOST_TERMS_MODEL = new URL('../fixtures/host-terms-model.json', import.meta.url).pathname;
 
 export function goldenScenarios(): Scenario[] {
   const out: Scenario[] = [];
-  const push = (over: Parameters<typeof makeScenario>[0]) => out.push({ ...makeScenario(over), index: out.length });
+  const push = (over: Parameters<typeof makeScenario>[0]) => out.push({ ...makeScenario({ asyncScheduling: 'off', ...over }), index: out.length });
   const shapes: Parameters<typeof makeScenario>[0][] = [
     { dp: 1, workload: { rate: 2, requests: 80, seed: 11 } },
     { dp: 2, maxNumSeqs: 32, kvCapacity: 6144, timeoutS: 60, workload: { rate: 30, requests: 160, seed: 12 } },
@@ -31,5 +37,14 @@ export function goldenScenarios(): Scenario[] {
   push({ dp: 8, router: 'brh', routerParams: resolveRouterParams('brh', { predictor: 'none', beta: 2 }), dispatch: 'per_step', workload: { rate: 40, requests: 160, seed: 21 } });
   push({ dp: 4, router: 'fast_phi', routerParams: resolveRouterParams('fast_phi', { K: 'full' }), workload: { rate: 12, requests: 120, seed: 22 } });
   push({ dp: 8, router: 'fast_phi', routerParams: resolveRouterParams('fast_phi', { K: 10, lambda: 0.1 }), workload: { rate: 30, requests: 160, seed: 23 } });
+  // Async scheduling (the vLLM presets' default), and the host and front-end terms.
+  for (const shape of shapes) push({ ...shape, asyncScheduling: 'on', router: 'vllm_default' });
+  const hostModel = HOST_TERMS_MODEL;
+  const withHost = (over: Parameters<typeof makeScenario>[0]) => ({ ...over, model: hostModel, kvCapacity: over?.kvCapacity ?? resolveStepModel(hostModel).kvCapacityTokens(over?.dp ?? 8) });
+  push(withHost({ dp: 8, asyncScheduling: 'on', router: 'jsq_load', workload: { rate: 30, requests: 200, seed: 30 } }));
+  push(withHost({ dp: 8, asyncScheduling: 'off', router: 'jsq_load', workload: { rate: 30, requests: 200, seed: 30 } }));
+  push(withHost({ dp: 16, ranksPerNode: 8, asyncScheduling: 'on', router: 'br0', dispatch: 'per_step', statsIntervalMs: 0, workload: { rate: 50, requests: 240, seed: 31 } }));
+  push(withHost({ dp: 2, asyncScheduling: 'on', maxNumSeqs: 32, kvCapacity: 6144, timeoutS: 60, router: 'fast_phi', workload: { rate: 30, requests: 160, seed: 32 } }));
+  push(withHost({ dp: 4, asyncScheduling: 'on', sync: 'independent', router: 'vllm_default', workload: { rate: 12, requests: 160, seed: 33 } }));
   return out;
 }

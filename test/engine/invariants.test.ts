@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { simulate, REQUEST_COMPLETED, REQUEST_FAILED } from '../../src/engine/cpu/simulate.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
-import { allToAllUs, rankBasePs, rankStepUs } from '../../src/model/stepTime.ts';
+import { allToAllUs, dpSyncPs, hostStepUs, rankBasePs, rankStepUs } from '../../src/model/stepTime.ts';
 import { getWorkload } from '../../src/workload/build.ts';
 import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
 import type { RunMetrics } from '../../src/metrics/types.ts';
@@ -72,6 +72,32 @@ describe('invariant: causality', () => {
     }
   });
 
+  for (const asyncScheduling of ['on', 'off'] as const) {
+    it(`arrival <= queued <= scheduled <= admission <= first token <= end (async ${asyncScheduling})`, () => {
+      const sc = makeScenario({ dp: 4, asyncScheduling, timeoutS: 20, workload: { rate: 40, requests: 500 }, kvCapacity: 20000 });
+      const wl = getWorkload(sc.workload);
+      const out = simulate(sc, wl, model, { detail: true });
+      const d = out.requests!;
+      let lagged = 0;
+      const bad: string[] = [];
+      for (let i = 0; i < wl.n; i++) {
+        if (d.status[i] !== REQUEST_COMPLETED) continue;
+        const q = d.queuedUs[i];
+        const s = d.scheduledUs[i];
+        if (!(wl.arrivalUs[i] <= q && q <= s && s <= d.admitUs[i] && d.admitUs[i] < d.firstTokenUs[i] && d.firstTokenUs[i] <= d.endUs[i])) {
+          bad.push(`request ${i}: arrival ${wl.arrivalUs[i]} queued ${q} scheduled ${s} admit ${d.admitUs[i]} first ${d.firstTokenUs[i]} end ${d.endUs[i]}`);
+        }
+        if (s < d.admitUs[i]) lagged++;
+      }
+      expect(bad.slice(0, 5)).toEqual([]);
+      expect(out.metrics.failed_timeout).toBeGreaterThan(0);
+      // Synchronous scheduling decides at the step's own start; async decides a step ahead.
+      if (asyncScheduling === 'off') expect(lagged).toBe(0);
+      else expect(lagged).toBeGreaterThan(100);
+      expect(out.metrics.async_scheduling).toBe(asyncScheduling === 'on' ? 1 : 0);
+    });
+  }
+
   it('timed-out requests end at or after their deadline and completed ones are not late by more than a step', () => {
     const sc = makeScenario({ dp: 2, timeoutS: 15, workload: { rate: 60, requests: 400 } });
     const wl = getWorkload(sc.workload);
@@ -137,9 +163,15 @@ describe('invariant: light load', () => {
     const prefill = rankStepUs(model, rankBasePs(model, 4), {
       decodeSeqs: 0, prefillTokens: 700, kvTokensRead: 0, prefillAttnPairs: (700 * 701) / 2,
     });
-    const step = prefill + allToAllUs(model, 700, 700);
+    // One request scheduled: R_max = 1; four ranks on one node (dpSyncIntraNode).
+    const step = prefill + allToAllUs(model, 700, 700) + hostStepUs(model, 1, dpSyncPs(model, 4, 8));
     expect(m.ttft_mean_ms).toBe(step / 1000);
     expect(m.queue_mean_ms).toBe(0);
+    // It arrives while the group is idle: the engine takes it at its arrival (an idle jump),
+    // and schedules it at once, with or without async scheduling.
+    expect(m.ttft_engine_mean_ms).toBe(step / 1000);
+    expect(m.request_queue_time_mean_ms).toBe(0);
+    expect(m.request_prefill_time_mean_ms).toBe(step / 1000);
     expect(m.completed).toBe(1);
   });
 
@@ -229,30 +261,34 @@ describe('invariant: held requests (br0 hold_ms, per_step) are delayed at most h
  * Step a core one step at a time (no fast-forward) and call `check` after each beginStep (the
  * step's plan is in place) and after each endStep. Returns the core at the end.
  */
-function stepChecked(sc: Scenario, wl: Workload, check: (core: EngineCore, phase: 'begin' | 'end', now: number) => void): EngineCore {
+function stepChecked(sc: Scenario, wl: Workload, check: (core: EngineCore, phase: 'begin' | 'end', now: number, stepUs: number) => void): EngineCore {
   const core = new EngineCore(sc, model, {}, { capacityHint: wl.n, outputSurvival: wl.outputSurvival });
   for (let i = 0; i < wl.n; i++) core.submit({ promptTokens: wl.prompt[i], outputTokens: wl.output[i], arrivalUs: wl.arrivalUs[i] });
   let now = wl.n > 0 ? wl.arrivalUs[0] : 0;
   while (!core.done()) {
     const d = core.beginStep(now);
-    check(core, 'begin', now);
+    check(core, 'begin', now, d);
     if (d === 0) {
       now = Math.max(now, core.nextArrivalUs());
       continue;
     }
     now += d;
     core.endStep(now);
-    check(core, 'end', now);
+    check(core, 'end', now, d);
   }
   return core;
 }
 
-const STRESS: [string, Parameters<typeof makeScenario>[0]][] = [
+const STRESS_SHAPES: [string, Parameters<typeof makeScenario>[0]][] = [
   ['preemption', { dp: 2, router: 'jsq_load', maxNumSeqs: 64, kvCapacity: 8192, workload: { rate: 40, requests: 300, seed: 21 } }],
   ['timeouts, small budget', { dp: 3, router: 'vllm_default', timeoutS: 10, maxBatchedTokens: 512, kvCapacity: 16384, workload: { rate: 50, requests: 300, seed: 22 } }],
   ['per_step, br0 hold_ms', { dp: 4, router: 'br0', dispatch: 'per_step', statsIntervalMs: 0, routerParams: resolveRouterParams('br0', { hold_ms: 300 }), kvCapacity: 20000, workload: { rate: 25, requests: 300, seed: 23 } }],
   ['fast_phi, few slots', { dp: 4, router: 'fast_phi', maxNumSeqs: 8, workload: { rate: 20, requests: 250, seed: 24 } }],
 ];
+/** Every stress shape with async scheduling on and off (docs/model.md §3). */
+const STRESS: [string, Parameters<typeof makeScenario>[0]][] = (['on', 'off'] as const).flatMap((a) =>
+  STRESS_SHAPES.map(([label, over]): [string, Parameters<typeof makeScenario>[0]] => [`${label}, async ${a}`, { ...over, asyncScheduling: a }]),
+);
 
 /** Problems are collected and asserted once (expect() per step is slow). */
 function held(st: CoreState, g: number): { running: number; waitingBlocks: number } {
@@ -275,9 +311,13 @@ describe('invariant: KV blocks — free + held = total on every rank at every st
         for (let g = 0; g < st.G; g++) {
           const h = held(st, g);
           checks++;
-          if (st.freeBlocks[g] < 0 || st.freeBlocks[g] + h.running !== st.totalBlocks || h.waitingBlocks !== 0) {
-            bad.push(`${phase} t=${now} rank ${g}: free ${st.freeBlocks[g]} + held ${h.running} != ${st.totalBlocks} (waiting hold ${h.waitingBlocks})`);
+          // Async scheduling: blocks of finished requests stay held for one pass (pending).
+          const pending = st.pendingBlocks(g);
+          if (st.freeBlocks[g] < 0 || pending < 0 || st.freeBlocks[g] + pending + h.running !== st.totalBlocks || h.waitingBlocks !== 0) {
+            bad.push(`${phase} t=${now} rank ${g}: free ${st.freeBlocks[g]} + pending ${pending} + held ${h.running} != ${st.totalBlocks} (waiting hold ${h.waitingBlocks})`);
           }
+          if (!st.async && (pending !== 0 || st.pendSlots[g] !== 0)) bad.push(`rank ${g} holds frees without async scheduling`);
+          if (st.nRun[g] + st.pendSlots[g] > st.B) bad.push(`rank ${g}: ${st.nRun[g]} running + ${st.pendSlots[g]} held slots > ${st.B}`);
           // Each running request holds exactly the blocks its resident (and scheduled) tokens need.
           for (let i = 0; i < st.nRun[g]; i++) {
             const r = st.run[g * st.B + i];
@@ -335,7 +375,7 @@ describe('invariant: work conservation — no rank idles or under-admits while a
       const bad: string[] = [];
       let preemptBefore = new Float64Array(sc.dp);
       let constrained = 0;
-      stepChecked(sc, wl, (core, phase, now) => {
+      stepChecked(sc, wl, (core, phase, now, stepUs) => {
         const st = core.st;
         if (phase === 'end') {
           preemptBefore = st.preemptionsOf.slice();
@@ -343,12 +383,20 @@ describe('invariant: work conservation — no rank idles or under-admits while a
         }
         for (let g = 0; g < st.G; g++) {
           if (st.nWaiting[g] === 0) continue;
+          const head = st.wHead[g];
+          // Async scheduling: a head hidden from this pass, or slots and blocks held for it,
+          // legitimately wait (rules 1 and 2); never when the whole group is idle (rule 4).
+          const lagging = st.hiddenSeq[head] >= st.schedSeq[g] || st.pendSlots[g] > 0;
+          if (lagging) {
+            constrained++;
+            if (stepUs === 0) bad.push(`t=${now} rank ${g} lagging in an idle group`);
+            continue;
+          }
           // A rank with waiting work and nothing running would have admitted its head.
           if (st.nRun[g] === 0) bad.push(`t=${now} rank ${g} idle with ${st.nWaiting[g]} waiting`);
           // Otherwise admission stopped for one of the rules' reasons: slots, budget, blocks, or a preemption.
           let tokens = 0;
           for (let i = 0; i < st.nRun[g]; i++) tokens += st.sched[st.run[g * st.B + i]];
-          const head = st.wHead[g];
           const chunk = Math.min(st.prompt[head] + st.generated[head] - st.computed[head], st.M - tokens);
           const headFits = Math.ceil(chunk / st.BS) <= st.freeBlocks[g];
           const preempted = st.preemptionsOf[g] > preemptBefore[g];
@@ -384,7 +432,7 @@ describe('invariant: in-flight counts — each rank\'s count is its unfinished r
       expect(bad.slice(0, 5)).toEqual([]);
       expect(Array.from(core.st.inflight)).toEqual(new Array(sc.dp).fill(0));
       expect(core.inSystem).toBe(0);
-      for (let g = 0; g < sc.dp; g++) expect(core.st.freeBlocks[g]).toBe(core.st.totalBlocks);
+      for (let g = 0; g < sc.dp; g++) expect(core.st.freeBlocks[g] + core.st.pendingBlocks(g)).toBe(core.st.totalBlocks);
     });
   }
 });

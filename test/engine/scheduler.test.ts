@@ -169,3 +169,99 @@ describe('rank scheduler (docs/model.md §6)', () => {
     expect(waitingIds(st)).toEqual([b]);
   });
 });
+
+/** One rank as above, with async scheduling on (docs/model.md §3). */
+function asyncRank(B: number, M: number, blocks: number): CoreState {
+  return new CoreState(1, B, M, 4, blocks, 8, true);
+}
+
+describe('rank scheduler with async scheduling (docs/model.md §3)', () => {
+  it('rule 1: a request hidden from this pass blocks the queue like a head that does not fit (FCFS, no skipping), and is visible to the next pass', () => {
+    const st = asyncRank(8, 100, 100);
+    const a = waiting(st, 5);
+    const b = waiting(st, 5);
+    st.hiddenSeq[a] = st.schedSeq[0] + 1; // placed behind a busy step: hidden from the next pass
+    const plan = newRankPlan();
+    expect(scheduleRank(st, 0, 10, plan)).toBe(0);
+    expect(waitingIds(st)).toEqual([a, b]);
+    expect(plan.seqs).toBe(0);
+    expect(scheduleRank(st, 0, 20, plan)).toBe(10);
+    expect(runningIds(st)).toEqual([a, b]);
+    expect(plan.seqs).toBe(2);
+  });
+
+  it('rule 1: scheduled_us is the decision time of the pass, never before queued_us; admit_us is the step start', () => {
+    const st = asyncRank(8, 100, 100);
+    const a = waiting(st, 5);
+    const b = waiting(st, 5);
+    st.queuedUs[a] = 50;
+    st.queuedUs[b] = 120;
+    st.decisionUs[0] = 100; // the step before started at 100
+    scheduleRank(st, 0, 130, newRankPlan());
+    expect([st.schedUs[a], st.schedUs[b]]).toEqual([100, 120]);
+    expect([st.admitUs[a], st.admitUs[b]]).toEqual([130, 130]);
+  });
+
+  it('rule 2: blocks and the slot of a finished request stay held for the next pass and are free from the one after', () => {
+    const st = asyncRank(2, 100, 6);
+    const a = running(st, 8, 1, 8); // 2 blocks
+    const b = running(st, 8, 1, 8); // 2 blocks
+    const c = waiting(st, 8); // needs 2 blocks and a slot
+    st.schedSeq[0] = 1; // a and b were scheduled in pass 1; a finishes at the end of its step
+    st.removeRunning(0, a);
+    st.releaseFinished(0, a);
+    expect(st.pendingBlocks(0)).toBe(2);
+    expect(st.pendSlots[0]).toBe(1);
+    expect(st.usedBlocks(0)).toBe(4);
+    const plan = newRankPlan();
+    scheduleRank(st, 0, 10, plan); // pass 2, at the boundary where a finished: held
+    expect(waitingIds(st)).toEqual([c]);
+    expect(runningIds(st)).toEqual([b]);
+    scheduleRank(st, 0, 20, plan); // pass 3: free
+    expect(runningIds(st)).toEqual([b, c]);
+    expect(st.pendSlots[0]).toBe(0);
+    expect(st.pendingBlocks(0)).toBe(0);
+  });
+
+  it('rule 2: frees of two consecutive steps are released one pass apart', () => {
+    const st = asyncRank(4, 100, 40);
+    const a = running(st, 8, 1, 8);
+    const b = running(st, 8, 1, 8);
+    st.schedSeq[0] = 1;
+    st.removeRunning(0, a);
+    st.releaseFinished(0, a); // during pass 1's step
+    scheduleRank(st, 0, 10, newRankPlan()); // pass 2 holds a's
+    st.removeRunning(0, b);
+    st.releaseFinished(0, b); // during pass 2's step
+    expect(st.pendSlots[0]).toBe(2);
+    scheduleRank(st, 0, 20, newRankPlan()); // pass 3 frees a's, holds b's
+    expect(st.pendSlots[0]).toBe(1);
+    expect(st.pendingBlocks(0)).toBe(3); // b grew to 9 tokens (3 blocks) in pass 2
+    scheduleRank(st, 0, 30, newRankPlan()); // pass 4 frees b's
+    expect(st.pendSlots[0]).toBe(0);
+    expect(st.freeBlocks[0]).toBe(40);
+  });
+
+  it('rule 2: blocks freed by a preemption inside the pass are free at once', () => {
+    const st = asyncRank(8, 100, 4);
+    const a = running(st, 8, 1, 8); // 2 blocks, asks 1 more token: needs a third block at 9
+    const b = running(st, 8, 1, 8); // 2 blocks
+    // a needs a new block and none is free: b (the most recent) is preempted and a takes its block.
+    scheduleRank(st, 0, 10, newRankPlan());
+    expect(runningIds(st)).toEqual([a]);
+    expect(waitingIds(st)).toEqual([b]);
+    expect(st.pendingBlocks(0)).toBe(0);
+    expect(st.blocks[a]).toBe(3);
+  });
+
+  it('without async scheduling a finished request frees its blocks and slot at once', () => {
+    const st = rank(1, 100, 4);
+    const a = running(st, 8, 1, 8);
+    const c = waiting(st, 8);
+    st.removeRunning(0, a);
+    st.releaseFinished(0, a);
+    expect(st.pendSlots[0]).toBe(0);
+    scheduleRank(st, 0, 10, newRankPlan());
+    expect(runningIds(st)).toEqual([c]);
+  });
+});

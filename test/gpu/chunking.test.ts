@@ -100,7 +100,7 @@ describeGpu('WebGPU engine chunking', () => {
     } finally {
       await eng.close();
     }
-  }, 120_000);
+  }, 300_000);
 
   it('GpuEngine alone refuses what the kernels cannot simulate, before touching the device', async () => {
     const eng = await GpuEngine.create({ probe });

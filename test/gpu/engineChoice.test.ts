@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { chooseEngine, type EngineChoice } from '../../src/engine/choose.ts';
 import { inputError } from '../inputError.ts';
 import type { AdapterProbe } from '../../src/engine/gpu/adapter.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { cli } from '../cli/cli.ts';
 import { describeGpu, probe } from './gpuAvailable.ts';
 

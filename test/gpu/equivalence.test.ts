@@ -2,6 +2,12 @@
 // exactly for integer-scored routers, within the stated tolerance for float-scored ones.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runScenario } from '../../src/engine/cpu/runScenario.ts';
+import { simulate, type RequestDetail } from '../../src/engine/cpu/simulate.ts';
+import { resolveAsyncScheduling } from '../../src/engine/core/engineCore.ts';
+import { resolveStepModel } from '../../src/model/presets.ts';
+import { dpSyncPs } from '../../src/model/stepTime.ts';
+import { getWorkload } from '../../src/workload/build.ts';
+import type { Scenario } from '../../src/config/scenario.ts';
 import { GpuEngine } from '../../src/engine/gpu/gpuEngine.ts';
 import type { RunResult } from '../../src/engine/types.ts';
 import type { RunMetrics } from '../../src/metrics/types.ts';
@@ -16,13 +22,16 @@ describeGpu(
     const scenarios = equivalenceScenarios();
     let gpu: RunResult[] = [];
     let cpu: RunMetrics[] = [];
+    let cpuDetail: RequestDetail[] = [];
     let engine: GpuEngine;
 
     beforeAll(async () => {
-      engine = await GpuEngine.create({ probe });
+      engine = await GpuEngine.create({ probe, requestLog: true });
       gpu = await engine.run(scenarios);
-      cpu = scenarios.map((sc) => runScenario(sc).metrics);
-    }, 300_000);
+      const out = scenarios.map((sc) => simulate(sc, getWorkload(sc.workload), resolveStepModel(sc.model), { detail: true }));
+      cpu = out.map((o) => o.metrics);
+      cpuDetail = out.map((o) => o.requests!);
+    }, 600_000);
 
     afterAll(async () => {
       await engine?.close();
@@ -46,6 +55,32 @@ describeGpu(
       expect(cpu.some((m) => m.failed_timeout > m.requests / 2)).toBe(true);
     });
 
+    it('covers async scheduling on and off, and every host term (G = 1, within a node, across nodes)', () => {
+      const asyncOf = (sc: Scenario) => resolveAsyncScheduling(sc, resolveStepModel(sc.model));
+      expect(scenarios.filter((sc) => asyncOf(sc)).length).toBeGreaterThan(20);
+      expect(scenarios.filter((sc) => !asyncOf(sc)).length).toBeGreaterThan(6);
+      expect(new Set(scenarios.map((sc) => cpu[sc.index].async_scheduling))).toEqual(new Set([0, 1]));
+      const host = scenarios.filter((sc) => resolveStepModel(sc.model).hostPerRequest > 0);
+      const sync = host.map((sc) => {
+        const m = resolveStepModel(sc.model);
+        const ps = dpSyncPs(m, sc.dp, sc.ranksPerNode ?? 8);
+        return ps === 0 ? 'none' : ps === m.dpSyncIntraNode ? 'intra' : 'inter';
+      });
+      expect(new Set(sync)).toEqual(new Set(['none', 'intra', 'inter']));
+      expect(host.some((sc) => asyncOf(sc)) && host.some((sc) => !asyncOf(sc))).toBe(true);
+      // Each on/off pair of the same configuration gives different rows (the lag is exercised),
+      // except with one slot on one rank: there every completion leaves the group idle, so rule 4
+      // admits the next request at once and async scheduling changes nothing.
+      const pairs = scenarios.filter((sc) => sc.asyncScheduling === 'on' && scenarios[sc.index + 1]?.asyncScheduling === 'off');
+      expect(pairs.length).toBeGreaterThanOrEqual(6);
+      for (const sc of pairs) {
+        const { async_scheduling: _on, wall_ms: _w1, ...on } = cpu[sc.index];
+        const { async_scheduling: _off, wall_ms: _w2, ...off } = cpu[sc.index + 1];
+        if (sc.dp === 1 && sc.maxNumSeqs === 1) expect(on, `#${sc.index}`).toEqual(off);
+        else expect(on.ttft_engine_mean_ms, `#${sc.index}`).not.toBe(off.ttft_engine_mean_ms);
+      }
+    });
+
     it('gives one row per configuration, in order, from the gpu engine', () => {
       expect(gpu.map((r) => r.scenario.index)).toEqual(scenarios.map((s) => s.index));
       expect(engine.info.engine).toBe('gpu');
@@ -67,6 +102,46 @@ describeGpu(
         expect(beyond).toEqual([]);
       });
     }
+
+    it('gives every request the same status, rank and times (queued, scheduled, admission, first token, end) on integer-scored rows', () => {
+      const fields = [
+        ['status', 'status'], ['rank', 'rank'], ['queued_us', 'queuedUs'], ['scheduled_us', 'scheduledUs'],
+        ['admit_us', 'admitUs'], ['first_token_us', 'firstTokenUs'], ['end_us', 'endUs'],
+      ] as const;
+      let requests = 0;
+      let identical = 0;
+      const bad: string[] = [];
+      for (const sc of scenarios) {
+        if (!getRouter(sc.router).integerScored(sc.routerParams)) continue;
+        const g = gpu[sc.index].requests!;
+        const c = cpuDetail[sc.index];
+        for (let r = 0; r < g.status.length; r++) {
+          requests++;
+          const off = fields.filter(([gk, ck]) => g[gk][r] !== c[ck][r]);
+          if (off.length === 0) identical++;
+          else if (bad.length < 5) bad.push(`#${sc.index} request ${r}: ${off.map(([gk, ck]) => `${gk} cpu ${c[ck][r]} gpu ${g[gk][r]}`).join(', ')}`);
+        }
+      }
+      process.stderr.write(`gpu equivalence (${probe.name}): ${identical}/${requests} requests of integer-scored rows identical\n`);
+      expect(bad).toEqual([]);
+      expect(requests).toBeGreaterThan(5000);
+    });
+
+    it('keeps queued <= scheduled <= first token <= end for every completed request (both anchors), async on and off', () => {
+      let lagged = 0;
+      for (const sc of scenarios) {
+        const q = gpu[sc.index].requests!;
+        for (let r = 0; r < q.status.length; r++) {
+          if (q.status[r] !== 4) continue;
+          const ok = q.arrival_us[r] <= q.queued_us[r] && q.queued_us[r] <= q.scheduled_us[r] && q.scheduled_us[r] <= q.admit_us[r] &&
+            q.admit_us[r] < q.first_token_us[r] && q.first_token_us[r] <= q.end_us[r];
+          if (!ok) throw new Error(`#${sc.index} request ${r}: arrival ${q.arrival_us[r]} queued ${q.queued_us[r]} scheduled ${q.scheduled_us[r]} admit ${q.admit_us[r]} first ${q.first_token_us[r]} end ${q.end_us[r]}`);
+          if (q.scheduled_us[r] < q.admit_us[r]) lagged++;
+        }
+      }
+      // Async scheduling decides a step while the previous one runs: scheduled_us before the step.
+      expect(lagged).toBeGreaterThan(100);
+    });
 
     it(`float-scored routers agree decision for decision on at least ${MIN_AGREEING_FLOAT_ROWS * 100}% of their rows`, () => {
       const floats = scenarios.filter((s) => !getRouter(s.router).integerScored(s.routerParams));
@@ -94,8 +169,17 @@ describeGpu(
 
 describeGpu('specialised pipelines (one per router, dispatch mode and G)', () => {
   it("give the CPU engine's rows too", async () => {
-    const pick = equivalenceScenarios().filter((s) => [28, 42, 70, 77].includes(s.index));
-    expect(pick.map((s) => `${s.router}/${s.dispatch}/${s.dp}`)).toEqual(['jsq_load/per_step/8', 'fast_phi/on_arrival/8', 'br0/per_step/64', 'fast_phi/per_step/2']);
+    // One configuration of each of four pipelines, async scheduling and host terms included.
+    const all = equivalenceScenarios();
+    const first = (router: string, dispatch: string, dp: number, extra: (s: Scenario) => boolean = () => true) =>
+      all.find((s) => s.router === router && s.dispatch === dispatch && s.dp === dp && extra(s))!;
+    const pick = [
+      first('jsq_load', 'per_step', 8),
+      first('fast_phi', 'on_arrival', 8),
+      first('br0', 'per_step', 64),
+      first('fast_phi', 'per_step', 8, (s) => resolveStepModel(s.model).hostPerRequest > 0),
+    ];
+    expect(pick.every((s) => s !== undefined)).toBe(true);
     const lines: string[] = [];
     const engine = await GpuEngine.create({ probe, specialize: true, specializeG: true, trace: true, log: (s) => lines.push(s) });
     try {

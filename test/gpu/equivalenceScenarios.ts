@@ -1,7 +1,10 @@
 // The cross-engine equivalence sweep: the 60 golden configurations plus variants that widen it to
 // every router in both dispatch modes, G in {1, 2, 8, 64} for each, float-scored knob settings,
 // preemption, timeouts, rejections, a calibrated model (extra step-time terms, per-DP curves) and
-// a trace replay. Request counts stay small: SwiftShader is slow.
+// a trace replay, and the fidelity terms of docs/model.md: async scheduling on and off (the
+// default preset schedules asynchronously, so most of the sweep runs with it on), host terms
+// (per step, per request of the busiest rank, DP sync within and across nodes) and front-end
+// terms. Request counts stay small: SwiftShader is slow.
 import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../../src/config/scenario.ts';
 import { resolveRouterParams } from '../../src/routers/index.ts';
@@ -9,10 +12,14 @@ import { goldenScenarios } from '../engine/goldenScenarios.ts';
 import { makeScenario } from '../helpers.ts';
 
 const CALIBRATED = fileURLToPath(new URL('../../examples/data/qwen3-30b-a3b-rtxpro6000-dp2.json', import.meta.url));
+const HOST_TERMS = fileURLToPath(new URL('./fixtures/host-terms.json', import.meta.url));
+const HOST_TERMS_SYNC = fileURLToPath(new URL('./fixtures/host-terms-sync.json', import.meta.url));
 const TRACE = fileURLToPath(new URL('../../examples/data/sharegpt-300-sps10.csv', import.meta.url));
 
 export function equivalenceScenarios(): Scenario[] {
-  const out = goldenScenarios();
+  // The golden set without `sync: independent` (the GPU engine hands those to the CPU engine:
+  // engineChoice.test.ts), renumbered so that index = position.
+  const out = goldenScenarios().filter((sc) => sc.sync !== 'independent').map((sc, index) => ({ ...sc, index }));
   const push = (router: string, knobs: Record<string, unknown>, over: Parameters<typeof makeScenario>[0]) =>
     out.push({ ...makeScenario({ ...over, router, routerParams: resolveRouterParams(router, knobs) }), index: out.length });
 
@@ -62,5 +69,38 @@ export function equivalenceScenarios(): Scenario[] {
   // The write-up's step model (seed-kv-linear): the mean-KV group term, in decode fast-forwards too.
   push('jsq_load', {}, { model: 'seed-kv-linear', dp: 8, workload: { rate: 30, requests: 200, seed: 41 } });
   push('fast_phi', {}, { model: 'seed-kv-linear', dp: 4, dispatch: 'per_step', maxNumSeqs: 64, workload: { rate: 20, requests: 160, seed: 42 } });
+
+  // Async scheduling on and off on the same configurations (admission and KV/slot reuse lag one
+  // step): a full KV cache with preemption and timeouts (aborts of running requests hold their
+  // blocks a step), few slots (held slots delay admission), a light load (idle groups: rule 4),
+  // per_step dispatch.
+  const asyncShapes: Parameters<typeof makeScenario>[0][] = [
+    { dp: 8, maxNumSeqs: 16, kvCapacity: 6144, timeoutS: 6, workload: { rate: 40, requests: 200, seed: 51 } },
+    { dp: 2, maxNumSeqs: 4, workload: { rate: 8, requests: 120, seed: 52 } },
+    { dp: 4, workload: { rate: 1.5, requests: 60, seed: 53 } },
+    { dp: 8, dispatch: 'per_step', statsIntervalMs: 0, maxNumSeqs: 32, kvCapacity: 8192, workload: { rate: 35, requests: 200, seed: 54 } },
+    // One slot per rank: every completion leaves an idle rank whose slot is held, so the group
+    // repeats its pass at once (rule 4) and scheduled_us takes that pass's own time.
+    { dp: 1, maxNumSeqs: 1, workload: { rate: 0.1, requests: 40, seed: 55 } },
+    // A cache so small that held blocks force preemption, with slots to spare.
+    { dp: 2, maxNumSeqs: 8, kvCapacity: 2048, workload: { rate: 10, requests: 100, seed: 56 } },
+  ];
+  for (const [i, shape] of asyncShapes.entries()) {
+    const router = ['vllm_default', 'round_robin', 'jsq_load', 'br0', 'round_robin', 'power_of_two'][i];
+    for (const asyncScheduling of ['on', 'off'] as const) push(router, {}, { ...shape, asyncScheduling });
+  }
+  // Host terms: G = 1 (no DP sync), within a node (G <= ranks_per_node), across nodes, with async
+  // scheduling on and off, per_step dispatch, a float-scored router, a decode-heavy load (the
+  // fast-forward's constant host time) and timeouts.
+  push('vllm_default', {}, { model: HOST_TERMS, dp: 1, workload: { rate: 3, requests: 80, seed: 61 } });
+  push('jsq_load', {}, { model: HOST_TERMS, dp: 4, ranksPerNode: 8, workload: { rate: 14, requests: 160, seed: 62 } });
+  push('vllm_default', {}, { model: HOST_TERMS, dp: 16, ranksPerNode: 4, maxNumSeqs: 16, kvCapacity: 8192, timeoutS: 8, workload: { rate: 60, requests: 200, seed: 63 } });
+  push('round_robin', {}, { model: HOST_TERMS, dp: 16, ranksPerNode: 16, asyncScheduling: 'off', workload: { rate: 40, requests: 200, seed: 64 } });
+  push('power_of_two', {}, { model: HOST_TERMS, dp: 8, ranksPerNode: 2, dispatch: 'per_step', asyncScheduling: 'off', workload: { rate: 30, requests: 160, seed: 65 } });
+  push('fast_phi', { K: 3 }, { model: HOST_TERMS, dp: 8, ranksPerNode: 4, dispatch: 'per_step', workload: { rate: 30, requests: 160, seed: 66 } });
+  push('br0', {}, { model: HOST_TERMS, dp: 2, maxNumSeqs: 64, workload: { rate: 4, requests: 100, seed: 67, source: 'azure_code' } });
+  // A model whose default is synchronous (seed-kv-linear), with host terms: auto, and forced on.
+  push('jsq_load', {}, { model: HOST_TERMS_SYNC, dp: 8, ranksPerNode: 4, workload: { rate: 30, requests: 160, seed: 68 } });
+  push('vllm_default', {}, { model: HOST_TERMS_SYNC, dp: 4, asyncScheduling: 'on', dispatch: 'per_step', workload: { rate: 20, requests: 160, seed: 69 } });
   return out;
 }

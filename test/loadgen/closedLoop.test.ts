@@ -12,12 +12,12 @@
 // step-end error on exit. Each metric's tolerance is its target (TPOT and E2E 3%, TTFT 10%) or the
 // measured jitter relative to the metric's mean, whichever is larger; the test prints both.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { scenarioFromFlat } from '../../src/config/expand.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
@@ -26,7 +26,6 @@ import { compareSides, readSide, formatComparison } from '../../src/report/compa
 
 // The CLI from its sources under tsx (as test/cli/cli.ts runs it): no build needed.
 const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
-const HAVE_EMULATE = existsSync(fileURLToPath(new URL('../../src/cli/emulateCommand.ts', import.meta.url)));
 const SPEED = 10;
 const DP = 2;
 const dir = mkdtempSync(join(tmpdir(), 'closed-loop-'));
@@ -46,7 +45,7 @@ function runCli(args: string[], timeoutMs: number): Promise<{ code: number | nul
   });
 }
 
-describe.skipIf(!HAVE_EMULATE)('closed loop: loadgen -> emulate --speed 10 -> predict (skipped: no `emulate` command in this tree)', () => {
+describe('closed loop: loadgen -> emulate --speed 10 -> predict', () => {
   let emu: ChildProcess;
   let url = '';
 

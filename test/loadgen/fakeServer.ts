@@ -14,6 +14,10 @@ export interface FakeOptions {
   mode?: (i: number) => FakeMode;
   /** Rank to report in the x-data-parallel-rank response header. */
   rank?: (i: number) => number | null;
+  /** Body of GET /metrics (default: 404, as a server without Prometheus metrics). */
+  metrics?: () => string;
+  /** Body of GET /version (default: 404). */
+  version?: () => unknown;
 }
 
 export interface Received {
@@ -42,6 +46,12 @@ export async function startFakeServer(o: FakeOptions = {}): Promise<FakeServer> 
     if (req.method === 'GET' && req.url === '/v1/models') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ object: 'list', data: [{ id: 'fake-model', object: 'model' }] }));
+      return;
+    }
+    if (req.method === 'GET') {
+      const body = req.url === '/metrics' ? o.metrics?.() : req.url === '/version' && o.version ? JSON.stringify(o.version()) : undefined;
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': req.url === '/metrics' ? 'text/plain' : 'application/json' });
+      res.end(body ?? JSON.stringify({ detail: 'Not Found' }));
       return;
     }
     streams++;

@@ -1,12 +1,12 @@
 // `predict` rebuilds a measured run's workload exactly and simulates it; `compare` puts the two
 // side by side.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.ts';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
-import { RESULTS_FORMAT } from '../../src/io/resultSchema.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
+import { RESULTS_FORMAT } from '../../src/results/resultSchema.ts';
 import { compareSides, readSide } from '../../src/report/compare.ts';
 import { scenarioFromFlat } from '../../src/config/expand.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   } finally {
     await fake.close();
   }
-  const p = await run(['predict', measured, '-o', predicted, '--dp', '2', '--router', 'jsq_load', '-q']);
+  const p = await run(['predict', measured, '-o', predicted, '--model', 'qwen3-30b-a3b-h100', '--dp', '2', '--router', 'jsq_load', '-q']);
   expect(p.stderr).toBe('');
   expect(p.code).toBe(0);
 }, 60_000);
@@ -91,7 +91,7 @@ describe('predict', () => {
 
   it('--speed maps wall time to model time and back', async () => {
     const p10 = join(dir, 'p10.arrow');
-    const r = await run(['predict', measured, '-o', p10, '--dp', '2', '--router', 'jsq_load', '--speed', '10', '-q']);
+    const r = await run(['predict', measured, '-o', p10, '--model', 'qwen3-30b-a3b-h100', '--dp', '2', '--router', 'jsq_load', '--speed', '10', '-q']);
     expect(r.code).toBe(0);
     const rows = readArrowFile(p10).rows();
     const m = new Map(readArrowFile(measured).rows().map((x) => [x.request, x]));
@@ -104,7 +104,7 @@ describe('predict', () => {
 
   it('--rtt-ms adds the round trip to first-token and end times, not to TPOT', async () => {
     const p2 = join(dir, 'p-rtt.arrow');
-    const r = await run(['predict', measured, '-o', p2, '--dp', '2', '--router', 'jsq_load', '--rtt-ms', '2.5', '-q']);
+    const r = await run(['predict', measured, '-o', p2, '--model', 'qwen3-30b-a3b-h100', '--dp', '2', '--router', 'jsq_load', '--rtt-ms', '2.5', '-q']);
     expect(r.code).toBe(0);
     const base = new Map(readArrowFile(predicted).rows().map((x) => [x.request, x]));
     for (const x of readArrowFile(p2).rows()) {
@@ -114,9 +114,37 @@ describe('predict', () => {
       if (x.tpot_ms !== null) expect(x.tpot_ms as number).toBeCloseTo(b.tpot_ms as number, 9);
       expect(x.arrival_us).toBe(b.arrival_us);
     }
+    // The engine anchor does not move with the round trip.
+    for (const x of readArrowFile(p2).rows()) expect(x.ttft_engine_ms).toBe(base.get(x.request)!.ttft_engine_ms);
     const bad = await run(['predict', measured, '-o', p2, '--rtt-ms', '-1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^balanceroute: rtt_ms: must be a round-trip time >= 0 ms/);
+  });
+});
+
+describe('predict: both anchors (docs/model.md §8)', () => {
+  it('the engine anchor starts at queued_us; the model\'s front-end terms move only the client anchor', async () => {
+    const rows = readArrowFile(predicted).rows();
+    for (const r of rows) {
+      expect(r.queued_us as number).toBeGreaterThanOrEqual(r.arrival_us as number);
+      expect(r.scheduled_us as number).toBeGreaterThanOrEqual(r.queued_us as number);
+      expect(r.ttft_engine_ms as number).toBeCloseTo(((r.first_token_us as number) - (r.queued_us as number)) / 1000, 6);
+      expect(r.ttft_engine_ms as number).toBeLessThanOrEqual((r.ttft_ms as number) + 1e-9);
+    }
+    expect(readArrowFile(predicted).metadata.anchor).toBe('client');
+    const model = join(dir, 'frontend.json');
+    writeFileSync(model, JSON.stringify({ extends: 'qwen3-30b-a3b-h100', frontend: { ingressUs: 700, egressUs: 200, perTokenUs: 10 } }));
+    const p3 = join(dir, 'p-fe.arrow');
+    const r = await run(['predict', measured, '-o', p3, '--dp', '2', '--router', 'jsq_load', '--model', model, '-q']);
+    expect(r.code).toBe(0);
+    const base = new Map(rows.map((x) => [x.request, x]));
+    for (const x of readArrowFile(p3).rows()) {
+      const b = base.get(x.request)!;
+      const o = x.output as number;
+      expect(x.ttft_ms as number).toBeCloseTo((b.ttft_ms as number) + 0.71, 9);
+      expect(x.e2e_ms as number).toBeCloseTo((b.e2e_ms as number) + 0.9 + 0.01 * o, 9);
+      expect(x.ttft_engine_ms).toBe(b.ttft_engine_ms);
+    }
   });
 });
 
@@ -200,14 +228,14 @@ describe('a gateway decision log', () => {
     expect(summary.router).toBe('vllm_default');
     expect(summary.dp).toBe(3);
     const p = join(dir, 'gwp.arrow');
-    const pr = await run(['predict', m, '-o', p, '-q']);
+    const pr = await run(['predict', m, '-o', p, '--model', 'qwen3-30b-a3b-h100', '-q']);
     expect(pr.code).toBe(0);
     const s = readArrowFile(p.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
     expect(s.router).toBe('vllm_default');
     expect(s.dp).toBe(3);
     expect(JSON.parse(s.router_params as string)).toEqual({ waiting_weight: 2, rotate: 'no' });
     // An explicit flag wins.
-    const pr2 = await run(['predict', m, '-o', p, '--router', 'jsq_load', '--dp', '2', '-q']);
+    const pr2 = await run(['predict', m, '-o', p, '--model', 'qwen3-30b-a3b-h100', '--router', 'jsq_load', '--dp', '2', '-q']);
     expect(pr2.code).toBe(0);
     const s2 = readArrowFile(p.replace(/\.arrow$/, '.summary.arrow')).rows()[0];
     expect([s2.router, s2.dp]).toEqual(['jsq_load', 2]);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { sweepData } from '../../src/report/sweepData.ts';
 import { computeVerdict } from '../../src/report/verdict.ts';
 import { cli } from '../cli/cli.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expandSweep } from '../../src/config/expand.ts';
 import { parseSweepText } from '../../src/config/sweepFile.ts';
 import { CpuEngine } from '../../src/engine/cpu/cpuEngine.ts';
-import { writeResults, writeTimeSeries } from '../../src/io/arrowWrite.ts';
+import { writeResults, writeTimeSeries } from '../../src/results/arrowWrite.ts';
 import type { RunResult } from '../../src/engine/types.ts';
 
 /** DP 2, 4 × rate 4, 24 × vllm_default, jsq_load, br0 b=4 and b=16 × 3 seeds: 48 runs, ~1 s. */

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readArrowFile } from '../../src/io/arrowRead.ts';
+import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { InputError } from '../../src/errors.ts';
 import { meansOverSeeds, sweepData, type SweepData } from '../../src/report/sweepData.ts';
 import { reportKind } from '../../src/report/buildReport.ts';

@@ -99,6 +99,13 @@ describe('emulate on the engine core', () => {
     expect(sample(m2, 'vllm:inter_token_latency_seconds_count', labels(1))).toBe(299);
     expect(sample(m2, 'vllm:e2e_request_latency_seconds_count', labels(1))).toBe(1);
     expect(sample(m2, 'vllm:request_queue_time_seconds_count', labels(1))).toBe(1);
+    // vLLM's split at scheduled_ts (docs/model.md §8): queue = scheduled - queued, prefill = first
+    // token - scheduled; together the engine-anchored TTFT, never more than the TTFT from arrival.
+    expect(sample(m2, 'vllm:request_prefill_time_seconds_count', labels(1))).toBe(1);
+    const queueSum = sample(m2, 'vllm:request_queue_time_seconds_sum', labels(1))!;
+    const prefillSum = sample(m2, 'vllm:request_prefill_time_seconds_sum', labels(1))!;
+    expect(prefillSum).toBeGreaterThan(0);
+    expect(queueSum + prefillSum).toBeLessThanOrEqual(sample(m2, 'vllm:time_to_first_token_seconds_sum', labels(1))! + 1e-9);
     expect(sample(m2, 'vllm:request_success_total', { ...labels(1), finished_reason: 'length' })).toBe(1);
     expect(sample(m2, 'vllm:num_requests_running', labels(1))).toBe(0);
   });

@@ -8,7 +8,7 @@ import { InputError } from '../../src/errors.ts';
 import { gatewayOptions, type GatewayFlags } from '../../src/cli/gatewayCommand.ts';
 import { readDecisionLog } from '../../src/serve/gateway/decisionLog.ts';
 import { FakeVllm } from './fakeVllm.ts';
-import { cleanTmp, completion, streamText, tmpLog } from './gatewayHelpers.ts';
+import { cleanTmp, completion, streamText, tmpLog, until } from './gatewayHelpers.ts';
 
 // The CLI from its sources under tsx, as test/cli/cli.ts runs it (bin/ runs the compiled dist/).
 const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
@@ -110,7 +110,15 @@ describe('gateway process', () => {
       });
       const { listening } = JSON.parse(line) as { listening: string };
       for (let i = 0; i < 3; i++) await (await completion(listening, {})).text();
-      await new Promise((r) => setTimeout(r, 300)); // past the flush interval
+      // Kill once a flush (every 20 ms) has put all three rows on disk.
+      const flushed = () => {
+        try {
+          return readDecisionLog(log).numRows === 3;
+        } catch {
+          return false; // no complete batch on disk yet
+        }
+      };
+      await until(flushed, 10_000, 'three flushed rows');
       const exited = new Promise((resolve) => child.on('exit', resolve));
       child.kill('SIGKILL');
       await exited;

@@ -3,7 +3,6 @@
 // success counters (vllm:request_success_total{engine}) agree with the decision log rank by rank.
 // Runs once the emulator is part of the tree (src/cli/emulateCommand.ts); skipped before.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseExposition } from '../../src/serve/gateway/exposition.ts';
@@ -13,7 +12,6 @@ import { cleanTmp, closeAndRead, countBy, gateway, streamText, tmpLog } from './
 const CLI = process.env.BALANCEROUTE_BIN !== undefined
   ? [process.env.BALANCEROUTE_BIN]
   : ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
-const HAVE_EMULATOR = existsSync(fileURLToPath(new URL('../../src/cli/emulateCommand.ts', import.meta.url))) || process.env.BALANCEROUTE_BIN !== undefined;
 afterAll(cleanTmp);
 
 async function emulate(args: string[]): Promise<{ child: ChildProcess; ports: number[] }> {
@@ -79,7 +77,7 @@ async function spread(backends: string[], dp: number[] | undefined, ports: numbe
   expect(rows.reduce((a, r) => a + r.completion_tokens, 0)).toBe(Array.from({ length: N }, (_, i) => 4 + (i % 13)).reduce((a, b) => a + b, 0));
 }
 
-describe.skipIf(!HAVE_EMULATOR)('gateway in front of balanceroute emulate', () => {
+describe('gateway in front of balanceroute emulate', () => {
   it('external LB (--dp 4 --lb external): four per-rank backends', async () => {
     const emu = await emulate(['--dp', '4', '--lb', 'external', '--speed', '4']);
     try {

@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkloadSpec } from '../../src/workload/types.ts';
 
-/** The shared public data (../shared/data next to the repository, or $BALANCEROUTE_DATA). */
-export const DATA_DIR = process.env.BALANCEROUTE_DATA ?? fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+/** The public traces the tests replay (test/fixtures/data, see its ATTRIBUTION.md). */
+export const DATA_DIR = fileURLToPath(new URL('../fixtures/data/', import.meta.url));
 export const CONV = join(DATA_DIR, 'azure-llm-2023/conv.csv');
 export const CODE = join(DATA_DIR, 'azure-llm-2023/code.csv');
 export const SHAREGPT = join(DATA_DIR, 'qwen3-30b-a3b-rtxpro6000/sharegpt-300-sps10.csv');
-export const HAS_DATA = existsSync(CONV) && existsSync(CODE) && existsSync(SHAREGPT);
 
 export const BASE: WorkloadSpec = { source: 'sharegpt', arrival: 'poisson', cv: 1, rate: 3, requests: 500, seed: 1, maxOutput: 1024 };
 

@@ -5,13 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildWorkload } from '../../src/workload/build.ts';
 import { clearTraceCache, parseDateTimeUs, parseTraceFile, unitFromName } from '../../src/workload/traceReader.ts';
 import type { WorkloadSpec } from '../../src/workload/types.ts';
-import { BASE, CODE, CONV, HAS_DATA, SHAREGPT, expectInputError, removeTempFiles, tempFile } from './helpers.ts';
+import { BASE, CODE, CONV, SHAREGPT, expectInputError, removeTempFiles, tempFile } from './helpers.ts';
 
 afterAll(removeTempFiles);
 
 const trace = (path: string, over: Partial<WorkloadSpec> = {}): WorkloadSpec => ({ ...BASE, source: 'trace', tracePath: path, rate: 0, requests: 0, maxOutput: 1 << 20, ...over });
 
-describe.skipIf(!HAS_DATA)('trace replay of the shared data files', () => {
+describe('trace replay of the public data files', () => {
   it('reads every row of Azure conv (19,366) with the first arrival at 0', () => {
     const w = buildWorkload(trace(CONV));
     expect(w.n).toBe(19_366);

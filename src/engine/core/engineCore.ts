@@ -16,7 +16,7 @@ import type { TimeSeries } from '../../metrics/types.ts';
 import { getRouter } from '../../routers/index.ts';
 import { HOLD, ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
 import type { RouterParams } from '../../routers/types.ts';
-import { allToAllUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
+import { allToAllUs, dpSyncPs, hostStepUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepModel } from '../../model/types.ts';
 import { newRankPlan, scheduleRank, type RankPlan } from './scheduler.ts';
 import { RouterViewState } from './routerView.ts';
@@ -45,6 +45,14 @@ export interface CoreEvents {
   onToken?(id: number, emitted: number, tUs: number): void;
   onFinish?(id: number, outcome: Outcome, tUs: number): void;
   onPreempt?(id: number, rank: number, tUs: number): void;
+  /** The request joined rank `rank`'s waiting queue at tUs (its queued_us; vLLM queued_ts). */
+  onQueued?(id: number, rank: number, tUs: number): void;
+  /**
+   * The request was first scheduled; tUs is its scheduled_us (vLLM scheduled_ts: under async
+   * scheduling the decision time, which may precede the step that computes it). Fired while the
+   * core schedules, before the step begins.
+   */
+  onScheduled?(id: number, rank: number, tUs: number): void;
 }
 
 export interface EngineCoreOptions {
@@ -75,6 +83,10 @@ export interface RequestDetail {
   status: Uint8Array;
   rank: Int32Array;
   admitUs: Float64Array;
+  /** Boundary at which it joined a rank's waiting queue (vLLM queued_ts), -1 if never. */
+  queuedUs: Float64Array;
+  /** Time of the decision that first scheduled it (vLLM scheduled_ts), -1 if never. */
+  scheduledUs: Float64Array;
   firstTokenUs: Float64Array;
   endUs: Float64Array;
 }
@@ -93,6 +105,10 @@ export class EngineCore {
   readonly st: CoreState;
   readonly model: StepModel;
   private readonly basePs: number;
+  /** Async scheduling resolved (scenario `async_scheduling`, or the model's default). */
+  readonly asyncScheduling: boolean;
+  /** The DP sync term of this group size, ps (docs/model.md §5). */
+  private readonly syncPs: number;
   private readonly fitLimit: number;
   private readonly timeoutUs: number;
   private readonly perStep: boolean;
@@ -111,6 +127,11 @@ export class EngineCore {
   readonly independent: boolean;
   private readonly rankBusy: Uint8Array; // independent: a step of the rank is in flight
   private nBusy = 0;
+  private readonly rankEndUs: Float64Array; // independent: end of the rank's last step (-1: none)
+  private readonly rankTok: Float64Array; // tokens of each rank in the last step scheduled
+  private lastStartUs = -1; // barrier: start and end of the last group step
+  private lastEndUs = -1;
+  private dueNow = 0; // the boundary processDue is working at
   private readonly rankStepStartUs: Float64Array;
   private readonly rankStepLenUs: Float64Array;
   private clockUs = -1; // independent: time up to which the interval counters are accumulated
@@ -127,6 +148,7 @@ export class EngineCore {
   private stepMaxUs = 0;
   private stepSumUs = 0;
   private stepA2aUs = 0;
+  private stepHostUs = 0;
   private stepMaxTok = 0;
   private stepTotTok = 0;
   private stepKvRead = 0; // KV tokens read by all ranks (the mean-KV group term)
@@ -171,8 +193,10 @@ export class EngineCore {
       throw new InputError('model', model.name, 'step-time coefficients too large for exact integer arithmetic at these limits');
     }
     this.basePs = rankBasePs(model, G);
+    this.asyncScheduling = resolveAsyncScheduling(sc, model);
+    this.syncPs = dpSyncPs(model, G, sc.ranksPerNode ?? 8);
     const totalBlocks = Math.floor(sc.kvCapacity / sc.blockSize);
-    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024);
+    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling);
     this.fitLimit = Math.min(totalBlocks * sc.blockSize, sc.maxModelLen);
     this.timeoutUs = Math.round(sc.timeoutS * 1e6);
     this.perStep = sc.dispatch === 'per_step';
@@ -183,6 +207,7 @@ export class EngineCore {
     this.lpt = sc.assignOrder === 'lpt';
     this.ev = events;
     this.st.onPreempt = events.onPreempt;
+    this.st.onScheduled = events.onScheduled;
 
     this.router = getRouter(sc.router);
     this.routerName = sc.router;
@@ -210,8 +235,10 @@ export class EngineCore {
     this.rankBusy = new Uint8Array(G);
     this.rankStepStartUs = new Float64Array(G);
     this.rankStepLenUs = new Float64Array(G);
+    this.rankEndUs = new Float64Array(G).fill(-1);
+    this.rankTok = new Float64Array(G);
     this.hist = opts.histograms ?? new LatencyHistograms();
-    this.hist.reset();
+    this.hist.reset(model.frontend);
     this.ts = opts.timeseries ? new SeriesBuilder() : undefined;
   }
 
@@ -277,6 +304,11 @@ export class EngineCore {
     let maxTok = 0;
     let totTok = 0;
     let totKv = 0;
+    let rMax = 0;
+    let released = false;
+    // Async scheduling: the decision for a step that follows the previous one back to back was
+    // taken while that step ran (scheduled_us; docs/model.md §8).
+    const decision = this.asyncScheduling && this.lastEndUs === now ? this.lastStartUs : now;
     for (;;) {
       this.processDue(now);
       this.decodeOnly = true;
@@ -285,8 +317,12 @@ export class EngineCore {
       maxTok = 0;
       totTok = 0;
       totKv = 0;
+      rMax = 0;
       for (let g = 0; g < G; g++) {
+        st.decisionUs[g] = released ? now : decision;
         const tok = scheduleRank(st, g, now, plan);
+        this.rankTok[g] = tok;
+        if (plan.seqs > rMax) rMax = plan.seqs;
         const us = tok > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
         this.rankUs[g] = us;
         sumUs += us;
@@ -301,6 +337,13 @@ export class EngineCore {
       }
       // Held requests with every rank idle go at once (a hold never waits for an arrival).
       if (totTok === 0 && this.gqTail > this.gqHead) continue;
+      // Async scheduling, rule 4: an idle group does not wait a step for hidden requests or
+      // held frees; they are released now and the ranks scheduled again.
+      if (totTok === 0 && this.asyncScheduling && !released && this.anyLagging()) {
+        for (let g = 0; g < G; g++) st.releasePending(g);
+        released = true;
+        continue;
+      }
       break;
     }
     if (totTok === 0) return 0;
@@ -311,8 +354,9 @@ export class EngineCore {
     this.stepTotTok = totTok;
     this.stepKvRead = totKv;
     this.stepA2aUs = allToAllUs(this.model, maxTok, totTok, totKv, G);
-    // The barrier: the step lasts as long as the slowest rank plus the all-to-all.
-    this.stepUs = Math.max(1, maxUs + this.stepA2aUs);
+    this.stepHostUs = hostStepUs(this.model, rMax, this.syncPs);
+    // The barrier: the step lasts as long as the slowest rank plus the all-to-all and the host time.
+    this.stepUs = Math.max(1, maxUs + this.stepA2aUs + this.stepHostUs);
     // inSystem is sampled at the step's start, before completions.
     this.stepInSystem = this.inSystem;
     return this.stepUs;
@@ -333,6 +377,8 @@ export class EngineCore {
     }
     this.recordStep(this.stepUs, this.stepMaxUs, this.stepSumUs, maxLoad, sumLoad, this.stepInSystem);
     if (this.ts) this.ts.add(this.steps - 1, this.stepStartUs, this.stepUs, 0, G, st.kvTok, st.nRun, st.nWaiting, this.rankUs);
+    this.lastStartUs = this.stepStartUs;
+    this.lastEndUs = endUs;
     this.rv.dirty = true;
   }
 
@@ -346,7 +392,10 @@ export class EngineCore {
    */
   fastForward(now: number): number {
     if (!this.decodeOnly || this.gqTail !== this.gqHead) return -1;
-    // (Held requests make every boundary a decision point: no fast-forward then.)
+    // (Held requests make every boundary a decision point: no fast-forward then. Nor do requests
+    // hidden by async scheduling, or held frees on a rank with waiting requests: at the next
+    // boundary they may admit.)
+    if (this.asyncScheduling && this.lagBlocksStretch()) return -1;
     const k = this.eventFreeSteps();
     if (k < 2) return -1;
     return this.runDecodeStretch(k, now);
@@ -375,10 +424,21 @@ export class EngineCore {
     if (this.rankBusy[g]) throw new Error(`beginRankStep: rank ${g} is mid-step`);
     this.process(now);
     const plan = this.plan;
-    const tok = scheduleRank(this.st, g, now, plan);
+    const st = this.st;
+    // Async: the decision for a step that follows the rank's previous one was taken during it.
+    st.decisionUs[g] = this.asyncScheduling && this.rankEndUs[g] === now ? this.rankStepStartUs[g] : now;
+    let tok = scheduleRank(st, g, now, plan);
+    if (tok === 0 && this.asyncScheduling && st.lagging(g)) {
+      // Rule 4 for a rank on its own clock: an idle rank does not wait a step for nothing.
+      st.releasePending(g);
+      st.decisionUs[g] = now;
+      tok = scheduleRank(st, g, now, plan);
+    }
+    this.rankTok[g] = tok;
     if (tok === 0) return 0;
     const us = rankStepUs(this.model, this.basePs, plan);
-    const len = Math.max(1, us + allToAllUs(this.model, tok, tok, plan.kvTokensRead, 1));
+    // Group terms as for a group of one: no barrier, no DP sync.
+    const len = Math.max(1, us + allToAllUs(this.model, tok, tok, plan.kvTokensRead, 1) + hostStepUs(this.model, plan.seqs, 0));
     this.rankUs[g] = us;
     this.rankStepStartUs[g] = now;
     this.rankStepLenUs[g] = len;
@@ -393,6 +453,7 @@ export class EngineCore {
     this.advanceClock(endUs);
     this.finishRankStep(g, endUs);
     this.rankBusy[g] = 0;
+    this.rankEndUs[g] = endUs;
     this.nBusy--;
     this.steps++;
     // No barrier: a rank never waits for another, so idle_frac is 0 by definition.
@@ -438,7 +499,7 @@ export class EngineCore {
     return {
       running: st.nRun[g],
       waiting: st.nWaiting[g],
-      kvBlocksUsed: st.totalBlocks - st.freeBlocks[g],
+      kvBlocksUsed: st.usedBlocks(g),
       kvBlocksTotal: st.totalBlocks,
       preemptions: st.preemptionsOf[g],
       promptTokens: st.promptTokOf[g],
@@ -464,6 +525,7 @@ export class EngineCore {
     c.inSystemAreaUs = this.inSystemArea;
     c.firstArrivalUs = this.firstArrivalUs;
     c.lastEventUs = this.lastEventUs;
+    c.asyncScheduling = this.asyncScheduling;
     return c;
   }
 
@@ -480,7 +542,15 @@ export class EngineCore {
     const st = this.st;
     const n = st.n;
     const cut = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T => (a.length === n ? a : (a.slice(0, n) as T));
-    return { status: cut(st.status), rank: cut(st.rankOf), admitUs: cut(st.admitUs), firstTokenUs: cut(st.firstUs), endUs: cut(st.endUs) };
+    return {
+      status: cut(st.status),
+      rank: cut(st.rankOf),
+      admitUs: cut(st.admitUs),
+      queuedUs: cut(st.queuedUs),
+      scheduledUs: cut(st.schedUs),
+      firstTokenUs: cut(st.firstUs),
+      endUs: cut(st.endUs),
+    };
   }
 
   // ---- internals ----
@@ -488,6 +558,7 @@ export class EngineCore {
   /** Timeouts, arrivals and per_step dispatch due at `now` (docs/model.md §3, steps 1-3). */
   private processDue(now: number): void {
     const st = this.st;
+    this.dueNow = now;
     const { arrival, status, prompt, output, pin } = st;
     // 1. Client timeouts (deadlines are in arrival order).
     const timeoutUs = this.timeoutUs;
@@ -566,10 +637,33 @@ export class EngineCore {
     st.rankOf[r] = g;
     st.status[r] = WAITING;
     st.pushWaitingTail(g, r);
+    const now = this.dueNow;
+    st.queuedUs[r] = now;
+    // Async scheduling, rule 1: behind a busy step of its rank, the request misses the next pass
+    // (its decision was taken before the request came; docs/model.md §3).
+    if (this.asyncScheduling && this.rankTok[g] > 0 && (this.independent ? this.rankBusy[g] === 1 || this.rankEndUs[g] === now : this.lastEndUs === now)) {
+      const hide = st.schedSeq[g] + 1;
+      st.hiddenSeq[r] = hide;
+      st.hidUntil[g] = hide;
+    }
     st.inflight[g] += 1;
     // Optimistic bookkeeping: the router's copy sees exactly what the request adds.
     this.rv.afterRoute(st, g, r);
     if (this.ev.onRoute) this.ev.onRoute(r, g, t);
+    if (this.ev.onQueued) this.ev.onQueued(r, g, now);
+  }
+
+  /** A rank has hidden requests, or held frees and waiting requests (no decode fast-forward). */
+  private lagBlocksStretch(): boolean {
+    const st = this.st;
+    for (let g = 0; g < this.G; g++) if (st.nWaiting[g] > 0 && st.lagging(g)) return true;
+    return false;
+  }
+
+  /** Some rank holds frees or has requests hidden from its current pass (async scheduling). */
+  private anyLagging(): boolean {
+    for (let g = 0; g < this.G; g++) if (this.st.lagging(g)) return true;
+    return false;
   }
 
   private fail(r: number, t: number, reason: number): void {
@@ -592,7 +686,7 @@ export class EngineCore {
     } else if (st.status[r] === RUNNING) {
       st.removeRunning(g, r);
       st.kvTok[g] -= st.computed[r];
-      st.releaseBlocks(g, r);
+      st.releaseFinished(g, r);
       st.sched[r] = 0;
     }
     if (g >= 0) st.inflight[g] -= 1;
@@ -639,13 +733,13 @@ export class EngineCore {
     st.status[r] = DONE;
     st.endUs[r] = t;
     st.kvTok[g] -= st.computed[r];
-    st.releaseBlocks(g, r);
+    st.releaseFinished(g, r);
     st.inflight[g] -= 1;
     this.inSystem--;
     this.completed++;
     this.outputTokens += st.output[r];
     if (t > this.lastEventUs) this.lastEventUs = t;
-    this.hist.recordCompleted(st.arrival[r], st.admitUs[r], st.firstUs[r], t, st.output[r]);
+    this.hist.recordCompleted(st.arrival[r], st.admitUs[r], st.firstUs[r], t, st.output[r], st.queuedUs[r], st.schedUs[r]);
     if (this.ev.onFinish) this.ev.onFinish(r, 'completed', t);
   }
 
@@ -709,6 +803,9 @@ export class EngineCore {
     const st = this.st;
     const G = this.G;
     let a2aUs = this.stepA2aUs;
+    // R_max is the decode count of the busiest rank throughout: the host time is constant.
+    const hostUs = this.stepHostUs;
+    let lastStepUs = 0;
     // The group part is constant in a decode-only stretch, except the mean-KV term: the ranks'
     // KV reads grow by their decode counts each step.
     const meanKv = !!this.model.perMeanKvToken;
@@ -754,19 +851,26 @@ export class EngineCore {
         sumLoad += l;
         if (l > maxLoad) maxLoad = l;
       }
-      const stepUs = Math.max(1, maxUs + a2aUs);
+      const stepUs = Math.max(1, maxUs + a2aUs + hostUs);
       this.recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, this.inSystem);
       if (ts) {
         for (let g = 0; g < G; g++) loadScratch[g] = kvTok[g] + (j + 1) * decodeSeqsOf[g];
         ts.add(this.steps - 1, t, stepUs, 0, G, loadScratch, nRun, nWaiting, rankUs);
       }
       t += stepUs;
+      lastStepUs = stepUs;
       j++;
       if (this.nextArr < n && arrival[this.nextArr] <= t) break;
       if (timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + timeoutUs <= t) break;
     }
     this.fastForwardedSteps += j;
     this.applyDecodeSteps(j);
+    // Async scheduling: frees held at the stretch's start were recorded before its first pass
+    // and are released by the pass at the end of its first step. After two steps or more that
+    // pass has happened; after one it is the next pass, which releases them itself.
+    if (this.asyncScheduling && j >= 2) for (let g = 0; g < G; g++) if (st.pendSlots[g] > 0) st.releasePending(g);
+    this.lastStartUs = t - lastStepUs;
+    this.lastEndUs = t;
     return t;
   }
 
@@ -819,4 +923,13 @@ function sortQueueLargestFirst(gq: Int32Array, lo: number, hi: number, prompt: I
     }
     gq[j + 1] = r;
   }
+}
+
+/**
+ * Whether a configuration runs with async scheduling (docs/model.md §3): the scenario's
+ * `async_scheduling` (on / off), or with `auto` the model's `asyncScheduling`.
+ */
+export function resolveAsyncScheduling(sc: Pick<Scenario, 'asyncScheduling'>, model: Pick<StepModel, 'asyncScheduling'>): boolean {
+  const v = sc.asyncScheduling ?? 'auto';
+  return v === 'auto' ? model.asyncScheduling !== false : v === 'on';
 }

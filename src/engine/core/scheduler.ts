@@ -8,6 +8,10 @@
  * 2. then, only if nothing was preempted this step, waiting requests FCFS while slots, budget
  *    and blocks allow; a head that does not fit blocks the queue (no skipping).
  *
+ * Async scheduling (docs/model.md §3): a request hidden from this pass (it reached the rank
+ * behind a busy step) blocks the queue like a head that does not fit, and the slots and blocks
+ * of requests that finished in the last step stay held for this pass (CoreState.beginPass).
+ *
  * It fills a reusable `RankPlan` (the step-time model's inputs) and `sched` for the requests it
  * scheduled. No allocation.
  */
@@ -17,11 +21,13 @@ import { RUNNING, WAITING, type CoreState } from './state.ts';
 /** One rank's plan for a step: the step-time inputs, its token count and whether it preempted. */
 export interface RankPlan extends Required<RankWork> {
   tokens: number;
+  /** Requests scheduled (decodes + prefill chunks): the host term's R_max is the max over ranks. */
+  seqs: number;
   preempted: boolean;
 }
 
 export function newRankPlan(): RankPlan {
-  return { decodeSeqs: 0, prefillTokens: 0, kvTokensRead: 0, prefillAttnPairs: 0, prefillKvTokens: 0, decodeKvMax: 0, tokens: 0, preempted: false };
+  return { decodeSeqs: 0, prefillTokens: 0, kvTokensRead: 0, prefillAttnPairs: 0, prefillKvTokens: 0, decodeKvMax: 0, tokens: 0, seqs: 0, preempted: false };
 }
 
 /** Preempt the most recently admitted running request of rank g (recompute semantics); returns it. */
@@ -43,6 +49,7 @@ export function preemptLast(st: CoreState, g: number, now: number): number {
 /** Schedule rank g for the step starting at `now`; returns the number of tokens scheduled. */
 export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan): number {
   const { prompt, generated, computed, blocks, sched, run, freeBlocks, BS } = st;
+  const seq = st.beginPass(g);
   let budget = st.M;
   plan.decodeSeqs = 0;
   plan.prefillTokens = 0;
@@ -51,6 +58,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   plan.prefillKvTokens = 0;
   plan.decodeKvMax = 0;
   let tokens = 0;
+  let seqs = 0;
   let preempted = false;
   const base = g * st.B;
   let i = 0;
@@ -76,11 +84,14 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
     account(plan, computed[r], generated[r], chunk);
     budget -= chunk;
     tokens += chunk;
+    seqs++;
     i++;
   }
   if (!preempted) {
-    while (st.nWaiting[g] > 0 && st.nRun[g] < st.B && budget > 0) {
+    const slots = st.B - st.pendSlots[g];
+    while (st.nWaiting[g] > 0 && st.nRun[g] < slots && budget > 0) {
       const r = st.wHead[g];
+      if (st.hiddenSeq[r] >= seq) break; // async: not seen by this pass yet; FCFS, no skipping
       const remaining = prompt[r] + generated[r] - computed[r];
       const chunk = remaining < budget ? remaining : budget;
       const need = Math.ceil((computed[r] + chunk) / BS) - blocks[r];
@@ -90,16 +101,25 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
       st.nRun[g]++;
       st.status[r] = RUNNING;
       st.kvTok[g] += computed[r];
-      if (st.admitUs[r] < 0) st.admitUs[r] = now;
+      if (st.admitUs[r] < 0) {
+        st.admitUs[r] = now;
+        // The decision that schedules it: this boundary, or under async scheduling the start of
+        // the step before (never before the request was queued).
+        const d = st.decisionUs[g];
+        st.schedUs[r] = d > st.queuedUs[r] ? d : st.queuedUs[r];
+        if (st.onScheduled) st.onScheduled(r, g, st.schedUs[r]);
+      }
       freeBlocks[g] -= need;
       blocks[r] += need;
       sched[r] = chunk;
       account(plan, computed[r], generated[r], chunk);
       budget -= chunk;
       tokens += chunk;
+      seqs++;
     }
   }
   plan.tokens = tokens;
+  plan.seqs = seqs;
   plan.preempted = preempted;
   return tokens;
 }

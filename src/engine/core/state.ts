@@ -5,13 +5,15 @@
  * Nothing here allocates except `grow`.
  */
 
-// Request status codes.
-export const FUTURE = 0; // submitted, not yet arrived (arrival > now)
-export const QUEUED = 1; // arrived, in the router's global queue (per_step dispatch)
-export const WAITING = 2; // on a rank's waiting queue
-export const RUNNING = 3; // admitted on a rank
-export const DONE = 4;
-export const FAILED = 5;
+import { RequestStatus } from '../../metrics/requestStatus.ts';
+
+// Request status codes (one table: metrics/requestStatus.ts), as short names for the core.
+export const FUTURE = RequestStatus.FUTURE;
+export const QUEUED = RequestStatus.QUEUED;
+export const WAITING = RequestStatus.WAITING;
+export const RUNNING = RequestStatus.RUNNING;
+export const DONE = RequestStatus.COMPLETED;
+export const FAILED = RequestStatus.FAILED;
 
 export class CoreState {
   readonly G: number;
@@ -40,6 +42,12 @@ export class CoreState {
   sched = new Int32Array(0); // tokens scheduled in the current step
   firstUs = new Float64Array(0);
   admitUs = new Float64Array(0);
+  /** Boundary at which the request joined a rank's waiting queue (vLLM queued_ts), -1 before. */
+  queuedUs = new Float64Array(0);
+  /** Time of the decision that first scheduled it (vLLM scheduled_ts), -1 before. */
+  schedUs = new Float64Array(0);
+  /** Async scheduling: the request is hidden from its rank's scheduling pass number hiddenSeq (0 = never). */
+  hiddenSeq = new Int32Array(0);
   endUs = new Float64Array(0);
   wNext = new Int32Array(0); // waiting-queue links
   wPrev = new Int32Array(0);
@@ -60,11 +68,40 @@ export class CoreState {
   readonly promptTokOf: Float64Array; // prefill tokens computed (recomputation included)
   readonly genTokOf: Float64Array; // output tokens emitted
 
+  // Async scheduling (docs/model.md §3): per rank, the number of scheduling passes so far, the
+  // last pass a request placed on it is hidden from, and the frees that count as held: those
+  // recorded during pass pendSeqCur (cur) and during the pass before it (prev). Frees recorded
+  // during pass s are released at the start of pass s + 2.
+  readonly async: boolean;
+  readonly schedSeq: Int32Array;
+  readonly hidUntil: Int32Array;
+  readonly pendSeqCur: Int32Array;
+  readonly pendBlocksCur: Int32Array;
+  readonly pendSlotsCur: Int32Array;
+  readonly pendBlocksPrev: Int32Array;
+  readonly pendSlotsPrev: Int32Array;
+  /** Slots of completed or aborted requests still held (async): admission needs nRun + this < B. */
+  readonly pendSlots: Int32Array;
+  /** Time of the decision behind rank g's current pass (scheduled_us of what it admits). */
+  readonly decisionUs: Float64Array;
+
   preemptions = 0;
   /** Called when a request is preempted (set by the core from its events). */
   onPreempt: ((id: number, rank: number, tUs: number) => void) | undefined = undefined;
+  /** Called when a request is first scheduled, with its scheduled_us (set by the core from its events). */
+  onScheduled: ((id: number, rank: number, tUs: number) => void) | undefined = undefined;
 
-  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number) {
+  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number, async = false) {
+    this.async = async;
+    this.schedSeq = new Int32Array(G);
+    this.hidUntil = new Int32Array(G);
+    this.pendSeqCur = new Int32Array(G);
+    this.pendBlocksCur = new Int32Array(G);
+    this.pendSlotsCur = new Int32Array(G);
+    this.pendBlocksPrev = new Int32Array(G);
+    this.pendSlotsPrev = new Int32Array(G);
+    this.pendSlots = new Int32Array(G);
+    this.decisionUs = new Float64Array(G);
     this.G = G;
     this.B = B;
     this.M = M;
@@ -117,6 +154,9 @@ export class CoreState {
     this.sched = i32(this.sched);
     this.firstUs = f64(this.firstUs, -1);
     this.admitUs = f64(this.admitUs, -1);
+    this.queuedUs = f64(this.queuedUs, -1);
+    this.schedUs = f64(this.schedUs, -1);
+    this.hiddenSeq = i32(this.hiddenSeq);
     this.endUs = f64(this.endUs, -1);
     this.wNext = i32(this.wNext, -1);
     this.wPrev = i32(this.wPrev, -1);
@@ -162,6 +202,70 @@ export class CoreState {
   releaseBlocks(g: number, r: number): void {
     this.freeBlocks[g] += this.blocks[r];
     this.blocks[r] = 0;
+  }
+
+  /**
+   * Blocks and slot of request r, which left rank g's running list (completion or abort): free
+   * at once with synchronous scheduling; with async scheduling held for the rank's next pass and
+   * free from the one after (docs/model.md §3, rule 2).
+   */
+  releaseFinished(g: number, r: number): void {
+    if (!this.async) {
+      this.releaseBlocks(g, r);
+      return;
+    }
+    const seq = this.schedSeq[g];
+    if (this.pendSeqCur[g] !== seq) {
+      // Older frees were released at the start of this pass (recorded at seq - 2 or before).
+      this.pendBlocksPrev[g] = this.pendBlocksCur[g];
+      this.pendSlotsPrev[g] = this.pendSlotsCur[g];
+      this.pendBlocksCur[g] = 0;
+      this.pendSlotsCur[g] = 0;
+      this.pendSeqCur[g] = seq;
+    }
+    this.pendBlocksCur[g] += this.blocks[r];
+    this.pendSlotsCur[g]++;
+    this.pendSlots[g]++;
+    this.blocks[r] = 0;
+  }
+
+  /** Start scheduling pass number schedSeq[g] + 1 of rank g: release the frees now due; returns the pass number. */
+  beginPass(g: number): number {
+    const seq = ++this.schedSeq[g];
+    if (this.pendSlots[g] > 0) {
+      if (this.pendSeqCur[g] <= seq - 2) this.releasePending(g);
+      else if (this.pendSlotsPrev[g] > 0) {
+        // cur was recorded during pass seq - 1 (still held); prev during an earlier one.
+        this.freeBlocks[g] += this.pendBlocksPrev[g];
+        this.pendSlots[g] -= this.pendSlotsPrev[g];
+        this.pendBlocksPrev[g] = 0;
+        this.pendSlotsPrev[g] = 0;
+      }
+    }
+    return seq;
+  }
+
+  /** Release every held free of rank g now (an idle rank does not wait a step for nothing). */
+  releasePending(g: number): void {
+    this.freeBlocks[g] += this.pendBlocksCur[g] + this.pendBlocksPrev[g];
+    this.pendBlocksCur[g] = this.pendBlocksPrev[g] = 0;
+    this.pendSlotsCur[g] = this.pendSlotsPrev[g] = 0;
+    this.pendSlots[g] = 0;
+  }
+
+  /** Rank g holds frees or has requests hidden from its current pass (async scheduling). */
+  lagging(g: number): boolean {
+    return this.pendSlots[g] > 0 || (this.hidUntil[g] >= this.schedSeq[g] && this.nWaiting[g] > 0);
+  }
+
+  /** KV blocks of rank g freed by finished requests but still held (async scheduling). */
+  pendingBlocks(g: number): number {
+    return this.pendBlocksCur[g] + this.pendBlocksPrev[g];
+  }
+
+  /** KV blocks of rank g held by requests or by frees not yet released. */
+  usedBlocks(g: number): number {
+    return this.totalBlocks - this.freeBlocks[g];
   }
 
   /** Remove the running request at position i of rank g (order of the rest is kept). */

@@ -22,6 +22,8 @@ export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}):
     status: d.status,
     rank: d.rank,
     admit_us: d.admitUs,
+    queued_us: d.queuedUs,
+    scheduled_us: d.scheduledUs,
     first_token_us: d.firstTokenUs,
     end_us: d.endUs,
   };

@@ -25,7 +25,7 @@ export class ChunkLoop {
     private readonly dev: GpuDevice,
     private readonly cache: PipelineCache,
     private readonly workgroup: number,
-    private readonly opts: Pick<GpuEngineOptions, 'itersPerDispatch' | 'inFlight' | 'trace' | 'log'>,
+    private readonly opts: Pick<GpuEngineOptions, 'itersPerDispatch' | 'inFlight' | 'trace' | 'log' | 'requestLog'>,
   ) {}
 
   /** Run every chunk (opts.inFlight at a time); results go into `results` by input position. */
@@ -185,7 +185,7 @@ export class ChunkLoop {
             `strides n ${dims.maxN} G ${dims.maxG} run ${dims.runCap} J ${dims.maxJ})`,
         );
       }
-      collectChunk(plan, data.subarray(0, cfgWords), data.subarray(cfgWords), wallMs, results, this.hist, stepKernel, chunk);
+      collectChunk(plan, data.subarray(0, cfgWords), data.subarray(cfgWords), wallMs, results, this.hist, stepKernel, chunk, this.opts.requestLog);
       progress(C);
     } finally {
       for (const b of buffers) b.destroy();

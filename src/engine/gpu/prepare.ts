@@ -5,8 +5,9 @@
 import type { Scenario } from '../../config/scenario.ts';
 import { InputError } from '../../errors.ts';
 import { resolveStepModel } from '../../model/presets.ts';
-import { rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
-import type { StepCurve, StepModel } from '../../model/types.ts';
+import { resolveAsyncScheduling } from '../core/engineCore.ts';
+import { dpSyncPs, rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
+import { STEP_COEFFICIENTS, type StepCoefficient, type StepCurve, type StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num } from '../../routers/common.ts';
 import { fastPhiWeights } from '../../routers/fastPhi.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
@@ -57,6 +58,19 @@ export function routerIdName(id: number): string {
 const TWO32 = 2 ** 32;
 
 /**
+ * The step-time coefficients packChunk uploads and the kernels evaluate. A coefficient added to
+ * the model (STEP_COEFFICIENTS) but not ported sends configurations that use it to the CPU engine
+ * with a note, rather than letting the GPU drop the term (test/gpu/packing.test.ts keeps the two
+ * lists equal).
+ */
+export const GPU_STEP_COEFFICIENTS: ReadonlySet<StepCoefficient> = new Set<StepCoefficient>([
+  'base', 'baseExperts', 'perDecodeSeq', 'perPrefillToken', 'perKvTokenRead', 'perAttnKiloPair',
+  'a2aBase', 'a2aPerMaxRankToken', 'a2aPerToken', 'perPrefillKvToken', 'perMixedDecodeKvToken',
+  'perMixedDecodeSeq', 'perDecodeSkewToken', 'perMeanKvToken',
+  'hostPerStep', 'hostPerRequest', 'dpSyncIntraNode', 'dpSyncInterNode',
+]);
+
+/**
  * Resolve a scenario for the GPU, or say why it runs on the CPU engine instead. Throws the same
  * InputErrors as the CPU engine for configurations neither engine can simulate.
  */
@@ -71,6 +85,8 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   }
   // As the CPU engine: the model's terms for this DP size (calibrated models), its errors.
   const model = stepModelForDp(resolveStepModel(sc.model), sc.dp);
+  const unported = STEP_COEFFICIENTS.find((k) => !GPU_STEP_COEFFICIENTS.has(k) && (model[k] ?? 0) !== 0);
+  if (unported) return { pos, sc, reason: `the step-time term ${unported} has no WGSL port yet` };
   const wl = getWorkload(sc.workload);
   const def = getRouter(sc.router);
   const routerId = routerIdOf(sc.router, sc.routerParams);
@@ -101,6 +117,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
     runSlots: Math.max(1, Math.min(sc.maxNumSeqs, wl.n)),
     noiseKey: noisy ? `${wlKey}\u0000noise\u0000${proj.sigma}` : '',
     noiseSigma: noisy ? proj.sigma : 0,
+    asyncScheduling: resolveAsyncScheduling(sc, model),
   };
 }
 
@@ -323,6 +340,11 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_C_MIXED_SEQ, m.perMixedDecodeSeq ?? 0);
     put(L.P_C_SKEW, m.perDecodeSkewToken ?? 0);
     put(L.P_C_MEAN_KV, m.perMeanKvToken ?? 0);
+    // Host terms (docs/model.md §5): the per-step constant and this G's DP sync in one 64-bit
+    // word, the per-request rate in another; and whether async scheduling is on.
+    put64(L.P_HOST_LO, (m.hostPerStep ?? 0) + dpSyncPs(m, G, sc.ranksPerNode ?? 8));
+    put(L.P_HOST_REQ, m.hostPerRequest ?? 0);
+    put(L.P_ASYNC, c.asyncScheduling ? 1 : 0);
     put(L.P_CURVE, curveAt);
     put(L.P_CURVE_LEN, curve && c.curveKey ? curve.tokens.length : 0);
     getRouter(sc.router).init(rstate, sc.workload.seed, G);

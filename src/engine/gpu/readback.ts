@@ -4,10 +4,48 @@
  * code and every disagreement between totals and per-request outcomes fails loudly.
  */
 import { type LatencyHistograms, newCounters, summarize } from '../../metrics/summary.ts';
-import type { RunResult } from '../types.ts';
+import type { RequestLog, RunResult } from '../types.ts';
 import { GpuError } from './gpuError.ts';
 import { L } from './layout.ts';
-import type { ChunkPlan } from './types.ts';
+import type { ChunkPlan, GpuConfig } from './types.ts';
+
+/**
+ * The per-request log of configuration c (the CPU engine's RequestLog: µs, -1 where a request
+ * never reached that point): what the equivalence suite compares request by request.
+ */
+function requestLogOf(
+  gc: GpuConfig,
+  c: number,
+  R: (f: number, r: number, c: number) => number,
+  R64: (f: number, r: number, c: number) => number,
+): RequestLog {
+  const wl = gc.wl;
+  const n = wl.n;
+  const time = (f: number) => {
+    const a = new Float64Array(n);
+    for (let r = 0; r < n; r++) a[r] = R(f + 1, r, c) === L.NONE ? -1 : R64(f, r, c);
+    return a;
+  };
+  const status = new Uint8Array(n);
+  const rank = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    status[r] = R(L.R_STATUS, r, c);
+    const g = R(L.R_RANK, r, c);
+    rank[r] = g === L.NONE ? -1 : g;
+  }
+  return {
+    arrival_us: wl.arrivalUs.slice(),
+    prompt: wl.prompt.slice(),
+    output: wl.output.slice(),
+    status,
+    rank,
+    admit_us: time(L.R_ADMIT_LO),
+    queued_us: time(L.R_QUEUED_LO),
+    scheduled_us: time(L.R_SCHED_AT_LO),
+    first_token_us: time(L.R_FIRST_LO),
+    end_us: time(L.R_END_LO),
+  };
+}
 
 /** Turn one chunk's read-back words into result rows (the CPU engine's summarize()). */
 export function collectChunk(
@@ -19,6 +57,7 @@ export function collectChunk(
   hist: LatencyHistograms,
   kernel: string,
   chunk: string,
+  requestLog = false,
 ): void {
   const C = plan.dims.C;
   const maxN = Math.max(1, plan.dims.maxN);
@@ -42,7 +81,7 @@ export function collectChunk(
     if (S(L.S_DONE, c) !== 1) throw new GpuError(kernel, chunk, `${where} did not finish`);
     const wl = gc.wl;
     const n = wl.n;
-    h.reset();
+    h.reset(gc.model.frontend);
     let completed = 0;
     let failed = 0;
     let outputTokens = 0;
@@ -53,7 +92,7 @@ export function collectChunk(
       if (st === L.ST_DONE) {
         completed++;
         outputTokens += wl.output[r];
-        h.recordCompleted(wl.arrivalUs[r], R64(L.R_ADMIT_LO, r, c), R64(L.R_FIRST_LO, r, c), end, wl.output[r]);
+        h.recordCompleted(wl.arrivalUs[r], R64(L.R_ADMIT_LO, r, c), R64(L.R_FIRST_LO, r, c), end, wl.output[r], R64(L.R_QUEUED_LO, r, c), R64(L.R_SCHED_AT_LO, r, c));
       } else if (st === L.ST_FAILED) {
         failed++;
       } else {
@@ -80,6 +119,8 @@ export function collectChunk(
     counters.inSystemAreaUs = S64(L.S_AREA_LO, c);
     counters.firstArrivalUs = n > 0 ? wl.arrivalUs[0] : 0;
     counters.lastEventUs = lastEventUs;
-    results.set(gc.pos, { scenario: gc.sc, metrics: summarize(counters, h, wallMs) });
+    counters.asyncScheduling = gc.asyncScheduling;
+    const requests = requestLog ? requestLogOf(gc, c, R, R64) : undefined;
+    results.set(gc.pos, { scenario: gc.sc, metrics: summarize(counters, h, wallMs), requests });
   });
 }

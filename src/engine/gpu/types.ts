@@ -35,6 +35,11 @@ export interface GpuEngineOptions {
   probe?: AdapterProbe;
   /** Log per-chunk timings through `log`. */
   trace?: boolean;
+  /**
+   * Also return each configuration's per-request log (status, rank, queued / scheduled / first
+   * admission / first token / end times) in `RunResult.requests`, read back from the kernels.
+   */
+  requestLog?: boolean;
   /** Test hook: rewrite a module's WGSL before it is compiled (e.g. to break it on purpose). */
   shaderOverride?: (module: string, source: string) => string;
 }
@@ -63,6 +68,8 @@ export interface GpuConfig {
    */
   noiseKey: string;
   noiseSigma: number;
+  /** Async scheduling, resolved from the scenario and the model (docs/model.md §3.1). */
+  asyncScheduling: boolean;
 }
 
 /** A configuration the GPU engine hands to the CPU engine, and why. */

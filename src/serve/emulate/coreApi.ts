@@ -14,6 +14,10 @@ export interface CoreEvents {
   onToken?(id: number, emitted: number, tUs: number): void;
   onFinish?(id: number, outcome: CoreOutcome, tUs: number): void;
   onPreempt?(id: number, rank: number, tUs: number): void;
+  /** The request joined a rank's waiting queue (queued_us; vLLM queued_ts). */
+  onQueued?(id: number, rank: number, tUs: number): void;
+  /** The request was first scheduled; tUs = scheduled_us (vLLM scheduled_ts; docs/model.md §8). */
+  onScheduled?(id: number, rank: number, tUs: number): void;
 }
 
 export interface SteppableCore {

@@ -153,6 +153,9 @@ export class RealTimeDriver implements EngineDriver {
         s?.onFinish(outcome, t);
       },
       onPreempt: (id, rank, t) => obs.onPreempt?.(id, rank, t),
+      // Only wired when someone listens: the core skips the call otherwise.
+      onQueued: obs.onQueued && ((id, rank, t) => obs.onQueued!(id, rank, t)),
+      onScheduled: obs.onScheduled && ((id, rank, t) => obs.onScheduled!(id, rank, t)),
     });
     this.G = this.core.G;
     if (this.sync === 'independent' && (!this.core.beginRankStep || !this.core.endRankStep)) {

@@ -58,6 +58,8 @@ function start(init: WorkerInit): void {
         push(EV.FINISH, id, OUTCOMES.indexOf(outcome), t);
       },
       onPreempt: (id, rank, t) => push(EV.PREEMPT, id, rank, t),
+      onQueued: (id, rank, t) => push(EV.QUEUED, id, rank, t),
+      onScheduled: (id, rank, t) => push(EV.SCHEDULED_AT, id, rank, t),
     },
   });
   driver.onStepEvents = (_deadline, endUs) => push(EV.STEP, 0, endUs, endUs);

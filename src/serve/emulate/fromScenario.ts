@@ -3,6 +3,7 @@
  * with the scenario's step-time model, router, limits and workload output distribution, on its
  * own engine thread (default) or on the HTTP thread.
  */
+import { resolve } from 'node:path';
 import type { Scenario } from '../../config/scenario.ts';
 import type { TokenCounter } from '../openai/promptTokens.ts';
 import type { CoreEvents, Sync } from './coreApi.ts';
@@ -42,6 +43,8 @@ export function emulatorFromScenario(sc: Scenario, o: ServeOptions): Emulator {
     host: o.host,
     port: o.port,
     servedModelName: o.servedModelName,
+    // A model file by its absolute path: the log that records it is read from elsewhere.
+    stepModel: /\.json$/i.test(sc.model) ? resolve(sc.model) : sc.model,
     maxModelLen: sc.maxModelLen,
     kvCapacity: Math.floor(sc.kvCapacity / sc.blockSize) * sc.blockSize,
     blockSize: sc.blockSize,

@@ -26,6 +26,7 @@ interface EngineSeries {
   itl: { observe(v: number): void };
   e2e: { observe(v: number): void };
   queue: { observe(v: number): void };
+  prefill: { observe(v: number): void };
   inference: { observe(v: number): void };
 }
 
@@ -117,16 +118,18 @@ export class EndpointMetrics {
     const itl = hist('vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', ITL_BUCKETS);
     const e2e = hist('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', REQUEST_LATENCY_BUCKETS);
     const queue = hist('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.', REQUEST_LATENCY_BUCKETS);
+    const prefill = hist('vllm:request_prefill_time_seconds', 'Histogram of time spent in PREFILL phase for request.', REQUEST_LATENCY_BUCKETS);
     const inference = hist('vllm:request_inference_time_seconds', 'Histogram of time spent in RUNNING phase for request.', REQUEST_LATENCY_BUCKETS);
     // Like vLLM (its per-engine `.labels()` children), every series exists from the start at 0.
     for (const reason of ['stop', 'length', 'abort']) each((l) => this.success.inc({ ...l, finished_reason: reason }, 0));
-    for (const h of [ttft, itl, e2e, queue, inference]) each((l) => h.zero(l));
+    for (const h of [ttft, itl, e2e, queue, prefill, inference]) each((l) => h.zero(l));
     each((l, g) => {
       this.series.set(g, {
         ttft: ttft.labels(l),
         itl: itl.labels(l),
         e2e: e2e.labels(l),
         queue: queue.labels(l),
+        prefill: prefill.labels(l),
         inference: inference.labels(l),
       });
     });
@@ -152,12 +155,14 @@ export class EndpointMetrics {
     e2eSeconds: number,
     queueSeconds: number | undefined,
     inferenceSeconds: number | undefined,
+    prefillSeconds?: number,
   ): void {
     const s = this.series.get(g);
     if (!s) return;
     if (outcome === 'completed') {
       s.e2e.observe(e2eSeconds);
       if (queueSeconds !== undefined) s.queue.observe(queueSeconds);
+      if (prefillSeconds !== undefined) s.prefill.observe(prefillSeconds);
       if (inferenceSeconds !== undefined) s.inference.observe(inferenceSeconds);
     }
     this.success.inc({ model_name: this.modelName, engine: String(g), finished_reason: finishReason });

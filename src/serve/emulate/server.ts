@@ -52,6 +52,11 @@ export interface EmulatorConfig {
   /** First port (0 = ephemeral; external mode: every port ephemeral). */
   port: number;
   servedModelName: string;
+  /**
+   * The step-time model (preset name or model file) behind the emulator, reported on /version so
+   * that a load run's log can name it (`predict`, `calibrate --from-run`).
+   */
+  stepModel?: string;
   maxModelLen: number;
   /** KV capacity per rank in tokens: a request longer than this can never run. */
   kvCapacity: number;
@@ -94,6 +99,11 @@ export class Emulator {
   private readonly rankOf: number[] = [];
   private readonly admitUs: number[] = [];
   private readonly lastTokenUs: number[] = [];
+  private readonly firstTokenUs: number[] = [];
+  // The engine core's queued_us and scheduled_us (vLLM queued_ts / scheduled_ts), for
+  // vllm:request_queue_time_seconds and vllm:request_prefill_time_seconds.
+  private readonly queuedUs: number[] = [];
+  private readonly scheduledUs: number[] = [];
 
   constructor(readonly cfg: EmulatorConfig) {
     const observers: CoreEvents = {
@@ -108,13 +118,23 @@ export class Emulator {
         onToken: (id, emitted, t) => {
           const g = this.rankOf[id];
           const m = this.metricsOfRank[g];
-          if (emitted === 1) m?.firstToken(g, (t - this.driver.arrivalUs[id]) / 1e6);
-          else m?.interToken(g, (t - this.lastTokenUs[id]) / 1e6);
+          if (emitted === 1) {
+            m?.firstToken(g, (t - this.driver.arrivalUs[id]) / 1e6);
+            this.firstTokenUs[id] = t;
+          } else m?.interToken(g, (t - this.lastTokenUs[id]) / 1e6);
           this.lastTokenUs[id] = t;
           cfg.observers?.onToken?.(id, emitted, t);
         },
         onFinish: (id, outcome, t) => cfg.observers?.onFinish?.(id, outcome, t),
         onPreempt: (id, rank, t) => cfg.observers?.onPreempt?.(id, rank, t),
+        onQueued: (id, rank, t) => {
+          this.queuedUs[id] = t;
+          cfg.observers?.onQueued?.(id, rank, t);
+        },
+        onScheduled: (id, rank, t) => {
+          this.scheduledUs[id] = t;
+          cfg.observers?.onScheduled?.(id, rank, t);
+        },
     };
     const { core } = cfg;
     this.driver =
@@ -213,7 +233,13 @@ export class Emulator {
         sendJson(res, 200, modelList(this.cfg.servedModelName, this.created, this.cfg.maxModelLen));
         return;
       case '/version':
-        sendJson(res, 200, { version: 'balanceroute-emulate' });
+        // vLLM answers {version}; the rest says what a load run's log records about the server.
+        sendJson(res, 200, {
+          version: 'balanceroute-emulate',
+          ...(this.cfg.stepModel !== undefined ? { step_model: this.cfg.stepModel } : {}),
+          data_parallel_size: this.cfg.dp,
+          speed: this.cfg.speed,
+        });
         return;
       case '/metrics':
         port.metrics.exposition().then(
@@ -317,15 +343,21 @@ export class Emulator {
       this.active.delete(active);
       const g = this.rankOf[reqId];
       const arrival = this.driver.arrivalUs[reqId];
-      const admit = this.admitUs[reqId] ?? this.driver.admitTimeUs(reqId);
+      // vLLM's definitions (docs/model.md §8): queue = scheduled - queued, prefill = first token -
+      // scheduled, inference = end - scheduled. A core without the engine timestamps falls back
+      // to arrival and first admission.
+      const admit = this.scheduledUs[reqId] ?? this.admitUs[reqId] ?? this.driver.admitTimeUs(reqId);
+      const queued = this.queuedUs[reqId] ?? arrival;
+      const first = this.firstTokenUs[reqId];
       const admitted = admit !== undefined && admit >= 0;
       this.metricsOfRank[g]?.finished(
         g,
         outcome,
         outcome === 'completed' ? finish : 'abort',
         (tUs - arrival) / 1e6,
-        admitted ? (admit - arrival) / 1e6 : undefined,
+        admitted ? (admit - queued) / 1e6 : undefined,
         admitted ? (tUs - admit) / 1e6 : undefined,
+        admitted && first !== undefined ? (first - admit) / 1e6 : undefined,
       );
       if (done) return;
       done = true;

@@ -227,6 +227,12 @@ export class WorkerDriver implements EngineDriver {
         case EV.SCHEDULED:
           this.scheduledUs[id] = x;
           break;
+        case EV.QUEUED:
+          obs.onQueued?.(id, x, t);
+          break;
+        case EV.SCHEDULED_AT:
+          obs.onScheduled?.(id, x, t);
+          break;
         case EV.STEP:
           this.lagRing[this.lagCount++ % LAG_RING] = performance.now() - (this.wall0 + x / 1000 / this.speed);
           break;

@@ -31,9 +31,11 @@ export type FromWorker =
 /**
  * Record kinds; x is the rank (ROUTE, ADMIT, PREEMPT), tokens emitted (TOKEN), outcome code
  * (FINISH), the arrival time the core took (ARRIVE), the step's end time (STEP: a step ending then
- * has handed on all its events) or the first scheduling time (SCHEDULED, sent just before FINISH).
+ * has handed on all its events) or the first scheduling time (SCHEDULED, sent just before FINISH);
+ * QUEUED and SCHEDULED_AT carry the rank and the core's queued_us / scheduled_us events as they
+ * happen (docs/model.md §8).
  */
-export const EV = { ROUTE: 0, ADMIT: 1, TOKEN: 2, FINISH: 3, PREEMPT: 4, ARRIVE: 5, STEP: 6, SCHEDULED: 7 } as const;
+export const EV = { ROUTE: 0, ADMIT: 1, TOKEN: 2, FINISH: 3, PREEMPT: 4, ARRIVE: 5, STEP: 6, SCHEDULED: 7, QUEUED: 8, SCHEDULED_AT: 9 } as const;
 export const RECORD = 4;
 
 export const OUTCOMES: readonly CoreOutcome[] = ['completed', 'rejected', 'timeout', 'aborted'];
