@@ -251,7 +251,9 @@ export class EngineCore {
     this.hist = opts.histograms ?? new LatencyHistograms();
     this.hist.reset(model.frontend);
     this.ts = opts.timeseries ? new SeriesBuilder() : undefined;
-    this.fx = opts.applyAtSchedule && !this.independent && !events.onToken ? newStepEffects(G * sc.maxNumSeqs) : undefined;
+    // Starts small and grows to the largest step's first tokens and completions (about 20 at
+    // saturation, DP 8), rather than one entry per running slot (G * max_num_seqs).
+    this.fx = opts.applyAtSchedule && !this.independent && !events.onToken ? newStepEffects(8) : undefined;
     this.firstRemoved = new Int32Array(this.fx ? G : 0).fill(-1);
   }
 

@@ -52,7 +52,9 @@ export interface StepEffects {
 export const FIRST_TOKEN = 1;
 export const COMPLETES = 2;
 
+/** An effects buffer of `size` entries; it grows by doubling (a step has at most one entry per running request). */
 export function newStepEffects(size: number): StepEffects {
+  size = Math.max(1, size);
   return { n: 0, req: new Int32Array(size), rank: new Int32Array(size), pos: new Int32Array(size), kind: new Uint8Array(size) };
 }
 
@@ -226,9 +228,25 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
 }
 
 function addEffect(fx: StepEffects, r: number, g: number, pos: number, kind: number): void {
+  if (fx.n === fx.req.length) growEffects(fx);
   const k = fx.n++;
   fx.req[k] = r;
   fx.rank[k] = g;
   fx.pos[k] = pos;
   fx.kind[k] = kind;
+}
+
+function growEffects(fx: StepEffects): void {
+  const size = fx.req.length * 2;
+  const i32 = (a: Int32Array) => {
+    const b = new Int32Array(size);
+    b.set(a);
+    return b;
+  };
+  fx.req = i32(fx.req);
+  fx.rank = i32(fx.rank);
+  fx.pos = i32(fx.pos);
+  const kind = new Uint8Array(size);
+  kind.set(fx.kind);
+  fx.kind = kind;
 }
