@@ -1,6 +1,8 @@
-// Differential test of the decode fast-forward: on a broad random set of configurations, the
-// offline engine with the fast-forward on and off gives byte-identical metrics, time series and
-// per-request outcomes (docs/invariants.md §7, determinism).
+// Differential test of the offline driver's shortcuts — the decode fast-forward and applying a
+// step's tokens while it is scheduled: on a broad random set of configurations, the engine with
+// them on (the default), and with only the applied steps, gives byte-identical metrics, time
+// series and per-request outcomes to the plain step-by-step loop with both off, the oracle
+// (docs/invariants.md §7, determinism).
 import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../../src/config/scenario.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';
@@ -90,7 +92,20 @@ function bytes(a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: num
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-describe('differential: decode fast-forward on vs off', () => {
+function expectSame(a: ReturnType<typeof simulate>, b: ReturnType<typeof simulate>): void {
+  const { wall_ms: _a, ...mA } = a.metrics;
+  const { wall_ms: _b, ...mB } = b.metrics;
+  expect(JSON.stringify(mA)).toBe(JSON.stringify(mB));
+  const tA = a.timeseries as unknown as Record<string, Float64Array>;
+  const tB = b.timeseries as unknown as Record<string, Float64Array>;
+  expect(Object.keys(tA)).toEqual(Object.keys(tB));
+  for (const k of Object.keys(tA)) expect(bytes(tA[k]).equals(bytes(tB[k])), `series ${k}`).toBe(true);
+  const rA = a.requests as unknown as Record<string, Float64Array>;
+  const rB = b.requests as unknown as Record<string, Float64Array>;
+  for (const k of Object.keys(rA)) expect(bytes(rA[k]).equals(bytes(rB[k])), `requests ${k}`).toBe(true);
+}
+
+describe('differential: fast-forward and applied steps vs the plain loop', () => {
   const cases = randomCases(48, 20261129);
   let fastForwarded = 0;
   let withPreemption = 0;
@@ -100,26 +115,19 @@ describe('differential: decode fast-forward on vs off', () => {
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
-      const on = simulate(sc, wl, model, { detail: true, fastForward: true });
-      const off = simulate(sc, wl, model, { detail: true, fastForward: false });
-      expect(off.fastForwardedSteps).toBe(0);
-      fastForwarded += on.fastForwardedSteps > 0 ? 1 : 0;
-      withPreemption += on.metrics.preempted > 0 ? 1 : 0;
-      withTimeouts += on.metrics.failed_timeout > 0 ? 1 : 0;
-      if (on.fastForwardedSteps > 0) {
-        if (on.metrics.async_scheduling === 1) withAsync++;
+      const oracle = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: false });
+      const fast = simulate(sc, wl, model, { detail: true });
+      const applied = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: true });
+      expect(oracle.fastForwardedSteps).toBe(0);
+      fastForwarded += fast.fastForwardedSteps > 0 ? 1 : 0;
+      withPreemption += fast.metrics.preempted > 0 ? 1 : 0;
+      withTimeouts += fast.metrics.failed_timeout > 0 ? 1 : 0;
+      if (fast.fastForwardedSteps > 0) {
+        if (fast.metrics.async_scheduling === 1) withAsync++;
         else withSync++;
       }
-      const { wall_ms: _a, ...mOn } = on.metrics;
-      const { wall_ms: _b, ...mOff } = off.metrics;
-      expect(JSON.stringify(mOn)).toBe(JSON.stringify(mOff));
-      const tOn = on.timeseries as unknown as Record<string, Float64Array>;
-      const tOff = off.timeseries as unknown as Record<string, Float64Array>;
-      expect(Object.keys(tOn)).toEqual(Object.keys(tOff));
-      for (const k of Object.keys(tOn)) expect(bytes(tOn[k]).equals(bytes(tOff[k])), `series ${k}`).toBe(true);
-      const rOn = on.requests as unknown as Record<string, Float64Array>;
-      const rOff = off.requests as unknown as Record<string, Float64Array>;
-      for (const k of Object.keys(rOn)) expect(bytes(rOn[k]).equals(bytes(rOff[k])), `requests ${k}`).toBe(true);
+      expectSame(fast, oracle);
+      expectSame(applied, oracle);
     });
   }
   it('the set exercises the fast-forward, preemption, timeouts and both scheduling modes', () => {

@@ -184,6 +184,32 @@ describe('EngineCore', () => {
     expect(ids.map((id) => core.st.rankOf[id])).toEqual([3, 3, 1, 3]);
     expect(() => core.submit({ promptTokens: 5, outputTokens: 5, arrivalUs: 20, rank: 4 })).toThrow(/rank/);
   });
+  it('applyAtSchedule: the one-walk step fires the same finishes, in the same order and at the same times, as the two-phase step', () => {
+    // Small KV capacity and timeouts: preemption, completions on several ranks per step, aborts.
+    const sc = makeScenario({ dp: 4, maxNumSeqs: 32, kvCapacity: 8192, timeoutS: 20, timeseries: true, workload: { rate: 30, requests: 300, seed: 3 } });
+    const wl = getWorkload(sc.workload);
+    const run = (applyAtSchedule: boolean) => {
+      const finishes: string[] = [];
+      const core = new EngineCore(sc, model, { onFinish: (id, outcome, t) => finishes.push(`${id} ${outcome} ${t}`) }, {
+        capacityHint: wl.n,
+        outputSurvival: wl.outputSurvival,
+        timeseries: true,
+        applyAtSchedule,
+      });
+      drive(sc, wl, core);
+      return { finishes, core, m: summarize(core.counters(), core.histograms(), 0) };
+    };
+    const two = run(false);
+    const one = run(true);
+    expect(one.finishes).toEqual(two.finishes);
+    expect(withoutWall(one.m)).toEqual(withoutWall(two.m));
+    expect(one.m.preempted).toBeGreaterThan(0);
+    const a = one.core.detail();
+    const b = two.core.detail();
+    expect(a.firstTokenUs).toEqual(b.firstTokenUs);
+    expect(a.admitUs).toEqual(b.admitUs);
+    expect(one.core.timeseries()!.kv_tokens).toEqual(two.core.timeseries()!.kv_tokens);
+  });
 });
 
 /**

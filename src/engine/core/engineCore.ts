@@ -18,7 +18,7 @@ import { HOLD, ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts
 import type { RouterParams } from '../../routers/types.ts';
 import { allToAllUs, dpSyncPs, hostStepUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepModel } from '../../model/types.ts';
-import { newRankPlan, scheduleRank, type RankPlan } from './scheduler.ts';
+import { COMPLETES, FIRST_TOKEN, newRankPlan, newStepEffects, scheduleRank, type RankPlan, type StepEffects } from './scheduler.ts';
 import { RouterViewState } from './routerView.ts';
 import { SeriesBuilder } from './timeseries.ts';
 import { CoreState, DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING } from './state.ts';
@@ -64,6 +64,14 @@ export interface EngineCoreOptions {
   timeseries?: boolean;
   /** Histograms to record completions into (reset by the core); a new set by default. */
   histograms?: LatencyHistograms;
+  /**
+   * Offline drivers: apply a group step's tokens while its ranks are scheduled — one walk over
+   * the running requests per step instead of two — so the core must not be observed between
+   * beginStep and endStep/fastForward (the emulator does: it leaves this off). Ignored with
+   * `sync: independent` and with an onToken listener. Results are identical either way
+   * (test/engine/differential.test.ts).
+   */
+  applyAtSchedule?: boolean;
 }
 
 export interface RankStats {
@@ -143,6 +151,9 @@ export class EngineCore {
 
   // The step in flight (between beginStep and endStep).
   private readonly plan: RankPlan = newRankPlan();
+  /** applyAtSchedule: the step's first tokens and completions, applied at its end. */
+  private readonly fx: StepEffects | undefined;
+  private readonly firstRemoved: Int32Array; // per rank: first running-list position completed, -1 if none
   private stepStartUs = 0;
   private stepUs = 0;
   private stepMaxUs = 0;
@@ -240,6 +251,10 @@ export class EngineCore {
     this.hist = opts.histograms ?? new LatencyHistograms();
     this.hist.reset(model.frontend);
     this.ts = opts.timeseries ? new SeriesBuilder() : undefined;
+    // Starts small and grows to the largest step's first tokens and completions (about 20 at
+    // saturation, DP 8), rather than one entry per running slot (G * max_num_seqs).
+    this.fx = opts.applyAtSchedule && !this.independent && !events.onToken ? newStepEffects(8) : undefined;
+    this.firstRemoved = new Int32Array(this.fx ? G : 0).fill(-1);
   }
 
   // ---- requests in and out ----
@@ -309,8 +324,10 @@ export class EngineCore {
     // Async scheduling: the decision for a step that follows the previous one back to back was
     // taken while that step ran (scheduled_us; docs/model.md §8).
     const decision = this.asyncScheduling && this.lastEndUs === now ? this.lastStartUs : now;
+    const fx = this.fx;
     for (;;) {
       this.processDue(now);
+      if (fx) fx.n = 0;
       this.decodeOnly = true;
       maxUs = 0;
       sumUs = 0;
@@ -320,7 +337,7 @@ export class EngineCore {
       rMax = 0;
       for (let g = 0; g < G; g++) {
         st.decisionUs[g] = released ? now : decision;
-        const tok = scheduleRank(st, g, now, plan);
+        const tok = scheduleRank(st, g, now, plan, fx);
         this.rankTok[g] = tok;
         if (plan.seqs > rMax) rMax = plan.seqs;
         const us = tok > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
@@ -334,6 +351,8 @@ export class EngineCore {
         this.kvReadOf[g] = plan.kvTokensRead;
         this.decodeKvMaxOf[g] = plan.decodeKvMax;
         if (plan.preempted || plan.prefillTokens > 0 || plan.decodeSeqs !== st.nRun[g]) this.decodeOnly = false;
+        // Applied: every running request advanced by exactly one decode token (fastForward's shift).
+        else if (fx && plan.emitted !== plan.decodeSeqs) this.decodeOnly = false;
       }
       // Held requests with every rank idle go at once (a hold never waits for an arrival).
       if (totTok === 0 && this.gqTail > this.gqHead) continue;
@@ -366,7 +385,8 @@ export class EngineCore {
   endStep(endUs: number): void {
     const st = this.st;
     const G = this.G;
-    for (let g = 0; g < G; g++) this.finishRankStep(g, endUs);
+    if (this.fx) this.applyEffects(endUs);
+    else for (let g = 0; g < G; g++) this.finishRankStep(g, endUs);
     // Load balance of the step: KV tokens resident after it, weighted by its duration.
     let maxLoad = 0;
     let sumLoad = 0;
@@ -396,9 +416,13 @@ export class EngineCore {
     // hidden by async scheduling, or held frees on a rank with waiting requests: at the next
     // boundary they may admit.)
     if (this.asyncScheduling && this.lagBlocksStretch()) return -1;
-    const k = this.eventFreeSteps();
+    // With the step's tokens applied at scheduling (and none of its effects pending: a decode-only
+    // step with k >= 2 has neither a first token nor a completion), the state is one step ahead.
+    const shift = this.fx ? 1 : 0;
+    if (this.fx && this.fx.n > 0) return -1;
+    const k = this.eventFreeSteps(shift);
     if (k < 2) return -1;
-    return this.runDecodeStretch(k, now);
+    return this.runDecodeStretch(k, now, shift);
   }
 
   // ---- independent mode (sync: independent) ----
@@ -695,14 +719,22 @@ export class EngineCore {
     this.rv.dirty = true;
   }
 
-  /** Apply the effects of the step that ends at time t on rank g (docs/model.md §7). */
+  /**
+   * Apply the effects of the step that ends at time t on rank g (docs/model.md §7). Hot at
+   * saturation: the rank's token sums are kept in locals and written back before anything that
+   * could read them (a completion, a token listener) and at the end.
+   */
   private finishRankStep(g: number, t: number): void {
     const st = this.st;
-    const { run, sched, computed, generated, prompt, output } = st;
+    const { run, sched, computed, generated, prompt, output, nRun, kvTok, promptTokOf, genTokOf, firstUs } = st;
     const onToken = this.ev.onToken;
     const base = g * st.B;
+    let kvAdd = 0;
+    let promptAdd = 0;
+    let genAdd = 0;
+    let nr = nRun[g];
     let i = 0;
-    while (i < st.nRun[g]) {
+    while (i < nr) {
       const r = run[base + i];
       const s = sched[r];
       if (s === 0) {
@@ -710,21 +742,73 @@ export class EngineCore {
         continue;
       }
       sched[r] = 0;
-      if (s !== 1 || generated[r] === 0) st.promptTokOf[g] += s;
-      computed[r] += s;
-      st.kvTok[g] += s;
-      if (computed[r] === prompt[r] + generated[r]) {
-        generated[r]++;
-        st.genTokOf[g]++;
-        if (generated[r] === 1) st.firstUs[r] = t;
-        if (onToken) onToken(r, generated[r], t);
-        if (generated[r] >= output[r]) {
-          this.complete(r, g, t);
-          st.removeRunningAt(g, i);
-          continue;
+      const gen = generated[r];
+      const c = computed[r] + s;
+      computed[r] = c;
+      kvAdd += s;
+      if (s !== 1 || gen === 0) promptAdd += s;
+      if (c === prompt[r] + gen) {
+        generated[r] = gen + 1;
+        genAdd++;
+        if (gen === 0) firstUs[r] = t;
+        if (onToken || gen + 1 >= output[r]) {
+          kvTok[g] += kvAdd;
+          promptTokOf[g] += promptAdd;
+          genTokOf[g] += genAdd;
+          kvAdd = promptAdd = genAdd = 0;
+          if (onToken) onToken(r, gen + 1, t);
+          if (gen + 1 >= output[r]) {
+            this.complete(r, g, t);
+            st.removeRunningAt(g, i);
+            nr--;
+            continue;
+          }
         }
       }
       i++;
+    }
+    kvTok[g] += kvAdd;
+    promptTokOf[g] += promptAdd;
+    genTokOf[g] += genAdd;
+  }
+
+  /**
+   * applyAtSchedule: the step's first tokens and completions at its end t, in the order
+   * finishRankStep would meet them; completed requests leave their running lists (order kept).
+   */
+  private applyEffects(t: number): void {
+    const fx = this.fx!;
+    const st = this.st;
+    const firstUs = st.firstUs;
+    const first = this.firstRemoved;
+    let any = false;
+    for (let e = 0; e < fx.n; e++) {
+      const r = fx.req[e];
+      const kind = fx.kind[e];
+      if (kind & FIRST_TOKEN) firstUs[r] = t;
+      if (kind & COMPLETES) {
+        const g = fx.rank[e];
+        this.complete(r, g, t);
+        if (first[g] < 0) first[g] = fx.pos[e]; // positions ascend within a rank
+        any = true;
+      }
+    }
+    fx.n = 0;
+    if (!any) return;
+    const { run, nRun, status } = st;
+    const B = st.B;
+    for (let g = 0; g < this.G; g++) {
+      const from = first[g];
+      if (from < 0) continue;
+      first[g] = -1;
+      const base = g * B;
+      const end = base + nRun[g];
+      let w = base + from;
+      for (let i = w; i < end; i++) {
+        const r = run[i];
+        if (status[r] !== DONE) run[w++] = r;
+      }
+      nRun[g] = w - base;
     }
   }
 
@@ -763,7 +847,7 @@ export class EngineCore {
    * tokens and no completion at their end, no preemption, and no new admission possible.
    * (Arrivals and timeouts are checked step by step in runDecodeStretch.)
    */
-  private eventFreeSteps(): number {
+  private eventFreeSteps(shift: number): number {
     const st = this.st;
     const { run, output, generated, computed, blocks, nRun, freeBlocks, BS } = st;
     const B = st.B;
@@ -772,7 +856,7 @@ export class EngineCore {
       const base = g * B;
       for (let i = 0; i < nRun[g]; i++) {
         const r = run[base + i];
-        const left = output[r] - generated[r] - 1;
+        const left = output[r] - (generated[r] - shift) - 1;
         if (left < k) k = left;
       }
     }
@@ -785,8 +869,9 @@ export class EngineCore {
       let noAlloc = Infinity;
       for (let i = 0; i < nRun[g]; i++) {
         const r = run[base + i];
-        extra += Math.ceil((computed[r] + k) / BS) - blocks[r];
-        const room = BS * blocks[r] - computed[r];
+        const c = computed[r] - shift;
+        extra += Math.ceil((c + k) / BS) - blocks[r];
+        const room = BS * blocks[r] - c;
         if (room < noAlloc) noAlloc = room;
       }
       if (extra > freeBlocks[g] && noAlloc < k) k = noAlloc;
@@ -799,7 +884,7 @@ export class EngineCore {
    * per step only per-rank sums change (each running request adds one KV token), so step times
    * and metrics come from per-rank aggregates.
    */
-  private runDecodeStretch(k: number, t0: number): number {
+  private runDecodeStretch(k: number, t0: number, shift: number): number {
     const st = this.st;
     const G = this.G;
     let a2aUs = this.stepA2aUs;
@@ -847,14 +932,14 @@ export class EngineCore {
         sumUs += us;
         if (us > maxUs) maxUs = us;
         // Idle ranks hold no running request: their load is 0, so only active ranks count.
-        const l = kvTok[g] + (j + 1) * decodeSeqsOf[g];
+        const l = kvTok[g] + (j + 1 - shift) * decodeSeqsOf[g];
         sumLoad += l;
         if (l > maxLoad) maxLoad = l;
       }
       const stepUs = Math.max(1, maxUs + a2aUs + hostUs);
       this.recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, this.inSystem);
       if (ts) {
-        for (let g = 0; g < G; g++) loadScratch[g] = kvTok[g] + (j + 1) * decodeSeqsOf[g];
+        for (let g = 0; g < G; g++) loadScratch[g] = kvTok[g] + (j + 1 - shift) * decodeSeqsOf[g];
         ts.add(this.steps - 1, t, stepUs, 0, G, loadScratch, nRun, nWaiting, rankUs);
       }
       t += stepUs;
@@ -864,7 +949,7 @@ export class EngineCore {
       if (timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + timeoutUs <= t) break;
     }
     this.fastForwardedSteps += j;
-    this.applyDecodeSteps(j);
+    this.applyDecodeSteps(j - shift);
     // Async scheduling: frees held at the stretch's start were recorded before its first pass
     // and are released by the pass at the end of its first step. After two steps or more that
     // pass has happened; after one it is the next pass, which releases them itself.

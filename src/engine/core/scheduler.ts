@@ -13,7 +13,9 @@
  * of requests that finished in the last step stay held for this pass (CoreState.beginPass).
  *
  * It fills a reusable `RankPlan` (the step-time model's inputs) and `sched` for the requests it
- * scheduled. No allocation.
+ * scheduled — or, given `StepEffects`, applies the scheduled tokens at once (docs/model.md §7)
+ * and records the first tokens and completions, which take effect at the step's end. No
+ * allocation.
  */
 import type { RankWork } from '../../model/stepTime.ts';
 import { RUNNING, WAITING, type CoreState } from './state.ts';
@@ -24,10 +26,36 @@ export interface RankPlan extends Required<RankWork> {
   /** Requests scheduled (decodes + prefill chunks): the host term's R_max is the max over ranks. */
   seqs: number;
   preempted: boolean;
+  /** Output tokens emitted by the step (only counted when its effects are applied, `StepEffects`). */
+  emitted: number;
 }
 
 export function newRankPlan(): RankPlan {
-  return { decodeSeqs: 0, prefillTokens: 0, kvTokensRead: 0, prefillAttnPairs: 0, prefillKvTokens: 0, decodeKvMax: 0, tokens: 0, seqs: 0, preempted: false };
+  return { decodeSeqs: 0, prefillTokens: 0, kvTokensRead: 0, prefillAttnPairs: 0, prefillKvTokens: 0, decodeKvMax: 0, tokens: 0, seqs: 0, preempted: false, emitted: 0 };
+}
+
+/**
+ * The step's effects when a rank's tokens are applied while it is scheduled (the offline
+ * driver's one walk per step): the requests whose first token or completion falls at the step's
+ * end, in the order the separate walk of `EngineCore.endStep` would meet them (rank by rank, in
+ * running-list order), with their position in the running list.
+ */
+export interface StepEffects {
+  n: number;
+  req: Int32Array;
+  rank: Int32Array;
+  pos: Int32Array;
+  /** FIRST_TOKEN | COMPLETES */
+  kind: Uint8Array;
+}
+
+export const FIRST_TOKEN = 1;
+export const COMPLETES = 2;
+
+/** An effects buffer of `size` entries; it grows by doubling (a step has at most one entry per running request). */
+export function newStepEffects(size: number): StepEffects {
+  size = Math.max(1, size);
+  return { n: 0, req: new Int32Array(size), rank: new Int32Array(size), pos: new Int32Array(size), kind: new Uint8Array(size) };
 }
 
 /** Preempt the most recently admitted running request of rank g (recompute semantics); returns it. */
@@ -46,42 +74,81 @@ export function preemptLast(st: CoreState, g: number, now: number): number {
   return r;
 }
 
-/** Schedule rank g for the step starting at `now`; returns the number of tokens scheduled. */
-export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan): number {
-  const { prompt, generated, computed, blocks, sched, run, freeBlocks, BS } = st;
+/**
+ * Schedule rank g for the step starting at `now`; returns the number of tokens scheduled.
+ *
+ * Hot at saturation (every running request, every step): the plan's sums are kept in locals and
+ * written once, and a request's KV blocks are only recomputed when its tokens cross the blocks
+ * it holds (`blocks * BS >= computed` always holds, so `need <= 0` otherwise). All sums are of
+ * integers below 2^53, so the order of addition does not change them.
+ */
+export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan, fx?: StepEffects): number {
+  const { prompt, generated, computed, blocks, sched, run, freeBlocks, nRun, BS } = st;
+  const output = st.output;
   const seq = st.beginPass(g);
+  // Applied effects (fx): token sums of the rank, written once at the end.
+  let kvAdd = 0;
+  let promptAdd = 0;
+  let genAdd = 0;
   let budget = st.M;
-  plan.decodeSeqs = 0;
-  plan.prefillTokens = 0;
-  plan.kvTokensRead = 0;
-  plan.prefillAttnPairs = 0;
-  plan.prefillKvTokens = 0;
-  plan.decodeKvMax = 0;
+  let decodeSeqs = 0;
+  let prefillTokens = 0;
+  let kvRead = 0;
+  let attnPairs = 0;
+  let prefillKv = 0;
+  let decodeKvMax = 0;
   let tokens = 0;
   let seqs = 0;
   let preempted = false;
   const base = g * st.B;
+  let nr = nRun[g]; // re-read after a preemption
   let i = 0;
-  while (i < st.nRun[g] && budget > 0) {
+  while (i < nr && budget > 0) {
     const r = run[base + i];
-    const remaining = prompt[r] + generated[r] - computed[r];
+    const c = computed[r];
+    const gen = generated[r];
+    const remaining = prompt[r] + gen - c;
     const chunk = remaining < budget ? remaining : budget;
-    const need = Math.ceil((computed[r] + chunk) / BS) - blocks[r];
-    let selfPreempted = false;
-    while (need > freeBlocks[g]) {
-      preempted = true;
-      if (preemptLast(st, g, now) === r) {
-        selfPreempted = true;
-        break;
+    if (c + chunk > blocks[r] * BS) {
+      const need = Math.ceil((c + chunk) / BS) - blocks[r];
+      let selfPreempted = false;
+      while (need > freeBlocks[g]) {
+        preempted = true;
+        const victim = preemptLast(st, g, now);
+        nr = nRun[g];
+        if (victim === r) {
+          selfPreempted = true;
+          break;
+        }
       }
-    }
-    if (selfPreempted) break;
-    if (need > 0) {
+      if (selfPreempted) break;
       freeBlocks[g] -= need;
       blocks[r] += need;
     }
-    sched[r] = chunk;
-    account(plan, computed[r], generated[r], chunk);
+    kvRead += c;
+    const decode = chunk === 1 && gen > 0;
+    if (decode) {
+      decodeSeqs++;
+      if (c > decodeKvMax) decodeKvMax = c;
+    } else {
+      prefillTokens += chunk;
+      attnPairs += chunk * c + (chunk * (chunk + 1)) / 2;
+      prefillKv += c;
+    }
+    if (fx === undefined) {
+      sched[r] = chunk;
+    } else {
+      // EngineCore.finishRankStep's rule, applied now.
+      kvAdd += chunk;
+      if (!decode) promptAdd += chunk;
+      computed[r] = c + chunk;
+      if (c + chunk === prompt[r] + gen) {
+        generated[r] = gen + 1;
+        genAdd++;
+        const kind = (gen === 0 ? FIRST_TOKEN : 0) | (gen + 1 >= output[r] ? COMPLETES : 0);
+        if (kind !== 0) addEffect(fx, r, g, i, kind);
+      }
+    }
     budget -= chunk;
     tokens += chunk;
     seqs++;
@@ -89,18 +156,21 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   }
   if (!preempted) {
     const slots = st.B - st.pendSlots[g];
-    while (st.nWaiting[g] > 0 && st.nRun[g] < slots && budget > 0) {
+    while (st.nWaiting[g] > 0 && nRun[g] < slots && budget > 0) {
       const r = st.wHead[g];
       if (st.hiddenSeq[r] >= seq) break; // async: not seen by this pass yet; FCFS, no skipping
-      const remaining = prompt[r] + generated[r] - computed[r];
+      const c = computed[r];
+      const gen = generated[r];
+      const remaining = prompt[r] + gen - c;
       const chunk = remaining < budget ? remaining : budget;
-      const need = Math.ceil((computed[r] + chunk) / BS) - blocks[r];
+      const need = Math.ceil((c + chunk) / BS) - blocks[r];
       if (need > freeBlocks[g]) break; // FCFS: the head blocks the queue
       st.unlinkWaiting(g, r);
-      run[base + st.nRun[g]] = r;
-      st.nRun[g]++;
+      const pos = nRun[g];
+      run[base + pos] = r;
+      nRun[g]++;
       st.status[r] = RUNNING;
-      st.kvTok[g] += computed[r];
+      st.kvTok[g] += c;
       if (st.admitUs[r] < 0) {
         st.admitUs[r] = now;
         // The decision that schedules it: this boundary, or under async scheduling the start of
@@ -111,28 +181,72 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
       }
       freeBlocks[g] -= need;
       blocks[r] += need;
-      sched[r] = chunk;
-      account(plan, computed[r], generated[r], chunk);
+      kvRead += c;
+      const decode = chunk === 1 && gen > 0;
+      if (decode) {
+        decodeSeqs++;
+        if (c > decodeKvMax) decodeKvMax = c;
+      } else {
+        prefillTokens += chunk;
+        attnPairs += chunk * c + (chunk * (chunk + 1)) / 2;
+        prefillKv += c;
+      }
+      if (fx === undefined) {
+        sched[r] = chunk;
+      } else {
+        kvAdd += chunk;
+        if (!decode) promptAdd += chunk;
+        computed[r] = c + chunk;
+        if (c + chunk === prompt[r] + gen) {
+          generated[r] = gen + 1;
+          genAdd++;
+          const kind = (gen === 0 ? FIRST_TOKEN : 0) | (gen + 1 >= output[r] ? COMPLETES : 0);
+          if (kind !== 0) addEffect(fx, r, g, pos, kind);
+        }
+      }
       budget -= chunk;
       tokens += chunk;
       seqs++;
     }
   }
+  if (fx !== undefined) {
+    st.kvTok[g] += kvAdd;
+    st.promptTokOf[g] += promptAdd;
+    st.genTokOf[g] += genAdd;
+  }
+  plan.decodeSeqs = decodeSeqs;
+  plan.prefillTokens = prefillTokens;
+  plan.kvTokensRead = kvRead;
+  plan.prefillAttnPairs = attnPairs;
+  plan.prefillKvTokens = prefillKv;
+  plan.decodeKvMax = decodeKvMax;
   plan.tokens = tokens;
   plan.seqs = seqs;
   plan.preempted = preempted;
+  plan.emitted = genAdd;
   return tokens;
 }
 
-/** Add a scheduled chunk to the plan: a decode (one token after the first output) or prefill. */
-function account(plan: RankPlan, c: number, gen: number, chunk: number): void {
-  plan.kvTokensRead += c;
-  if (chunk === 1 && gen > 0) {
-    plan.decodeSeqs++;
-    if (c > plan.decodeKvMax) plan.decodeKvMax = c;
-  } else {
-    plan.prefillTokens += chunk;
-    plan.prefillAttnPairs += chunk * c + (chunk * (chunk + 1)) / 2;
-    plan.prefillKvTokens += c;
-  }
+function addEffect(fx: StepEffects, r: number, g: number, pos: number, kind: number): void {
+  if (fx.n === fx.req.length) growEffects(fx);
+  const k = fx.n++;
+  fx.req[k] = r;
+  fx.rank[k] = g;
+  fx.pos[k] = pos;
+  fx.kind[k] = kind;
+}
+
+function growEffects(fx: StepEffects): void {
+  const size = fx.req.length * 2;
+  const i32 = (a: Int32Array) => {
+    const b = new Int32Array(size);
+    b.set(a);
+    return b;
+  };
+  fx.req = i32(fx.req);
+  fx.rank = i32(fx.rank);
+  fx.pos = i32(fx.pos);
+  const kind = new Uint8Array(size);
+  kind.set(fx.kind);
+  fx.kind = kind;
 }

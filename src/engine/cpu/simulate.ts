@@ -30,6 +30,12 @@ export interface SimulateOptions {
    * step-by-step loop.
    */
   fastForward?: boolean;
+  /**
+   * Apply each group step's tokens while its ranks are scheduled, one walk over the running
+   * requests per step instead of two (default true; EngineCoreOptions.applyAtSchedule). Results
+   * are identical either way (test/engine/differential.test.ts).
+   */
+  applyAtSchedule?: boolean;
 }
 
 /** Histograms reused across runs on one thread (they are large and reset cheaply). */
@@ -38,7 +44,13 @@ const hist = new LatencyHistograms();
 export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: SimulateOptions = {}): SimulationOutput {
   const t0 = performance.now();
   const n = wl.n;
-  const core = new EngineCore(sc, model, {}, { capacityHint: n, outputSurvival: wl.outputSurvival, timeseries: sc.timeseries, histograms: hist });
+  const core = new EngineCore(sc, model, {}, {
+    capacityHint: n,
+    outputSurvival: wl.outputSurvival,
+    timeseries: sc.timeseries,
+    histograms: hist,
+    applyAtSchedule: opts.applyAtSchedule ?? true,
+  });
   const q = { promptTokens: 0, outputTokens: 0, arrivalUs: 0 };
   for (let i = 0; i < n; i++) {
     q.promptTokens = wl.prompt[i];
