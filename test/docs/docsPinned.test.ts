@@ -80,3 +80,20 @@ describe('doc section references resolve', () => {
     expect(checked).toBeGreaterThan(50);
   });
 });
+
+describe('docs/gpu.md states the figures of the code', () => {
+  it('router count, words per configuration and the equivalence sweep size', async () => {
+    const { L } = await import('../../src/engine/gpu/layout.ts');
+    const { KNOB_WORDS } = await import('../../src/engine/gpu/knobs.ts');
+    const { equivalenceScenarios } = await import('../gpu/equivalenceScenarios.ts');
+    const gpu = read('docs/gpu.md');
+    expect(gpu).toContain(`the ${routerNames().length} routers of \`src/routers/\``);
+    const words = /\((\d+) = (\d+) parameter words, of which (\d+) knob slots, \+ (\d+) state words\)/.exec(gpu);
+    expect(words, 'the words-per-configuration sentence').not.toBeNull();
+    const [, total, params, knobs, state] = words!.map(Number);
+    expect([params, knobs, state, total]).toEqual([L.P_HZ, KNOB_WORDS, L.S_WORDS, L.P_HZ + L.S_WORDS]);
+    expect(gpu).toContain(`+ ${total})\` bytes`);
+    const sweep = /equivalence sweep of the tests \((\d+) configurations/.exec(gpu);
+    expect(Number(sweep?.[1])).toBe(equivalenceScenarios().length);
+  });
+});
