@@ -1,7 +1,8 @@
-// Normal pdf, upper tail and Gaussian expected overflow for fast_phi: an f32 port of
-// src/routers/gaussian.ts (Numerical Recipes erfcc, relative error < 1.2e-7), evaluated in the log
-// domain (docs/gpu.md, "fast_phi in f32"). fast_phi is float-scored: its decisions agree with the
-// CPU engine's within the tolerance stated in docs/gpu.md, not bit for bit.
+// Normal pdf, upper tail and Gaussian expected overflow for fast_phi_gauss (the Gaussian variant
+// of Fast-Phi): an f32 port of src/routers/gaussian.ts (Numerical Recipes erfcc, relative error
+// < 1.2e-7), evaluated in the log domain (docs/gpu.md, "fast_phi_gauss in f32"). fast_phi_gauss
+// is float-scored: its decisions agree with the CPU engine's within the tolerance stated in
+// docs/gpu.md, not bit for bit.
 
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
 const INV_SQRT2: f32 = 0.7071067811865476;
