@@ -54,6 +54,10 @@ export class ChunkLoop {
     if (bad) throw bad.reason;
   }
 
+  /**
+   * One chunk, in phases: group its configurations by pipeline, allocate and fill the buffers,
+   * run `initConfigs`, step until every configuration is done, read back and collect the rows.
+   */
   private async runChunk(
     plan: ChunkPlan,
     ci: number,
@@ -62,133 +66,167 @@ export class ChunkLoop {
     results: Map<number, RunResult>,
     progress: (done: number) => void,
   ): Promise<void> {
-    const dev = this.dev;
-    const device = dev.device;
-    const { GPUBufferUsage: U, GPUMapMode } = webgpuGlobals();
     const chunk = `chunk ${ci + 1} of ${nChunks} (${plan.dims.C} configurations)`;
     const t0 = performance.now();
-    const dims = plan.dims;
-    const C = dims.C;
-
-    // Group the chunk's configurations (already ordered by pipeline) into contiguous ranges.
-    const groups: GroupRange[] = [];
-    plan.configs.forEach((c, i) => {
-      const key = pipelineKey(c, specialize);
-      const last = groups[groups.length - 1];
-      if (last && last.key === key) last.count++;
-      else groups.push({ key, base: i, count: 1, first: c });
-    });
+    const groups = groupByPipeline(plan, specialize);
     const pipes = await Promise.all(groups.map((g) => this.cache.forGroup(g, specialize, chunk)));
     const tPipes = performance.now();
-    let rounds = 0;
     const labels = pipes.map((p) => p.label).join('; ');
-    const initKernel = `${SIMULATION_MODULE}:${ENTRY_INIT} (${labels})`;
-    const stepKernel = `${SIMULATION_MODULE}:${ENTRY_STEP} (${labels})`;
-    const readKernel = `${SIMULATION_MODULE} readback`;
-
-    const packed = packChunk(plan);
-    const bytes = chunkBufferBytes(dims);
-    const reqReadWords = L.R_READBACK * Math.max(1, dims.maxN) * C;
-    const cfgWords = L.S_WORDS * C;
+    const kernels = {
+      init: `${SIMULATION_MODULE}:${ENTRY_INIT} (${labels})`,
+      step: `${SIMULATION_MODULE}:${ENTRY_STEP} (${labels})`,
+      read: `${SIMULATION_MODULE} readback`,
+    };
     const buffers: GPUBuffer[] = [];
-    const itersPerDispatch = this.opts.itersPerDispatch ?? 256;
-    let cfg!: GPUBuffer, reqs!: GPUBuffer, control!: GPUBuffer, controlRead!: GPUBuffer, resultRead!: GPUBuffer;
-    const bindGroups: GPUBindGroup[] = [];
-    const allocKernel = `${SIMULATION_MODULE} buffers`;
     try {
-      const err = await dev.scoped(allocKernel, chunk, () => {
-        const mk = (label: string, size: number, usage: number) => {
-          const b = device.createBuffer({ label: `${label} [${chunk}]`, size: Math.ceil(size / 4) * 4, usage });
-          buffers.push(b);
-          return b;
-        };
-        const S = U.STORAGE | U.COPY_DST | U.COPY_SRC;
-        const params = mk('params', packed.params.byteLength, U.STORAGE | U.COPY_DST);
-        const streams = mk('streams', packed.streams.byteLength, U.STORAGE | U.COPY_DST);
-        cfg = mk('cfg', bytes.cfg, S);
-        reqs = mk('reqs', bytes.reqs, S);
-        const ranks = mk('ranks', bytes.ranks, S);
-        control = mk('control', L.CTL_WORDS * 4, S);
-        controlRead = mk('control readback', L.CTL_WORDS * 4, U.MAP_READ | U.COPY_DST);
-        resultRead = mk('result readback', (cfgWords + reqReadWords) * 4, U.MAP_READ | U.COPY_DST);
-        device.queue.writeBuffer(params, 0, packed.params);
-        device.queue.writeBuffer(streams, 0, packed.streams);
-        for (const g of groups) {
-          const d = new Uint32Array(DIMS_WORDS);
-          d.set([C, Math.max(1, dims.maxN), Math.max(1, dims.maxG), dims.runCap, dims.maxJ, g.base, g.count, itersPerDispatch]);
-          const ub = mk(`dims ${g.key}`, d.byteLength, U.UNIFORM | U.COPY_DST);
-          device.queue.writeBuffer(ub, 0, d);
-          bindGroups.push(
-            device.createBindGroup({
-              label: `simulate ${g.key}`,
-              layout: this.cache.layout!,
-              entries: [ub, params, streams, cfg, reqs, ranks, control].map((buffer, binding) => ({ binding, resource: { buffer } })),
-            }),
-          );
-        }
-      });
-      if (err) throw new GpuError(allocKernel, chunk, err);
-
+      const b = await this.allocate(plan, groups, chunk, buffers);
       const dispatchAll = (enc: GPUCommandEncoder, entry: string, pick: (p: Pipelines) => GPUComputePipeline) => {
         groups.forEach((g, gi) => {
           const pass = enc.beginComputePass({ label: `${entry} ${g.key}` });
           pass.setPipeline(pick(pipes[gi]));
-          pass.setBindGroup(0, bindGroups[gi]);
+          pass.setBindGroup(0, b.bindGroups[gi]);
           pass.dispatchWorkgroups(Math.ceil(g.count / this.workgroup));
           pass.end();
         });
       };
-
-      // initConfigs, once per group.
-      await dev.submit(initKernel, chunk, `init [${chunk}]`, (enc) => dispatchAll(enc, ENTRY_INIT, (p) => p.init));
-
-      // simulateSteps until every configuration is done; a few control words per round trip.
-      let dispatches = 1;
-      for (;;) {
-        await dev.submit(stepKernel, chunk, `step [${chunk}]`, (enc) => {
-          enc.clearBuffer(control);
-          for (let d = 0; d < dispatches; d++) {
-            // Only the last dispatch of the round counts the configurations still running.
-            if (d === dispatches - 1) enc.clearBuffer(control, L.CTL_ACTIVE * 4, 4);
-            dispatchAll(enc, ENTRY_STEP, (p) => p.step);
-          }
-          enc.copyBufferToBuffer(control, 0, controlRead, 0, L.CTL_WORDS * 4);
-        });
-        const ctl = await dev.readBack(controlRead, GPUMapMode.READ, stepKernel, chunk);
-        rounds++;
-        const active = ctl[L.CTL_ACTIVE];
-        const ran = ctl[L.CTL_RAN];
-        if (ran !== C * dispatches) {
-          throw new GpuError(stepKernel, chunk, `${ran} of ${C * dispatches} invocations ran: the dispatch failed`);
-        }
-        if (ctl[L.CTL_ERRORS] > 0) break; // reported per configuration below
-        progress(C - active);
-        if (active === 0) break;
-        // Fewer round trips while much remains; never more than ~64 dispatches per submit.
-        dispatches = Math.min(64, dispatches * 2);
-      }
+      await this.dev.submit(kernels.init, chunk, `init [${chunk}]`, (enc) => dispatchAll(enc, ENTRY_INIT, (p) => p.init));
+      const rounds = await this.stepUntilDone(plan.dims.C, b, dispatchAll, kernels.step, chunk, progress);
 
       // Read back totals and per-request outcomes.
-      await dev.submit(readKernel, chunk, `readback [${chunk}]`, (enc) => {
-        enc.copyBufferToBuffer(cfg, 0, resultRead, 0, cfgWords * 4);
-        enc.copyBufferToBuffer(reqs, 0, resultRead, cfgWords * 4, reqReadWords * 4);
+      const { GPUMapMode } = webgpuGlobals();
+      await this.dev.submit(kernels.read, chunk, `readback [${chunk}]`, (enc) => {
+        enc.copyBufferToBuffer(b.cfg, 0, b.resultRead, 0, b.cfgWords * 4);
+        enc.copyBufferToBuffer(b.reqs, 0, b.resultRead, b.cfgWords * 4, b.reqReadWords * 4);
       });
-      const data = await dev.readBack(resultRead, GPUMapMode.READ, readKernel, chunk);
+      const data = await this.dev.readBack(b.resultRead, GPUMapMode.READ, kernels.read, chunk);
       const tEnd = performance.now();
-      const wallMs = (tEnd - t0) / C;
+      const C = plan.dims.C;
       if (this.opts.trace) {
         let iters = 0;
         for (let c = 0; c < C; c++) iters += data[L.S_ITERATIONS * C + c];
+        const d = plan.dims;
         this.opts.log?.(
           `gpu: ${chunk}: ${groups.length} pipeline${groups.length === 1 ? '' : 's'} ready in ${(tPipes - t0).toFixed(0)} ms, ` +
             `simulated in ${(tEnd - tPipes).toFixed(0)} ms (${rounds} round trips, ${iters} loop iterations, ` +
-            `strides n ${dims.maxN} G ${dims.maxG} run ${dims.runCap} J ${dims.maxJ})`,
+            `strides n ${d.maxN} G ${d.maxG} run ${d.runCap} J ${d.maxJ})`,
         );
       }
-      collectChunk(plan, data.subarray(0, cfgWords), data.subarray(cfgWords), wallMs, results, this.hist, stepKernel, chunk, this.opts.requestLog);
+      collectChunk(plan, data.subarray(0, b.cfgWords), data.subarray(b.cfgWords), (tEnd - t0) / C, results, this.hist, kernels.step, chunk, this.opts.requestLog);
       progress(C);
     } finally {
-      for (const b of buffers) b.destroy();
+      for (const buf of buffers) buf.destroy();
     }
   }
+
+  /** Create and fill the chunk's buffers and one bind group per pipeline group (all in `buffers`, for clean-up). */
+  private async allocate(plan: ChunkPlan, groups: GroupRange[], chunk: string, buffers: GPUBuffer[]): Promise<ChunkBuffers> {
+    const device = this.dev.device;
+    const { GPUBufferUsage: U } = webgpuGlobals();
+    const dims = plan.dims;
+    const C = dims.C;
+    const packed = packChunk(plan);
+    const bytes = chunkBufferBytes(dims);
+    const reqReadWords = L.R_READBACK * Math.max(1, dims.maxN) * C;
+    const cfgWords = L.S_WORDS * C;
+    const itersPerDispatch = this.opts.itersPerDispatch ?? 256;
+    const out = { cfgWords, reqReadWords, bindGroups: [] as GPUBindGroup[] } as ChunkBuffers;
+    const allocKernel = `${SIMULATION_MODULE} buffers`;
+    const err = await this.dev.scoped(allocKernel, chunk, () => {
+      const mk = (label: string, size: number, usage: number) => {
+        const b = device.createBuffer({ label: `${label} [${chunk}]`, size: Math.ceil(size / 4) * 4, usage });
+        buffers.push(b);
+        return b;
+      };
+      const S = U.STORAGE | U.COPY_DST | U.COPY_SRC;
+      const params = mk('params', packed.params.byteLength, U.STORAGE | U.COPY_DST);
+      const streams = mk('streams', packed.streams.byteLength, U.STORAGE | U.COPY_DST);
+      out.cfg = mk('cfg', bytes.cfg, S);
+      out.reqs = mk('reqs', bytes.reqs, S);
+      const ranks = mk('ranks', bytes.ranks, S);
+      out.control = mk('control', L.CTL_WORDS * 4, S);
+      out.controlRead = mk('control readback', L.CTL_WORDS * 4, U.MAP_READ | U.COPY_DST);
+      out.resultRead = mk('result readback', (cfgWords + reqReadWords) * 4, U.MAP_READ | U.COPY_DST);
+      device.queue.writeBuffer(params, 0, packed.params);
+      device.queue.writeBuffer(streams, 0, packed.streams);
+      for (const g of groups) {
+        const d = new Uint32Array(DIMS_WORDS);
+        d.set([C, Math.max(1, dims.maxN), Math.max(1, dims.maxG), dims.runCap, dims.maxJ, g.base, g.count, itersPerDispatch]);
+        const ub = mk(`dims ${g.key}`, d.byteLength, U.UNIFORM | U.COPY_DST);
+        device.queue.writeBuffer(ub, 0, d);
+        out.bindGroups.push(
+          device.createBindGroup({
+            label: `simulate ${g.key}`,
+            layout: this.cache.layout!,
+            entries: [ub, params, streams, out.cfg, out.reqs, ranks, out.control].map((buffer, binding) => ({ binding, resource: { buffer } })),
+          }),
+        );
+      }
+    });
+    if (err) throw new GpuError(allocKernel, chunk, err);
+    return out;
+  }
+
+  /**
+   * Dispatch `simulateSteps` until every configuration is done, reading back only the control
+   * words between rounds; returns the number of round trips.
+   */
+  private async stepUntilDone(
+    C: number,
+    b: ChunkBuffers,
+    dispatchAll: (enc: GPUCommandEncoder, entry: string, pick: (p: Pipelines) => GPUComputePipeline) => void,
+    stepKernel: string,
+    chunk: string,
+    progress: (done: number) => void,
+  ): Promise<number> {
+    const { GPUMapMode } = webgpuGlobals();
+    let rounds = 0;
+    let dispatches = 1;
+    for (;;) {
+      await this.dev.submit(stepKernel, chunk, `step [${chunk}]`, (enc) => {
+        enc.clearBuffer(b.control);
+        for (let d = 0; d < dispatches; d++) {
+          // Only the last dispatch of the round counts the configurations still running.
+          if (d === dispatches - 1) enc.clearBuffer(b.control, L.CTL_ACTIVE * 4, 4);
+          dispatchAll(enc, ENTRY_STEP, (p) => p.step);
+        }
+        enc.copyBufferToBuffer(b.control, 0, b.controlRead, 0, L.CTL_WORDS * 4);
+      });
+      const ctl = await this.dev.readBack(b.controlRead, GPUMapMode.READ, stepKernel, chunk);
+      rounds++;
+      const active = ctl[L.CTL_ACTIVE];
+      const ran = ctl[L.CTL_RAN];
+      if (ran !== C * dispatches) {
+        throw new GpuError(stepKernel, chunk, `${ran} of ${C * dispatches} invocations ran: the dispatch failed`);
+      }
+      if (ctl[L.CTL_ERRORS] > 0) return rounds; // reported per configuration by collectChunk
+      progress(C - active);
+      if (active === 0) return rounds;
+      // Fewer round trips while much remains; never more than ~64 dispatches per submit.
+      dispatches = Math.min(64, dispatches * 2);
+    }
+  }
+}
+
+/** The buffers of one chunk the loop reads and writes after allocation. */
+interface ChunkBuffers {
+  cfg: GPUBuffer;
+  reqs: GPUBuffer;
+  control: GPUBuffer;
+  controlRead: GPUBuffer;
+  resultRead: GPUBuffer;
+  bindGroups: GPUBindGroup[];
+  cfgWords: number;
+  reqReadWords: number;
+}
+
+/** The chunk's configurations (already ordered by pipeline) as contiguous ranges of one pipeline each. */
+function groupByPipeline(plan: ChunkPlan, specialize: Specialization): GroupRange[] {
+  const groups: GroupRange[] = [];
+  plan.configs.forEach((c, i) => {
+    const key = pipelineKey(c, specialize);
+    const last = groups[groups.length - 1];
+    if (last && last.key === key) last.count++;
+    else groups.push({ key, base: i, count: 1, first: c });
+  });
+  return groups;
 }
