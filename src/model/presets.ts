@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+
+import { readInputText } from '../io/inputFile.ts';
 import { InputError, InputProblem } from '../errors.ts';
 import { analyticPreset } from '../calibrate/analytic.ts';
 import { architectureFromHfConfig } from '../calibrate/architecture.ts';
@@ -173,8 +174,9 @@ export function resolveStepModel(nameOrPath: string, field = 'model'): StepModel
   }
   let text: string;
   try {
-    text = readFileSync(nameOrPath, 'utf8');
+    text = readInputText(nameOrPath, field, 'text', 'model file');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(field, nameOrPath, `cannot read model file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   let spec: PresetSpec;

@@ -166,13 +166,17 @@ export class Emulator {
   }
 
   /**
-   * Graceful stop: stop accepting, end every in-flight request (streams get an error event and
-   * `[DONE]`, others a 503), close the connections and the step timers.
+   * Graceful stop: stop accepting, let requests in flight finish for up to `graceMs`, then end
+   * the rest (streams get vLLM's error event and `[DONE]`, others a 503), close the connections
+   * and the step timers.
    */
-  async stop(): Promise<void> {
+  async stop(graceMs = 0): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     const closed = this.ports.map((p) => new Promise<void>((resolve) => p.server.close(() => resolve())));
+    // Drain: requests in flight may finish within the grace period (new ones get a 503).
+    for (const p of this.ports) p.server.closeIdleConnections();
+    for (const end = Date.now() + graceMs; this.active.size > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
     const driverStopped = this.driver.stop();
     for (const a of [...this.active]) a.shutdown();
     for (const p of this.ports) p.server.closeIdleConnections();

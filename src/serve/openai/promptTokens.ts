@@ -6,7 +6,8 @@
  * ChatML-style layout most chat templates follow); the real template of a model may differ by
  * a few tokens.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInputText } from '../../io/inputFile.ts';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { InputError } from '../../errors.ts';
@@ -31,15 +32,16 @@ export const estimateCounter: TokenCounter = {
 export function tokenizerCounter(path: string): TokenCounter {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(readInputText(path, 'tokenizer', 'text', 'tokenizer file'));
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError('tokenizer', path, `cannot read a tokenizer.json: ${(e as Error).message.split('\n')[0]}`);
   }
   const cfgPath = join(dirname(path), 'tokenizer_config.json');
   let cfg: object = {};
   if (existsSync(cfgPath)) {
     try {
-      cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as object;
+      cfg = JSON.parse(readInputText(cfgPath, 'tokenizer', 'text', 'tokenizer_config.json')) as object;
     } catch {
       cfg = {};
     }
