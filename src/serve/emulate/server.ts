@@ -94,6 +94,7 @@ export class Emulator {
   private readonly rankOf: number[] = [];
   private readonly admitUs: number[] = [];
   private readonly lastTokenUs: number[] = [];
+  private readonly firstTokenUs: number[] = [];
 
   constructor(readonly cfg: EmulatorConfig) {
     const observers: CoreEvents = {
@@ -108,7 +109,10 @@ export class Emulator {
         onToken: (id, emitted, t) => {
           const g = this.rankOf[id];
           const m = this.metricsOfRank[g];
-          if (emitted === 1) m?.firstToken(g, (t - this.driver.arrivalUs[id]) / 1e6);
+          if (emitted === 1) {
+            m?.firstToken(g, (t - this.driver.arrivalUs[id]) / 1e6);
+            this.firstTokenUs[id] = t;
+          }
           else m?.interToken(g, (t - this.lastTokenUs[id]) / 1e6);
           this.lastTokenUs[id] = t;
           cfg.observers?.onToken?.(id, emitted, t);
@@ -126,12 +130,12 @@ export class Emulator {
     const cache = { blockSize: cfg.blockSize, numGpuBlocks: numBlocks };
     if (cfg.lb === 'internal') {
       const all = Array.from({ length: cfg.dp }, (_, g) => g);
-      const m = new EndpointMetrics(cfg.servedModelName, all, source, cache);
+      const m = new EndpointMetrics(cfg.servedModelName, all, source, cache, cfg.maxModelLen);
       for (const g of all) this.metricsOfRank[g] = m;
       this.ports.push({ server: this.newServer(), rank: undefined, metrics: m });
     } else {
       for (let g = 0; g < cfg.dp; g++) {
-        const m = new EndpointMetrics(cfg.servedModelName, [g], source, cache);
+        const m = new EndpointMetrics(cfg.servedModelName, [g], source, cache, cfg.maxModelLen);
         this.metricsOfRank[g] = m;
         this.ports.push({ server: this.newServer(), rank: g, metrics: m });
       }
@@ -233,7 +237,49 @@ export class Emulator {
       case '/v1/chat/completions':
         this.generate(port, 'chat', req, res);
         return;
+      case '/tokenize':
+      case '/detokenize':
+        readBody(req, this.cfg.maxBodyBytes).then(
+          (buf) => {
+            try {
+              sendJson(res, 200, this.tokenizeRoute(path, buf));
+            } catch (e) {
+              sendError(res, e instanceof ApiError ? e : new ApiError(500, (e as Error).message));
+            }
+          },
+          (e: unknown) => (e instanceof ApiError ? sendError(res, e) : res.destroy()),
+        );
+        return;
     }
+  }
+
+  /**
+   * vLLM's POST /tokenize ({prompt} or {messages}, add_special_tokens) -> {count, max_model_len,
+   * tokens, token_strs} and POST /detokenize ({tokens}) -> {prompt}, with --tokenizer's tokenizer.
+   */
+  private tokenizeRoute(path: string, buf: Buffer): unknown {
+    const { encode, decode } = this.cfg.tokens;
+    if (!encode || !decode) throw new ApiError(400, 'This emulator has no tokenizer; start it with --tokenizer tokenizer.json.');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ApiError(400, `JSON decode error: ${(e as Error).message}`);
+    }
+    if (body === null || typeof body !== 'object') throw new ApiError(400, 'The request body must be a JSON object.');
+    if (body.model != null && body.model !== this.cfg.servedModelName) throw new ApiError(404, `The model \`${String(body.model)}\` does not exist.`, 'model');
+    if (path === '/detokenize') {
+      const t = body.tokens;
+      if (!Array.isArray(t) || !t.every((x) => Number.isInteger(x) && x >= 0)) throw new ApiError(400, 'tokens must be a list of token ids.', 'tokens');
+      return { prompt: decode(t as number[]) };
+    }
+    let text: string;
+    if (typeof body.prompt === 'string') text = body.prompt;
+    else if (Array.isArray(body.messages)) {
+      text = (body.messages as { content?: unknown }[]).map((m) => (typeof m?.content === 'string' ? m.content : Array.isArray(m?.content) ? (m.content as { text?: unknown }[]).map((p) => (typeof p?.text === 'string' ? p.text : '')).join('') : '')).join('\n');
+    } else throw new ApiError(400, 'Give a prompt (string) or messages.', 'prompt');
+    const tokens = encode(text, body.add_special_tokens !== false);
+    return { count: tokens.length, max_model_len: this.cfg.maxModelLen, tokens, token_strs: null };
   }
 
   private generate(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse): void {
@@ -305,7 +351,9 @@ export class Emulator {
     const id = newResponseId(kind);
     const created = Math.floor(Date.now() / 1000);
     const model = cfg.servedModelName;
-    const chunks = stream ? new SseChunks(kind, id, model, created, includeUsage) : undefined;
+    const continuous = includeUsage && r.stream_options?.continuous_usage_stats === true;
+    const words = cfg.tokens.fillerWords;
+    const chunks = stream ? new SseChunks(kind, id, model, created, includeUsage, continuous, prompt, words) : undefined;
 
     let done = false;
     let reqId = -1;
@@ -330,13 +378,19 @@ export class Emulator {
         (tUs - arrival) / 1e6,
         admitted ? (admit - arrival) / 1e6 : undefined,
         admitted ? (tUs - admit) / 1e6 : undefined,
+        {
+          promptTokens: prompt,
+          generationTokens: emitted,
+          maxTokens,
+          decodeSeconds: this.firstTokenUs[reqId] !== undefined ? ((this.lastTokenUs[reqId] ?? tUs) - this.firstTokenUs[reqId]) / 1e6 : undefined,
+        },
       );
       if (done) return;
       done = true;
       if (outcome === 'completed') {
         const usage = usageOf(prompt, emitted);
         if (chunks) res.end(includeUsage ? chunks.usage(usage) + SSE_DONE : SSE_DONE);
-        else sendJson(res, 200, fullResponse(kind, id, model, created, emitted, finish, usage));
+        else sendJson(res, 200, fullResponse(kind, id, model, created, emitted, finish, usage, words));
         return;
       }
       const [status, message] =
@@ -404,6 +458,8 @@ const ROUTES: Record<string, string[]> = {
   '/metrics': ['GET'],
   '/v1/completions': ['POST'],
   '/v1/chat/completions': ['POST'],
+  '/tokenize': ['POST'],
+  '/detokenize': ['POST'],
 };
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
