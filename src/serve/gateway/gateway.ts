@@ -275,7 +275,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       ac.emit('abort');
       finish('server_shutdown', res.headersSent ? res.statusCode : 503);
       if (!res.headersSent) sendError(res, 503, 'the server is shutting down');
-      else if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) {
+      else if (row.stream) {
+        // (writeHead's headers are not readable back with getHeader: the request says it streams.)
         const err = JSON.stringify({ error: { message: 'the server is shutting down', type: 'ServiceUnavailableError', param: null, code: 503 } });
         res.end(`data: ${err}\n\ndata: [DONE]\n\n`);
       } else res.destroy();
