@@ -33,7 +33,7 @@ const FILE_MAGIC = 'ARROW1';
 export function readArrowFile(path: string): ArrowFileData {
   let bytes: Uint8Array;
   try {
-    bytes = readInputFile(path, 'file', 'arrow', 'Arrow file');
+    bytes = readInputFile(path, 'file', 'arrow', 'file');
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError('file', path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);

@@ -46,7 +46,7 @@ export function checkInputFile(path: string, field: string, kind: InputKind, wha
     st = statSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new InputError(field, path, `cannot read the ${what} (${code}${code === 'ENOENT' ? ': no such file' : ''})`);
+    throw new InputError(field, path, `cannot read the ${what} (${code})`);
   }
   return checkStat(st, path, field, kind, what);
 }
@@ -69,7 +69,7 @@ export function readInputFile(path: string, field: string, kind: InputKind, what
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     // A FIFO cannot be opened without a writer; stat says what it is first.
-    throw new InputError(field, path, `cannot read the ${what} (${code}${code === 'ENOENT' ? ': no such file' : code === 'EISDIR' ? ': is a directory' : ''})`);
+    throw new InputError(field, path, `cannot read the ${what} (${code})`);
   }
   try {
     const st = checkStat(fstatSync(fd), path, field, kind, what);
@@ -105,7 +105,7 @@ export function forEachLine(path: string, field: string, kind: InputKind, what: 
     fd = openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new InputError(field, path, `cannot read the ${what} (${code}${code === 'ENOENT' ? ': no such file' : ''})`);
+    throw new InputError(field, path, `cannot read the ${what} (${code})`);
   }
   try {
     checkStat(fstatSync(fd), path, field, kind, what);
