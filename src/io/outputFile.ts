@@ -294,10 +294,20 @@ export function cleanupTemporaryFiles(): number {
 
 /**
  * Write a small file in one go (a report, a model file): through links, directly to devices,
- * atomically for regular files. `write(path)` produces the bytes.
+ * atomically for regular files, to file descriptor 1 for `-` (with `stdout`). `write(path or
+ * descriptor)` produces the bytes.
  */
-export function writeFileAtomic(path: string, write: (tmpPath: string) => void, field = 'output', opts: { stdout?: boolean } = {}): void {
+export function writeFileAtomic(path: string, write: (tmpPath: string | number) => void, field = 'output', opts: { stdout?: boolean } = {}): void {
   const target = checkOutputPath(path, field, opts);
+  if (target.given === '-') {
+    // Standard output by its descriptor: /dev/stdout cannot be opened when it is a socket.
+    try {
+      write(1);
+    } catch (e) {
+      throw writeError(target, e);
+    }
+    return;
+  }
   if (target.kind === 'special') {
     // A device or FIFO is written in place (opening it does not replace it).
     try {

@@ -240,3 +240,46 @@ describe('failure 11: SIGHUP keeps the emulator recording', () => {
     expect(lines.slice(1).map((l) => l.split(',').slice(1).join(','))).toEqual(['3,2,']);
   }, 60_000);
 });
+
+describe('no server outlives its launcher', () => {
+  /** Whether a process is still running (a zombie waiting to be reaped is not). */
+  const running = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  it.skipIf(process.platform !== 'linux')('emulate started from a shell that is killed with SIGKILL stops by itself', async () => {
+    // `; true` keeps the shell as the parent (no exec), as npx keeps its child.
+    const sh = spawn('/bin/sh', ['-c', `"${process.execPath}" --import "${TSX}" "${MAIN}" emulate --port 0 & echo PID:$!; wait; true`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    sh.stdout.on('data', (d) => (out += d));
+    const deadline = Date.now() + 30_000;
+    while (!/emulate: listening/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(/PID:(\d+)/.exec(out)![1]);
+    expect(running(pid)).toBe(true);
+    sh.kill('SIGKILL');
+    const gone = Date.now() + 15_000;
+    while (running(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+    const still = running(pid);
+    if (still) process.kill(pid, 'SIGKILL');
+    expect(still).toBe(false);
+  }, 60_000);
+});
+
+describe('-o - and -o dir/', () => {
+  it('-o - writes to stdout where the format allows it; -o dir/ is refused, not a file named dir', () => {
+    const dir = tmp();
+    writeSyntheticProfile(join(dir, 'prof'));
+    const r = cli(['calibrate', join(dir, 'prof'), '-o', '-'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { name: string }).name).toBeTruthy(); // the model file, nothing else
+    expect(r.stderr).toMatch(/calibrated/);
+    expect(readdirSync(dir)).toEqual(['prof']);
+    expectOneLine(cli(['run', '--requests', '10', '-o', '-'], { cwd: dir }), /output: this output cannot go to standard output/);
+    expectOneLine(cli(['run', '--requests', '10', '-o', 'out/'], { cwd: dir }), /output: ends with a slash/);
+    expect(readdirSync(dir)).toEqual(['prof']);
+  }, 60_000);
+});
