@@ -3,11 +3,11 @@
  * assertion): what counting a text prompt with a Hugging Face tokenizer adds to a request's
  * time to first token.
  *
- * One emulator per arm (DP=1, the default preset, engine on its worker thread, --speed 1), in
- * this process, started one after the other; requests are sent one at a time (no queueing in the
+ * One `balanceroute emulate` process per arm (DP=1, the default preset, engine on its worker
+ * thread, --speed 1), started one after the other, the client in this process; requests are sent one at a time (no queueing in the
  * model), streaming /v1/completions with a text prompt of 256 tokens under both counters and max_tokens 4,
  * and TTFT is taken at the first SSE chunk with choices, as vllm bench does. Arms alternate in
- * blocks so that drift of a shared machine hits both. Also reported: the tokenizer's own encode
+ * blocks (and which goes first) so that drift of a shared machine hits both. Also reported: the tokenizer's own encode
  * time per prompt.
  *
  * The tokenizer is a WordPiece tokenizer built here from the words of docs/*.md (no network:
@@ -21,9 +21,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { scenarioFromFlat } from '../src/config/expand.ts';
-import { emulatorFromScenario } from '../src/serve/emulate/fromScenario.ts';
-import { estimateCounter, tokenizerCounter, type TokenCounter } from '../src/serve/openai/promptTokens.ts';
+import { spawn } from 'node:child_process';
+import { tokenizerCounter } from '../src/serve/openai/promptTokens.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -61,7 +60,8 @@ writeFileSync(
     model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   }),
 );
-const tok = tokenizerCounter(join(tokDir, 'tokenizer.json'));
+const tokPath = join(tokDir, 'tokenizer.json');
+const tok = tokenizerCounter(tokPath);
 // Prompt i: 256 three-letter words of the vocabulary (one token each), drawn afresh for every
 // request, with a trailing space: 1024 characters, so the 4-characters-per-token estimate and the
 // tokenizer both count 256 tokens and both arms prefill the same prompt length; only the
@@ -98,18 +98,30 @@ async function ttftOnce(base: string, model: string, text: string): Promise<numb
   return ttft;
 }
 
-async function arm(tokens: TokenCounter, n: number, offset: number): Promise<number[]> {
-  const sc = scenarioFromFlat({ dp: 1 });
-  const emu = emulatorFromScenario(sc, { speed: 1, lb: 'internal', host: '127.0.0.1', port: 0, servedModelName: 'm', tokens, maxBodyBytes: 8 << 20, engineThread: 'worker' });
-  const [port] = await emu.start();
+/** One arm: `balanceroute emulate` in its own process (as a client sees a server), n requests. */
+async function arm(tokenizer: string | undefined, n: number, offset: number): Promise<number[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/cli/main.ts', 'emulate', '--dp', '1', '--port', '0', '--served-model-name', 'm', ...(tokenizer ? ['--tokenizer', tokenizer] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /emulate: listening (\{.*\})/.exec(out);
+      if (m) resolve((JSON.parse(m[1]) as { ports: number[] }).ports[0]);
+    });
+    child.on('exit', (code) => reject(new Error(`emulate exited ${code}`)));
+  });
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; i < 10; i++) await ttftOnce(base, 'm', prompt(offset + i)); // warm-up
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push(await ttftOnce(base, 'm', prompt(offset + 10 + i)));
-    return out;
+    const res: number[] = [];
+    for (let i = 0; i < n; i++) res.push(await ttftOnce(base, 'm', prompt(offset + 10 + i)));
+    return res;
   } finally {
-    await emu.stop();
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGTERM');
+    await exited;
   }
 }
 
@@ -124,8 +136,14 @@ const without: number[] = [];
 const withTok: number[] = [];
 const per = Math.ceil(REQUESTS / BLOCKS);
 for (let b = 0; b < BLOCKS; b++) {
-  without.push(...(await arm(estimateCounter, per, b * 1000)));
-  withTok.push(...(await arm(tok, per, b * 1000)));
+  // Alternate which arm goes first, so a machine that gets busier or quieter favours neither.
+  if (b % 2 === 0) {
+    without.push(...(await arm(undefined, per, b * 1000)));
+    withTok.push(...(await arm(tokPath, per, b * 1000)));
+  } else {
+    withTok.push(...(await arm(tokPath, per, b * 1000)));
+    without.push(...(await arm(undefined, per, b * 1000)));
+  }
   process.stderr.write(`block ${b + 1}/${BLOCKS}: median TTFT without ${q(without, 50).toFixed(3)} ms, with ${q(withTok, 50).toFixed(3)} ms\n`);
 }
 const enc: number[] = [];
@@ -141,7 +159,7 @@ const row = (name: string, v: number[]) => `| ${name} | ${v.length} | ${q(v, 50)
 const md = [
   `# emulate: TTFT with and without --tokenizer (${new Date().toISOString().slice(0, 10)})`,
   '',
-  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'} (shared). DP=1, default preset, engine worker thread, --speed 1; sequential streaming /v1/completions, text prompt of 256 three-letter words, 1024 characters (${tokensPerPrompt} tokens under the fixture tokenizer, 256 under the estimate), max_tokens 4. Command: \`node --import tsx benches/emulate-tokenizer.ts --requests ${REQUESTS} --blocks ${BLOCKS}\`.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'} (shared). `emulate --dp 1` in its own process (default preset, engine worker thread, --speed 1); sequential streaming /v1/completions, text prompt of 256 three-letter words, 1024 characters (${tokensPerPrompt} tokens under the fixture tokenizer, 256 under the estimate), max_tokens 4. Command: \`node --import tsx benches/emulate-tokenizer.ts --requests ${REQUESTS} --blocks ${BLOCKS}\`.`,
   '',
   '| arm | requests | TTFT median ms | p10 ms | p90 ms |',
   '|---|---|---|---|---|',

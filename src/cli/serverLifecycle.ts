@@ -31,7 +31,7 @@ export async function checkHost(host: string, field = 'host'): Promise<void> {
 /** Map a listen() failure to a one-line error naming the flag it comes from. */
 export function listenError(e: unknown, host: string, port: string | number): unknown {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES') return new InputError('port', String(port), `cannot listen on ${host} (${code})`);
+  if (code === 'EADDRINUSE' || code === 'EACCES') return new InputError('port', String(port), `cannot listen on ${host}: ${code}`);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EINVAL') {
     return new InputError('host', host, `cannot listen on this address (${code}: not an address of this machine?)`);
   }
