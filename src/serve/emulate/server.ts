@@ -285,8 +285,11 @@ export class Emulator {
   private generate(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse): void {
     readBody(req, this.cfg.maxBodyBytes).then(
       (buf) => {
+        // The request arrives now: parsing and tokenising it are vLLM's front end, whose time is
+        // not engine time (docs/emulate.md), so a slow tokenizer does not delay its first step.
+        const arrivedUs = this.driver.engineNow();
         try {
-          this.startRequest(port, kind, req, res, buf);
+          this.startRequest(port, kind, req, res, buf, arrivedUs);
         } catch (e) {
           if (e instanceof ApiError) sendError(res, e);
           else sendError(res, new ApiError(500, (e as Error).message));
@@ -303,7 +306,7 @@ export class Emulator {
     );
   }
 
-  private startRequest(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse, buf: Buffer): void {
+  private startRequest(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse, buf: Buffer, arrivedUs: number): void {
     const cfg = this.cfg;
     let body: unknown;
     try {
@@ -419,7 +422,7 @@ export class Emulator {
       },
       onFinish: (outcome, t) => finishWith(outcome, emittedSoFar, t),
     };
-    reqId = this.driver.submit({ promptTokens: prompt, outputTokens: out, rank }, sink);
+    reqId = this.driver.submit({ promptTokens: prompt, outputTokens: out, rank }, sink, arrivedUs);
     this.active.add(active);
     res.on('close', () => {
       if (done) return;
