@@ -11,6 +11,7 @@ import type { Emulator } from '../../src/serve/emulate/server.ts';
 import { buckets125 } from '../../src/serve/emulate/metrics.ts';
 import { FakeCore } from './fakeCore.ts';
 import { postJson, postStream, startEmulator } from './emulateHelpers.ts';
+import { gateway } from './gatewayHelpers.ts';
 
 // A WordPiece tokenizer whose vocabulary splits some words (as Llama's does): "routes" is
 // "route ##s", so the default filler text would re-tokenize to more tokens than generated.
@@ -93,6 +94,15 @@ describe('the emulator as vLLM', () => {
     expect(d.body).toEqual({ prompt: 'hello world routes' });
     const bare = await start();
     expect((await postJson(`${bare.base}/tokenize`, { prompt: 'x' })).status).toBe(400);
+    // Through the gateway too (vllm bench serve calls /tokenize on the URL it is given).
+    const gw = await gateway([base], { dp: [2] });
+    try {
+      const g = await postJson(`${gw.url}/tokenize`, { prompt: 'hello world routes', add_special_tokens: false });
+      expect(g.body.tokens).toEqual([16, 17, 3, 4]);
+      expect((await postJson(`${gw.url}/detokenize`, { tokens: [16, 17] })).body).toEqual({ prompt: 'hello world' });
+    } finally {
+      await gw.close();
+    }
   });
 
   it("/v1/models has vLLM's fields and permission object", async () => {

@@ -149,9 +149,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       res.end(text);
       return;
     }
-    if (!path.startsWith('/v1/')) return sendError(res, 404, `no route ${path}`);
+    const tokenizeRoute = path === '/tokenize' || path === '/detokenize';
+    if (!path.startsWith('/v1/') && !tokenizeRoute) return sendError(res, 404, `no route ${path}`);
     if (digest && !bearerMatches(req.headers.authorization, digest)) {
       return sendError(res, 401, 'missing or wrong API key (send Authorization: Bearer <key>)', 'AuthenticationError', { 'www-authenticate': 'Bearer' });
+    }
+    if (tokenizeRoute) {
+      // vLLM's /tokenize and /detokenize (vllm bench serve calls them): any healthy backend answers.
+      if (req.method !== 'POST') return sendError(res, 405, `method ${req.method} not allowed on ${path}`);
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, opts.maxBodyBytes);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) return sendError(res, 413, `request body exceeds ${opts.maxBodyBytes} bytes`, undefined, { connection: 'close' });
+        throw e;
+      }
+      return models(req, res, url, raw);
     }
     if (path === '/v1/models') {
       if (req.method !== 'GET') return sendError(res, 405, `method ${req.method} not allowed on ${path}`);
@@ -162,15 +175,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return routed(req, res, path, url);
   }
 
-  /** GET /v1/models: any healthy backend answers (they serve the same model). */
-  async function models(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+  /** GET /v1/models (or, with a body, POST /tokenize, /detokenize): any healthy backend answers (they serve the same model). */
+  async function models(req: IncomingMessage, res: ServerResponse, url: string, reqBody?: Buffer): Promise<void> {
     const up = topo.backends.filter((b) => scraper.status[b.index].healthy);
     if (up.length === 0) return sendError(res, 503, 'no healthy backend');
     const b = up[modelsRR++ % up.length];
     const headers = forwardHeaders(req.headers, drop);
     if (upstreamAuth) headers.authorization = upstreamAuth;
     try {
-      const r = await pools[b.index].request({ method: 'GET', path: b.basePath + url, headers, headersTimeout: opts.upstreamTimeoutMs, bodyTimeout: opts.upstreamTimeoutMs });
+      const r = await pools[b.index].request({ method: reqBody ? 'POST' : 'GET', path: b.basePath + url, headers, body: reqBody, headersTimeout: opts.upstreamTimeoutMs, bodyTimeout: opts.upstreamTimeoutMs });
       const body = Buffer.from(await r.body.arrayBuffer());
       res.writeHead(r.statusCode, forwardHeaders(r.headers, new Set()));
       res.end(body);
