@@ -159,7 +159,7 @@ const row = (name: string, v: number[]) => `| ${name} | ${v.length} | ${q(v, 50)
 const md = [
   `# emulate: TTFT with and without --tokenizer (${new Date().toISOString().slice(0, 10)})`,
   '',
-  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'} (shared). `emulate --dp 1` in its own process (default preset, engine worker thread, --speed 1); sequential streaming /v1/completions, text prompt of 256 three-letter words, 1024 characters (${tokensPerPrompt} tokens under the fixture tokenizer, 256 under the estimate), max_tokens 4. Command: \`node --import tsx benches/emulate-tokenizer.ts --requests ${REQUESTS} --blocks ${BLOCKS}\`.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'} (shared). \`emulate --dp 1\` in its own process (default preset, engine worker thread, --speed 1); sequential streaming /v1/completions, text prompt of 256 three-letter words, 1024 characters (${tokensPerPrompt} tokens under the fixture tokenizer, 256 under the estimate), max_tokens 4. Command: \`node --import tsx benches/emulate-tokenizer.ts --requests ${REQUESTS} --blocks ${BLOCKS}\`.`,
   '',
   '| arm | requests | TTFT median ms | p10 ms | p90 ms |',
   '|---|---|---|---|---|',
