@@ -3,7 +3,7 @@
 // one string, a prediction of another run, a measurement lost to one bad output, a bad --host, an
 // unwritable --out-dir found only at the end, and a recording lost to SIGHUP.
 import { spawn, spawnSync } from 'node:child_process';
-import { linkSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync, writeSync, existsSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -143,7 +143,12 @@ describe('failure 6: a trace too large for one string is streamed', () => {
     }
     closeSync(fd);
     expect(statSync(t).size).toBeGreaterThan(600 * 2 ** 20);
-    const r = cli(['run', '--trace', t, '--json']);
+    let r;
+    try {
+      r = cli(['run', '--trace', t, '--json']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true }); // 600 MiB: not left in the temporary directory
+    }
     expect(r.code, r.stderr).toBe(0);
     const row = JSON.parse(r.stdout) as Record<string, number>;
     expect(row.requests).toBe(3);
