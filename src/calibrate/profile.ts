@@ -4,7 +4,8 @@
  * `per_sequence.csv` and `meta.yaml`, and the model's Hugging Face config next to it. Every
  * problem is an InputError naming the file (and line).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readInputText } from '../formats/inputFile.ts';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.ts';
@@ -92,8 +93,9 @@ export function readProfile(path: string, config?: string, tp = 1): Profile {
   }
   let modelConfig: Record<string, unknown>;
   try {
-    modelConfig = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    modelConfig = JSON.parse(readInputText(configPath, 'config', 'text', 'model config')) as Record<string, unknown>;
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError('config', configPath, code ? `cannot read the model config (${code})` : `the model config is not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
@@ -103,6 +105,28 @@ export function readProfile(path: string, config?: string, tp = 1): Profile {
   const moe = existsSync(join(dir, 'moe.csv')) ? readMoe(join(dir, 'moe.csv')) : undefined;
   const attention = readAttention(join(dir, 'attention.csv'));
   return { dir, configPath, modelConfig, meta, dense, perSequence, moe, attention };
+}
+
+/**
+ * The files `readProfile(path, config)` would read, as named inputs (the output of `calibrate`
+ * must be none of them). Found as readProfile finds them; nothing is parsed.
+ */
+export function profileInputs(path: string, config?: string): { what: string; path: string }[] {
+  const root = resolve(path);
+  if (!isDir(root)) return [];
+  let dir = root;
+  for (const sub of ['profile-tp1', 'tp1', 'profile']) {
+    if (!existsSync(join(root, 'attention.csv')) && existsSync(join(root, sub, 'attention.csv'))) {
+      dir = join(root, sub);
+      break;
+    }
+  }
+  const out: { what: string; path: string }[] = [];
+  const configPath = config ? resolve(config) : findConfig(dir, root);
+  if (configPath) out.push({ what: 'the model config of the profile', path: configPath });
+  for (const m of [join(dir, 'meta.yaml'), join(root, 'meta.yaml'), join(dirname(dir), 'meta.yaml')]) if (existsSync(m)) out.push({ what: `the profile's ${m}`, path: m });
+  for (const t of ['attention.csv', 'dense.csv', 'moe.csv', 'per_sequence.csv']) out.push({ what: `the profile table ${join(dir, t)}`, path: join(dir, t) });
+  return out;
 }
 
 function isDir(p: string): boolean {
@@ -128,7 +152,7 @@ function readMeta(dir: string, root: string): ProfileMeta {
   if (!path) return {};
   let doc: Record<string, unknown>;
   try {
-    doc = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Record<string, unknown>;
+    doc = (parseYaml(readInputText(path, FIELD, 'text', 'meta.yaml')) ?? {}) as Record<string, unknown>;
   } catch (e) {
     throw new InputError(FIELD, path, `meta.yaml is not valid YAML (${(e as Error).message.split('\n')[0]})`);
   }
@@ -159,8 +183,9 @@ function readMeta(dir: string, root: string): ProfileMeta {
 function readCsv(path: string, required: readonly string[], textColumns: readonly string[] = []): { cols: Map<string, number>; rows: { line: number; cells: (number | string)[] }[] } {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputText(path, FIELD, 'text', basename(path));
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     throw new InputError(FIELD, path, `cannot read ${basename(path)} (${code})`);
   }

@@ -5,10 +5,12 @@
  * docs/step-model.md describes both. `balanceroute calibrate --from-run LOG --model BASE -o
  * model.json`: fit the host terms to measured runs (calibrateFromRun.ts, docs/calibration.md).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { readInputText } from '../formats/inputFile.ts';
 import { basename } from 'node:path';
 import { InputError } from '../errors.ts';
-import { writeFileAtomic } from '../formats/outputFile.ts';
+import { checkDistinct, checkOutputPath, messageStream, writeFileAtomic } from '../formats/outputFile.ts';
+import { profileInputs } from '../calibrate/profile.ts';
 import { analyticPreset } from '../model/analytic/analytic.ts';
 import { architectureFromHfConfig } from '../model/analytic/architecture.ts';
 import { calibrate, HOLD_OUT_EVERY, type ErrorStats } from '../calibrate/calibrate.ts';
@@ -80,6 +82,13 @@ export async function calibrateCommand(source: string | undefined, f: CalibrateF
   } catch {
     // not there: calibrate() reports it
   }
+  // The model file may be none of the files it is fitted from (a profile table, the model config,
+  // meta.yaml): checked before any fitting. `-o -` writes the JSON to stdout.
+  checkDistinct(
+    [{ what: 'the model file', target: checkOutputPath(f.output, 'output', { stdout: true }) }],
+    isFile ? [{ what: 'the model config', path: source }] : profileInputs(source, f.config),
+  );
+  const say = (s: string) => messageStream().write(s);
   // Two-space JSON, with arrays of numbers (the curves) kept on one line each.
   const outText = (spec: PresetSpec) =>
     JSON.stringify(spec, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) => `[${body.split(/,\s*/).join(', ')}]`) + '\n';
@@ -90,16 +99,17 @@ export async function calibrateCommand(source: string | undefined, f: CalibrateF
     if (!gpu) throw new InputError('gpu', f.gpu, `unknown GPU; known: ${Object.keys(GPUS).join(', ')}`);
     let cfg: unknown;
     try {
-      cfg = JSON.parse(readFileSync(source, 'utf8'));
+      cfg = JSON.parse(readInputText(source, 'config', 'text', 'model config'));
     } catch (e) {
+      if (e instanceof InputError) throw e;
       throw new InputError('config', source, `not a readable JSON config (${(e as Error).message.split('\n')[0]})`);
     }
     const arch = architectureFromHfConfig(cfg, 'config');
     const name = f.name ?? `${basename(source).replace(/\.json$/i, '')}-${gpu.key}`;
     const spec = analyticPreset(name, arch, gpu, undefined, arch.modelType, source);
     modelFromSpec(spec, 'derived'); // validate before writing
-    writeFileAtomic(f.output, (tmp) => writeFileSync(tmp, outText(spec)), 'output');
-    process.stdout.write(`derived ${spec.name} (roofline, ${gpu.name}); wrote ${f.output}\n`);
+    writeFileAtomic(f.output, (tmp) => writeFileSync(tmp, outText(spec)), 'output', { stdout: true });
+    say(`derived ${spec.name} (roofline, ${gpu.name}); wrote ${f.output}\n`);
     return;
   }
   const r = calibrate({
@@ -118,9 +128,9 @@ export async function calibrateCommand(source: string | undefined, f: CalibrateF
     reserveBytes: f.reserveGib !== undefined ? (numberFlag('reserve_gib', f.reserveGib) as number) * 2 ** 30 : undefined,
     name: f.name,
   });
-  writeFileAtomic(f.output, (tmp) => writeFileSync(tmp, outText(r.preset)), 'output');
+  writeFileAtomic(f.output, (tmp) => writeFileSync(tmp, outText(r.preset)), 'output', { stdout: true });
   if (f.json) {
-    process.stdout.write(JSON.stringify({ name: r.preset.name, output: f.output, derivation: r.preset.derivation }, null, 2) + '\n');
+    say(JSON.stringify({ name: r.preset.name, output: f.output, derivation: r.preset.derivation }, null, 2) + '\n');
     return;
   }
   const m = r.profile.meta;
@@ -141,5 +151,5 @@ export async function calibrateCommand(source: string | undefined, f: CalibrateF
     `  KV capacity per rank: ${[...r.heldOut.keys()].map((g) => `dp${g} ${model.kvCapacityTokens(g)} tokens`).join(', ')}`,
     `wrote ${f.output} (use it with --model ${f.output})`,
   ];
-  process.stdout.write(out.join('\n') + '\n');
+  say(out.join('\n') + '\n');
 }

@@ -9,7 +9,8 @@ import type { Option } from 'commander';
 import { scenarioFromFlat } from '../config/expand.ts';
 import { flagKeys, flagName, type SweepKey } from '../config/schema.ts';
 import { InputError } from '../errors.ts';
-import { checkOutputPath, writeFileAtomic } from '../formats/outputFile.ts';
+import { checkDistinct, checkOutputPath, writeFileAtomic, type NamedPath } from '../formats/outputFile.ts';
+import { checkHost, listenError, onStop, SHUTDOWN_GRACE_S } from './serverLifecycle.ts';
 import { emulatorFromScenario, type EngineThread } from '../serve/emulate/fromScenario.ts';
 import type { LbMode } from '../serve/emulate/server.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../serve/emulate/server.ts';
@@ -37,6 +38,7 @@ export interface EmulateFlags extends RunFlags {
   maxBodyBytes?: string;
   record?: string;
   engineThread: string;
+  shutdownGraceS?: string;
 }
 
 function intFlag(field: string, raw: string, min: number, max: number): number {
@@ -47,6 +49,16 @@ function intFlag(field: string, raw: string, min: number, max: number): number {
 
 export async function emulateCommand(f: EmulateFlags): Promise<void> {
   const sc = scenarioFromFlat(flagsToEntry(f));
+  // --record is checked before serving, not at exit, and may be none of the inputs.
+  const inputs: NamedPath[] = [
+    ...(sc.workload.tracePath !== undefined ? [{ what: 'the trace file', path: sc.workload.tracePath }] : []),
+    ...(/\.json$/i.test(sc.model) ? [{ what: 'the model file', path: sc.model }] : []),
+    ...(f.tokenizer !== undefined ? [{ what: 'the tokenizer file', path: f.tokenizer }] : []),
+  ];
+  if (f.record !== undefined) checkDistinct([{ what: 'the recording', target: checkOutputPath(f.record, 'record', { createDir: true }) }], inputs);
+  await checkHost(f.host);
+  const graceS = numberFlag('shutdown_grace_s', f.shutdownGraceS ?? String(SHUTDOWN_GRACE_S))!;
+  if (!(graceS >= 0 && graceS <= 3600)) throw new InputError('shutdown_grace_s', f.shutdownGraceS, 'must be a time in [0, 3600] s');
   const speed = numberFlag('speed', f.speed)!;
   if (!(speed > 0) || speed > 1e6) throw new InputError('speed', f.speed, 'must be a number > 0 (1 = real time, 2 = twice as fast)');
   const lb = f.lb as LbMode;
@@ -59,7 +71,6 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
   if (f.servedModelName !== undefined && f.servedModelName.trim() === '') {
     throw new InputError('served_model_name', f.servedModelName, 'must not be empty');
   }
-  if (f.record !== undefined) checkOutputPath(f.record, 'record', { createDir: true }); // before serving, not at exit
   const servedModelName = f.servedModelName ?? basename(sc.model).replace(/\.json$/i, '');
   const emu = emulatorFromScenario(sc, {
     speed,
@@ -79,26 +90,18 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     },
   });
   // Signal handlers first: a supervisor may signal as soon as it reads the listening line.
-  let onStop!: () => void;
-  const stopped = new Promise<void>((resolve) => (onStop = resolve));
-  const onSignal = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    onStop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP (a closed terminal) and a launcher gone stop it the same way: the recording is kept.
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  const removeHandlers = onStop(() => resolveStopped());
+  const onSignal = () => resolveStopped();
   let ports: number[];
   try {
     ports = await emu.start();
   } catch (e) {
-    onSignal();
+    removeHandlers();
     await emu.stop();
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
-      throw new InputError('port', f.port, `cannot listen on ${f.host}: ${err.code}`);
-    }
-    throw e;
+    throw listenError(e, f.host, f.port);
   }
   const cpuAtStart = cpuSeconds();
   process.stdout.write(
@@ -113,7 +116,8 @@ export async function emulateCommand(f: EmulateFlags): Promise<void> {
     })}\n`,
   );
   await stopped;
-  await emu.stop();
+  await emu.stop(graceS * 1000);
+  removeHandlers();
   const errs = quantiles(emu.driver.timingErrors());
   const lags = quantiles(emu.driver.emissionLags());
   process.stderr.write(

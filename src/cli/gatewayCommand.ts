@@ -10,6 +10,9 @@ import { isProfileName, PROFILE_NAMES } from '../workload/profiles.ts';
 import { DEFAULT_SURVIVAL, GATEWAY_DEFAULTS } from '../serve/gateway/defaults.ts';
 import type { GatewayOptions } from '../serve/gateway/gateway.ts';
 import { knobFlags } from './parseFlags.ts';
+import { checkDistinct, checkOutputPath } from '../formats/outputFile.ts';
+import { checkHost, listenError, onStop, SHUTDOWN_GRACE_S } from './serverLifecycle.ts';
+import { dirname, join } from 'node:path';
 
 export interface GatewayFlags {
   backend?: string[];
@@ -32,6 +35,7 @@ export interface GatewayFlags {
   survivalProfile: string;
   survivalMin: string;
   seed: string;
+  shutdownGraceS: string;
   quiet?: boolean;
 }
 
@@ -60,6 +64,7 @@ export function addGatewayCommand(program: Command): void {
     .addOption(new Option('--survival-profile <name>', 'workload profile that bootstraps the output-length survival curve').choices([...PROFILE_NAMES]).default(DEFAULT_SURVIVAL.profile))
     .option('--survival-min <n>', 'completed requests before the observed survival curve replaces the profile', String(DEFAULT_SURVIVAL.minCompletions))
     .option('--seed <n>', 'router seed (random, power_of_two)', '1')
+    .option('--shutdown-grace-s <s>', 'on SIGTERM/SIGINT/SIGHUP: how long requests in flight may finish before they are ended', String(SHUTDOWN_GRACE_S))
     .option('-q, --quiet', 'print nothing but errors')
     .action(async (opts: GatewayFlags) => {
       await gatewayCommand(opts);
@@ -88,6 +93,20 @@ export async function gatewayOptions(f: GatewayFlags): Promise<GatewayOptions> {
   const routerParams = resolveRouterParams(f.router, knobFlags(f.knob), 'router');
   if (!isProfileName(f.survivalProfile)) throw new InputError('survival-profile', f.survivalProfile, `must be one of ${PROFILE_NAMES.join(', ')}`);
   if (f.tokenizer !== undefined && !existsSync(f.tokenizer)) throw new InputError('tokenizer', f.tokenizer, 'no such file');
+  // The decision log may not be an input (the tokenizer, its config beside it); checked before
+  // the tokenizer is even read.
+  if (f.log !== undefined) {
+    checkDistinct(
+      [{ what: 'the decision log', target: checkOutputPath(f.log, 'log', { createDir: true }) }],
+      f.tokenizer !== undefined
+        ? [
+            { what: 'the tokenizer file', path: f.tokenizer },
+            { what: 'the tokenizer config', path: join(dirname(f.tokenizer), 'tokenizer_config.json') },
+          ]
+        : [],
+    );
+  }
+  await checkHost(f.host);
   const tokenizer = f.tokenizer !== undefined ? (await import('../serve/gateway/promptTokens.ts')).loadTokenizer(f.tokenizer) : undefined;
   return {
     backends: f.backend,
@@ -122,25 +141,23 @@ export async function gatewayCommand(f: GatewayFlags): Promise<void> {
     if (!f.quiet) process.stderr.write(`gateway: ${s}\n`);
   };
   opts.onEvent = say;
+  const graceS = Number(f.shutdownGraceS);
+  if (f.shutdownGraceS.trim() === '' || !(graceS >= 0 && graceS <= 3600)) throw new InputError('shutdown-grace-s', f.shutdownGraceS, 'must be a time in [0, 3600] s');
   let gw;
   try {
     gw = await startGateway(opts);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
-      throw new InputError('port', `${opts.host}:${opts.port}`, `cannot listen (${err.code})`);
-    }
-    throw e;
+    throw listenError(e, opts.host, opts.port);
   }
   const up = gw.state.healthyCount();
   say(`listening on ${gw.url}  router ${opts.router}  ranks ${gw.topology.ranks.length} (${up} healthy)${opts.logPath ? `  log ${opts.logPath}` : ''}`);
   // Machine-readable line on stdout: scripts and tests read the port from it.
   process.stdout.write(`${JSON.stringify({ listening: gw.url, port: gw.port, ranks: gw.topology.ranks.length })}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await gw.close();
+  // SIGINT, SIGTERM, SIGHUP (a closed terminal) or the launcher gone: drain, flush the log, exit 0.
+  let remove = () => {};
+  await new Promise<void>((resolve) => (remove = onStop(() => resolve())));
+  say(`draining (up to ${graceS} s)`);
+  await gw.close(graceS * 1000);
+  remove();
   say(`stopped${gw.log ? `; ${gw.log.rowsWritten} log rows in ${gw.log.path}` : ''}`);
 }

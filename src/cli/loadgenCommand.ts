@@ -10,7 +10,7 @@ import { benchJson, formatBenchBlock, formatFailures, summaryPathFor, summaryTab
 import { readGatewayLog } from '../loadgen/gatewayLog.ts';
 import { fetchServerSnapshot, serverMetadata } from '../loadgen/serverInfo.ts';
 import { createProgressBar } from './progressBar.ts';
-import { checkDistinct, checkOutputPath, type NamedPath } from '../formats/outputFile.ts';
+import { checkDistinct, checkOutputPath, messageStream, type NamedPath } from '../formats/outputFile.ts';
 
 export interface LoadgenFlags {
   url: string;
@@ -158,7 +158,7 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
     [
       { what: 'the request log (-o)', target: checkOutputPath(f.output, 'output', { createDir: true }) },
       { what: 'the summary row', target: checkOutputPath(summaryPathFor(f.output), 'output', { createDir: true }) },
-      ...(f.saveJson !== undefined ? [{ what: 'the JSON result (--save-json)', target: checkOutputPath(f.saveJson, 'save_json', { createDir: true }) }] : []),
+      ...(f.saveJson !== undefined ? [{ what: 'the JSON result (--save-json)', target: checkOutputPath(f.saveJson, 'save_json', { createDir: true, stdout: true }) }] : []),
     ],
     inputs,
   );
@@ -174,6 +174,7 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
     source: { kind: plan.kind, path: plan.source }, tokenizer: f.tokenizer ?? null, requestIdPrefix: f.requestIdPrefix, interrupted: false,
   };
   const lastOffsetS = total ? plan.requests[total - 1].offsetUs / 1e6 : 0;
+  if (isTrace && f.rate === undefined && total >= 2 && lastOffsetS > 0) settings.offeredRate = (total - 1) / lastOffsetS;
   if (!f.quiet) {
     process.stderr.write(`loadgen: ${total} requests to ${urls.post.href} (${plan.kind} ${plan.source}, ` +
       `${isTrace ? 'trace timing' : `rate ${rate} req/s, burstiness ${burstiness}`}, sending over ${lastOffsetS.toFixed(1)} s)\n`);
@@ -233,16 +234,32 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
   const lag = stats(records.map((r) => (r.sendUs - r.scheduledUs) / 1000));
   const sendLagP99Ms = Number.isFinite(lag.percentile(99)) ? lag.percentile(99) : null;
   const summary = summaryTable(summaryMetrics(records, out.wallMs), settings, { durationS, sendLagP99Ms });
-  writeMeasured(f.output, records, settings, summary);
   const bench = benchMetrics(records, durationS, percentiles);
-  if (f.saveJson) writeBenchJson(f.saveJson, benchJson(bench, records, settings, f.saveDetailed === true));
-
-  if (!f.quiet || out.interrupted) {
-    process.stdout.write(formatBenchBlock(bench, settings, percentiles) + '\n');
-    for (const l of formatFailures(records)) process.stdout.write(l + '\n');
-    if (records.length) {
-      process.stdout.write(`send lag vs schedule (ms): p50 ${lag.median.toFixed(3)}  p99 ${lag.percentile(99).toFixed(3)}  max ${lag.percentile(100).toFixed(3)}\n`);
+  // Each output is written on its own: one that fails (a full disk) does not stop the others,
+  // and the summary is printed whatever happened; the failures are reported at the end.
+  const failed: InputError[] = [];
+  const attempt = (write: () => void) => {
+    try {
+      write();
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      failed.push(e);
     }
+  };
+  if (f.saveJson) attempt(() => writeBenchJson(f.saveJson!, benchJson(bench, records, settings, f.saveDetailed === true)));
+  attempt(() => writeMeasured(f.output, records, settings, summary));
+
+  if (!f.quiet || out.interrupted || failed.length > 0) {
+    const say = messageStream();
+    say.write(formatBenchBlock(bench, settings, percentiles) + '\n');
+    for (const l of formatFailures(records)) say.write(l + '\n');
+    if (records.length) {
+      say.write(`send lag vs schedule (ms): p50 ${lag.median.toFixed(3)}  p99 ${lag.percentile(99).toFixed(3)}  max ${lag.percentile(100).toFixed(3)}\n`);
+    }
+  }
+  if (failed.length > 0) {
+    for (const e of failed.slice(1)) process.stderr.write(`balanceroute: ${e.message}\n`);
+    throw failed[0]; // printed by main(), exit 2
   }
   const files = `${f.output} (+ ${summaryPathFor(f.output)}${f.saveJson ? `, ${f.saveJson}` : ''})`;
   if (out.interrupted) {

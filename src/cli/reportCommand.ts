@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { checkDistinct, checkOutputPath, writeFileAtomic } from '../formats/outputFile.ts';
+import { requestsPathFor } from '../results/arrowWrite.ts';
+import { checkInputFile } from '../formats/inputFile.ts';
 import { InputError } from '../errors.ts';
 
 export interface ReportFlags {
@@ -37,10 +39,12 @@ function positiveInt(field: string, text: string | undefined, min: number, max: 
 export async function reportCommand(input: string, flags: ReportFlags): Promise<void> {
   const output = flags.output ?? defaultReportPath(input);
   // `report r.arrow -o r.arrow` must not replace its own input; check before the charts are built.
-  checkDistinct([{ what: 'the report', target: checkOutputPath(output, 'output') }], [
+  // The default request log (FILE.requests.arrow, read for a time series) is an input too.
+  checkInputFile(input, 'file', 'arrow', 'file to report on');
+  checkDistinct([{ what: 'the report', target: checkOutputPath(output, 'output', { stdout: true }) }], [
     { what: 'the file to report on', path: input },
     ...(flags.results !== undefined ? [{ what: 'the --results file', path: flags.results }] : []),
-    ...(flags.requests !== undefined ? [{ what: 'the --requests file', path: flags.requests }] : []),
+    { what: flags.requests !== undefined ? 'the --requests file' : 'the request log read beside it', path: flags.requests ?? requestsPathFor(input) },
   ]);
   // Loaded here, not at start-up: the chart libraries are only needed by this command.
   const { buildReport } = await import('../report/buildReport.ts');
@@ -52,7 +56,7 @@ export async function reportCommand(input: string, flags: ReportFlags): Promise<
     bins: positiveInt('bins', flags.bins, 10, 5000),
     slo: flags.slo,
   });
-  writeFileAtomic(output, (tmp) => writeFileSync(tmp, report.html), 'output');
+  writeFileAtomic(output, (tmp) => writeFileSync(tmp, report.html), 'output', { stdout: true });
   for (const w of report.warnings) process.stderr.write(`warning: chart ${w}\n`);
   process.stderr.write(`${report.kind === 'results' ? 'sweep' : report.kind === 'capacity' ? 'capacity' : 'time-series'} report, ${report.charts.length} chart${report.charts.length === 1 ? '' : 's'} -> ${output}\n`);
 }

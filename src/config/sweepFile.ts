@@ -1,6 +1,7 @@
 // Reading sweep files (YAML or JSON) into a SweepSpec, keeping source positions so that errors
 // about values can say `file:line`. Format: docs/sweeps.md.
-import { readFileSync } from 'node:fs';
+
+import { readInputText } from '../formats/inputFile.ts';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { InputError, InputProblem, type SourceLocation } from '../errors.ts';
 import { fieldSegments } from './fieldPath.ts';
@@ -21,8 +22,9 @@ export function readSweepFile(file: string): SweepSource {
   if (!EXTENSIONS.test(file)) throw new InputError('file', file, 'a sweep file must end in .yaml, .yml or .json');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputText(file, 'file', 'text', 'sweep file');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError('file', file, `cannot read the sweep file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   return parseSweepText(text, file);

@@ -1,5 +1,6 @@
 // Reading Arrow IPC files (file or stream format) back into plain columns and rows.
-import { readFileSync } from 'node:fs';
+
+import { readInputFile } from './inputFile.ts';
 import { tableFromIPC, type DataType, type Table } from 'apache-arrow';
 import { InputError } from '../errors.ts';
 
@@ -32,8 +33,9 @@ const FILE_MAGIC = 'ARROW1';
 export function readArrowFile(path: string): ArrowFileData {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readInputFile(path, 'file', 'arrow', 'file');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError('file', path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const table = parseIpc(bytes, path);

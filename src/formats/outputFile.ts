@@ -61,8 +61,16 @@ function resolveReal(path: string, field: string): string {
  * or refuse it, and check that the directory (for a file) or the device (for a special file) is
  * writable.
  */
-export function checkOutputPath(path: string, field: string, opts: { createDir?: boolean } = {}): OutputTarget {
+export function checkOutputPath(path: string, field: string, opts: { createDir?: boolean; stdout?: boolean } = {}): OutputTarget {
   if (path === '') throw new InputError(field, path, 'is empty');
+  if (path === '-') {
+    // Standard output, where the format allows it (docs/output.md); written directly.
+    if (!opts.stdout) throw new InputError(field, path, 'this output cannot go to standard output; give a file name');
+    stdoutTaken = true;
+    return { given: path, field, real: '/dev/stdout', kind: 'special' };
+  }
+  // `-o out/` names a directory: refuse it rather than write a file called `out`.
+  if (/[/\\]$/.test(path)) throw new InputError(field, path, 'ends with a slash (a directory); give a file name');
   const real = resolveReal(path, field);
   let st;
   try {
@@ -98,6 +106,14 @@ export function checkOutputPath(path: string, field: string, opts: { createDir?:
     throw new InputError(field, path, `cannot write in its directory (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   return { given: path, field, real, kind: 'file' };
+}
+
+/** Whether an output of this command goes to standard output (`-o -`): messages then go to stderr. */
+let stdoutTaken = false;
+
+/** Where a command prints its human-readable summary: stdout, unless an output took it (`-o -`). */
+export function messageStream(): NodeJS.WriteStream {
+  return stdoutTaken ? process.stderr : process.stdout;
 }
 
 /** Temporary files of this process that are not committed yet: removed on any exit (see cleanupTemporaryFiles). */
@@ -278,10 +294,20 @@ export function cleanupTemporaryFiles(): number {
 
 /**
  * Write a small file in one go (a report, a model file): through links, directly to devices,
- * atomically for regular files. `write(path)` produces the bytes.
+ * atomically for regular files, to file descriptor 1 for `-` (with `stdout`). `write(path or
+ * descriptor)` produces the bytes.
  */
-export function writeFileAtomic(path: string, write: (tmpPath: string) => void, field = 'output'): void {
-  const target = checkOutputPath(path, field);
+export function writeFileAtomic(path: string, write: (tmpPath: string | number) => void, field = 'output', opts: { stdout?: boolean } = {}): void {
+  const target = checkOutputPath(path, field, opts);
+  if (target.given === '-') {
+    // Standard output by its descriptor: /dev/stdout cannot be opened when it is a socket.
+    try {
+      write(1);
+    } catch (e) {
+      throw writeError(target, e);
+    }
+    return;
+  }
   if (target.kind === 'special') {
     // A device or FIFO is written in place (opening it does not replace it).
     try {
@@ -308,7 +334,11 @@ export interface NamedPath {
   path: string;
 }
 
-/** Refuse an output that is an input or another output (compared by real path). */
+/**
+ * Refuse an output that is an input or another output: compared by real path (links, `./x`)
+ * and by device and inode (a hard link or a bind mount has another path but is the same file).
+ * The one rule every command applies before any work (docs/output.md).
+ */
 export function checkDistinct(outputs: readonly { what: string; target: OutputTarget }[], inputs: readonly NamedPath[]): void {
   const realInput = (p: string) => {
     try {
@@ -318,9 +348,14 @@ export function checkDistinct(outputs: readonly { what: string; target: OutputTa
     }
   };
   const seenInputs = new Map<string, string>();
-  for (const i of inputs) if (!seenInputs.has(realInput(i.path))) seenInputs.set(realInput(i.path), i.what);
+  for (const i of inputs) {
+    if (!seenInputs.has(realInput(i.path))) seenInputs.set(realInput(i.path), i.what);
+    const id = identityOf(i.path);
+    if (id !== undefined && !seenInputs.has(id)) seenInputs.set(id, i.what);
+  }
   for (const [k, o] of outputs.entries()) {
-    const input = seenInputs.get(o.target.real);
+    const id = o.target.kind === 'file' ? identityOf(o.target.real) : undefined;
+    const input = seenInputs.get(o.target.real) ?? (id !== undefined ? seenInputs.get(id) : undefined);
     if (input !== undefined) {
       throw new InputError(o.target.field, o.target.given, `is also ${input}; writing it would replace an input, choose another path`);
     }
@@ -330,6 +365,16 @@ export function checkDistinct(outputs: readonly { what: string; target: OutputTa
         throw new InputError(o.target.field, o.target.given, `is also ${other.what}; each output needs its own file`);
       }
     }
+  }
+}
+
+/** Device and inode of an existing regular file (`dev:ino`), else undefined. */
+function identityOf(p: string): string | undefined {
+  try {
+    const st = statSync(p);
+    return st.isFile() ? `${st.dev}:${st.ino}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 

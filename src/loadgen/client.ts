@@ -31,6 +31,8 @@ export interface RequestOutcome {
   promptTokens: number | null;
   /** DP rank from the `x-data-parallel-rank` response header, when the server reports one. */
   rank: number | null;
+  /** The generated text streamed so far. */
+  text: string;
   /** HTTP status (0 when there was no response). */
   status: number;
   failure: FailureKind | null;
@@ -67,7 +69,7 @@ export function errorMessage(text: string): string {
 
 export async function sendRequest(o: SendOptions): Promise<RequestOutcome> {
   const out: RequestOutcome = {
-    ok: false, startMs: 0, ttftMs: NaN, itlMs: [], latencyMs: NaN, outputTokens: null, promptTokens: null, rank: null, status: 0, failure: null, error: '',
+    ok: false, startMs: 0, ttftMs: NaN, itlMs: [], latencyMs: NaN, outputTokens: null, promptTokens: null, rank: null, status: 0, failure: null, error: '', text: '',
   };
   const ctl = new AbortController();
   let timedOut = false;
@@ -111,6 +113,10 @@ export async function sendRequest(o: SendOptions): Promise<RequestOutcome> {
         return;
       }
       if (Array.isArray(j.choices) && j.choices.length > 0) {
+        // The generated text, as vllm bench keeps it (completions `text`, chat `delta.content`).
+        const c = j.choices[0] as { text?: unknown; delta?: { content?: unknown } };
+        if (typeof c?.text === 'string') out.text += c.text;
+        else if (typeof c?.delta?.content === 'string') out.text += c.delta.content;
         const t = now;
         if (chunks === 0) out.ttftMs = t - out.startMs;
         else out.itlMs.push(t - last);

@@ -6,7 +6,8 @@
  * The decision log is an Arrow IPC stream written in batches while the gateway runs; a stream cut
  * short by a crash is read up to its last complete batch.
  */
-import { readFileSync } from 'node:fs';
+
+import { readInputFile } from '../formats/inputFile.ts';
 import { RecordBatchReader, Table, tableFromIPC, type RecordBatch } from 'apache-arrow';
 import { InputError } from '../errors.ts';
 
@@ -20,8 +21,9 @@ export interface GatewayLog {
 function readTable(path: string): Table {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readInputFile(path, 'gateway_log', 'arrow', 'gateway log');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError('gateway_log', path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   try {

@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../formats/outputFile.ts';
 import { WIDE_INTEGER_METRICS, metricUnit } from '../results/resultSchema.ts';
 import { INTEGER_METRICS, METRIC_COLUMNS, type RunMetrics } from '../metrics/types.ts';
 import { VERSION } from '../version.ts';
-import { BENCH_METRICS, finishUs, pKey, type BenchMetric } from './metrics.ts';
+import { BENCH_METRICS, finishUs, pKey, stats, type BenchMetric } from './metrics.ts';
 import type { RequestRecord } from './runner.ts';
 
 export const MEASURED_FORMAT = 'balanceroute-measured/1';
@@ -41,6 +41,8 @@ export interface RunSettings {
   tokenizer: string | null;
   requestIdPrefix: string;
   interrupted: boolean;
+  /** Offered rate of a trace run without --rate ((n-1)/span of the schedule), req/s. */
+  offeredRate?: number;
   /** Router, knobs and rank count from a gateway decision log (--gateway-log). */
   gateway?: { router: string | null; routerParams: string | null; ranks: number | null };
   /** What the server reported (serverInfo.ts serverMetadata): per-request log metadata only. */
@@ -151,8 +153,19 @@ export function summaryTable(metrics: Record<keyof RunMetrics, number | null>, s
 }
 
 export function writeMeasured(path: string, records: readonly RequestRecord[], s: RunSettings, summary: Table): void {
-  writeTable(path, measuredTable(records, s), 'output');
-  writeTable(summaryPathFor(path), summary, 'output');
+  // Each file on its own: a log that cannot be written (a full disk) does not cost the summary row.
+  let first: unknown;
+  for (const [p, t] of [
+    [path, () => measuredTable(records, s)],
+    [summaryPathFor(path), () => summary],
+  ] as const) {
+    try {
+      writeTable(p, t(), 'output');
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first !== undefined) throw first;
 }
 
 /** `YYYYmmdd-HHMMSS` (local time), as vllm bench dates its results. */
@@ -161,37 +174,120 @@ function benchDate(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-/** vllm bench's `--save-result` JSON (with the per-request arrays when `detailed`). */
-export function benchJson(bench: Record<string, number>, records: readonly RequestRecord[], s: RunSettings, detailed: boolean): Record<string, unknown> {
-  const j: Record<string, unknown> = {
-    date: benchDate(),
-    endpoint_type: s.endpoint === 'chat' ? 'openai-chat' : 'openai',
-    backend: s.endpoint === 'chat' ? 'openai-chat' : 'openai',
-    label: null,
-    model_id: s.model,
-    tokenizer_id: s.tokenizer,
-    num_prompts: s.requests,
-    request_rate: s.source.kind === 'trace' && !Number.isFinite(s.rate) ? null : s.rate === Infinity ? 'inf' : s.rate, // a trace keeps its own timing
-    burstiness: s.burstiness === Infinity ? 'inf' : s.burstiness,
-    max_concurrency: s.maxConcurrency > 0 ? s.maxConcurrency : null,
-    ...bench,
-    request_goodput: null,
-  };
-  if (detailed) {
-    const ok = records.filter((r) => r.ok);
-    j.input_lens = ok.map((r) => r.promptTokens ?? r.plannedPrompt);
-    j.output_lens = ok.map((r) => r.outputTokens);
-    j.ttfts = ok.map((r) => r.ttftMs / 1000);
-    j.itls = ok.map((r) => r.itlMs.map((x) => x / 1000));
-    j.latencies = ok.map((r) => r.latencyMs / 1000);
-    j.start_times = ok.map((r) => r.sendUs / 1e6);
-    j.errors = records.filter((r) => !r.ok).map((r) => r.error);
+/**
+ * A value of vllm bench's result JSON with its Python type: vLLM writes with `json.dump`, so a
+ * float is always written as a float (`1.0`, not `1`), which typed readers (pandas, pydantic) see.
+ */
+export type BenchValue =
+  | { t: 'int'; v: number }
+  | { t: 'float'; v: number }
+  | { t: 'str'; v: string }
+  | { t: 'null' }
+  | { t: 'list'; of: 'int' | 'float' | 'str'; v: readonly number[] | readonly string[] }
+  | { t: 'list2'; v: readonly (readonly number[])[] };
+
+const int = (v: number): BenchValue => ({ t: 'int', v });
+const flt = (v: number): BenchValue => ({ t: 'float', v });
+const str = (v: string | null): BenchValue => (v === null ? { t: 'null' } : { t: 'str', v });
+
+/** Keys vllm bench drops from the JSON unless `--save-detailed` (vllm/benchmarks/serve.py). */
+export const BENCH_DETAILED_KEYS = ['input_lens', 'output_lens', 'start_times', 'ttfts', 'itls', 'generated_texts', 'errors'] as const;
+
+/**
+ * vllm bench serve's `--save-result` JSON, key for key and in its order (vllm/benchmarks/serve.py
+ * at commit 009e6d4a: settings, then `benchmark()`'s result, then one block per percentile
+ * metric), as if run with `--percentile-metrics ttft,tpot,itl,e2el`. Per-request arrays hold one
+ * entry per request, failed ones included (`errors` is "" for a success, `ttfts` 0.0 for a
+ * failure), as vLLM's do. A trace run's `request_rate` is its offered rate (`--rate`, else
+ * (n-1)/span of the sends).
+ */
+export function benchJson(bench: Record<string, number>, records: readonly RequestRecord[], s: RunSettings, detailed: boolean): [string, BenchValue][] {
+  const rate = s.offeredRate ?? s.rate;
+  const out: [string, BenchValue][] = [
+    ['date', str(benchDate())],
+    ['endpoint_type', str(s.endpoint === 'chat' ? 'openai-chat' : 'openai')],
+    ['backend', str(s.endpoint === 'chat' ? 'openai-chat' : 'openai')],
+    ['label', { t: 'null' }],
+    ['model_id', str(s.model)],
+    ['tokenizer_id', str(s.tokenizer)],
+    ['num_prompts', int(s.requests)],
+    ['request_rate', Number.isFinite(rate) ? flt(rate) : str('inf')],
+    ['burstiness', flt(s.burstiness)],
+    ['max_concurrency', s.maxConcurrency > 0 ? int(s.maxConcurrency) : { t: 'null' }],
+    ['duration', flt(bench.duration)],
+    ['completed', int(bench.completed)],
+    ['failed', int(bench.failed)],
+    ['total_input_tokens', int(bench.total_input_tokens)],
+    ['total_output_tokens', int(bench.total_output_tokens)],
+    ['request_throughput', flt(bench.request_throughput)],
+    ['request_goodput', { t: 'null' }],
+    ['output_throughput', flt(bench.output_throughput)],
+    ['total_token_throughput', flt(bench.total_token_throughput)],
+  ];
+  const ok = (r: RequestRecord) => r.ok;
+  const perRequest: [string, BenchValue][] = [
+    ['input_lens', { t: 'list', of: 'int', v: records.map((r) => r.promptTokens ?? r.plannedPrompt) }],
+    ['output_lens', { t: 'list', of: 'int', v: records.map((r) => (ok(r) ? (r.outputTokens ?? 0) : 0)) }],
+    ['ttfts', { t: 'list', of: 'float', v: records.map((r) => (ok(r) ? r.ttftMs / 1000 : 0)) }],
+    ['itls', { t: 'list2', v: records.map((r) => (ok(r) ? r.itlMs.map((x) => x / 1000) : [])) }],
+    ['latencies', { t: 'list', of: 'float', v: records.map((r) => (ok(r) ? r.latencyMs / 1000 : 0)) }],
+    ['start_times', { t: 'list', of: 'float', v: records.map((r) => r.sendUs / 1e6) }],
+    ['queue_times', { t: 'list', of: 'float', v: records.map((r) => (r.queueMs ?? 0) / 1000) }],
+    ['generated_texts', { t: 'list', of: 'str', v: records.map((r) => r.text ?? '') }],
+    ['errors', { t: 'list', of: 'str', v: records.map((r) => (ok(r) ? '' : r.error)) }],
+  ];
+  for (const kv of perRequest) if (detailed || !(BENCH_DETAILED_KEYS as readonly string[]).includes(kv[0])) out.push(kv);
+  out.push(['max_output_tokens_per_s', flt(bench.max_output_tokens_per_s)], ['max_concurrent_requests', int(bench.max_concurrent_requests)], ['rtfx', flt(0)]);
+  // The percentile blocks, in benchMetrics' order (mean, median, std, then each percentile).
+  const fixed = new Set(['duration', 'completed', 'failed', 'total_input_tokens', 'total_output_tokens', 'request_throughput', 'output_throughput', 'total_token_throughput', 'max_output_tokens_per_s', 'max_concurrent_requests']);
+  for (const [k, v] of Object.entries(bench)) if (!fixed.has(k)) out.push([k, flt(v)]);
+  if (s.maxConcurrency > 0) {
+    // vLLM adds the client-side queueing blocks when a concurrency cap is set.
+    const pcts = Object.keys(bench).flatMap((k) => /^p(.+)_ttft_ms$/.exec(k)?.[1] ?? []);
+    const block = (name: string, values: number[]) => {
+      const st = stats(values.map((x) => x * 1000));
+      const z = (v: number) => (Number.isFinite(v) ? v : 0);
+      out.push([`mean_${name}_ms`, flt(z(st.mean))], [`median_${name}_ms`, flt(z(st.median))], [`std_${name}_ms`, flt(z(st.std))]);
+      for (const p of pcts) out.push([`p${p}_${name}_ms`, flt(z(st.percentile(Number(p))))]);
+    };
+    const done = records.filter((r) => r.ok);
+    block('client_queue_time', done.map((r) => (r.queueMs ?? 0) / 1000));
+    if (Number.isFinite(s.rate)) block('e2el_including_client_queue', done.map((r) => (r.latencyMs + (r.queueMs ?? 0)) / 1000));
   }
-  return j;
+  return out;
 }
 
-export function writeBenchJson(path: string, json: Record<string, unknown>): void {
-  writeFileAtomic(path, (tmp) => writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n'), 'save_json');
+/** A float as Python's json.dump writes it: always with a fraction or exponent. */
+function pyFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  const t = String(v);
+  return /[.eE]/.test(t) ? t : `${t}.0`;
+}
+
+/** The JSON text, one line as vLLM's `json.dump` writes it (`", "` and `": "` separators). */
+export function benchJsonText(entries: readonly [string, BenchValue][]): string {
+  const val = (b: BenchValue): string => {
+    switch (b.t) {
+      case 'int':
+        return String(Math.round(b.v));
+      case 'float':
+        return pyFloat(b.v);
+      case 'str':
+        return JSON.stringify(b.v);
+      case 'null':
+        return 'null';
+      case 'list':
+        return `[${(b.v as readonly (number | string)[]).map((x) => (b.of === 'str' ? JSON.stringify(x) : b.of === 'int' ? String(Math.round(x as number)) : pyFloat(x as number))).join(', ')}]`;
+      case 'list2':
+        return `[${b.v.map((row) => `[${row.map(pyFloat).join(', ')}]`).join(', ')}]`;
+    }
+  };
+  return `{${entries.map(([k, b]) => `${JSON.stringify(k)}: ${val(b)}`).join(', ')}}`;
+}
+
+export function writeBenchJson(path: string, entries: readonly [string, BenchValue][]): void {
+  writeFileAtomic(path, (tmp) => writeFileSync(tmp, benchJsonText(entries) + '\n'), 'save_json', { stdout: true });
 }
 
 const HEADERS: Record<BenchMetric, [string, string]> = {

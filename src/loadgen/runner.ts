@@ -33,6 +33,10 @@ export interface RequestRecord {
   httpStatus: number;
   failure: FailureKind | null;
   error: string;
+  /** The generated text (vllm bench's `generated_texts`). */
+  text: string;
+  /** Wait for a --max-concurrency slot, ms (vllm bench's `client_queue_time`). */
+  queueMs: number;
 }
 
 export interface RunOptions {
@@ -106,7 +110,9 @@ export async function runPlan(plan: readonly PlannedRequest[], o: RunOptions): P
   const t0 = performance.now();
 
   const one = async (p: PlannedRequest) => {
+    const waitFrom = performance.now();
     if (sem) await sem.acquire();
+    const queueMs = performance.now() - waitFrom;
     try {
       if (o.signal.aborted) {
         cancelled++;
@@ -141,6 +147,8 @@ export async function runPlan(plan: readonly PlannedRequest[], o: RunOptions): P
         httpStatus: r.status,
         failure: r.failure,
         error: r.error,
+        text: r.text,
+        queueMs,
       };
       finished++;
       o.onDone?.(finished, plan.length);

@@ -8,7 +8,8 @@
  *
  * Tokens are counted with a Hugging Face `tokenizer.json` through @huggingface/tokenizers.
  */
-import { readFileSync } from 'node:fs';
+
+import { readInputText } from '../formats/inputFile.ts';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { InputError } from '../errors.ts';
 import { Mt19937 } from './arrivals.ts';
@@ -26,8 +27,9 @@ export interface TextRequest {
 export function loadTokenizer(path: string): Tokenizer {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(readInputText(path, 'tokenizer', 'text', 'tokenizer file'));
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError('tokenizer', path, code ? `cannot read the file (${code})` : 'not valid JSON (expected a Hugging Face tokenizer.json)');
   }
@@ -53,8 +55,9 @@ export function countTokens(tok: Tokenizer, text: string): number {
 export function sampleShareGpt(path: string, n: number, seed: number, tok: Tokenizer, opts: { fixedOutput?: number } = {}): TextRequest[] {
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
+    data = JSON.parse(readInputText(path, 'dataset', 'dataset', 'dataset'));
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError('dataset', path, code ? `cannot read the file (${code})` : 'not valid JSON (expected a ShareGPT JSON array)');
   }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+
+import { readInputText } from '../formats/inputFile.ts';
 import { InputError, InputProblem } from '../errors.ts';
 import { analyticPreset } from './analytic/analytic.ts';
 import { architectureFromHfConfig } from './analytic/architecture.ts';
@@ -177,8 +178,9 @@ export function resolveStepModel(nameOrPath: string, field = 'model'): StepModel
   }
   let text: string;
   try {
-    text = readFileSync(nameOrPath, 'utf8');
+    text = readInputText(nameOrPath, field, 'text', 'model file');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(field, nameOrPath, `cannot read model file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   let spec: PresetSpec;

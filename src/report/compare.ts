@@ -159,6 +159,40 @@ export function compareSides(m: RequestSide, p: RequestSide): Comparison {
   };
 }
 
+/**
+ * Refuse a prediction that is not of this measurement: the same requests (count and ids), each
+ * with the prompt and output lengths predict takes from the log and the same send time (within
+ * the rounding to integer µs of model time). Anything else would be compared silently on the
+ * requests the two happen to share.
+ */
+export function checkSameRun(m: ArrowFileData, p: ArrowFileData): void {
+  const other = (why: string) => new InputError('predicted', p.path, `is a prediction of another run: ${why}; predict it from this log (balanceroute predict ${m.path} -o ...)`);
+  if (p.numRows !== m.numRows) throw other(`it holds ${p.numRows} requests, the measured log ${m.numRows}`);
+  const has = (f: ArrowFileData, c: string) => f.columns.some((x) => x.name === c);
+  const mReq = m.column('request') as number[];
+  const pReq = p.column('request') as number[];
+  const row = new Map<number, number>();
+  pReq.forEach((r, j) => row.set(r, j));
+  const speed = Number(p.metadata.speed) > 0 ? Number(p.metadata.speed) : 1;
+  const tolUs = 1 + 0.5 / speed;
+  const col = (f: ArrowFileData, c: string) => (has(f, c) ? (f.column(c) as (number | null)[]) : undefined);
+  const [mPrompt, pPrompt, mOut, pOut, mMax, mArr, pArr] = [col(m, 'prompt'), col(p, 'prompt'), col(m, 'output'), col(p, 'output'), col(m, 'max_tokens'), col(m, 'arrival_us'), col(p, 'arrival_us')];
+  for (let i = 0; i < mReq.length; i++) {
+    const j = row.get(mReq[i]);
+    if (j === undefined) throw other(`it has no request ${mReq[i]}`);
+    if (mPrompt && pPrompt && mPrompt[i] !== null && pPrompt[j] !== Math.max(1, mPrompt[i]!)) {
+      throw other(`request ${mReq[i]} has a ${pPrompt[j]}-token prompt there, ${mPrompt[i]} in the measured log (another length)`);
+    }
+    const want = mOut?.[i] ?? mMax?.[i];
+    if (pOut && want !== undefined && want !== null && pOut[j] !== Math.max(1, want)) {
+      throw other(`request ${mReq[i]} has ${pOut[j]} output tokens there, ${want} in the measured log (another length)`);
+    }
+    if (mArr && pArr && mArr[i] !== null && pArr[j] !== null && Math.abs(pArr[j]! - mArr[i]!) > tolUs) {
+      throw other(`request ${mReq[i]} is sent at ${((pArr[j]! - mArr[0]!) / 1e6).toFixed(6)} s there, ${((mArr[i]! - mArr[0]!) / 1e6).toFixed(6)} s in the measured log`);
+    }
+  }
+}
+
 /** Check the two files' formats (a file re-written by pandas keeps its columns; that is enough). */
 export function checkFormats(m: ArrowFileData, p: ArrowFileData): void {
   if (m.metadata.format === PREDICTED_FORMAT) throw new InputError('measured', m.path, 'is a predict log; give the loadgen log first, then the predict log');

@@ -6,7 +6,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { readArrowFile } from '../formats/arrowRead.ts';
 import { MEASURED_FORMAT } from '../loadgen/output.ts';
 import { PREDICTED_FORMAT } from '../loadgen/predict.ts';
-import { COMPARED_METRICS, checkFormats, compareSides, fmtPct, readSide, type Comparison, type ComparedMetric } from './compare.ts';
+import { COMPARED_METRICS, checkFormats, checkSameRun, compareSides, fmtPct, readSide, type Comparison, type ComparedMetric } from './compare.ts';
 import { esc, figure, keyValueTable, num, page } from './html.ts';
 import { RENDERER_VERSIONS, renderSvg } from './render.ts';
 
@@ -95,6 +95,7 @@ export async function compareReport(measuredPath: string, predictedPath: string)
   const mf = readArrowFile(measuredPath);
   const pf = readArrowFile(predictedPath);
   checkFormats(mf, pf);
+  checkSameRun(mf, pf);
   const c = compareSides(readSide(mf, 'measured', MEASURED_FORMAT), readSide(pf, 'predicted', PREDICTED_FORMAT));
   const warnings: string[] = [];
   const figs: string[] = [];

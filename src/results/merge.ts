@@ -5,7 +5,7 @@ import { ArrowFileWriter } from '../formats/arrowFileWriter.ts';
 import { BatchLayout, kindOf, type CellValue, type ColumnData, type ColumnKind } from '../formats/arrowTable.ts';
 import { assertSameSweep } from './sameSweep.ts';
 import { OutputFile, checkDistinct, checkOutputPath, commitAll } from '../formats/outputFile.ts';
-import { KNOB_PREFIX, knobColumnsFor } from './resultSchema.ts';
+import { KNOB_PREFIX, RESULTS_FORMAT, knobColumnsFor } from './resultSchema.ts';
 
 export interface MergeOptions {
   /** Merge even when shards (or configurations) of the sweep are missing. */
@@ -34,6 +34,11 @@ export async function mergeResultFiles(inputs: readonly string[], out: string, o
   checkDistinct([{ what: 'the merged file', target }], inputs.map((p) => ({ what: `an input (${p})`, path: p })));
   const files = inputs.map(readArrowFile);
   for (const f of files) {
+    // Another version of the result format has other columns or meanings: never mixed in.
+    const fmt = f.metadata.format;
+    if (fmt !== undefined && fmt !== RESULTS_FORMAT) {
+      throw new InputError('file', f.path, `has format ${fmt}, this balanceroute writes and merges ${RESULTS_FORMAT}; re-run the shard with this version`);
+    }
     if (!f.columns.some((c) => c.name === 'config_index')) {
       throw new InputError('file', f.path, 'has no config_index column; not a balanceroute result file');
     }

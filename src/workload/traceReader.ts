@@ -8,10 +8,11 @@
  * Parsed files are cached by resolved path (invalidated when the file's size or mtime changes),
  * so a sweep that replays one trace at many rates parses it once per process.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { InputError, brief } from '../errors.ts';
-import { parseCsv } from '../formats/csv.ts';
+import { splitCsvLine } from '../formats/csv.ts';
+import { checkInputFile, forEachLine, readInputFile } from '../formats/inputFile.ts';
 import { arrowTraceRows, isArrowBytes } from './arrowTrace.ts';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
@@ -104,26 +105,19 @@ const cache = new Map<string, { size: number; mtimeMs: number; trace: ParsedTrac
 export function parseTraceFile(opts: TraceOptions): ParsedTrace {
   const abs = resolve(opts.path);
   const key = JSON.stringify([abs, opts.columns?.arrival, opts.columns?.prompt, opts.columns?.output, opts.timeUnit]);
-  let st;
-  try {
-    st = statSync(abs);
-  } catch (e) {
-    throw unreadable(opts.path, e);
-  }
+  // A regular file under the trace limit (src/formats/inputFile.ts): never a device read without bound.
+  const st = checkInputFile(opts.path, 'trace', 'trace', 'trace file');
   const hit = cache.get(key);
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) {
     cache.delete(key);
     cache.set(key, hit); // most recently used last
     return hit.trace;
   }
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(abs);
-  } catch (e) {
-    throw unreadable(opts.path, e);
-  }
-  // Arrow IPC (e.g. a gateway decision log) or text (CSV / JSON Lines).
-  const src = isArrowBytes(bytes) ? arrowTraceRows(bytes, opts.path) : readRows(bytes.toString('utf8'), opts.path);
+  // Arrow IPC (e.g. a gateway decision log, read whole) or text (CSV / JSON Lines, streamed line
+  // by line: a trace may be larger than one JavaScript string).
+  const src = isArrowBytes(head(abs, opts.path))
+    ? arrowTraceRows(readInputFile(opts.path, 'trace', 'arrow', 'Arrow trace'), opts.path)
+    : readRows(opts.path);
   const trace = parseTraceRows(src, opts.path, abs, opts);
   cache.set(key, { size: st.size, mtimeMs: st.mtimeMs, trace });
   if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
@@ -237,51 +231,63 @@ interface RowSource {
   skipped?: number;
 }
 
-function isJsonl(text: string, path: string): boolean {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.jsonl' || ext === '.ndjson') return true;
-  if (ext === '.csv') return false;
-  return /^\s*\{/.test(text);
-}
-
-function readRows(text: string, display: string): RowSource {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (/^\s*\[/.test(text) && extname(display).toLowerCase() !== '.csv') {
-    throw new InputError('trace', display, 'a JSON array is not supported; write one JSON object per line (JSON Lines) or CSV with a header row');
+/** The first bytes of a file (to tell Arrow from text). */
+function head(abs: string, display: string): Buffer {
+  const b = Buffer.alloc(64);
+  let fd: number;
+  try {
+    fd = openSync(abs, 'r');
+  } catch (e) {
+    throw unreadable(display, e);
   }
-  if (isJsonl(text, display)) return readJsonl(text.split('\n'), display);
-  const csv = parseCsv(text);
-  if (!csv) throw new InputError('trace', display, 'trace file is empty');
-  return csv;
+  try {
+    return b.subarray(0, readSync(fd, b, 0, b.length, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
-function readJsonl(lines: string[], display: string): RowSource {
+/** Rows of a CSV (header row first) or JSON Lines trace, read line by line. */
+function readRows(display: string): RowSource {
+  const ext = extname(display).toLowerCase();
+  let kind: 'csv' | 'jsonl' | undefined = ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : ext === '.csv' ? 'csv' : undefined;
   let header: string[] | undefined;
-  const objs: { line: number; obj: Record<string, unknown> }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
+  const rows: RowSource['rows'] = [];
+  forEachLine(display, 'trace', 'trace', 'trace file', (raw, lineNo) => {
+    let line = lineNo === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const t = line.trim();
+    if (t === '') return;
+    if (kind === undefined) {
+      // The first non-blank line decides (no extension to go by).
+      if (t.startsWith('[')) throw new InputError('trace', display, 'a JSON array is not supported; write one JSON object per line (JSON Lines) or CSV with a header row');
+      kind = t.startsWith('{') ? 'jsonl' : 'csv';
+    }
+    if (kind === 'csv') {
+      if (!header) header = splitCsvLine(line).map((c) => c.trim());
+      else rows.push({ line: lineNo, cells: splitCsvLine(line) });
+      return;
+    }
     let obj: unknown;
     try {
-      obj = JSON.parse(line);
+      obj = JSON.parse(t);
     } catch {
-      throw new InputError('trace', line, `${display}:${i + 1}: not valid JSON (JSON Lines traces hold one object per line)`);
+      throw new InputError('trace', brief(t, 120), `${display}:${lineNo}: not valid JSON (JSON Lines traces hold one object per line)`);
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new InputError('trace', obj, `${display}:${i + 1}: expected a JSON object per line`);
+      throw new InputError('trace', obj, `${display}:${lineNo}: expected a JSON object per line`);
     }
-    if (!header) header = Object.keys(obj);
-    objs.push({ line: i + 1, obj: obj as Record<string, unknown> });
-  }
+    const o = obj as Record<string, unknown>;
+    if (!header) header = Object.keys(o);
+    rows.push({
+      line: lineNo,
+      cells: header.map((k) => {
+        const v = o[k];
+        return typeof v === 'number' || typeof v === 'string' ? v : v === undefined ? undefined : null;
+      }),
+    });
+  });
   if (!header) throw new InputError('trace', display, 'trace file is empty');
-  const keys = header;
-  const rows = objs.map(({ line, obj }) => ({
-    line,
-    cells: keys.map((k) => {
-      const v = obj[k];
-      return typeof v === 'number' || typeof v === 'string' ? v : v === undefined ? undefined : null;
-    }),
-  }));
   return { header, rows };
 }
 

@@ -95,6 +95,33 @@ describe('gateway process', () => {
     }
   }, 60_000);
 
+  it('SIGHUP (a closed terminal) flushes and closes the log too', async () => {
+    const f = await new FakeVllm({ engines: [0] }).start();
+    const log = tmpLog();
+    const child = spawn(process.execPath, [...CLI, 'gateway', '--backend', f.url, '--port', '0', '--log', log, '--log-flush-ms', '3600000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c) => {
+          out += c;
+          const nl = out.indexOf('\n');
+          if (nl >= 0) resolve(out.slice(0, nl));
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const { listening } = JSON.parse(line) as { listening: string };
+      for (let i = 0; i < 3; i++) await (await completion(listening, { max_tokens: 2 })).text();
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGHUP');
+      expect(await exited).toBe(0);
+      // The rows waited for a flush that was an hour away: SIGHUP wrote them.
+      expect(readDecisionLog(log).numRows).toBe(3);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await f.stop();
+    }
+  }, 60_000);
+
   it('killed with SIGKILL: the log holds every flushed request and reads back', async () => {
     const f = await new FakeVllm().start();
     const log = tmpLog();

@@ -119,6 +119,39 @@ describe('after the first byte', () => {
   });
 });
 
+describe('shutting down (SIGTERM)', () => {
+  it('a stream open past the grace period ends with an error event and [DONE], logged as server_shutdown', async () => {
+    const { f, g } = await pair();
+    f[0].opts.tokenDelayMs = 20;
+    const r = await completion(g.url, { max_tokens: 500 });
+    const reader = r.body!.getReader();
+    await reader.read(); // streaming
+    const t0 = Date.now();
+    const rows = closeAndRead(g, 100);
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90); // the grace period was given
+    const ev = events(text);
+    expect(ev.at(-1)).toBe('[DONE]');
+    expect(JSON.parse(ev.at(-2)!).error).toMatchObject({ message: 'the server is shutting down', code: 503 });
+    expect((await rows).map((x) => [x.rank, x.outcome])).toEqual([[0, 'server_shutdown']]);
+  });
+
+  it('a request that finishes within the grace period is delivered whole', async () => {
+    const { f, g } = await pair();
+    f[0].opts.tokenDelayMs = 10;
+    const r = completion(g.url, { max_tokens: 10 });
+    await until(() => g.state.inflight[0] === 1, 2000, 'in flight');
+    const rows = closeAndRead(g, 5000);
+    expect(streamText(await (await r).text())).toBe(' t0 t1 t2 t3 t4 t5 t6 t7 t8 t9');
+    expect((await rows).map((x) => x.outcome)).toEqual(['ok']);
+  });
+});
+
 describe('a backend killed mid-run', () => {
   it('no request hangs, every request is logged, the gateway routes around it and back', async () => {
     const f = [await fake({ engines: [0], tokenDelayMs: 10 }), await fake({ engines: [1], tokenDelayMs: 10 })];

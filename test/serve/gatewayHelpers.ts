@@ -52,8 +52,8 @@ export interface LogRow {
 }
 
 /** Close the gateway (flushes the log) and read its rows. */
-export async function closeAndRead(gw: Gateway): Promise<LogRow[]> {
-  await gw.close();
+export async function closeAndRead(gw: Gateway, graceMs = 0): Promise<LogRow[]> {
+  await gw.close(graceMs);
   const t = readDecisionLog(gw.log!.path);
   return t.toArray().map((r) => r.toJSON() as unknown as LogRow);
 }

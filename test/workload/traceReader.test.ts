@@ -166,7 +166,7 @@ describe('bad traces raise one-line InputErrors naming the field and value', () 
     expectInputError(() => buildWorkload(trace('/nonexistent/trace.csv')), 'trace', '/nonexistent/trace.csv', 'ENOENT');
     const dir = mkdtempSync(join(tmpdir(), 'balanceroute-dir-'));
     try {
-      expectInputError(() => buildWorkload(trace(dir)), 'trace', dir, 'EISDIR');
+      expectInputError(() => buildWorkload(trace(dir)), 'trace', dir, 'is a directory, not a regular file');
     } finally {
       rmSync(dir, { recursive: true });
     }

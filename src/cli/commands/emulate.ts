@@ -19,7 +19,8 @@ export function register(program: Command): void {
     .option('--served-model-name <name>', 'model name of the API (default: the model preset name)')
     .option('--tokenizer <tokenizer.json>', 'count text prompt tokens exactly with this Hugging Face tokenizer file')
     .option('--max-body-bytes <n>', 'largest accepted request body', String(8 * 1024 * 1024))
-    .option('--record <file.csv>', 'on exit, write the arrivals as a trace `run --trace` replays')
+    .option('--record <file.csv>', 'on exit (also on SIGHUP), write the arrivals as a trace `run --trace` replays')
+    .option('--shutdown-grace-s <s>', 'on SIGTERM/SIGINT/SIGHUP: how long requests in flight may finish before they are ended', '5')
     .addOption(
       new Option('--engine-thread <where>', 'worker: step the engine core on its own thread (as vLLM runs EngineCore beside its API server); main: on the HTTP thread')
         .choices(['worker', 'main'])

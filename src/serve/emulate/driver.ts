@@ -63,7 +63,8 @@ export interface EngineDriver {
   /** Resolves once the driver accepts requests. */
   ready(): Promise<void>;
   engineNow(): number;
-  submit(req: Omit<CoreRequest, 'arrivalUs'>, sink: RequestSink): number;
+  /** `stampUs`: the engine time the request arrived (default now; the front end's time before it is not engine time). */
+  submit(req: Omit<CoreRequest, 'arrivalUs'>, sink: RequestSink, stampUs?: number): number;
   abort(id: number): void;
   /** Stop stepping; in-flight requests get no more events. */
   stop(): unknown;

@@ -17,11 +17,33 @@ export const REQUEST_LATENCY_BUCKETS = [0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 
 
 const LABELS = ['model_name', 'engine'] as const;
 
+/** vLLM's build_1_2_5_buckets(max_model_len): 1, 2, 5, 10, 20, 50, ... up to the bound. */
+export function buckets125(max: number): number[] {
+  const out: number[] = [];
+  for (let e = 1; ; e *= 10) for (const m of [1, 2, 5]) {
+    if (m * e > max) return out;
+    out.push(m * e);
+  }
+}
+
+/** What vLLM's FinishedRequestStats holds beyond the latencies (per finished request). */
+export interface FinishedCounts {
+  promptTokens: number;
+  generationTokens: number;
+  /** The request's max_tokens (vllm:request_params_max_tokens, request_max_num_generation_tokens). */
+  maxTokens: number;
+  /** Last token minus first token, s (vllm:request_decode_time_seconds); undefined without a first token. */
+  decodeSeconds?: number;
+}
+
 export interface MetricsSource {
   rankStats(g: number): RankStats;
 }
 
 interface EngineSeries {
+  counts: { observe(v: number): void }[];
+  decode: { observe(v: number): void };
+  tpot: { observe(v: number): void };
   ttft: { observe(v: number): void };
   itl: { observe(v: number): void };
   e2e: { observe(v: number): void };
@@ -41,6 +63,7 @@ export class EndpointMetrics {
     readonly engines: readonly number[],
     source: MetricsSource,
     cache: { blockSize: number; numGpuBlocks: number },
+    maxModelLen = 1 << 20,
   ) {
     const reg = [this.registry];
     const model = modelName;
@@ -106,6 +129,9 @@ export class EndpointMetrics {
     mirror('vllm:num_preemptions_total', 'Cumulative number of preemption from the engine.', (s) => s.preemptions);
     mirror('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', (s) => s.promptTokens);
     mirror('vllm:generation_tokens_total', 'Number of generation tokens processed.', (s) => s.generationTokens);
+    // No prefix caching is modelled: every prompt token is a query and none is a hit.
+    mirror('vllm:prefix_cache_queries_total', 'Prefix cache queries, in terms of number of queried tokens.', (s) => s.promptTokens);
+    mirror('vllm:prefix_cache_hits_total', 'Prefix cache hits, in terms of number of cached tokens.', () => 0);
     this.success = new Counter({
       name: 'vllm:request_success_total',
       help: 'Count of successfully processed requests.',
@@ -120,11 +146,25 @@ export class EndpointMetrics {
     const queue = hist('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.', REQUEST_LATENCY_BUCKETS);
     const prefill = hist('vllm:request_prefill_time_seconds', 'Histogram of time spent in PREFILL phase for request.', REQUEST_LATENCY_BUCKETS);
     const inference = hist('vllm:request_inference_time_seconds', 'Histogram of time spent in RUNNING phase for request.', REQUEST_LATENCY_BUCKETS);
+    const decode = hist('vllm:request_decode_time_seconds', 'Histogram of time spent in DECODE phase for request.', REQUEST_LATENCY_BUCKETS);
+    const tpot = hist('vllm:request_time_per_output_token_seconds', 'Histogram of time_per_output_token_seconds per request.', ITL_BUCKETS);
+    // Per-request counts, as vLLM's loggers.py defines them (1-2-5 buckets up to max_model_len).
+    const b125 = buckets125(maxModelLen);
+    const counts = [
+      hist('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', b125),
+      hist('vllm:request_generation_tokens', 'Number of generation tokens processed.', b125),
+      hist('vllm:request_params_max_tokens', 'Histogram of the max_tokens request parameter.', b125),
+      hist('vllm:request_max_num_generation_tokens', 'Histogram of maximum number of requested generation tokens.', b125),
+      hist('vllm:request_params_n', 'Histogram of the n request parameter.', [1, 2, 5, 10, 20]),
+    ];
     // Like vLLM (its per-engine `.labels()` children), every series exists from the start at 0.
     for (const reason of ['stop', 'length', 'abort']) each((l) => this.success.inc({ ...l, finished_reason: reason }, 0));
-    for (const h of [ttft, itl, e2e, queue, prefill, inference]) each((l) => h.zero(l));
+    for (const h of [ttft, itl, e2e, queue, prefill, inference, decode, tpot, ...counts]) each((l) => h.zero(l));
     each((l, g) => {
       this.series.set(g, {
+        counts: counts.map((h) => h.labels(l)),
+        decode: decode.labels(l),
+        tpot: tpot.labels(l),
         ttft: ttft.labels(l),
         itl: itl.labels(l),
         e2e: e2e.labels(l),
@@ -156,10 +196,19 @@ export class EndpointMetrics {
     queueSeconds: number | undefined,
     inferenceSeconds: number | undefined,
     prefillSeconds?: number,
+    c?: FinishedCounts,
   ): void {
     const s = this.series.get(g);
     if (!s) return;
     if (outcome === 'completed') {
+      if (c) {
+        [c.promptTokens, c.generationTokens, c.maxTokens, c.maxTokens, 1].forEach((v, k) => s.counts[k].observe(v));
+        if (c.decodeSeconds !== undefined) {
+          s.decode.observe(c.decodeSeconds);
+          // vLLM: decode time / (generated - 1), 0 for a one-token output.
+          s.tpot.observe(c.generationTokens > 1 ? c.decodeSeconds / (c.generationTokens - 1) : 0);
+        }
+      }
       s.e2e.observe(e2eSeconds);
       if (queueSeconds !== undefined) s.queue.observe(queueSeconds);
       if (prefillSeconds !== undefined) s.prefill.observe(prefillSeconds);

@@ -146,12 +146,12 @@ export class Emulator {
     const cache = { blockSize: cfg.blockSize, numGpuBlocks: numBlocks };
     if (cfg.lb === 'internal') {
       const all = Array.from({ length: cfg.dp }, (_, g) => g);
-      const m = new EndpointMetrics(cfg.servedModelName, all, source, cache);
+      const m = new EndpointMetrics(cfg.servedModelName, all, source, cache, cfg.maxModelLen);
       for (const g of all) this.metricsOfRank[g] = m;
       this.ports.push({ server: this.newServer(), rank: undefined, metrics: m });
     } else {
       for (let g = 0; g < cfg.dp; g++) {
-        const m = new EndpointMetrics(cfg.servedModelName, [g], source, cache);
+        const m = new EndpointMetrics(cfg.servedModelName, [g], source, cache, cfg.maxModelLen);
         this.metricsOfRank[g] = m;
         this.ports.push({ server: this.newServer(), rank: g, metrics: m });
       }
@@ -186,13 +186,17 @@ export class Emulator {
   }
 
   /**
-   * Graceful stop: stop accepting, end every in-flight request (streams get an error event and
-   * `[DONE]`, others a 503), close the connections and the step timers.
+   * Graceful stop: stop accepting, let requests in flight finish for up to `graceMs`, then end
+   * the rest (streams get vLLM's error event and `[DONE]`, others a 503), close the connections
+   * and the step timers.
    */
-  async stop(): Promise<void> {
+  async stop(graceMs = 0): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     const closed = this.ports.map((p) => new Promise<void>((resolve) => p.server.close(() => resolve())));
+    // Drain: requests in flight may finish within the grace period (new ones get a 503).
+    for (const p of this.ports) p.server.closeIdleConnections();
+    for (const end = Date.now() + graceMs; this.active.size > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
     const driverStopped = this.driver.stop();
     for (const a of [...this.active]) a.shutdown();
     for (const p of this.ports) p.server.closeIdleConnections();
@@ -255,14 +259,59 @@ export class Emulator {
       case '/v1/chat/completions':
         this.generate(port, 'chat', req, res);
         return;
+      case '/tokenize':
+      case '/detokenize':
+        readBody(req, this.cfg.maxBodyBytes).then(
+          (buf) => {
+            try {
+              sendJson(res, 200, this.tokenizeRoute(path, buf));
+            } catch (e) {
+              sendError(res, e instanceof ApiError ? e : new ApiError(500, (e as Error).message));
+            }
+          },
+          (e: unknown) => (e instanceof ApiError ? sendError(res, e) : res.destroy()),
+        );
+        return;
     }
+  }
+
+  /**
+   * vLLM's POST /tokenize ({prompt} or {messages}, add_special_tokens) -> {count, max_model_len,
+   * tokens, token_strs} and POST /detokenize ({tokens}) -> {prompt}, with --tokenizer's tokenizer.
+   */
+  private tokenizeRoute(path: string, buf: Buffer): unknown {
+    const { encode, decode } = this.cfg.tokens;
+    if (!encode || !decode) throw new ApiError(400, 'This emulator has no tokenizer; start it with --tokenizer tokenizer.json.');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ApiError(400, `JSON decode error: ${(e as Error).message}`);
+    }
+    if (body === null || typeof body !== 'object') throw new ApiError(400, 'The request body must be a JSON object.');
+    if (body.model != null && body.model !== this.cfg.servedModelName) throw new ApiError(404, `The model \`${String(body.model)}\` does not exist.`, 'model');
+    if (path === '/detokenize') {
+      const t = body.tokens;
+      if (!Array.isArray(t) || !t.every((x) => Number.isInteger(x) && x >= 0)) throw new ApiError(400, 'tokens must be a list of token ids.', 'tokens');
+      return { prompt: decode(t as number[]) };
+    }
+    let text: string;
+    if (typeof body.prompt === 'string') text = body.prompt;
+    else if (Array.isArray(body.messages)) {
+      text = (body.messages as { content?: unknown }[]).map((m) => (typeof m?.content === 'string' ? m.content : Array.isArray(m?.content) ? (m.content as { text?: unknown }[]).map((p) => (typeof p?.text === 'string' ? p.text : '')).join('') : '')).join('\n');
+    } else throw new ApiError(400, 'Give a prompt (string) or messages.', 'prompt');
+    const tokens = encode(text, body.add_special_tokens !== false);
+    return { count: tokens.length, max_model_len: this.cfg.maxModelLen, tokens, token_strs: null };
   }
 
   private generate(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse): void {
     readBody(req, this.cfg.maxBodyBytes).then(
       (buf) => {
+        // The request arrives now: parsing and tokenising it are vLLM's front end, whose time is
+        // not engine time (docs/emulate.md), so a slow tokenizer does not delay its first step.
+        const arrivedUs = this.driver.engineNow();
         try {
-          this.startRequest(port, kind, req, res, buf);
+          this.startRequest(port, kind, req, res, buf, arrivedUs);
         } catch (e) {
           if (e instanceof ApiError) sendError(res, e);
           else sendError(res, new ApiError(500, (e as Error).message));
@@ -279,7 +328,7 @@ export class Emulator {
     );
   }
 
-  private startRequest(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse, buf: Buffer): void {
+  private startRequest(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse, buf: Buffer, arrivedUs: number): void {
     const cfg = this.cfg;
     let body: unknown;
     try {
@@ -327,7 +376,9 @@ export class Emulator {
     const id = newResponseId(kind);
     const created = Math.floor(Date.now() / 1000);
     const model = cfg.servedModelName;
-    const chunks = stream ? new SseChunks(kind, id, model, created, includeUsage) : undefined;
+    const continuous = includeUsage && r.stream_options?.continuous_usage_stats === true;
+    const words = cfg.tokens.fillerWords;
+    const chunks = stream ? new SseChunks(kind, id, model, created, includeUsage, continuous, prompt, words) : undefined;
 
     let done = false;
     let reqId = -1;
@@ -358,13 +409,19 @@ export class Emulator {
         admitted ? (admit - queued) / 1e6 : undefined,
         admitted ? (tUs - admit) / 1e6 : undefined,
         admitted && first !== undefined ? (first - admit) / 1e6 : undefined,
+        {
+          promptTokens: prompt,
+          generationTokens: emitted,
+          maxTokens,
+          decodeSeconds: this.firstTokenUs[reqId] !== undefined ? ((this.lastTokenUs[reqId] ?? tUs) - this.firstTokenUs[reqId]) / 1e6 : undefined,
+        },
       );
       if (done) return;
       done = true;
       if (outcome === 'completed') {
         const usage = usageOf(prompt, emitted);
         if (chunks) res.end(includeUsage ? chunks.usage(usage) + SSE_DONE : SSE_DONE);
-        else sendJson(res, 200, fullResponse(kind, id, model, created, emitted, finish, usage));
+        else sendJson(res, 200, fullResponse(kind, id, model, created, emitted, finish, usage, words));
         return;
       }
       const [status, message] =
@@ -393,7 +450,7 @@ export class Emulator {
       },
       onFinish: (outcome, t) => finishWith(outcome, emittedSoFar, t),
     };
-    reqId = this.driver.submit({ promptTokens: prompt, outputTokens: out, rank }, sink);
+    reqId = this.driver.submit({ promptTokens: prompt, outputTokens: out, rank }, sink, arrivedUs);
     this.active.add(active);
     res.on('close', () => {
       if (done) return;
@@ -432,6 +489,8 @@ const ROUTES: Record<string, string[]> = {
   '/metrics': ['GET'],
   '/v1/completions': ['POST'],
   '/v1/chat/completions': ['POST'],
+  '/tokenize': ['POST'],
+  '/detokenize': ['POST'],
 };
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -116,10 +116,9 @@ export class WorkerDriver implements EngineDriver {
     return Math.floor((performance.now() - this.wall0) * 1000 * this.speed);
   }
 
-  submit(req: Omit<CoreRequest, 'arrivalUs'>, sink: RequestSink): number {
+  submit(req: Omit<CoreRequest, 'arrivalUs'>, sink: RequestSink, stampUs = this.engineNow()): number {
     if (this.stopped) throw new Error(this.failed ? this.failed.message : 'driver stopped');
     const id = this.nextId++;
-    const stampUs = this.engineNow();
     this.arrivalUs[id] = stampUs; // until the worker says which time the core took
     this.sinks[id] = sink;
     this.pending[id] = req;

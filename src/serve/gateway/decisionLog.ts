@@ -4,7 +4,8 @@
 // without its end-of-stream marker is still a valid prefix, and readDecisionLog also drops a
 // torn last message. The columns double as a replay trace (`arrived_at`, `prompt_tokens`,
 // `completion_tokens` are names src/workload/traceReader.ts knows).
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { readInputFile } from '../../formats/inputFile.ts';
 import { Bool, Field, Float64, Int32, List, Schema, Table, Utf8, makeVector, tableToIPC, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { InputError } from '../../errors.ts';
 import { arrowTableFromBytes, DECISIONS_FORMAT } from '../../workload/arrowTrace.ts';
@@ -18,6 +19,7 @@ export type Outcome =
   | 'upstream_error' // upstream failed (refused, reset, 5xx, error event) on every attempt
   | 'failed_midstream' // upstream failed after the first byte reached the client
   | 'client_abort' // the client went away; the upstream request was aborted
+  | 'server_shutdown' // the gateway stopped (SIGTERM) before it ended; the client got an error event and [DONE]
   | 'no_backend'; // no healthy rank: 503
 
 export interface DecisionRow {
@@ -177,8 +179,9 @@ export class DecisionLog {
 export function readDecisionLog(path: string): Table {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readInputFile(path, 'file', 'arrow', 'decision log');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError('file', path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   return arrowTableFromBytes(bytes, path);

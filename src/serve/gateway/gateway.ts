@@ -66,8 +66,11 @@ export interface Gateway {
   readonly scraper: Scraper;
   readonly metrics: GatewayMetrics;
   readonly log: DecisionLog | undefined;
-  /** Stop accepting, cut open streams (they are logged as client_abort), flush and close the log. */
-  close(): Promise<void>;
+  /**
+   * Stop accepting, let requests in flight finish for up to `graceMs`, then end the rest (streams
+   * with vLLM's error event and `[DONE]`, logged as server_shutdown), flush and close the log.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 const ROUTED = new Set(['/v1/completions', '/v1/chat/completions']);
@@ -109,6 +112,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let seq = 0;
   let modelsRR = 0;
   const open = new Set<ServerResponse>();
+  /** Routed requests in flight: each ends its request on shutdown. */
+  const inflight = new Set<() => void>();
+  let closing = false;
 
   const server: Server = createServer((req, res) => {
     // Writes racing a client disconnect must not crash the process; the 'close' path logs them.
@@ -126,6 +132,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    if (closing) {
+      req.resume();
+      return sendError(res, 503, 'the server is shutting down', undefined, { connection: 'close' });
+    }
     if (path === '/health') {
       const n = state.healthyCount();
       res.writeHead(n > 0 ? 200 : 503, { 'content-type': 'application/json' });
@@ -139,9 +149,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       res.end(text);
       return;
     }
-    if (!path.startsWith('/v1/')) return sendError(res, 404, `no route ${path}`);
+    const tokenizeRoute = path === '/tokenize' || path === '/detokenize';
+    if (!path.startsWith('/v1/') && !tokenizeRoute) return sendError(res, 404, `no route ${path}`);
     if (digest && !bearerMatches(req.headers.authorization, digest)) {
       return sendError(res, 401, 'missing or wrong API key (send Authorization: Bearer <key>)', 'AuthenticationError', { 'www-authenticate': 'Bearer' });
+    }
+    if (tokenizeRoute) {
+      // vLLM's /tokenize and /detokenize (vllm bench serve calls them): any healthy backend answers.
+      if (req.method !== 'POST') return sendError(res, 405, `method ${req.method} not allowed on ${path}`);
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, opts.maxBodyBytes);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) return sendError(res, 413, `request body exceeds ${opts.maxBodyBytes} bytes`, undefined, { connection: 'close' });
+        throw e;
+      }
+      return models(req, res, url, raw);
     }
     if (path === '/v1/models') {
       if (req.method !== 'GET') return sendError(res, 405, `method ${req.method} not allowed on ${path}`);
@@ -152,15 +175,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return routed(req, res, path, url);
   }
 
-  /** GET /v1/models: any healthy backend answers (they serve the same model). */
-  async function models(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+  /** GET /v1/models (or, with a body, POST /tokenize, /detokenize): any healthy backend answers (they serve the same model). */
+  async function models(req: IncomingMessage, res: ServerResponse, url: string, reqBody?: Buffer): Promise<void> {
     const up = topo.backends.filter((b) => scraper.status[b.index].healthy);
     if (up.length === 0) return sendError(res, 503, 'no healthy backend');
     const b = up[modelsRR++ % up.length];
     const headers = forwardHeaders(req.headers, drop);
     if (upstreamAuth) headers.authorization = upstreamAuth;
     try {
-      const r = await pools[b.index].request({ method: 'GET', path: b.basePath + url, headers, headersTimeout: opts.upstreamTimeoutMs, bodyTimeout: opts.upstreamTimeoutMs });
+      const r = await pools[b.index].request({ method: reqBody ? 'POST' : 'GET', path: b.basePath + url, headers, body: reqBody, headersTimeout: opts.upstreamTimeoutMs, bodyTimeout: opts.upstreamTimeoutMs });
       const body = Buffer.from(await r.body.arrayBuffer());
       res.writeHead(r.statusCode, forwardHeaders(r.headers, new Set()));
       res.end(body);
@@ -177,6 +200,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // AbortController, whose signal setup was a tenth of the gateway's request-path CPU.
     const ac = new EventEmitter();
     let clientGone = false;
+    let shutDown = false;
     let onGone: (() => void) | undefined;
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -257,6 +281,21 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     };
 
     onGone = () => finish('client_abort', res.headersSent ? res.statusCode : 499);
+    // The gateway stopping with this request still open: end it as vLLM does (error event, [DONE]).
+    const endOnShutdown = (): void => {
+      if (done || clientGone) return;
+      shutDown = true;
+      ac.emit('abort');
+      finish('server_shutdown', res.headersSent ? res.statusCode : 503);
+      if (!res.headersSent) sendError(res, 503, 'the server is shutting down');
+      else if (row.stream) {
+        // (writeHead's headers are not readable back with getHeader: the request says it streams.)
+        const err = JSON.stringify({ error: { message: 'the server is shutting down', type: 'ServiceUnavailableError', param: null, code: 503 } });
+        res.end(`data: ${err}\n\ndata: [DONE]\n\n`);
+      } else res.destroy();
+    };
+    inflight.add(endOnShutdown);
+    res.once('close', () => inflight.delete(endOnShutdown));
 
     const choose = (exclude: number): boolean => {
       if (pinned >= 0) {
@@ -296,8 +335,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     for (;;) {
       row.attempts++;
       const canRetry = row.attempts < 2 && pinned < 0;
-      const r = await attempt(req, res, path, url, raw, row, flight!, counter, ac, () => clientGone, canRetry, t0, finish);
-      if (r === 'done' || clientGone) return;
+      const r = await attempt(req, res, path, url, raw, row, flight!, counter, ac, () => clientGone || shutDown, canRetry, t0, finish);
+      if (r === 'done' || clientGone || shutDown) return;
       // Failed before the first byte: once more on the next-best rank (the failed one excluded).
       const failed = row.rank;
       state.finish(flight!);
@@ -372,6 +411,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
               res.writeHead(up.statusCode, forwardHeaders(up.headers, new Set()));
             };
             up.body.on('data', (chunk: Buffer) => {
+              if (gone()) return;
               if (!sent) head();
               const added = out.push(chunk);
               counter.n = out.tokens;
@@ -448,8 +488,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     scraper,
     metrics,
     log,
-    async close() {
+    async close(graceMs = 0) {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      for (const end = Date.now() + graceMs; inflight.size > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+      for (const endOne of [...inflight]) endOne();
+      // The final events get a moment to reach the clients before the connections are dropped.
+      if (open.size > 0) await new Promise((r) => setTimeout(r, 50));
       for (const res of open) res.destroy();
       server.closeAllConnections();
       await closed;

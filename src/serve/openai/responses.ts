@@ -31,13 +31,15 @@ export function newResponseId(kind: Endpoint): string {
 const WORDS = [' the', ' model', ' routes', ' each', ' request', ' to', ' a', ' rank', ' and', ' steps', ' in', ' lockstep', ' with', ' its', ' peers', '.'];
 const WORDS_JSON = WORDS.map((w) => JSON.stringify(w));
 
-export function tokenText(i: number): string {
-  return WORDS[i % WORDS.length];
+export const FILLER_WORDS: readonly string[] = WORDS;
+
+export function tokenText(i: number, words: readonly string[] = WORDS): string {
+  return words[i % words.length];
 }
 
-export function generatedText(n: number): string {
+export function generatedText(n: number, words: readonly string[] = WORDS): string {
   let s = '';
-  for (let i = 0; i < n; i++) s += WORDS[i % WORDS.length];
+  for (let i = 0; i < n; i++) s += words[i % words.length];
   return s;
 }
 
@@ -57,24 +59,38 @@ export class SseChunks {
     readonly model: string,
     readonly created: number,
     readonly includeUsage: boolean,
+    /** `stream_options.continuous_usage_stats`: usage (tokens so far) on every chunk, as vLLM does. */
+    readonly continuousUsage = false,
+    readonly promptTokens = 0,
+    /** The text of output token i (default: the filler words). */
+    private readonly words: readonly string[] = WORDS,
   ) {
     const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     this.head = `data: {"id":${JSON.stringify(id)},"object":"${object}","created":${created},"model":${JSON.stringify(model)},"choices":[`;
     this.mid = kind === 'chat' ? '{"index":0,"delta":{"content":' : '{"index":0,"text":';
     this.usageTail = includeUsage ? ',"usage":null}\n\n' : '}\n\n';
     this.tail = kind === 'chat' ? '}' : '';
+    this.wordsJson = words === WORDS ? WORDS_JSON : words.map((w) => JSON.stringify(w));
+  }
+
+  private readonly wordsJson: readonly string[];
+
+  /** The end of a chunk: `"usage":null`, or the usage so far with continuous usage stats. */
+  private end(completion: number): string {
+    if (!this.continuousUsage || !this.includeUsage) return this.usageTail;
+    return `,"usage":{"prompt_tokens":${this.promptTokens},"completion_tokens":${completion},"total_tokens":${this.promptTokens + completion}}}\n\n`;
   }
 
   /** The chat role chunk (chat only). */
   role(): string {
-    return `${this.head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]${this.usageTail}`;
+    return `${this.head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]${this.end(0)}`;
   }
 
   /** The chunk of output token i (0-based); `finish` on the last one. */
   token(i: number, finish: FinishReason | null): string {
     const fr = finish === null ? 'null' : `"${finish}"`;
     const stop = this.kind === 'chat' ? '' : ',"stop_reason":null';
-    return `${this.head}${this.mid}${WORDS_JSON[i % WORDS_JSON.length]}${this.tail},"logprobs":null,"finish_reason":${fr}${stop}}]${this.usageTail}`;
+    return `${this.head}${this.mid}${this.wordsJson[i % this.wordsJson.length]}${this.tail},"logprobs":null,"finish_reason":${fr}${stop}}]${this.end(i + 1)}`;
   }
 
   /** The final usage chunk (only with include_usage). */
@@ -97,8 +113,9 @@ export function fullResponse(
   completion: number,
   finish: FinishReason,
   usage: Usage,
+  words: readonly string[] = WORDS,
 ): unknown {
-  const text = generatedText(completion);
+  const text = generatedText(completion, words);
   if (kind === 'chat') {
     return {
       id,
@@ -140,7 +157,23 @@ export function modelList(name: string, created: number, maxModelLen: number): u
         root: name,
         parent: null,
         max_model_len: maxModelLen,
-        permission: [],
+        // vLLM's ModelPermission object (vllm/entrypoints/openai/protocol.py).
+        permission: [
+          {
+            id: `modelperm-${randomBytes(16).toString('hex')}`,
+            object: 'model_permission',
+            created,
+            allow_create_engine: false,
+            allow_sampling: true,
+            allow_logprobs: true,
+            allow_search_indices: false,
+            allow_view: true,
+            allow_fine_tuning: false,
+            organization: '*',
+            group: null,
+            is_blocking: false,
+          },
+        ],
       },
     ],
   };
