@@ -45,7 +45,8 @@ export class FakeCore implements SteppableCore {
       this.stats[r.rank].kvBlocksUsed += Math.ceil(r.promptTokens / 16);
       this.stats[r.rank].promptTokens += r.promptTokens;
       this.ev.onRoute?.(id, r.rank, r.arrivalUs);
-      this.ev.onAdmit?.(id, r.rank, now);
+      this.ev.onQueued?.(id, r.rank, now);
+      this.ev.onScheduled?.(id, r.rank, now);
     }
     return this.reqs.some((r) => r.state === 'run') ? this.stepUs : 0;
   }

@@ -10,7 +10,6 @@ export type CoreOutcome = Outcome;
 
 export interface CoreEvents {
   onRoute?(id: number, rank: number, tUs: number): void;
-  onAdmit?(id: number, rank: number, tUs: number): void;
   onToken?(id: number, emitted: number, tUs: number): void;
   onFinish?(id: number, outcome: CoreOutcome, tUs: number): void;
   onPreempt?(id: number, rank: number, tUs: number): void;
@@ -32,8 +31,6 @@ export interface SteppableCore {
   /** Independent mode: route arrivals and apply timeouts due at nowUs (idempotent at one time). */
   process?(nowUs: number): void;
   rankStats(g: number): RankStats;
-  /** When request id was first scheduled (engine µs, < 0 if not yet), for the queue-time histogram. */
-  admitTimeUs?(id: number): number;
 }
 
 export type { Sync } from '../../config/schema.ts';

@@ -21,7 +21,6 @@ import { PreciseTimer, type TimerHandle } from './preciseTimer.ts';
 /** Per-request callbacks (the HTTP handler of that request). */
 export interface RequestSink {
   onRoute?(rank: number, tUs: number): void;
-  onAdmit?(rank: number, tUs: number): void;
   onToken(emitted: number, tUs: number): void;
   onFinish(outcome: CoreOutcome, tUs: number): void;
 }
@@ -73,8 +72,6 @@ export interface EngineDriver {
   /** Emission lag in wall ms: from a step's modelled end to the last of its token events handed to HTTP. */
   emissionLags(): Float64Array;
   rankStats(g: number): RankStats;
-  /** When request id was first scheduled (engine µs, < 0 or undefined if not yet). */
-  admitTimeUs(id: number): number | undefined;
 }
 
 /** Step timing error (actual − modelled end, wall ms) of the last steps, in a ring. */
@@ -139,10 +136,6 @@ export class RealTimeDriver implements EngineDriver {
         obs.onRoute?.(id, rank, t);
         sinks[id]?.onRoute?.(rank, t);
       },
-      onAdmit: (id, rank, t) => {
-        obs.onAdmit?.(id, rank, t);
-        sinks[id]?.onAdmit?.(rank, t);
-      },
       onToken: (id, emitted, t) => {
         obs.onToken?.(id, emitted, t);
         sinks[id]?.onToken(emitted, t);
@@ -175,10 +168,6 @@ export class RealTimeDriver implements EngineDriver {
 
   rankStats(g: number): RankStats {
     return this.core.rankStats(g);
-  }
-
-  admitTimeUs(id: number): number | undefined {
-    return this.core.admitTimeUs?.(id);
   }
 
   /** The engine clock now, from the wall clock (integer µs). */

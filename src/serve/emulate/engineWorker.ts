@@ -50,13 +50,8 @@ function start(init: WorkerInit): void {
     wall0,
     observers: {
       onRoute: (id, rank, t) => push(EV.ROUTE, id, rank, t),
-      onAdmit: (id, rank, t) => push(EV.ADMIT, id, rank, t),
       onToken: (id, emitted, t) => push(EV.TOKEN, id, emitted, t),
-      onFinish: (id, outcome, t) => {
-        const a = driver.admitTimeUs(id);
-        if (a !== undefined && a >= 0) push(EV.SCHEDULED, id, a, t);
-        push(EV.FINISH, id, OUTCOMES.indexOf(outcome), t);
-      },
+      onFinish: (id, outcome, t) => push(EV.FINISH, id, OUTCOMES.indexOf(outcome), t),
       onPreempt: (id, rank, t) => push(EV.PREEMPT, id, rank, t),
       onQueued: (id, rank, t) => push(EV.QUEUED, id, rank, t),
       onScheduled: (id, rank, t) => push(EV.SCHEDULED_AT, id, rank, t),

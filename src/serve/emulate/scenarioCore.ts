@@ -13,8 +13,5 @@ export function scenarioCoreFactory(sc: Scenario): CoreFactory {
   const model = resolveStepModel(sc.model);
   // Routers that project loads read the output-length survival of the workload (as in `run`).
   const survival = getWorkload(sc.workload).outputSurvival;
-  return (events) => {
-    const core = new EngineCore(sc, model, events, { capacityHint: 4096, outputSurvival: survival });
-    return Object.assign(core, { admitTimeUs: (id: number) => core.st.admitUs[id] });
-  };
+  return (events) => new EngineCore(sc, model, events, { capacityHint: 4096, outputSurvival: survival });
 }

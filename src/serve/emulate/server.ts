@@ -97,7 +97,6 @@ export class Emulator {
   private closing = false;
   // Per-request times for the latency histograms (engine µs), by id.
   private readonly rankOf: number[] = [];
-  private readonly admitUs: number[] = [];
   private readonly lastTokenUs: number[] = [];
   private readonly firstTokenUs: number[] = [];
   // The engine core's queued_us and scheduled_us (vLLM queued_ts / scheduled_ts), for
@@ -110,10 +109,6 @@ export class Emulator {
         onRoute: (id, rank, t) => {
           this.rankOf[id] = rank;
           cfg.observers?.onRoute?.(id, rank, t);
-        },
-        onAdmit: (id, rank, t) => {
-          cfg.observers?.onAdmit?.(id, rank, t);
-          if (this.admitUs[id] === undefined) this.admitUs[id] = t; // not a re-admission after preemption
         },
         onToken: (id, emitted, t) => {
           const g = this.rankOf[id];
@@ -395,9 +390,8 @@ export class Emulator {
       const g = this.rankOf[reqId];
       const arrival = this.driver.arrivalUs[reqId];
       // vLLM's definitions (docs/model.md §8): queue = scheduled - queued, prefill = first token -
-      // scheduled, inference = end - scheduled. A core without the engine timestamps falls back
-      // to arrival and first admission.
-      const admit = this.scheduledUs[reqId] ?? this.admitUs[reqId] ?? this.driver.admitTimeUs(reqId);
+      // scheduled, inference = end - scheduled; a request never scheduled has none of them.
+      const admit = this.scheduledUs[reqId];
       const queued = this.queuedUs[reqId] ?? arrival;
       const first = this.firstTokenUs[reqId];
       const admitted = admit !== undefined && admit >= 0;

@@ -39,8 +39,6 @@ export class WorkerDriver implements EngineDriver {
   private readonly stats: Float64Array;
   private readonly sinks: (RequestSink | undefined)[] = [];
   private readonly pending: Omit<CoreRequest, 'arrivalUs'>[] = [];
-  /** First scheduling time of finished requests (engine µs), by id. */
-  private readonly scheduledUs: number[] = [];
   private readonly observers: CoreEvents;
   private nextId = 0;
   private stopped = false;
@@ -168,10 +166,6 @@ export class WorkerDriver implements EngineDriver {
     };
   }
 
-  admitTimeUs(id: number): number | undefined {
-    return this.scheduledUs[id];
-  }
-
   private send(m: ToWorker): void {
     this.worker.postMessage(m);
   }
@@ -201,10 +195,6 @@ export class WorkerDriver implements EngineDriver {
           obs.onRoute?.(id, x, t);
           sinks[id]?.onRoute?.(x, t);
           break;
-        case EV.ADMIT:
-          obs.onAdmit?.(id, x, t);
-          sinks[id]?.onAdmit?.(x, t);
-          break;
         case EV.FINISH: {
           const outcome = OUTCOMES[x];
           obs.onFinish?.(id, outcome, t);
@@ -223,9 +213,6 @@ export class WorkerDriver implements EngineDriver {
           this.arrivals?.push({ id, arrivalUs: x, promptTokens: q.promptTokens, outputTokens: q.outputTokens, rank: q.rank });
           break;
         }
-        case EV.SCHEDULED:
-          this.scheduledUs[id] = x;
-          break;
         case EV.QUEUED:
           obs.onQueued?.(id, x, t);
           break;

@@ -29,13 +29,12 @@ export type FromWorker =
   | { type: 'failed'; message: string; stack?: string };
 
 /**
- * Record kinds; x is the rank (ROUTE, ADMIT, PREEMPT), tokens emitted (TOKEN), outcome code
- * (FINISH), the arrival time the core took (ARRIVE), the step's end time (STEP: a step ending then
- * has handed on all its events) or the first scheduling time (SCHEDULED, sent just before FINISH);
- * QUEUED and SCHEDULED_AT carry the rank and the core's queued_us / scheduled_us events as they
- * happen (docs/model.md §8).
+ * Record kinds; x is the rank (ROUTE, PREEMPT), tokens emitted (TOKEN), outcome code (FINISH),
+ * the arrival time the core took (ARRIVE) or the step's end time (STEP: a step ending then has
+ * handed on all its events); QUEUED and SCHEDULED_AT carry the rank and the core's queued_us /
+ * scheduled_us events as they happen (docs/model.md §8; scheduled_us is the first admission).
  */
-export const EV = { ROUTE: 0, ADMIT: 1, TOKEN: 2, FINISH: 3, PREEMPT: 4, ARRIVE: 5, STEP: 6, SCHEDULED: 7, QUEUED: 8, SCHEDULED_AT: 9 } as const;
+export const EV = { ROUTE: 0, TOKEN: 2, FINISH: 3, PREEMPT: 4, ARRIVE: 5, STEP: 6, QUEUED: 8, SCHEDULED_AT: 9 } as const;
 export const RECORD = 4;
 
 export const OUTCOMES: readonly CoreOutcome[] = ['completed', 'rejected', 'timeout', 'aborted'];
