@@ -7,11 +7,10 @@ import { linkSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.ts';
 import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { writeSyntheticProfile } from '../calibrate/syntheticProfile.ts';
 import { startFakeServer } from '../loadgen/fakeServer.ts';
-import { MAIN, TSX, cli } from './cli.ts';
+import { MAIN, TSX, cli, cliIn } from './cli.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'br-hostile-'));
 const TRACE = 'arrived_at,prompt_tokens,completion_tokens\n0,10,5\n0.1,12,6\n0.2,9,4\n';
@@ -20,22 +19,6 @@ function expectOneLine(r: { code: number; stderr: string }, pattern: RegExp): vo
   expect(r.code, r.stderr).toBe(2);
   expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
   expect(r.stderr).toMatch(pattern);
-}
-
-/** The CLI in this process (for tests that need an in-process server). */
-async function inProcess(args: string[]) {
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  let stdout = '';
-  let stderr = '';
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['node', 'balanceroute', ...args]), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
 }
 
 /** Start a long-running command; resolves its stdout line matching `ready`. */
@@ -165,20 +148,20 @@ describe('failure 7: compare refuses a prediction of another run', () => {
         ['b', '16', '2'],
         ['c', '12', '3'],
       ] as const) {
-        const r = await inProcess(['loadgen', '--url', fake.url, '--rate', '200', '--requests', n, '--seed', seed, '--max-output', '8', '-o', join(dir, `${name}.arrow`), '-q']);
+        const r = await cliIn(['loadgen', '--url', fake.url, '--rate', '200', '--requests', n, '--seed', seed, '--max-output', '8', '-o', join(dir, `${name}.arrow`), '-q']);
         expect(r.code, r.stderr).toBe(0);
       }
     } finally {
       await fake.close();
     }
     for (const name of ['a', 'b', 'c']) {
-      const p = await inProcess(['predict', join(dir, `${name}.arrow`), '-o', join(dir, `${name}.pred.arrow`), '-q']);
+      const p = await cliIn(['predict', join(dir, `${name}.arrow`), '--dp', '2', '--model', 'qwen3-30b-a3b-h100', '-o', join(dir, `${name}.pred.arrow`), '-q']);
       expect(p.code, p.stderr).toBe(0);
     }
-    expect((await inProcess(['compare', join(dir, 'a.arrow'), join(dir, 'a.pred.arrow'), '--json'])).code).toBe(0);
-    const other = await inProcess(['compare', join(dir, 'a.arrow'), join(dir, 'b.pred.arrow'), '--json']);
+    expect((await cliIn(['compare', join(dir, 'a.arrow'), join(dir, 'a.pred.arrow'), '--json'])).code).toBe(0);
+    const other = await cliIn(['compare', join(dir, 'a.arrow'), join(dir, 'b.pred.arrow'), '--json']);
     expectOneLine(other, /predicted: .*(16 requests|another run).*12/);
-    const lengths = await inProcess(['compare', join(dir, 'a.arrow'), join(dir, 'c.pred.arrow'), '--json']);
+    const lengths = await cliIn(['compare', join(dir, 'a.arrow'), join(dir, 'c.pred.arrow'), '--json']);
     expectOneLine(lengths, /predicted: .*(another run|length)/);
     expect(existsSync(join(dir, 'a.compare.html'))).toBe(true);
   }, 60_000);
@@ -191,7 +174,7 @@ describe('failure 8: one bad output does not lose the measurement', () => {
     const fake = await startFakeServer({ ttftMs: 2, itlMs: 1 });
     let r;
     try {
-      r = await inProcess(['loadgen', '--url', fake.url, '--rate', '200', '--requests', '10', '--max-output', '4', '-o', join(dir, 'full.arrow'), '--save-json', join(dir, 'r.json')]);
+      r = await cliIn(['loadgen', '--url', fake.url, '--rate', '200', '--requests', '10', '--max-output', '4', '-o', join(dir, 'full.arrow'), '--save-json', join(dir, 'r.json')]);
     } finally {
       await fake.close();
     }
