@@ -392,9 +392,10 @@ export class EngineCore {
    */
   fastForward(now: number): number {
     if (!this.decodeOnly || this.gqTail !== this.gqHead) return -1;
-    // (Held requests make every boundary a decision point: no fast-forward then. Nor do hidden
-    // requests or held frees of async scheduling: they are released at the next boundary.)
-    if (this.asyncScheduling && this.anyLagging()) return -1;
+    // (Held requests make every boundary a decision point: no fast-forward then. Nor do requests
+    // hidden by async scheduling, or held frees on a rank with waiting requests: at the next
+    // boundary they may admit.)
+    if (this.asyncScheduling && this.lagBlocksStretch()) return -1;
     const k = this.eventFreeSteps();
     if (k < 2) return -1;
     return this.runDecodeStretch(k, now);
@@ -652,6 +653,13 @@ export class EngineCore {
     if (this.ev.onQueued) this.ev.onQueued(r, g, now);
   }
 
+  /** A rank has hidden requests, or held frees and waiting requests (no decode fast-forward). */
+  private lagBlocksStretch(): boolean {
+    const st = this.st;
+    for (let g = 0; g < this.G; g++) if (st.nWaiting[g] > 0 && st.lagging(g)) return true;
+    return false;
+  }
+
   /** Some rank holds frees or has requests hidden from its current pass (async scheduling). */
   private anyLagging(): boolean {
     for (let g = 0; g < this.G; g++) if (this.st.lagging(g)) return true;
@@ -857,6 +865,10 @@ export class EngineCore {
     }
     this.fastForwardedSteps += j;
     this.applyDecodeSteps(j);
+    // Async scheduling: frees held at the stretch's start were recorded before its first pass
+    // and are released by the pass at the end of its first step. After two steps or more that
+    // pass has happened; after one it is the next pass, which releases them itself.
+    if (this.asyncScheduling && j >= 2) for (let g = 0; g < G; g++) if (st.pendSlots[g] > 0) st.releasePending(g);
     this.lastStartUs = t - lastStepUs;
     this.lastEndUs = t;
     return t;

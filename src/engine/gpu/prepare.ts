@@ -7,7 +7,7 @@ import { InputError } from '../../errors.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { resolveAsyncScheduling } from '../core/engineCore.ts';
 import { dpSyncPs, rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
-import type { StepCurve, StepModel } from '../../model/types.ts';
+import { STEP_COEFFICIENTS, type StepCoefficient, type StepCurve, type StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num } from '../../routers/common.ts';
 import { fastPhiWeights } from '../../routers/fastPhi.ts';
 import { GL_WEIGHTS } from '../../routers/gaussian.ts';
@@ -58,6 +58,19 @@ export function routerIdName(id: number): string {
 const TWO32 = 2 ** 32;
 
 /**
+ * The step-time coefficients packChunk uploads and the kernels evaluate. A coefficient added to
+ * the model (STEP_COEFFICIENTS) but not ported sends configurations that use it to the CPU engine
+ * with a note, rather than letting the GPU drop the term (test/gpu/packing.test.ts keeps the two
+ * lists equal).
+ */
+export const GPU_STEP_COEFFICIENTS: ReadonlySet<StepCoefficient> = new Set<StepCoefficient>([
+  'base', 'baseExperts', 'perDecodeSeq', 'perPrefillToken', 'perKvTokenRead', 'perAttnKiloPair',
+  'a2aBase', 'a2aPerMaxRankToken', 'a2aPerToken', 'perPrefillKvToken', 'perMixedDecodeKvToken',
+  'perMixedDecodeSeq', 'perDecodeSkewToken', 'perMeanKvToken',
+  'hostPerStep', 'hostPerRequest', 'dpSyncIntraNode', 'dpSyncInterNode',
+]);
+
+/**
  * Resolve a scenario for the GPU, or say why it runs on the CPU engine instead. Throws the same
  * InputErrors as the CPU engine for configurations neither engine can simulate.
  */
@@ -72,6 +85,8 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   }
   // As the CPU engine: the model's terms for this DP size (calibrated models), its errors.
   const model = stepModelForDp(resolveStepModel(sc.model), sc.dp);
+  const unported = STEP_COEFFICIENTS.find((k) => !GPU_STEP_COEFFICIENTS.has(k) && (model[k] ?? 0) !== 0);
+  if (unported) return { pos, sc, reason: `the step-time term ${unported} has no WGSL port yet` };
   const wl = getWorkload(sc.workload);
   const def = getRouter(sc.router);
   const routerId = routerIdOf(sc.router, sc.routerParams);
