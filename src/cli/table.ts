@@ -1,8 +1,11 @@
 import type { RunResult } from '../engine/types.ts';
 
-/** A compact fixed-width table of result rows for the terminal. */
+/**
+ * A compact fixed-width table of result rows for the terminal. TTFT and E2E are client-anchored
+ * (from arrival); "eng" is the engine anchor (from the boundary that queued the request).
+ */
 export function formatTable(results: readonly RunResult[]): string {
-  const header = ['#', 'router', 'dp', 'rate', 'seed', 'done', 'fail', 'tok/s', 'TTFT p95', 'TPOT mean', 'E2E p95', 'imbal', 'idle%'];
+  const header = ['#', 'router', 'dp', 'rate', 'seed', 'done', 'fail', 'tok/s', 'TTFT p95', 'TTFT eng p95', 'TPOT mean', 'E2E p95', 'imbal', 'idle%'];
   const rows = results.map((r) => {
     const m = r.metrics;
     const s = r.scenario;
@@ -16,6 +19,7 @@ export function formatTable(results: readonly RunResult[]): string {
       String(m.failed),
       m.throughput_tok_s.toFixed(1),
       fmtMs(m.ttft_p95_ms),
+      fmtMs(m.ttft_engine_p95_ms),
       fmtMs(m.tpot_mean_ms),
       fmtMs(m.e2e_p95_ms),
       m.imbalance.toFixed(3),
@@ -24,7 +28,7 @@ export function formatTable(results: readonly RunResult[]): string {
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
+  return [line(header), ...rows.map(line), '(TTFT, E2E: client anchor, from arrival; TTFT eng: engine anchor, from the step boundary that queued the request)'].join('\n');
 }
 
 function fmtMs(v: number): string {

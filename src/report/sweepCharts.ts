@@ -29,7 +29,7 @@ export interface MetricDef {
 
 export const METRIC_DEFS: Record<PlotMetric, MetricDef> = {
   throughput_tok_s: { key: 'throughput_tok_s', title: 'Throughput', axisTitle: 'tokens/s', format: ',.0f', describe: 'Output tokens per second of completed requests (throughput_tok_s)' },
-  ttft_p95_ms: { key: 'ttft_p95_ms', title: 'TTFT p95', axisTitle: 'TTFT p95 (ms)', format: ',.0f', logAbove: 30, describe: '95th percentile of time to first token (ttft_p95_ms)' },
+  ttft_p95_ms: { key: 'ttft_p95_ms', title: 'TTFT p95', axisTitle: 'TTFT p95 (ms)', format: ',.0f', logAbove: 30, describe: '95th percentile of time to first token, client anchor: from arrival (ttft_p95_ms; ttft_engine_p95_ms in the file starts when the engine queued the request)' },
   tpot_mean_ms: { key: 'tpot_mean_ms', title: 'TPOT (mean)', axisTitle: 'TPOT (ms)', format: ',.3~g', describe: 'Mean time per output token after the first (tpot_mean_ms)' },
   failed_pct: { key: 'failed_pct', title: 'Failed requests', axisTitle: 'failed (%)', format: ',.3~g', describe: 'Failed requests, rejected or timed out, in % of requests (100 · failed / requests)' },
   imbalance: { key: 'imbalance', title: 'DP imbalance', axisTitle: 'imbalance', format: '.2f', describe: 'DP imbalance (imbalance)' },

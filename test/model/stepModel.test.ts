@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkCurve, curveMaxPs, curvePs, curveThrough } from '../../src/model/stepCurve.ts';
-import { allToAllUs, rankBasePs, rankStepPs, stepModelForDp, worstCaseStepPs } from '../../src/model/stepTime.ts';
+import { allToAllUs, dpSyncPs, hostStepUs, psToUs, rankBasePs, rankStepPs, stepModelForDp, worstCaseStepPs } from '../../src/model/stepTime.ts';
 import { modelFromSpec, resolveStepModel } from '../../src/model/presets.ts';
 import type { PresetSpec } from '../../src/calibrate/presetSpec.ts';
 import { InputError } from '../../src/errors.ts';
@@ -110,5 +110,48 @@ describe('per-DP terms (calibrated models)', () => {
     expect(() => modelFromSpec(spec({ byDp: { '2': { coefficients: { a2aBase: -1 } } } }))).toThrow(/model\.byDp\.2\.coefficients\.a2aBase/);
     expect(() => modelFromSpec(spec({ coefficients: { ...spec().coefficients, perMixedDecodeSeq: 1.5 } }))).toThrow(/coefficients\.perMixedDecodeSeq/);
     expect(() => modelFromSpec(spec({ coefficients: { ...spec().coefficients, base: undefined } }))).toThrow(/coefficients\.base/);
+  });
+});
+
+describe('host terms (docs/model.md §5)', () => {
+  it('the default preset: moving 0.5 ms from base to hostPerStep leaves every busy step as long as before', () => {
+    const now = resolveStepModel('qwen3-30b-a3b-h100');
+    expect(now.base).toBe(1_300_000_000);
+    expect(now.hostPerStep).toBe(500_000_000);
+    const before = { ...now, base: 1_800_000_000, hostPerStep: 0 };
+    for (const G of [1, 2, 8, 64]) {
+      for (const w of [
+        { decodeSeqs: 1, prefillTokens: 0, kvTokensRead: 700, prefillAttnPairs: 0 },
+        { decodeSeqs: 200, prefillTokens: 0, kvTokensRead: 333_333, prefillAttnPairs: 0 },
+        { decodeSeqs: 17, prefillTokens: 2048, kvTokensRead: 51_234, prefillAttnPairs: 2048 * 3000 + (2048 * 2049) / 2 },
+      ]) {
+        const tokens = w.decodeSeqs + w.prefillTokens;
+        const rMax = w.decodeSeqs + (w.prefillTokens > 0 ? 1 : 0);
+        const old = psToUs(rankStepPs(before, rankBasePs(before, G), w)) + allToAllUs(before, tokens, tokens * G, w.kvTokensRead * G, G) + hostStepUs(before, rMax, dpSyncPs(before, G, 8));
+        const neu = psToUs(rankStepPs(now, rankBasePs(now, G), w)) + allToAllUs(now, tokens, tokens * G, w.kvTokensRead * G, G) + hostStepUs(now, rMax, dpSyncPs(now, G, 8));
+        expect(neu, `G=${G}`).toBe(old);
+      }
+    }
+  });
+
+  it('dp_sync: 0 for one rank, intra-node up to ranks_per_node, inter-node beyond', () => {
+    const m = modelFromSpec(spec({ coefficients: { ...spec().coefficients, dpSyncIntraNode: 7_000_000, dpSyncInterNode: 90_000_000, hostPerStep: 1_000_000, hostPerRequest: 2_500_000 } }));
+    expect([dpSyncPs(m, 1, 8), dpSyncPs(m, 2, 8), dpSyncPs(m, 8, 8), dpSyncPs(m, 9, 8), dpSyncPs(m, 2, 1)]).toEqual([0, 7_000_000, 7_000_000, 90_000_000, 90_000_000]);
+    // floor((1 µs + 2.5 µs * 3 + 7 µs) / 1e6 ps) = 15 µs
+    expect(hostStepUs(m, 3, dpSyncPs(m, 4, 8))).toBe(15);
+    expect(hostStepUs(m, 0, 0)).toBe(1);
+  });
+
+  it('model files: host terms are optional integer picoseconds, asyncScheduling a boolean (absent = true), frontend µs', () => {
+    const m = modelFromSpec(spec());
+    expect([m.hostPerStep, m.hostPerRequest, m.dpSyncIntraNode, m.dpSyncInterNode, m.asyncScheduling, m.frontend]).toEqual([0, 0, 0, 0, true, undefined]);
+    expect(resolveStepModel('seed-kv-linear').asyncScheduling).toBe(false);
+    const f = modelFromSpec({ ...spec(), asyncScheduling: false, frontend: { ingressUs: 100, perTokenUs: 2.5 } });
+    expect(f.asyncScheduling).toBe(false);
+    expect(f.frontend).toEqual({ ingressUs: 100, egressUs: 0, perTokenUs: 2.5 });
+    expect(() => modelFromSpec(spec({ coefficients: { ...spec().coefficients, hostPerRequest: 1.5 } }))).toThrow(/model\.coefficients\.hostPerRequest/);
+    expect(() => modelFromSpec({ ...spec(), asyncScheduling: 'yes' } as unknown as PresetSpec)).toThrow(/model\.asyncScheduling.*true or false/);
+    expect(() => modelFromSpec({ ...spec(), frontend: { ingressUs: -1 } })).toThrow(/model\.frontend\.ingressUs/);
+    expect(() => modelFromSpec({ ...spec(), frontend: { ingresUs: 1 } } as unknown as PresetSpec)).toThrow(/model\.frontend.*unknown key/);
   });
 });
