@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readMeasuredRun } from '../../src/calibrate/measuredRun.ts';
 import { vllmBenchSchedule } from '../../src/loadgen/arrivals.ts';
 import { InputError } from '../../src/errors.ts';
+import { scenarioForRun } from '../../src/calibrate/fromRun.ts';
 
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const close = (a: ArrayLike<number>, b: number[], eps = 1e-3) => {
@@ -31,6 +32,16 @@ describe('engine-side per-request log', () => {
     close(r.queueUs!, [200, 200, -1]);
     close(r.prefillUs!, [20_000, 20_000, -1]);
     expect(r).toMatchObject({ dp: 2, modelName: 'org/Example-8B', maxNumSeqs: 128, maxBatchedTokens: 2048, maxModelLen: 32768, kvBlocks: 2588, blockSize: 16, asyncScheduling: true });
+  });
+
+  it("gives the replay the run's deployment: DP, limits, KV capacity, async scheduling", () => {
+    const r = readMeasuredRun(join(FIX, 'engine-log', 'requests.jsonl'));
+    const sc = scenarioForRun(r, { model: 'qwen3-30b-a3b-h100' });
+    expect(sc).toMatchObject({ dp: 2, maxNumSeqs: 128, maxBatchedTokens: 2048, kvCapacity: 2588 * 16, blockSize: 16, maxModelLen: 32768, asyncScheduling: 'on' });
+    // Overrides win; a DP size that contradicts the record, or no model at all, is refused.
+    expect(scenarioForRun(r, { model: 'qwen3-30b-a3b-h100', maxNumSeqs: 64, asyncScheduling: 'off' })).toMatchObject({ maxNumSeqs: 64, asyncScheduling: 'off' });
+    expect(() => scenarioForRun(r, { model: 'qwen3-30b-a3b-h100', dp: 4 })).toThrow(/^dp: .*records DP 2/);
+    expect(() => scenarioForRun(r)).toThrow(/^model: .*does not record a step model \(it served org\/Example-8B\); pass --model/);
   });
 
   it('takes the folder too, and says when meta.json is missing', () => {
