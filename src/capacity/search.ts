@@ -116,6 +116,8 @@ export function withRate(sc: Scenario, rate: number, index: number, window: Capa
   return { ...sc, index, timeseries: false, workload: { ...sc.workload, rate, requests } };
 }
 
+// Long on purpose: the search's rounds (bracket, refine, verdict) over every configuration at once
+// share one batch of engine calls per round.
 /** Search the capacity of every configuration (their `workload.rate` is only a starting point). */
 export async function searchCapacity(
   configs: readonly Scenario[],

@@ -117,6 +117,8 @@ async function initialTest(url: URL, headers: Record<string, string>, body: stri
   }
 }
 
+// Long on purpose: one command read top to bottom (flags -> plan -> server info -> run -> each
+// output written on its own -> summary), each step a few lines with its own error handling.
 export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
   if (f.endpoint !== 'completions' && f.endpoint !== 'chat') throw new InputError('endpoint', f.endpoint, 'must be completions or chat');
   const endpoint = f.endpoint as Endpoint;

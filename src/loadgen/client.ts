@@ -67,6 +67,8 @@ export function errorMessage(text: string): string {
   return oneLine(text) || '(empty body)';
 }
 
+// Long on purpose: one request as vllm bench measures it (send, first byte, each SSE chunk,
+// usage, timeout, errors), its timestamps local to one function.
 export async function sendRequest(o: SendOptions): Promise<RequestOutcome> {
   const out: RequestOutcome = {
     ok: false, startMs: 0, ttftMs: NaN, itlMs: [], latencyMs: NaN, outputTokens: null, promptTokens: null, rank: null, status: 0, failure: null, error: '', text: '',

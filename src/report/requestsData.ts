@@ -127,6 +127,7 @@ export interface GanttOptions {
  * but no narrower than 2% of the run; if that still holds too many, only the first ranks are
  * drawn (and, should rank 0 alone hold too many, its first `maxBars` requests by arrival).
  */
+// Long on purpose: the window and rank selection below and the bar building share their bounds.
 export function ganttData(log: RequestLog, config: number, opts: GanttOptions = {}): GanttData {
   const rows = log.rows.get(config);
   if (!rows) throw new InputError('config', config, `not in the request log ${log.path}`);

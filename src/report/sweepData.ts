@@ -142,6 +142,7 @@ function followedAxes(values: readonly unknown[], axes: Record<string, readonly 
 }
 
 /** Read and label the rows of a result file (already read with readArrowFile). */
+// Long on purpose: one pass over the columns that builds every labelled array the report reads.
 export function sweepData(file: ArrowFileData): SweepData {
   checkResultColumns(file);
   const n = file.numRows;

@@ -82,6 +82,8 @@ export function preemptLast(st: CoreState, g: number, now: number): number {
  * it holds (`blocks * BS >= computed` always holds, so `need <= 0` otherwise). All sums are of
  * integers below 2^53, so the order of addition does not change them.
  */
+// One function on purpose: the per-step hot path of both drivers. The running and waiting
+// passes repeat the same accounting inline so that every accumulator stays a local.
 export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan, fx?: StepEffects): number {
   const { prompt, generated, computed, blocks, sched, run, freeBlocks, nRun, BS } = st;
   const output = st.output;

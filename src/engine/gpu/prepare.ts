@@ -206,6 +206,8 @@ function orderByRouter(configs: GpuConfig[]): GpuConfig[] {
   return [...configs].sort((a, b) => specialKey(a).localeCompare(specialKey(b)) || a.pos - b.pos);
 }
 
+// Long on purpose: one linear pass that writes every parameter word of every configuration, in
+// the order of shaders/layout.wgsl, so the two can be read side by side.
 /** Pack the parameter columns ([P_*][config]) and the shared request streams of a chunk. */
 export function packChunk(plan: ChunkPlan): PackedChunk {
   const { dims } = plan;

@@ -58,6 +58,7 @@ export class EndpointMetrics {
   private readonly series = new Map<number, EngineSeries>();
   private readonly success: Counter<'model_name' | 'engine' | 'finished_reason'>;
 
+  // Long on purpose: declares every vLLM family the endpoint serves, in vLLM's order.
   constructor(
     readonly modelName: string,
     readonly engines: readonly number[],

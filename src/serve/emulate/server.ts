@@ -323,6 +323,8 @@ export class Emulator {
     );
   }
 
+  // Long on purpose: one request's lifecycle (submit, stream, finish, abort) as closures over
+  // its own state, the way the engine's events reach it.
   private startRequest(port: Port, kind: Endpoint, req: IncomingMessage, res: ServerResponse, buf: Buffer, arrivedUs: number): void {
     const cfg = this.cfg;
     let body: unknown;
