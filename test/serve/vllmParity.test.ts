@@ -145,6 +145,9 @@ describe('the emulator as vLLM', () => {
       'vllm:e2e_request_latency_seconds': 'histogram',
       'vllm:request_inference_time_seconds': 'histogram',
       'vllm:request_decode_time_seconds': 'histogram',
+      'vllm:request_queue_time_seconds': 'histogram',
+      'vllm:request_prefill_time_seconds': 'histogram',
+      'vllm:iteration_tokens_total': 'histogram',
     };
     for (const [name, type] of Object.entries(want)) {
       // prom-client names a counter without `_total` in TYPE (as prometheus_client does) and its samples with it.
@@ -169,5 +172,10 @@ describe('the emulator as vLLM', () => {
     expect(sum('vllm:request_prompt_tokens')).toBe(3);
     expect(sum('vllm:request_params_max_tokens')).toBe(6);
     expect(count('vllm:request_decode_time_seconds')).toBe(1);
+    // Tokens per engine step: one request alone, so six steps with tokens; the first counts the
+    // 3 prompt tokens and its first output token, the others one token each.
+    expect(les('vllm:iteration_tokens_total')).toEqual(['1', '8', '16', '32', '64', '128', '256', '512', '1024', '2048', '4096', '8192', '16384', '+Inf']);
+    expect(count('vllm:iteration_tokens_total')).toBe(6);
+    expect(sum('vllm:iteration_tokens_total')).toBe(3 + 6);
   });
 });

@@ -17,6 +17,8 @@ export interface CoreEvents {
   onQueued?(id: number, rank: number, tUs: number): void;
   /** The request was first scheduled; tUs = scheduled_us (vLLM scheduled_ts; docs/model.md §8). */
   onScheduled?(id: number, rank: number, tUs: number): void;
+  /** A step ended and all its events were handed on (drivers only; the core never fires it). */
+  onStepEnd?(tUs: number): void;
 }
 
 export interface SteppableCore {

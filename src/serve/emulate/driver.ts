@@ -314,6 +314,7 @@ export class RealTimeDriver implements EngineDriver {
         this.boundaryUs = end;
         if (!this.stopped) this.beginBarrier(end);
         this.onStepEvents(deadline, end);
+        this.observers.onStepEnd?.(end);
       });
       return;
     }
@@ -395,6 +396,7 @@ export class RealTimeDriver implements EngineDriver {
       this.recordError(deadline);
       if (!this.stopped) this.catchUp(e);
       this.onStepEvents(deadline, e);
+      this.observers.onStepEnd?.(e);
     });
   }
 }

@@ -12,6 +12,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CoreOutcome, RankStats } from './coreApi.ts';
 
 export const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0];
+/** vllm:iteration_tokens_total's buckets (vLLM v1 metrics loggers). */
+export const ITERATION_TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 export const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0];
 export const REQUEST_LATENCY_BUCKETS = [0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
 
@@ -50,6 +52,7 @@ interface EngineSeries {
   queue: { observe(v: number): void };
   prefill: { observe(v: number): void };
   inference: { observe(v: number): void };
+  iteration: { observe(v: number): void };
 }
 
 /** The metrics of one HTTP endpoint, covering `engines` (global DP ranks). */
@@ -148,6 +151,9 @@ export class EndpointMetrics {
     const prefill = hist('vllm:request_prefill_time_seconds', 'Histogram of time spent in PREFILL phase for request.', REQUEST_LATENCY_BUCKETS);
     const inference = hist('vllm:request_inference_time_seconds', 'Histogram of time spent in RUNNING phase for request.', REQUEST_LATENCY_BUCKETS);
     const decode = hist('vllm:request_decode_time_seconds', 'Histogram of time spent in DECODE phase for request.', REQUEST_LATENCY_BUCKETS);
+    // Tokens an engine step produced: prompt tokens of requests whose prefill completed in it plus
+    // the tokens generated (vLLM's IterationStats), once per engine per step with any.
+    const iteration = hist('vllm:iteration_tokens_total', 'Histogram of number of tokens per engine_step.', ITERATION_TOKEN_BUCKETS);
     const tpot = hist('vllm:request_time_per_output_token_seconds', 'Histogram of time_per_output_token_seconds per request.', ITL_BUCKETS);
     // Per-request counts, as vLLM's loggers.py defines them (1-2-5 buckets up to max_model_len).
     const b125 = buckets125(maxModelLen);
@@ -160,7 +166,7 @@ export class EndpointMetrics {
     ];
     // Like vLLM (its per-engine `.labels()` children), every series exists from the start at 0.
     for (const reason of ['stop', 'length', 'abort']) each((l) => this.success.inc({ ...l, finished_reason: reason }, 0));
-    for (const h of [ttft, itl, e2e, queue, prefill, inference, decode, tpot, ...counts]) each((l) => h.zero(l));
+    for (const h of [ttft, itl, e2e, queue, prefill, inference, decode, tpot, iteration, ...counts]) each((l) => h.zero(l));
     each((l, g) => {
       this.series.set(g, {
         counts: counts.map((h) => h.labels(l)),
@@ -172,6 +178,7 @@ export class EndpointMetrics {
         queue: queue.labels(l),
         prefill: prefill.labels(l),
         inference: inference.labels(l),
+        iteration: iteration.labels(l),
       });
     });
   }
@@ -182,6 +189,11 @@ export class EndpointMetrics {
 
   firstToken(g: number, seconds: number): void {
     this.series.get(g)?.ttft.observe(seconds);
+  }
+
+  /** Engine g's tokens of one step (vllm:iteration_tokens_total). */
+  iterationTokens(g: number, tokens: number): void {
+    this.series.get(g)?.iteration.observe(tokens);
   }
 
   interToken(g: number, seconds: number): void {

@@ -103,8 +103,13 @@ export class Emulator {
   // vllm:request_queue_time_seconds and vllm:request_prefill_time_seconds.
   private readonly queuedUs: number[] = [];
   private readonly scheduledUs: number[] = [];
+  // vllm:iteration_tokens_total: each request's prompt length, and each rank's tokens in the step
+  // that is ending (its first token counts the prompt, as vLLM's IterationStats).
+  private readonly promptOf: number[] = [];
+  private readonly stepTokens: Float64Array;
 
   constructor(readonly cfg: EmulatorConfig) {
+    this.stepTokens = new Float64Array(cfg.dp);
     const observers: CoreEvents = {
         onRoute: (id, rank, t) => {
           this.rankOf[id] = rank;
@@ -113,6 +118,7 @@ export class Emulator {
         onToken: (id, emitted, t) => {
           const g = this.rankOf[id];
           const m = this.metricsOfRank[g];
+          this.stepTokens[g] += emitted === 1 ? 1 + (this.promptOf[id] ?? 0) : 1;
           if (emitted === 1) {
             m?.firstToken(g, (t - this.driver.arrivalUs[id]) / 1e6);
             this.firstTokenUs[id] = t;
@@ -129,6 +135,14 @@ export class Emulator {
         onScheduled: (id, rank, t) => {
           this.scheduledUs[id] = t;
           cfg.observers?.onScheduled?.(id, rank, t);
+        },
+        onStepEnd: (t) => {
+          for (let g = 0; g < this.stepTokens.length; g++) {
+            if (this.stepTokens[g] === 0) continue;
+            this.metricsOfRank[g]?.iterationTokens(g, this.stepTokens[g]);
+            this.stepTokens[g] = 0;
+          }
+          cfg.observers?.onStepEnd?.(t);
         },
     };
     const { core } = cfg;
@@ -447,6 +461,7 @@ export class Emulator {
       onFinish: (outcome, t) => finishWith(outcome, emittedSoFar, t),
     };
     reqId = this.driver.submit({ promptTokens: prompt, outputTokens: out, rank }, sink, arrivedUs);
+    this.promptOf[reqId] = prompt;
     this.active.add(active);
     res.on('close', () => {
       if (done) return;

@@ -221,6 +221,7 @@ export class WorkerDriver implements EngineDriver {
           break;
         case EV.STEP:
           this.lagRing[this.lagCount++ % LAG_RING] = performance.now() - (this.wall0 + x / 1000 / this.speed);
+          obs.onStepEnd?.(x);
           break;
       }
     }
