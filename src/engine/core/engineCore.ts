@@ -623,6 +623,7 @@ export class EngineCore {
     const st = this.st;
     const { run, nRun, prompt, generated, computed, blocks, freeBlocks, hiddenSeq, BS, B } = st;
     let allCtx = true;
+    let anyCtx = false;
     let allGen = true;
     let allFree = true;
     for (let g = 0; g < this.G; g++) {
@@ -641,7 +642,8 @@ export class EngineCore {
         const chunk = left < st.M ? left : st.M;
         ctx = hiddenSeq[r] < st.schedSeq[g] + 1 && Math.ceil((computed[r] + chunk) / BS) - blocks[r] <= freeBlocks[g];
       }
-      if (!ctx) allCtx = false;
+      if (ctx) anyCtx = true;
+      else allCtx = false;
       if (gen === 0) allGen = false;
       if (gen >= B) allFree = false;
     }
@@ -655,12 +657,14 @@ export class EngineCore {
       this.adpBatchWait = 0;
       return false;
     }
+    // The counter advances whether or not any rank has context work (as in TensorRT-LLM); a
+    // step without context work holds nothing.
     this.adpCtxWait++;
     if (this.adpCtxWait >= this.adpTimeoutIters || !allGen) {
       this.adpCtxWait = 0;
       return false;
     }
-    return true;
+    return anyCtx;
   }
 
   /** Timeouts, arrivals and per_step dispatch due at `now` (docs/model.md §3, steps 1-3). */
