@@ -66,7 +66,8 @@ export function formatSummary(r: RunResult): string {
       `  model ${s.model}`,
     `  requests   ${m.requests}  completed ${m.completed}  failed ${m.failed} (rejected ${m.failed_rejected}, timeout ${m.failed_timeout})  preemptions ${m.preempted}`,
     `  throughput ${fmt(m.throughput_tok_s)} tok/s  ${fmt(m.req_per_s, 3)} req/s  makespan ${fmt(m.makespan_s, 2)} s  steps ${m.steps}`,
-    `  scheduling ${m.async_scheduling ? 'async (one step ahead)' : 'synchronous'}  ranks per node ${s.ranksPerNode ?? 8}`,
+    `  scheduling ${m.async_scheduling ? 'async (one step ahead)' : 'synchronous'}  ranks per node ${s.ranksPerNode ?? 8}` +
+      ((s.admission ?? 'none') === 'adp_balance' ? `  admission adp_balance (timeout ${s.adpTimeoutIters ?? 50} iters, batching wait ${s.adpBatchingWaitIters ?? 10} iters)` : ''),
     `  latency ms      mean      p50      p90      p95      p99`,
     ...(
       [
@@ -86,7 +87,7 @@ export function formatSummary(r: RunResult): string {
       return `  ${label.padEnd(11)}${g('mean')} ${g('p50')} ${g('p90')} ${g('p95')} ${g('p99')}`;
     }),
     `  (TTFT/TPOT/E2E/queue: client anchor, from arrival; "eng": engine anchor, from the step boundary that queued the request)`,
-    `  balance    imbalance ${fmt(m.imbalance, 3)}  barrier idle ${fmt(m.idle_frac * 100, 1)}%  balance ratio ${fmt(m.balance_ratio, 3)}`,
+    `  balance    imbalance ${fmt(m.imbalance, 3)}  barrier idle ${fmt(m.idle_frac * 100, 1)}%  balance ratio ${fmt(m.balance_ratio, 3)}  token balance ratio ${fmt(m.token_balance_ratio, 3)}`,
     `  simulated in ${fmt(m.wall_ms, 1)} ms`,
   ];
   return lines.join('\n');

@@ -54,6 +54,9 @@ export const DISPATCH_VALUES = ['on_arrival', 'per_step'] as const;
 export const ASSIGN_ORDER_VALUES = ['fcfs', 'lpt'] as const;
 export const SYNC_VALUES = ['barrier', 'independent'] as const;
 export const ASYNC_SCHEDULING_VALUES = ['auto', 'on', 'off'] as const;
+export const ADMISSION_VALUES = ['none', 'adp_balance'] as const;
+/** Largest ADP Balance wait, in group steps (iterations). */
+export const MAX_ADP_ITERS = 1_000_000;
 export const ARRIVAL_VALUES = ['poisson', 'gamma'] as const;
 export const TRACE_TIME_UNITS = ['s', 'ms', 'us', 'ns'] as const;
 export const TRACE_COLUMN_KEYS = ['arrival', 'prompt', 'output'] as const;
@@ -64,6 +67,8 @@ export type Dispatch = (typeof DISPATCH_VALUES)[number];
 export type AssignOrder = (typeof ASSIGN_ORDER_VALUES)[number];
 export type Sync = (typeof SYNC_VALUES)[number];
 export type AsyncScheduling = (typeof ASYNC_SCHEDULING_VALUES)[number];
+/** Group-level context admission policy (docs/model.md §3.2). */
+export type Admission = (typeof ADMISSION_VALUES)[number];
 
 // ---- value schemas: messages say the rule; the caller adds the field and the value ----
 
@@ -389,6 +394,30 @@ export const KEYS = {
     scenario: 'assignOrder',
     flag: { arg: '<order>', help: 'per_step assignment order' },
     doc: { meaning: 'order in which `per_step` assigns its queue: arrival order or largest prompt first' },
+  }),
+  admission: key({
+    schema: oneOf(ADMISSION_VALUES),
+    default: 'none',
+    scenario: 'admission',
+    flag: { arg: '<policy>', help: "group context admission: none, or TensorRT-LLM's ADP Balance (hold prefills until every rank has one)" },
+    doc: {
+      meaning:
+        "group context admission (docs/model.md §3.2): `none`, or `adp_balance` (TensorRT-LLM's ADP Balance: a rank's context work waits until every rank has some, up to `adp_timeout_iters` steps; `adp_batching_wait_iters` more steps even out the batches; needs sync: barrier)",
+    },
+  }),
+  adp_timeout_iters: key({
+    schema: numberIn({ min: 0, max: MAX_ADP_ITERS, int: true }),
+    default: 50,
+    scenario: 'adpTimeoutIters',
+    flag: { arg: '<n>', help: 'adp_balance: most group steps context work waits for every rank to have some', parse: decimal },
+    doc: { meaning: "adp_balance: TensorRT-LLM's `timeout_iters`, the most group steps context work is held waiting for every rank to have some (TensorRT-LLM blog 10 used 50)" },
+  }),
+  adp_batching_wait_iters: key({
+    schema: numberIn({ min: 0, max: MAX_ADP_ITERS, int: true }),
+    default: 10,
+    scenario: 'adpBatchingWaitIters',
+    flag: { arg: '<n>', help: 'adp_balance: group steps every rank keeps accumulating context work once all have some', parse: decimal },
+    doc: { meaning: "adp_balance: TensorRT-LLM's `batching_wait_iters`, group steps context work keeps accumulating once every rank has some (0 = context wait only; blog 10 used 10)" },
   }),
   timeout_s: key({
     schema: numberIn({ min: 0, max: MAX_TIMEOUT_S }),

@@ -62,6 +62,13 @@ export function checkScenario(s: Scenario, fieldOf: FieldOf, routerField: FieldP
   if (s.sync === 'independent' && s.dispatch === 'per_step') {
     throw new InputError(f('dispatch'), s.dispatch, 'per_step assigns at the group step boundary, which sync: independent does not have (use on_arrival)');
   }
+  if (s.admission === 'adp_balance' && s.sync === 'independent') {
+    throw new InputError(f('admission'), s.admission, 'adp_balance synchronises the ranks\' context work at the group step; sync: independent has none (use sync: barrier)');
+  }
+  const needs = getRouter(s.router).requiresDispatch;
+  if (needs !== undefined && s.dispatch !== needs) {
+    throw new InputError(f('dispatch'), s.dispatch, `router ${s.router} deals the global queue at step boundaries: it needs dispatch: ${needs} (--dispatch ${needs})`);
+  }
   if (s.kvCapacity < s.blockSize) {
     throw new InputError(f('kv_capacity'), s.kvCapacity, `capacity smaller than one block (block_size ${s.blockSize}); raise kv_capacity or lower block_size`);
   }

@@ -20,6 +20,11 @@ export interface RunCounters {
   imbalanceAcc: number;
   /** Sum over busy steps of T * mean / max of rank KV load. */
   balanceAcc: number;
+  /**
+   * Sum over busy group steps of mean / max tokens scheduled per rank (TensorRT-LLM's balance
+   * ratio); NaN when not recorded (rank steps of sync: independent, the GPU engine).
+   */
+  tokenBalanceAcc: number;
   /** Sum of T over steps where some rank holds KV. */
   loadWeightUs: number;
   /** Sum over steps of sum_g t_g. */
@@ -37,7 +42,7 @@ export interface RunCounters {
 export function newCounters(requests: number): RunCounters {
   return {
     requests, completed: 0, failedRejected: 0, failedTimeout: 0, preemptions: 0, outputTokens: 0,
-    steps: 0, busyUs: 0, imbalanceAcc: 0, balanceAcc: 0, loadWeightUs: 0, sumRankUs: 0,
+    steps: 0, busyUs: 0, imbalanceAcc: 0, balanceAcc: 0, tokenBalanceAcc: NaN, loadWeightUs: 0, sumRankUs: 0,
     sumMaxRankUs: 0, inSystemAreaUs: 0, firstArrivalUs: 0, lastEventUs: 0, asyncScheduling: false,
   };
 }
@@ -159,6 +164,7 @@ export function summarize(c: RunCounters, h: LatencyHistograms, wallMs: number):
     imbalance: c.loadWeightUs > 0 ? c.imbalanceAcc / c.loadWeightUs : 0,
     idle_frac: c.sumMaxRankUs > 0 ? 1 - c.sumRankUs / c.sumMaxRankUs : 0,
     balance_ratio: c.loadWeightUs > 0 ? c.balanceAcc / c.loadWeightUs : 1,
+    token_balance_ratio: c.steps > 0 ? c.tokenBalanceAcc / c.steps : Number.isNaN(c.tokenBalanceAcc) ? NaN : 1,
     steps: c.steps,
     busy_s: c.busyUs / 1e6,
     mean_in_system: c.inSystemAreaUs / makespanUs,

@@ -63,6 +63,11 @@ export interface RunMetrics {
   idle_frac: number;
   /** Step-time-weighted mean of mean / max rank KV load over busy steps. */
   balance_ratio: number;
+  /**
+   * Mean over busy group steps of mean / max tokens scheduled per rank (TensorRT-LLM's balance
+   * ratio, tech blog 10); NaN with sync: independent and on the GPU engine.
+   */
+  token_balance_ratio: number;
   /** Decode steps of the whole DP group. */
   steps: number;
   /** Simulated time spent stepping (excludes idle jumps), seconds. */
@@ -86,7 +91,7 @@ export const METRIC_COLUMNS: readonly (keyof RunMetrics)[] = [
   'e2e_engine_mean_ms', 'e2e_engine_p50_ms', 'e2e_engine_p90_ms', 'e2e_engine_p95_ms', 'e2e_engine_p99_ms',
   'request_queue_time_mean_ms', 'request_queue_time_p50_ms', 'request_queue_time_p90_ms', 'request_queue_time_p95_ms', 'request_queue_time_p99_ms',
   'request_prefill_time_mean_ms', 'request_prefill_time_p50_ms', 'request_prefill_time_p90_ms', 'request_prefill_time_p95_ms', 'request_prefill_time_p99_ms',
-  'imbalance', 'idle_frac', 'balance_ratio', 'steps', 'busy_s', 'mean_in_system', 'async_scheduling', 'wall_ms',
+  'imbalance', 'idle_frac', 'balance_ratio', 'token_balance_ratio', 'steps', 'busy_s', 'mean_in_system', 'async_scheduling', 'wall_ms',
 ];
 
 /** Integer-valued metric columns (written as Int64 / Int32 in Arrow). */

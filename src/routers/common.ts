@@ -57,7 +57,7 @@ const NO_PROJECTION: ProjectionSpec = { kind: 'none' };
  */
 export function defineRouter(
   d: Pick<RouterDef, 'name' | 'description' | 'integerScored' | 'route'> &
-    Partial<Pick<RouterDef, 'knobs' | 'horizon' | 'projection' | 'init' | 'wgsl'>> & { stream?: number },
+    Partial<Pick<RouterDef, 'knobs' | 'horizon' | 'projection' | 'init' | 'wgsl' | 'requiresDispatch' | 'queueOrder' | 'noWgslReason'>> & { stream?: number },
 ): RouterDef {
   const stream = d.stream;
   return {
@@ -66,6 +66,9 @@ export function defineRouter(
     knobs: d.knobs ?? [],
     integerScored: d.integerScored,
     wgsl: d.wgsl,
+    requiresDispatch: d.requiresDispatch,
+    queueOrder: d.queueOrder,
+    noWgslReason: d.noWgslReason,
     horizon: d.horizon ?? noHorizon,
     projection: d.projection ?? (() => NO_PROJECTION),
     init:

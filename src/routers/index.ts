@@ -11,12 +11,13 @@ import { jsqLoad } from './jsqLoad.ts';
 import { powerOfTwo } from './powerOfTwo.ts';
 import { random } from './random.ts';
 import { roundRobin } from './roundRobin.ts';
+import { sortedRoundRobin } from './sortedRoundRobin.ts';
 import type { KnobSpec, KnobValue, RouterDef, RouterParams } from './types.ts';
 import { vllmDefault } from './vllmDefault.ts';
 import { vllmInflight } from './vllmInflight.ts';
 
 export const ROUTERS: Record<string, RouterDef> = Object.fromEntries(
-  [roundRobin, random, powerOfTwo, vllmDefault, vllmInflight, jsqLoad, br0, brh, fastPhi, fastPhiGauss].map((r) => [r.name, r]),
+  [roundRobin, random, powerOfTwo, vllmDefault, vllmInflight, jsqLoad, br0, brh, fastPhi, fastPhiGauss, sortedRoundRobin].map((r) => [r.name, r]),
 );
 
 export function routerNames(): string[] {

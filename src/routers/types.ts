@@ -135,6 +135,15 @@ export interface RouterDef {
   route: (view: RouterView, req: RouteRequest, params: RouterParams, state: Uint32Array) => number;
   /** The router's port to the WebGPU engine; without one its configurations run on the CPU engine. */
   wgsl?: WgslPort;
+  /**
+   * Why the router has no WGSL port (a router without `wgsl` must say so): its configurations
+   * run on the CPU engine with this note (docs/gpu.md).
+   */
+  noWgslReason?: string;
+  /** The router works only under this dispatch mode; any other is an input error. */
+  requiresDispatch?: 'per_step';
+  /** per_step: the engine sorts the global queue this way before dealing it (else `assign_order`). */
+  queueOrder?: 'largest_first';
 }
 
 /**

@@ -35,6 +35,10 @@ describe('run: bad flags', () => {
   it('fast_phi K outside [1, 64] or full', () => expectBadInput(['run', '--router', 'fast_phi', '-k', 'K=0', '-o', out('r7')], ['router.K', '0', 'full'], out('r7')));
   it('predictor_sigma below 0', () =>
     expectBadInput(['run', '--router', 'brh', '-k', 'predictor=noisy', '-k', 'predictor_sigma=-0.5', '-o', out('r8')], ['router.predictor_sigma', '-0.5'], out('r8')));
+  it('sorted_round_robin without per_step dispatch', () =>
+    expectBadInput(['run', '--router', 'sorted_round_robin', '-o', out('r9')], ['dispatch', '"on_arrival"', 'needs dispatch: per_step'], out('r9')));
+  it('adp_balance with sync: independent', () => expectBadInput(['run', '--admission', 'adp_balance', '--sync', 'independent', '-o', out('r10')], ['admission', '"adp_balance"', 'sync: barrier'], out('r10')));
+  it('unknown admission', () => expectBadInput(['run', '--admission', 'fifo'], ['admission', '"fifo"', 'adp_balance']));
   it('zero rate', () => expectBadInput(['run', '--rate', '0', '-o', out('r3')], ['rate', '0'], out('r3')));
   it('negative rate', () => expectBadInput(['run', '--rate', '-2'], ['rate', '-2']));
   it('non-numeric rate', () => expectBadInput(['run', '--rate', 'fast'], ['rate', 'fast']));

@@ -149,6 +149,9 @@ describe('defaults', () => {
   timeseries: true
   async_scheduling: off
   ranks_per_node: 4
+  admission: adp_balance
+  adp_timeout_iters: 20
+  adp_batching_wait_iters: 0
 `);
     expect(s).toEqual({
       index: 0,
@@ -169,6 +172,9 @@ describe('defaults', () => {
       sync: 'barrier',
       asyncScheduling: 'off',
       ranksPerNode: 4,
+      admission: 'adp_balance',
+      adpTimeoutIters: 20,
+      adpBatchingWaitIters: 0,
       workload: {
         source: 'sharegpt',
         arrival: 'gamma',

@@ -120,3 +120,14 @@ describe('validation rules (field and value in every message)', () => {
     bad({ timeseries: 'yes' }, 'timeseries', /must be true or false/);
   });
 });
+
+describe('admission and sorted_round_robin rules', () => {
+  it('adp_balance needs sync: barrier; sorted_round_robin needs dispatch: per_step; knobs are integers', () => {
+    expect(() => scenarioFromFlat({ admission: 'adp_balance', sync: 'independent' })).toThrow(/^admission: adp_balance synchronises/);
+    expect(() => scenarioFromFlat({ router: 'sorted_round_robin' })).toThrow(/^dispatch: router sorted_round_robin deals the global queue at step boundaries: it needs dispatch: per_step/);
+    expect(() => scenarioFromFlat({ admission: 'fifo' })).toThrow(/^admission/);
+    expect(() => scenarioFromFlat({ adp_timeout_iters: 2.5 })).toThrow(/^adp_timeout_iters/);
+    const sc = scenarioFromFlat({ router: 'sorted_round_robin', dispatch: 'per_step', admission: 'adp_balance' });
+    expect([sc.admission, sc.adpTimeoutIters, sc.adpBatchingWaitIters]).toEqual(['adp_balance', 50, 10]);
+  });
+});

@@ -8,7 +8,7 @@ import type { Scenario } from '../../src/config/scenario.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';
 import { modelFromSpec, resolveStepModel } from '../../src/model/presets.ts';
 import type { StepModel } from '../../src/model/types.ts';
-import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
+import { getRouter, resolveRouterParams, routerNames } from '../../src/routers/index.ts';
 import { Rng } from '../../src/rng.ts';
 import { getWorkload } from '../../src/workload/build.ts';
 import { makeScenario } from '../helpers.ts';
@@ -43,17 +43,19 @@ interface Case {
   model: StepModel;
 }
 
-function randomCases(count: number, seed: number): Case[] {
+function randomCases(count: number, seed: number, adp = false): Case[] {
   const rng = new Rng(seed, 7);
   const pick = <T>(xs: readonly T[]): T => xs[rng.below(xs.length)];
-  const routers = routerNames();
+  // Routers tied to one dispatch mode (sorted_round_robin) are drawn among the ADP cases.
+  const routers = adp ? routerNames() : routerNames().filter((n) => getRouter(n).requiresDispatch === undefined);
   const out: Case[] = [];
   for (let i = 0; i < count; i++) {
     const router = routers[i % routers.length]; // every router, several times
     const kind = pick(['preset', 'preset', 'calibrated', 'synthetic'] as const);
     const dp = kind === 'calibrated' ? pick([1, 2]) : pick([1, 2, 3, 4, 8, 16]);
     const model = kind === 'calibrated' ? calibrated : kind === 'synthetic' ? synthetic(dp, rng) : pick(presets);
-    const dispatch = pick(['on_arrival', 'per_step'] as const);
+    const drawn = pick(['on_arrival', 'per_step'] as const);
+    const dispatch = getRouter(router).requiresDispatch ?? drawn;
     const hold = router === 'br0' && dispatch === 'per_step' && rng.below(2) === 0;
     const smallKv = rng.below(3) === 0; // preemption
     const capacity = smallKv ? 16 * (200 + rng.below(600)) : Math.max(32_768, Math.min(model.kvCapacityTokens(dp), 400_000));
@@ -83,7 +85,8 @@ function randomCases(count: number, seed: number): Case[] {
     // Async scheduling on and off (docs/model.md §3); ranks per node picks the DP sync term.
     const asyncScheduling = pick(['on', 'off', 'auto'] as const);
     const sc = { ...base, model: model.name, asyncScheduling, ranksPerNode: pick([1, 2, 8]) };
-    out.push({ label: `#${i} ${router} ${kind} dp=${dp} ${dispatch}${hold ? ' hold' : ''}${smallKv ? ' small-kv' : ''} timeout=${sc.timeoutS} async=${asyncScheduling}`, sc, model });
+    if (adp) Object.assign(sc, { admission: 'adp_balance', adpTimeoutIters: pick([0, 1, 5, 50]), adpBatchingWaitIters: pick([0, 2, 10]) });
+    out.push({ label: `#${i}${adp ? ' adp_balance' : ''} ${router} ${kind} dp=${dp} ${dispatch}${hold ? ' hold' : ''}${smallKv ? ' small-kv' : ''} timeout=${sc.timeoutS} async=${asyncScheduling}`, sc, model });
   }
   return out;
 }
@@ -106,7 +109,8 @@ function expectSame(a: ReturnType<typeof simulate>, b: ReturnType<typeof simulat
 }
 
 describe('differential: fast-forward and applied steps vs the plain loop', () => {
-  const cases = randomCases(48, 20261129);
+  // ADP Balance cases (docs/model.md §3.2) after the original 48, which stay as they were.
+  const cases = [...randomCases(48, 20261129), ...randomCases(16, 20261207, true)];
   let fastForwarded = 0;
   let withPreemption = 0;
   let withTimeouts = 0;

@@ -49,6 +49,8 @@ describe('EngineCore', () => {
     ['brh noisy', { dp: 4, router: 'brh', routerParams: resolveRouterParams('brh', { predictor: 'noisy', predictor_sigma: 0.7 }), workload: { rate: 14, requests: 200, seed: 6 } }],
     ['brh median', { dp: 4, router: 'brh', workload: { rate: 14, requests: 200, seed: 7 } }],
     ['br0 hold_ms per_step', { dp: 4, router: 'br0', dispatch: 'per_step' as const, statsIntervalMs: 0, routerParams: resolveRouterParams('br0', { hold_ms: 100 }), workload: { rate: 20, requests: 200, seed: 5 } }],
+    // The emulator's way of driving the core, under ADP Balance (docs/model.md §3.2).
+    ['adp_balance, sorted_round_robin', { dp: 4, router: 'sorted_round_robin', dispatch: 'per_step' as const, admission: 'adp_balance' as const, adpTimeoutIters: 20, adpBatchingWaitIters: 3, workload: { rate: 20, requests: 200, seed: 9 } }],
   ] as const) {
     it(`driven by hand, submitting on arrival, with arrays grown from 1, gives simulate()'s numbers (${label})`, () => {
       const sc = makeScenario({ ...(over as Parameters<typeof makeScenario>[0]), timeseries: true });

@@ -4,7 +4,7 @@
 // scheduling (async_scheduling: off), which proves that path unchanged; the ones after them add
 // async scheduling and the host and front-end terms (docs/model.md §3, §5, §8).
 import type { Scenario } from '../../src/config/scenario.ts';
-import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
+import { getRouter, resolveRouterParams, routerNames } from '../../src/routers/index.ts';
 import { makeScenario } from '../helpers.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
 
@@ -21,7 +21,8 @@ export function goldenScenarios(): Scenario[] {
     { dp: 8, dispatch: 'per_step', statsIntervalMs: 0, maxBatchedTokens: 2048, workload: { rate: 40, requests: 200, seed: 14 } },
     { dp: 64, maxNumSeqs: 8, kvCapacity: 16384, workload: { rate: 60, requests: 240, seed: 15, source: 'azure_conv' } },
   ];
-  for (const name of routerNames()) {
+  // Routers tied to one dispatch mode (sorted_round_robin) come at the end, with their mode.
+  for (const name of routerNames().filter((n) => getRouter(n).requiresDispatch === undefined)) {
     for (const shape of shapes) push({ ...shape, router: name, routerParams: resolveRouterParams(name, {}) });
   }
   // A few knob and mode variants.
@@ -46,5 +47,14 @@ export function goldenScenarios(): Scenario[] {
   push(withHost({ dp: 16, ranksPerNode: 8, asyncScheduling: 'on', router: 'br0', dispatch: 'per_step', statsIntervalMs: 0, workload: { rate: 50, requests: 240, seed: 31 } }));
   push(withHost({ dp: 2, asyncScheduling: 'on', maxNumSeqs: 32, kvCapacity: 6144, timeoutS: 60, router: 'fast_phi', workload: { rate: 30, requests: 160, seed: 32 } }));
   push(withHost({ dp: 4, asyncScheduling: 'on', sync: 'independent', router: 'vllm_default', workload: { rate: 12, requests: 160, seed: 33 } }));
+  // TensorRT-LLM's baseline deal and ADP Balance (docs/model.md §3.2), both scheduling modes,
+  // chunked prefill, preemption and timeouts.
+  const srr = { router: 'sorted_round_robin', routerParams: resolveRouterParams('sorted_round_robin', {}), dispatch: 'per_step' as const };
+  push({ ...srr, dp: 8, maxBatchedTokens: 2048, workload: { rate: 40, requests: 200, seed: 40 } });
+  push({ ...srr, dp: 2, asyncScheduling: 'on', maxNumSeqs: 32, kvCapacity: 6144, timeoutS: 60, workload: { rate: 30, requests: 160, seed: 41 } });
+  push({ dp: 8, admission: 'adp_balance', router: 'vllm_default', workload: { rate: 40, requests: 200, seed: 42 } });
+  push({ dp: 8, admission: 'adp_balance', asyncScheduling: 'on', maxBatchedTokens: 2048, router: 'jsq_load', workload: { rate: 40, requests: 200, seed: 43 } });
+  push({ ...srr, dp: 8, admission: 'adp_balance', adpTimeoutIters: 20, adpBatchingWaitIters: 0, asyncScheduling: 'on', workload: { rate: 40, requests: 200, seed: 44 } });
+  push({ dp: 2, admission: 'adp_balance', maxNumSeqs: 32, kvCapacity: 6144, timeoutS: 60, router: 'vllm_default', workload: { rate: 30, requests: 160, seed: 45 } });
   return out;
 }

@@ -4,7 +4,7 @@ import { simulate, REQUEST_COMPLETED, REQUEST_FAILED } from '../../src/engine/cp
 import { resolveStepModel } from '../../src/model/presets.ts';
 import { allToAllUs, dpSyncPs, hostStepUs, rankBasePs, rankStepUs } from '../../src/model/stepTime.ts';
 import { getWorkload } from '../../src/workload/build.ts';
-import { resolveRouterParams, routerNames } from '../../src/routers/index.ts';
+import { getRouter, resolveRouterParams, routerNames } from '../../src/routers/index.ts';
 import type { RunMetrics } from '../../src/metrics/types.ts';
 import { handWorkload, makeScenario } from '../helpers.ts';
 import { EngineCore } from '../../src/engine/core/index.ts';
@@ -138,9 +138,14 @@ describe('invariant: with one rank every router is the same', () => {
     const base = makeScenario({ dp: 1, workload: { rate: 4, requests: 200 } });
     const wl = getWorkload(base.workload);
     const ref = withoutWall(simulate(base, wl, model).metrics);
+    // A router tied to per_step dispatch (sorted_round_robin, largest first) against round_robin
+    // with the same dispatch and order.
+    const perStep = { dispatch: 'per_step' as const, assignOrder: 'lpt' as const };
+    const refPerStep = withoutWall(simulate(makeScenario({ dp: 1, ...perStep, router: 'round_robin', workload: base.workload }), wl, model).metrics);
     for (const name of routerNames()) {
-      const sc = makeScenario({ dp: 1, router: name, routerParams: resolveRouterParams(name, {}), workload: base.workload });
-      expect(withoutWall(simulate(sc, wl, model).metrics), name).toEqual(ref);
+      const tied = getRouter(name).requiresDispatch !== undefined;
+      const sc = makeScenario({ dp: 1, ...(tied ? perStep : {}), router: name, routerParams: resolveRouterParams(name, {}), workload: base.workload });
+      expect(withoutWall(simulate(sc, wl, model).metrics), name).toEqual(tied ? refPerStep : ref);
     }
   });
 });
@@ -284,6 +289,9 @@ const STRESS_SHAPES: [string, Parameters<typeof makeScenario>[0]][] = [
   ['timeouts, small budget', { dp: 3, router: 'vllm_default', timeoutS: 10, maxBatchedTokens: 512, kvCapacity: 16384, workload: { rate: 50, requests: 300, seed: 22 } }],
   ['per_step, br0 hold_ms', { dp: 4, router: 'br0', dispatch: 'per_step', statsIntervalMs: 0, routerParams: resolveRouterParams('br0', { hold_ms: 300 }), kvCapacity: 20000, workload: { rate: 25, requests: 300, seed: 23 } }],
   ['fast_phi, few slots', { dp: 4, router: 'fast_phi', maxNumSeqs: 8, workload: { rate: 20, requests: 250, seed: 24 } }],
+  // ADP Balance (docs/model.md §3.2): held context work, preemption, chunked prefill, timeouts.
+  ['adp_balance, preemption', { dp: 4, router: 'jsq_load', admission: 'adp_balance', adpTimeoutIters: 20, adpBatchingWaitIters: 5, maxNumSeqs: 64, kvCapacity: 8192, workload: { rate: 40, requests: 300, seed: 25 } }],
+  ['adp_balance, sorted_round_robin, chunked, timeouts', { dp: 4, router: 'sorted_round_robin', dispatch: 'per_step', admission: 'adp_balance', maxBatchedTokens: 512, timeoutS: 10, kvCapacity: 20000, workload: { rate: 40, requests: 300, seed: 26 } }],
 ];
 /** Every stress shape with async scheduling on and off (docs/model.md §3). */
 const STRESS: [string, Parameters<typeof makeScenario>[0]][] = (['on', 'off'] as const).flatMap((a) =>
@@ -375,9 +383,20 @@ describe('invariant: work conservation — no rank idles or under-admits while a
       const bad: string[] = [];
       let preemptBefore = new Float64Array(sc.dp);
       let constrained = 0;
+      let adpHeld = 0;
       stepChecked(sc, wl, (core, phase, now, stepUs) => {
         const st = core.st;
         if (phase === 'end') {
+          preemptBefore = st.preemptionsOf.slice();
+          return;
+        }
+        // An ADP Balance hold keeps admissible context work waiting on purpose (§3.2): every
+        // rank then has decode work, so none idles.
+        const heldNow = core.adpHeldSteps > adpHeld;
+        adpHeld = core.adpHeldSteps;
+        if (heldNow) {
+          for (let g = 0; g < st.G; g++) if (st.nRun[g] === 0) bad.push(`t=${now} rank ${g} idle during an ADP hold`);
+          constrained++;
           preemptBefore = st.preemptionsOf.slice();
           return;
         }

@@ -85,7 +85,7 @@ describeGpu('sweep --engine gpu (end to end)', () => {
     expect(gf.metadata.adapter).toBe(probe.name);
     expect(gf.metadata.fallback_adapter).toBe(String(probe.isFallback));
     expect(new Set(gf.column('engine'))).toEqual(new Set(['gpu']));
-    const strip = (rows: Record<string, unknown>[]) => rows.map(({ wall_ms: _w, engine: _e, imbalance: _i, balance_ratio: _b, ...r }) => r);
+    const strip = (rows: Record<string, unknown>[]) => rows.map(({ wall_ms: _w, engine: _e, imbalance: _i, balance_ratio: _b, token_balance_ratio: _t, ...r }) => r);
     expect(strip(gf.rows())).toEqual(strip(cf.rows()));
     const gi = gf.column('imbalance') as number[];
     const ci = cf.column('imbalance') as number[];

@@ -7,7 +7,7 @@
 // terms. Request counts stay small: SwiftShader is slow.
 import { fileURLToPath } from 'node:url';
 import type { Scenario } from '../../src/config/scenario.ts';
-import { resolveRouterParams } from '../../src/routers/index.ts';
+import { getRouter, resolveRouterParams } from '../../src/routers/index.ts';
 import { goldenScenarios } from '../engine/goldenScenarios.ts';
 import { makeScenario } from '../helpers.ts';
 
@@ -17,9 +17,11 @@ const HOST_TERMS_SYNC = fileURLToPath(new URL('./fixtures/host-terms-sync.json',
 const TRACE = fileURLToPath(new URL('../../examples/data/sharegpt-300-sps10.csv', import.meta.url));
 
 export function equivalenceScenarios(): Scenario[] {
-  // The golden set without `sync: independent` (the GPU engine hands those to the CPU engine:
-  // engineChoice.test.ts), renumbered so that index = position.
-  const out = goldenScenarios().filter((sc) => sc.sync !== 'independent').map((sc, index) => ({ ...sc, index }));
+  // The golden set without `sync: independent`, `admission: adp_balance` and routers without a
+  // WGSL port (the GPU engine hands those to the CPU engine: engineChoice.test.ts, prepare.ts),
+  // renumbered so that index = position.
+  const onGpu = (sc: Scenario) => sc.sync !== 'independent' && (sc.admission ?? 'none') === 'none' && getRouter(sc.router).wgsl !== undefined;
+  const out = goldenScenarios().filter(onGpu).map((sc, index) => ({ ...sc, index }));
   const push = (router: string, knobs: Record<string, unknown>, over: Parameters<typeof makeScenario>[0]) =>
     out.push({ ...makeScenario({ ...over, router, routerParams: resolveRouterParams(router, knobs) }), index: out.length });
 

@@ -7,6 +7,7 @@ import { L } from '../../src/engine/gpu/layout.ts';
 import { GPU_STEP_COEFFICIENTS, packChunk, planChunks, prepareConfig, type GpuConfig } from '../../src/engine/gpu/prepare.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
 import { STEP_COEFFICIENTS } from '../../src/model/types.ts';
+import { resolveRouterParams } from '../../src/routers/index.ts';
 import { makeScenario } from '../helpers.ts';
 
 const HOST_TERMS = fileURLToPath(new URL('./fixtures/host-terms.json', import.meta.url));
@@ -53,5 +54,17 @@ describe('GPU packing of the fidelity terms', () => {
       expect(word(L.P_ASYNC), `${model} ${asyncScheduling ?? 'auto'}`).toBe(on ? 1 : 0);
       expect(config.asyncScheduling).toBe(resolveAsyncScheduling(config.sc, resolveStepModel(model)));
     }
+  });
+});
+
+describe('hand-over to the CPU engine (docs/gpu.md)', () => {
+  it('admission: adp_balance and the sorted_round_robin router go to the CPU engine with a note', () => {
+    const adp = prepareConfig({ ...makeScenario({ admission: 'adp_balance', workload: { rate: 5, requests: 20, seed: 1 } }), index: 0 }, 0);
+    expect('reason' in adp && adp.reason).toBe('context admission adp_balance runs on the CPU engine (no WGSL port yet)');
+    const srr = prepareConfig(
+      { ...makeScenario({ router: 'sorted_round_robin', routerParams: resolveRouterParams('sorted_round_robin', {}), dispatch: 'per_step', workload: { rate: 5, requests: 20, seed: 1 } }), index: 0 },
+      0,
+    );
+    expect('reason' in srr && srr.reason).toMatch(/^router sorted_round_robin .*has no WGSL port$/);
   });
 });

@@ -14,7 +14,14 @@ const ROUTERS_WGSL = readFileSync(new URL('../../shaders/routers.wgsl', import.m
 
 describe('router ports of the WebGPU engine', () => {
   it('every registered router has a port, and each port function exists with its signature', () => {
-    for (const [name, def] of Object.entries(ROUTERS)) {
+    // Excluded on purpose: they run on the CPU engine with a note (docs/gpu.md).
+    const unported = Object.values(ROUTERS).filter((d) => d.wgsl === undefined);
+    expect(unported.map((d) => d.name)).toEqual(['sorted_round_robin']);
+    for (const d of unported) {
+      expect(d.noWgslReason, `${d.name} says why it has no port`).toMatch(/no WGSL port/);
+      expect(routerIdOf(d.name, resolveRouterParams(d.name, {}))).toBeUndefined();
+    }
+    for (const [name, def] of Object.entries(ROUTERS).filter(([, d]) => d.wgsl !== undefined)) {
       expect(def.wgsl, `${name} has no wgsl port`).toBeDefined();
       for (const fn of def.wgsl!.fns) {
         const sig = def.wgsl!.prompt ? `fn ${fn}(prompt: u32) -> u32 {` : `fn ${fn}() -> u32 {`;
@@ -22,7 +29,7 @@ describe('router ports of the WebGPU engine', () => {
       }
       expect(routerIdOf(name, resolveRouterParams(name, {}))).toBeDefined();
     }
-    expect(ROUTER_PORTS.length).toBe(Object.values(ROUTERS).reduce((n, d) => n + d.wgsl!.fns.length, 0));
+    expect(ROUTER_PORTS.length).toBe(Object.values(ROUTERS).reduce((n, d) => n + (d.wgsl?.fns.length ?? 0), 0));
   });
 
   it('ids are distinct and dense, named after the function; br0 picks its variant from the knobs', () => {

@@ -4,8 +4,12 @@ import type { RunMetrics } from '../../src/metrics/types.ts';
 
 export type Metric = keyof RunMetrics;
 
-/** Never compared: wall-clock time is not a simulation result. */
-export const IGNORED: ReadonlySet<Metric> = new Set<Metric>(['wall_ms']);
+/** Never compared: wall-clock time is not a simulation result; CPU-only columns. */
+export const IGNORED: ReadonlySet<Metric> = new Set<Metric>([
+  'wall_ms',
+  // Recorded by the CPU engine only (NaN on the GPU engine; docs/gpu.md).
+  'token_balance_ratio',
+]);
 
 /**
  * The two load-balance ratios are averaged per step in floating point on both engines: f32 ratio

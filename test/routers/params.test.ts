@@ -5,7 +5,7 @@ import { getRouter, resolveRouterParams, ROUTERS, routerNames } from '../../src/
 describe('registry', () => {
   it('registers every router under its own name', () => {
     expect(routerNames().sort()).toEqual(
-      ['br0', 'brh', 'fast_phi', 'fast_phi_gauss', 'jsq_load', 'power_of_two', 'random', 'round_robin', 'vllm_default', 'vllm_inflight'].sort(),
+      ['br0', 'brh', 'fast_phi', 'fast_phi_gauss', 'jsq_load', 'power_of_two', 'random', 'round_robin', 'sorted_round_robin', 'vllm_default', 'vllm_inflight'].sort(),
     );
     for (const n of routerNames()) {
       expect(ROUTERS[n].name).toBe(n);

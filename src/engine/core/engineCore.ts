@@ -121,6 +121,15 @@ export class EngineCore {
   private readonly timeoutUs: number;
   private readonly perStep: boolean;
   private readonly lpt: boolean;
+  /** admission: adp_balance (docs/model.md §3.2) and its two waits, in group steps. */
+  readonly adp: boolean;
+  private readonly adpTimeoutIters: number;
+  private readonly adpBatchingWaitIters: number;
+  /** ADP Balance counters (TensorRT-LLM's adp_ctx_waiting_iters_count / adp_ctx_batching_wait_iters_count). */
+  private adpCtxWait = 0;
+  private adpBatchWait = 0;
+  /** Group steps in which ADP Balance held context work (a diagnostic for tests). */
+  adpHeldSteps = 0;
   private readonly router: RouterDef;
   private readonly routerName: string;
   private readonly params: RouterParams;
@@ -185,6 +194,8 @@ export class EngineCore {
   /** Steps advanced by fastForward (a diagnostic: the differential test checks it is exercised). */
   fastForwardedSteps = 0;
   private busyUs = 0;
+  /** Sum over busy group steps of mean / max tokens scheduled per rank (TensorRT-LLM's balance ratio). */
+  private tokBalAcc = 0;
   private imbAcc = 0;
   private balAcc = 0;
   private loadWeight = 0;
@@ -215,13 +226,22 @@ export class EngineCore {
     if (this.independent && this.perStep) {
       throw new InputError('dispatch', sc.dispatch, 'per_step dispatch assigns at the group step boundary; sync: independent has none (use on_arrival)');
     }
-    this.lpt = sc.assignOrder === 'lpt';
     this.ev = events;
     this.st.onPreempt = events.onPreempt;
     this.st.onScheduled = events.onScheduled;
 
     this.router = getRouter(sc.router);
     this.routerName = sc.router;
+    this.lpt = sc.assignOrder === 'lpt' || this.router.queueOrder === 'largest_first';
+    if (this.router.requiresDispatch !== undefined && sc.dispatch !== this.router.requiresDispatch) {
+      throw new InputError('dispatch', sc.dispatch, `router ${sc.router} deals the global queue at step boundaries: it needs dispatch: ${this.router.requiresDispatch}`);
+    }
+    this.adp = (sc.admission ?? 'none') === 'adp_balance';
+    if (this.adp && this.independent) {
+      throw new InputError('admission', sc.admission, "adp_balance synchronises the ranks' context work at the group step; sync: independent has none (use sync: barrier)");
+    }
+    this.adpTimeoutIters = sc.adpTimeoutIters ?? 50;
+    this.adpBatchingWaitIters = sc.adpBatchingWaitIters ?? 10;
     this.params = sc.routerParams;
     this.router.init(this.rstate, sc.workload.seed, G);
     const surv = opts.outputSurvival ?? new Float64Array(0);
@@ -325,8 +345,15 @@ export class EngineCore {
     // taken while that step ran (scheduled_us; docs/model.md §8).
     const decision = this.asyncScheduling && this.lastEndUs === now ? this.lastStartUs : now;
     const fx = this.fx;
+    let decided = false;
+    let hold = false;
     for (;;) {
       this.processDue(now);
+      // ADP Balance: one decision per boundary, after what is due (docs/model.md §3.2).
+      if (this.adp) {
+        hold = !decided && this.adpHold();
+        decided = true;
+      }
       if (fx) fx.n = 0;
       this.decodeOnly = true;
       maxUs = 0;
@@ -337,7 +364,7 @@ export class EngineCore {
       rMax = 0;
       for (let g = 0; g < G; g++) {
         st.decisionUs[g] = released ? now : decision;
-        const tok = scheduleRank(st, g, now, plan, fx);
+        const tok = scheduleRank(st, g, now, plan, fx, hold);
         this.rankTok[g] = tok;
         if (plan.seqs > rMax) rMax = plan.seqs;
         const us = tok > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
@@ -356,6 +383,9 @@ export class EngineCore {
       }
       // Held requests with every rank idle go at once (a hold never waits for an arrival).
       if (totTok === 0 && this.gqTail > this.gqHead) continue;
+      // An ADP hold needs decode work on every rank; should every decode have been preempted
+      // away, the context work goes now rather than leave the group without a step.
+      if (totTok === 0 && hold) continue;
       // Async scheduling, rule 4: an idle group does not wait a step for hidden requests or
       // held frees; they are released now and the ranks scheduled again.
       if (totTok === 0 && this.asyncScheduling && !released && this.anyLagging()) {
@@ -366,6 +396,7 @@ export class EngineCore {
       break;
     }
     if (totTok === 0) return 0;
+    if (hold) this.adpHeldSteps++;
     this.stepStartUs = now;
     this.stepMaxUs = maxUs;
     this.stepSumUs = sumUs;
@@ -396,6 +427,7 @@ export class EngineCore {
       if (l > maxLoad) maxLoad = l;
     }
     this.recordStep(this.stepUs, this.stepMaxUs, this.stepSumUs, maxLoad, sumLoad, this.stepInSystem);
+    this.tokBalAcc += this.stepTotTok / G / this.stepMaxTok;
     if (this.ts) this.ts.add(this.steps - 1, this.stepStartUs, this.stepUs, 0, G, st.kvTok, st.nRun, st.nWaiting, this.rankUs);
     this.lastStartUs = this.stepStartUs;
     this.lastEndUs = endUs;
@@ -412,6 +444,8 @@ export class EngineCore {
    */
   fastForward(now: number): number {
     if (!this.decodeOnly || this.gqTail !== this.gqHead) return -1;
+    // ADP Balance decides at every boundary (its counters advance each step): no stretch.
+    if (this.adp) return -1;
     // (Held requests make every boundary a decision point: no fast-forward then. Nor do requests
     // hidden by async scheduling, or held frees on a rank with waiting requests: at the next
     // boundary they may admit.)
@@ -543,6 +577,8 @@ export class EngineCore {
     c.busyUs = this.busyUs;
     c.imbalanceAcc = this.imbAcc;
     c.balanceAcc = this.balAcc;
+    // Per group step; rank steps on their own clocks (sync: independent) have no such ratio.
+    c.tokenBalanceAcc = this.independent ? NaN : this.tokBalAcc;
     c.loadWeightUs = this.loadWeight;
     c.sumRankUs = this.sumRankUs;
     c.sumMaxRankUs = this.sumMaxRankUs;
@@ -578,6 +614,58 @@ export class EngineCore {
   }
 
   // ---- internals ----
+
+  /**
+   * ADP Balance (TensorRT-LLM's attention_dp_config enable_balance; docs/model.md §3.2): whether
+   * the group step starting now holds every rank's context work. Advances the two counters.
+   */
+  private adpHold(): boolean {
+    const st = this.st;
+    const { run, nRun, prompt, generated, computed, blocks, freeBlocks, hiddenSeq, BS, B } = st;
+    let allCtx = true;
+    let anyCtx = false;
+    let allGen = true;
+    let allFree = true;
+    for (let g = 0; g < this.G; g++) {
+      // Decode requests and context work of rank g, as its next pass would see them.
+      let gen = 0;
+      let ctx = false;
+      const base = g * B;
+      for (let i = 0; i < nRun[g]; i++) {
+        const r = run[base + i];
+        if (generated[r] > 0 && prompt[r] + generated[r] - computed[r] === 1) gen++;
+        else ctx = true;
+      }
+      if (!ctx && st.nWaiting[g] > 0 && nRun[g] + st.pendSlots[g] < B) {
+        const r = st.wHead[g];
+        const left = prompt[r] + generated[r] - computed[r];
+        const chunk = left < st.M ? left : st.M;
+        ctx = hiddenSeq[r] < st.schedSeq[g] + 1 && Math.ceil((computed[r] + chunk) / BS) - blocks[r] <= freeBlocks[g];
+      }
+      if (ctx) anyCtx = true;
+      else allCtx = false;
+      if (gen === 0) allGen = false;
+      if (gen >= B) allFree = false;
+    }
+    if (allFree && allCtx) {
+      this.adpCtxWait = 0;
+      if (!allGen) return false;
+      if (this.adpBatchWait < this.adpBatchingWaitIters) {
+        this.adpBatchWait++;
+        return true;
+      }
+      this.adpBatchWait = 0;
+      return false;
+    }
+    // The counter advances whether or not any rank has context work (as in TensorRT-LLM); a
+    // step without context work holds nothing.
+    this.adpCtxWait++;
+    if (this.adpCtxWait >= this.adpTimeoutIters || !allGen) {
+      this.adpCtxWait = 0;
+      return false;
+    }
+    return anyCtx;
+  }
 
   /** Timeouts, arrivals and per_step dispatch due at `now` (docs/model.md §3, steps 1-3). */
   private processDue(now: number): void {
@@ -895,7 +983,13 @@ export class EngineCore {
     // KV reads grow by their decode counts each step.
     const meanKv = !!this.model.perMeanKvToken;
     let decodeAll = 0;
-    for (let g = 0; g < G; g++) decodeAll += this.decodeSeqsOf[g];
+    let decodeMax = 0;
+    for (let g = 0; g < G; g++) {
+      decodeAll += this.decodeSeqsOf[g];
+      if (this.decodeSeqsOf[g] > decodeMax) decodeMax = this.decodeSeqsOf[g];
+    }
+    // Tokens per rank are the decode counts throughout the stretch.
+    const tokRatio = decodeAll / G / decodeMax;
     const { kvTok, nRun, nWaiting, arrival } = st;
     const { decodeSeqsOf, ffBase, ffSlope, ffActive, rankUs, loadScratch } = this;
     const ts = this.ts;
@@ -938,6 +1032,7 @@ export class EngineCore {
       }
       const stepUs = Math.max(1, maxUs + a2aUs + hostUs);
       this.recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, this.inSystem);
+      this.tokBalAcc += tokRatio;
       if (ts) {
         for (let g = 0; g < G; g++) loadScratch[g] = kvTok[g] + (j + 1 - shift) * decodeSeqsOf[g];
         ts.add(this.steps - 1, t, stepUs, 0, G, loadScratch, nRun, nWaiting, rankUs);

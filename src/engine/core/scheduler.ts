@@ -8,6 +8,9 @@
  * 2. then, only if nothing was preempted this step, waiting requests FCFS while slots, budget
  *    and blocks allow; a head that does not fit blocks the queue (no skipping).
  *
+ * With `noContext` (an ADP Balance hold, docs/model.md §3.2) only decode tokens are scheduled:
+ * running requests with prefill left are skipped and nothing is admitted.
+ *
  * Async scheduling (docs/model.md §3): a request hidden from this pass (it reached the rank
  * behind a busy step) blocks the queue like a head that does not fit, and the slots and blocks
  * of requests that finished in the last step stay held for this pass (CoreState.beginPass).
@@ -84,7 +87,7 @@ export function preemptLast(st: CoreState, g: number, now: number): number {
  */
 // One function on purpose: the per-step hot path of both drivers. The running and waiting
 // passes repeat the same accounting inline so that every accumulator stays a local.
-export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan, fx?: StepEffects): number {
+export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan, fx?: StepEffects, noContext = false): number {
   const { prompt, generated, computed, blocks, sched, run, freeBlocks, nRun, BS } = st;
   const output = st.output;
   const seq = st.beginPass(g);
@@ -110,6 +113,11 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
     const c = computed[r];
     const gen = generated[r];
     const remaining = prompt[r] + gen - c;
+    // ADP Balance hold (docs/model.md §3.2): context work waits, decodes go on.
+    if (noContext && (gen === 0 || remaining !== 1)) {
+      i++;
+      continue;
+    }
     const chunk = remaining < budget ? remaining : budget;
     if (c + chunk > blocks[r] * BS) {
       const need = Math.ceil((c + chunk) / BS) - blocks[r];
@@ -156,7 +164,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
     seqs++;
     i++;
   }
-  if (!preempted) {
+  if (!preempted && !noContext) {
     const slots = st.B - st.pendSlots[g];
     while (st.nWaiting[g] > 0 && nRun[g] < slots && budget > 0) {
       const r = st.wHead[g];

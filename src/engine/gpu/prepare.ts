@@ -48,6 +48,9 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
     return { pos, sc, reason: 'ranks without a barrier (sync: independent) run on the CPU engine' };
   }
   if (sc.goodput) return { pos, sc, reason: 'goodput needs per-request latencies, recorded by the CPU engine' };
+  if ((sc.admission ?? 'none') !== 'none') {
+    return { pos, sc, reason: `context admission ${sc.admission} runs on the CPU engine (no WGSL port yet)` };
+  }
   if (sc.dispatch === 'per_step' && Number(sc.routerParams.hold_ms ?? 0) > 0) {
     return { pos, sc, reason: 'routers that hold requests (br0 hold_ms > 0) run on the CPU engine' };
   }
@@ -58,7 +61,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   const wl = getWorkload(sc.workload);
   const def = getRouter(sc.router);
   const routerId = routerIdOf(sc.router, sc.routerParams);
-  if (routerId === undefined) return { pos, sc, reason: `router ${sc.router} has no WGSL port` };
+  if (routerId === undefined) return { pos, sc, reason: def.noWgslReason ?? `router ${sc.router} has no WGSL port` };
   const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen, sc.dp);
   if (worst >= 2 ** 53) {
     // The CPU engine's check, with its message.
