@@ -113,7 +113,7 @@ describe('validation rules (field and value in every message)', () => {
 
   it('model: a known preset or a readable .json file', () => {
     bad({ model: 'gpt-5' }, 'model', /unknown preset; known: qwen3-30b-a3b-h100.*\(got "gpt-5"\)/);
-    bad({ model: '/nonexistent/m.json' }, 'model', /cannot read model file/);
+    bad({ model: '/nonexistent/m.json' }, 'model', /cannot read the model file/);
   });
 
   it('timeseries: boolean', () => {
