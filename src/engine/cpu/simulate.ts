@@ -78,7 +78,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
   let now = n > 0 ? wl.arrivalUs[0] : 0;
   let stopped = false;
   while (!core.done()) {
-    if (stop !== undefined && stop(core)) {
+    if (stop !== undefined && stop(core, now)) {
       stopped = true;
       break;
     }
@@ -120,7 +120,7 @@ function runIndependent(core: EngineCore, start: number, stop: StopPredicate | u
   const stepEnd = new Float64Array(G).fill(-1); // -1: no step in flight
   let now = start;
   while (!core.done()) {
-    if (stop !== undefined && stop(core)) return true;
+    if (stop !== undefined && stop(core, now)) return true;
     for (let g = 0; g < G; g++) {
       if (stepEnd[g] === now) {
         core.endRankStep(g, now);
