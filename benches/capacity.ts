@@ -35,7 +35,7 @@ const slo = parseSlo('ttft_p95_ms=1000,tpot_p95_ms=60');
 async function measure(label: string, engine: Engine): Promise<string> {
   const run = async () => {
     const t0 = performance.now();
-    const out = await searchCapacity(configs, async (scs) => (await engine.run(scs)).map((r) => r.metrics), { slo, tolerance: 0.01, minRate: 1, maxRate: 4096, window: 'fixed' });
+    const out = await searchCapacity(configs, (scs) => engine.run(scs), { slo, tolerance: 0.01, minRate: 1, maxRate: 4096, window: 'fixed' });
     return { ms: performance.now() - t0, sims: out.simulations, rounds: out.rounds };
   };
   await run(); // warm-up (pool start, pipeline compilation)

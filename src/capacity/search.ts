@@ -15,6 +15,7 @@
 import type { Scenario } from '../config/scenario.ts';
 import type { RunMetrics } from '../metrics/types.ts';
 import { meetsSlo, type Slo } from './slo.ts';
+import { canStopEarly } from '../engine/cpu/earlyStop.ts';
 
 export const GRID_POINTS = 8;
 export const REFINE_POINTS = 3;
@@ -39,6 +40,12 @@ export interface CapacityOptions {
    * Trace replays always keep their requests.
    */
   window: number | 'base' | 'fixed';
+  /**
+   * Let the engine stop an evaluation once its SLO miss is certain (default true; docs/capacity.md,
+   * "Early stop"). Capacities and reported metrics are the same either way: only evaluations that
+   * fail are stopped, and never one at the minimum rate (whose metrics a below_min row reports).
+   */
+  earlyStop?: boolean;
 }
 
 /** Fewest requests a windowed evaluation simulates (percentiles need a sample). */
@@ -69,8 +76,24 @@ export interface CapacityProgress {
   simulations: number;
 }
 
-/** Evaluates a batch of configurations; returns their metrics in order. */
-export type BatchRunner = (scenarios: Scenario[]) => Promise<RunMetrics[]>;
+/** One evaluation: its metrics, and whether the engine stopped it early (its SLO then fails). */
+export interface Evaluation {
+  metrics: RunMetrics;
+  stoppedEarly?: boolean;
+}
+
+/** Evaluates a batch of configurations; returns their evaluations in order. */
+export type BatchRunner = (scenarios: Scenario[]) => Promise<Evaluation[]>;
+
+/** What a search cost. */
+export interface SearchTotals {
+  simulations: number;
+  rounds: number;
+  /** Simulations the engine stopped early (verdict decided: SLO missed). */
+  stoppedEarly: number;
+  /** Requests simulated: the whole stream of a full run, the ended requests of a stopped one. */
+  simulatedRequests: number;
+}
 
 interface UnitState {
   base: Scenario;
@@ -124,7 +147,7 @@ export async function searchCapacity(
   run: BatchRunner,
   opts: CapacityOptions,
   onProgress?: (p: CapacityProgress) => void,
-): Promise<{ results: CapacityResult[]; simulations: number; rounds: number }> {
+): Promise<{ results: CapacityResult[] } & SearchTotals> {
   const minRate = opts.minRate ?? DEFAULT_MIN_RATE;
   const maxRate = opts.maxRate ?? DEFAULT_MAX_RATE;
   const explicit = opts.minRate !== undefined && opts.maxRate !== undefined;
@@ -134,17 +157,32 @@ export async function searchCapacity(
   });
   let simulations = 0;
   let rounds = 0;
+  let stoppedEarly = 0;
+  let simulatedRequests = 0;
+  const stopBounds = opts.earlyStop === false ? [] : opts.slo.bounds.filter((b) => canStopEarly(b.metric)).map((b) => ({ metric: b.metric, bound: b.bound }));
 
   const evaluate = async (jobs: { u: UnitState; rate: number }[]): Promise<boolean[]> => {
-    const metrics = await run(jobs.map((j, i) => withRate(j.u.base, j.rate, i, opts.window)));
+    const evals = await run(
+      jobs.map((j, i) => {
+        const sc = withRate(j.u.base, j.rate, i, opts.window);
+        // Not at the minimum rate: a below_min row reports the metrics measured there.
+        return stopBounds.length > 0 && j.rate > minRate ? { ...sc, stopWhen: stopBounds } : sc;
+      }),
+    );
     simulations += jobs.length;
     rounds++;
     return jobs.map((j, i) => {
-      const m = metrics[i];
+      const { metrics: m, stoppedEarly: stopped } = evals[i];
       j.u.sims++;
-      if (!j.u.lowest || j.rate < j.u.lowest.rate) j.u.lowest = { rate: j.rate, metrics: m };
+      if (stopped) {
+        stoppedEarly++;
+        simulatedRequests += m.completed + m.failed;
+      } else {
+        simulatedRequests += m.requests;
+        if (!j.u.lowest || j.rate < j.u.lowest.rate) j.u.lowest = { rate: j.rate, metrics: m };
+      }
       (j as { m?: RunMetrics }).m = m;
-      return meetsSlo(m, opts.slo);
+      return !stopped && meetsSlo(m, opts.slo);
     });
   };
   const report = () => onProgress?.({ round: rounds, pending: units.filter((u) => !u.done).length, total: units.length, simulations });
@@ -222,7 +260,9 @@ export async function searchCapacity(
 
   const results = units.map((u): CapacityResult => {
     if (u.lo === null) {
-      const low = u.lowest!;
+      const low = u.lowest;
+      // A below_min search evaluated the minimum rate, which is never stopped early.
+      if (!low) throw new Error(`capacity: configuration ${u.base.index} has no full evaluation at its lowest rate`);
       return { scenario: withRate(u.base, low.rate, u.base.index, opts.window), capacity: 0, status: 'below_min', lo: null, hi: u.hi, simulations: u.sims, metrics: low.metrics };
     }
     return {
@@ -235,5 +275,5 @@ export async function searchCapacity(
       metrics: u.loMetrics!,
     };
   });
-  return { results, simulations, rounds };
+  return { results, simulations, rounds, stoppedEarly, simulatedRequests };
 }

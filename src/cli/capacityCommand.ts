@@ -7,7 +7,7 @@ import { readArrowFile } from '../formats/arrowRead.ts';
 import { VERSION } from '../version.ts';
 import { parseSlo } from '../capacity/slo.ts';
 import { searchCapacity, type CapacityOptions } from '../capacity/search.ts';
-import { writeCapacity } from '../capacity/capacityFile.ts';
+import { searchRates, writeCapacity } from '../capacity/capacityFile.ts';
 import { computeCapacityVerdict } from '../capacity/verdict.ts';
 import { capacityRowsFromFile } from '../report/capacityData.ts';
 import { numberFlag } from './parseFlags.ts';
@@ -31,6 +31,8 @@ export interface CapacityFlags {
   engine: 'cpu' | 'gpu' | 'auto';
   threads?: string;
   quiet?: boolean;
+  /** commander's --no-early-stop: false turns the early stop off. */
+  earlyStop?: boolean;
 }
 
 /** `1%`, `0.5%` or a fraction such as `0.01`; in (0, 0.5]. */
@@ -74,7 +76,7 @@ export function capacityOptions(file: string, flags: CapacityFlags): CapacityOpt
   if (fixesRate) {
     throw new InputError('rate', `${file}`, 'the sweep varies `rate` (an axis or per-config rates); capacity searches the rate itself: remove it, keep at most a starting rate in `base`');
   }
-  return { slo, minRate, maxRate, tolerance: parseTolerance(flags.tolerance), window: parseWindow(flags.window) };
+  return { slo, minRate, maxRate, tolerance: parseTolerance(flags.tolerance), window: parseWindow(flags.window), earlyStop: flags.earlyStop !== false };
 }
 
 export async function capacityCommand(file: string, flags: CapacityFlags): Promise<void> {
@@ -95,7 +97,7 @@ export async function capacityCommand(file: string, flags: CapacityFlags): Promi
   try {
     out = await searchCapacity(
       configs,
-      async (scs) => (await engine.run(scs)).map((r) => r.metrics),
+      (scs) => engine.run(scs),
       opts,
       (p) => log(`capacity: round ${p.round}: ${p.pending} of ${p.total} configuration${p.total === 1 ? '' : 's'} still searching, ${p.simulations} simulation${p.simulations === 1 ? '' : 's'} so far`),
     );
@@ -131,8 +133,14 @@ export async function capacityCommand(file: string, flags: CapacityFlags): Promi
     );
   }
   const n = configs.length;
+  const rates = searchRates(out, wallMs);
   log(
-    `${n} configuration${n === 1 ? '' : 's'}: ${out.simulations} simulations in ${out.rounds} rounds, ${formatDuration(wallMs / 1000)} ` +
-      `(${(wallMs / 1000).toFixed(2)} s wall, ${engine.info.engine} engine, ${(out.simulations / (wallMs / 1000)).toFixed(0)} simulations/s) -> ${flags.output}`,
+    `${n} configuration${n === 1 ? '' : 's'}: ${out.simulations} simulations in ${out.rounds} rounds` +
+      (opts.earlyStop === false ? ' (early stop off)' : `, ${out.stoppedEarly} stopped early once their SLO miss was certain`) +
+      `, ${formatDuration(wallMs / 1000)} (${(wallMs / 1000).toFixed(2)} s wall, ${engine.info.engine} engine) -> ${flags.output}`,
+  );
+  log(
+    `search cost: ${out.simulations} simulations, ${rates.simulations_per_s} simulations/s, ` +
+      `${out.simulatedRequests.toLocaleString('en-US')} simulated requests, ${Number(rates.simulated_requests_per_s).toLocaleString('en-US')} simulated requests/s`,
   );
 }

@@ -26,6 +26,12 @@ export interface Scenario extends ScenarioFields {
    * A request is good when it completed within every limit given.
    */
   goodput?: GoodputLimits;
+  /**
+   * SLO bounds at which the CPU engine may stop the run once they are certain to be missed
+   * (`capacity`'s early stop, docs/capacity.md); not a sweep key. The run's result then carries
+   * `stoppedEarly` and its metrics are partial. Engines that do not stop early ignore it.
+   */
+  stopWhen?: readonly { metric: string; bound: number }[];
 }
 
 export type { GoodputLimits } from '../metrics/goodput.ts';

@@ -12,6 +12,11 @@ export interface RunResult {
   requests?: RequestLog;
   /** Present when scenario.goodput was set. */
   goodput?: Goodput;
+  /**
+   * True when the engine stopped the run early because scenario.stopWhen was certain to be missed
+   * (the metrics are then partial; the SLO verdict is a miss).
+   */
+  stoppedEarly?: boolean;
 }
 
 export type { Goodput } from '../metrics/goodput.ts';

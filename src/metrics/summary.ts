@@ -82,6 +82,11 @@ export class LatencyHistograms {
     this.perTokenUs = frontend?.perTokenUs ?? 0;
   }
 
+  /** Client-anchored TTFT of a request whose first token is at `firstTokenUs` (as recorded). */
+  ttftUs(arrivalUs: number, firstTokenUs: number): number {
+    return firstTokenUs - arrivalUs + this.ingressUs + this.perTokenUs;
+  }
+
   /**
    * Record one completed request. Client anchor: TTFT = first - arrival + ingress + perToken,
    * E2E = end - arrival + ingress + egress + perToken * output, TPOT = floor((E2E - TTFT) /
@@ -89,7 +94,7 @@ export class LatencyHistograms {
    * front-end terms; queue and prefill time split at scheduledUs.
    */
   recordCompleted(arrivalUs: number, admitUs: number, firstTokenUs: number, endUs: number, output: number, queuedUs = -1, scheduledUs = -1): void {
-    const ttft = firstTokenUs - arrivalUs + this.ingressUs + this.perTokenUs;
+    const ttft = this.ttftUs(arrivalUs, firstTokenUs);
     const e2e = endUs - arrivalUs + this.ingressUs + this.egressUs + this.perTokenUs * output;
     this.ttft.record(ttft);
     this.e2e.record(e2e);

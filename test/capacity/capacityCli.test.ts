@@ -62,11 +62,19 @@ describe('capacity: end to end', () => {
       expect((row.capacity_hi_req_s as number) - (row.capacity_lo_req_s as number)).toBeLessThanOrEqual(0.01 * (row.capacity_lo_req_s as number) + 1e-9);
     }
     expect(Number(f.metadata.simulations)).toBe(rows.reduce((a, x) => a + (x.capacity_simulations as number), 0));
+    // The search's cost: early stop on by default, simulations/s and simulated requests/s over wall_ms.
+    expect(f.metadata.early_stop).toBe('true');
+    expect(Number(f.metadata.stopped_early)).toBeGreaterThan(0);
+    expect(Number(f.metadata.stopped_early)).toBeLessThan(Number(f.metadata.simulations));
+    expect(Number(f.metadata.simulations_per_s)).toBeCloseTo(Number(f.metadata.simulations) / (Number(f.metadata.wall_ms) / 1000), 0);
+    expect(Number(f.metadata.simulated_requests)).toBeGreaterThan(0);
+    expect(Number(f.metadata.simulated_requests_per_s)).toBeGreaterThan(0);
   });
   it('prints the paired verdict and the number of simulations', () => {
     expect(r.stdout).toMatch(/DP 2: /);
     expect(r.stdout).toContain('jsq_load');
-    expect(r.stderr).toMatch(/6 configurations: \d+ simulations in \d+ rounds/);
+    expect(r.stderr).toMatch(/6 configurations: \d+ simulations in \d+ rounds, \d+ stopped early/);
+    expect(r.stderr).toMatch(/search cost: \d+ simulations, [0-9.]+ simulations\/s, [0-9,]+ simulated requests, [0-9,]+ simulated requests\/s/);
   });
   it('report shows the capacity verdict', { timeout: 60_000 }, () => {
     const html = join(dir, 'cap.html');

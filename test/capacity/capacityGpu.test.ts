@@ -24,10 +24,10 @@ describeGpu('capacity search: GPU engine = CPU engine', () => {
     engine = await GpuEngine.create({ probe });
     gpu = await searchCapacity(configs, async (scs) => {
       batches.push(scs.length);
-      return (await engine.run(scs)).map((r) => r.metrics);
+      return engine.run(scs);
     }, opts);
     const c = new CpuEngine({ threads: 1 });
-    cpu = await searchCapacity(configs, async (scs) => (await c.run(scs)).map((r) => r.metrics), opts);
+    cpu = await searchCapacity(configs, (scs) => c.run(scs), opts);
     await c.close();
   }, 300_000);
   afterAll(async () => {

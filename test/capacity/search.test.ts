@@ -12,7 +12,7 @@ function synthetic(threshold: (index: number) => number): BatchRunner & { calls:
   const calls: number[] = [];
   const run = async (scs: { index: number; workload: { rate: number }; dp: number }[]) => {
     calls.push(scs.length);
-    return scs.map((sc) => ({ requests: 100, failed: 0, ttft_p95_ms: (100 * sc.workload.rate) / threshold(sc.dp), e2e_mean_ms: 1 }) as RunMetrics);
+    return scs.map((sc) => ({ metrics: { requests: 100, failed: 0, ttft_p95_ms: (100 * sc.workload.rate) / threshold(sc.dp), e2e_mean_ms: 1 } as RunMetrics }));
   };
   return Object.assign(run as unknown as BatchRunner, { calls });
 }
@@ -80,7 +80,7 @@ describe('arrival window', () => {
 describe('searchCapacity against a brute-force rate grid (real simulations)', () => {
   // DP 2, 300 ShareGPT requests: small enough to sweep finely.
   const base = makeScenario({ dp: 2, router: 'jsq_load', workload: { requests: 300, maxOutput: 256, seed: 4, rate: 2 } });
-  const realRun: BatchRunner = async (scs) => scs.map((sc) => runScenario(sc).metrics);
+  const realRun: BatchRunner = async (scs) => scs.map((sc) => runScenario(sc));
   const capSlo = parseSlo('ttft_p95_ms=400,tpot_p95_ms=40');
 
   /** The largest grid rate below the first failing one (the search's own rule), at 0.5% spacing. */

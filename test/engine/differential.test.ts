@@ -1,8 +1,12 @@
 // Differential test of the offline driver's shortcuts — the decode fast-forward and applying a
-// step's tokens while it is scheduled: on a broad random set of configurations, the engine with
-// them on (the default), and with only the applied steps, gives byte-identical metrics, time
-// series and per-request outcomes to the plain step-by-step loop with both off, the oracle
-// (docs/invariants.md §7, determinism).
+// step's tokens while it is scheduled: on a broad random set of configurations (every router,
+// preemption, timeouts, per_step dispatch and held assignment, barrier and independent sync,
+// presets, a calibrated model and synthetic models with every term, async scheduling on/off/auto,
+// time series on and off), the engine with them on (the default), and with only the applied steps,
+// gives byte-identical metrics, time series and per-request outcomes to the plain step-by-step
+// loop with both off, the oracle (docs/invariants.md §7, determinism). The default with an early
+// stop rule that never fires (capacity's, src/engine/cpu/earlyStop.ts) is identical too.
+// Small streams keep the few hundred configurations within seconds.
 import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../../src/config/scenario.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';
@@ -72,21 +76,24 @@ function randomCases(count: number, seed: number, adp = false): Case[] {
       dispatch,
       assignOrder: pick(['fcfs', 'lpt'] as const),
       timeoutS: pick([0, 0, 5, 30]),
-      timeseries: true,
+      // Independent ranks have no group step boundary for per_step dispatch (an input error).
+      sync: dispatch === 'on_arrival' && rng.below(3) === 0 ? 'independent' : 'barrier',
+      timeseries: rng.below(4) !== 0,
       workload: {
         source: pick(['sharegpt', 'azure_conv', 'azure_code']),
         arrival: pick(['poisson', 'gamma'] as const),
         cv: pick([1, 3]),
         rate,
-        requests: 60 + rng.below(140),
+        requests: 40 + rng.below(120),
         seed: rng.nextU32(),
       },
     });
     // Async scheduling on and off (docs/model.md §3); ranks per node picks the DP sync term.
     const asyncScheduling = pick(['on', 'off', 'auto'] as const);
     const sc = { ...base, model: model.name, asyncScheduling, ranksPerNode: pick([1, 2, 8]) };
-    if (adp) Object.assign(sc, { admission: 'adp_balance', adpTimeoutIters: pick([0, 1, 5, 50]), adpBatchingWaitIters: pick([0, 2, 10]) });
-    out.push({ label: `#${i}${adp ? ' adp_balance' : ''} ${router} ${kind} dp=${dp} ${dispatch}${hold ? ' hold' : ''}${smallKv ? ' small-kv' : ''} timeout=${sc.timeoutS} async=${asyncScheduling}`, sc, model });
+    // ADP Balance needs the group step (docs/model.md §3.2): its cases keep the barrier.
+    if (adp) Object.assign(sc, { admission: 'adp_balance', sync: 'barrier', adpTimeoutIters: pick([0, 1, 5, 50]), adpBatchingWaitIters: pick([0, 2, 10]) });
+    out.push({ label: `#${i}${adp ? ' adp_balance' : ''} ${router} ${kind} dp=${dp} ${dispatch}${hold ? ' hold' : ''}${smallKv ? ' small-kv' : ''} timeout=${sc.timeoutS} async=${asyncScheduling} ${sc.sync}${sc.timeseries ? ' series' : ''}`, sc, model });
   }
   return out;
 }
@@ -99,8 +106,9 @@ function expectSame(a: ReturnType<typeof simulate>, b: ReturnType<typeof simulat
   const { wall_ms: _a, ...mA } = a.metrics;
   const { wall_ms: _b, ...mB } = b.metrics;
   expect(JSON.stringify(mA)).toBe(JSON.stringify(mB));
-  const tA = a.timeseries as unknown as Record<string, Float64Array>;
-  const tB = b.timeseries as unknown as Record<string, Float64Array>;
+  expect(a.stoppedEarly).toBe(b.stoppedEarly);
+  const tA = (a.timeseries ?? {}) as unknown as Record<string, Float64Array>;
+  const tB = (b.timeseries ?? {}) as unknown as Record<string, Float64Array>;
   expect(Object.keys(tA)).toEqual(Object.keys(tB));
   for (const k of Object.keys(tA)) expect(bytes(tA[k]).equals(bytes(tB[k])), `series ${k}`).toBe(true);
   const rA = a.requests as unknown as Record<string, Float64Array>;
@@ -109,20 +117,27 @@ function expectSame(a: ReturnType<typeof simulate>, b: ReturnType<typeof simulat
 }
 
 describe('differential: fast-forward and applied steps vs the plain loop', () => {
-  // ADP Balance cases (docs/model.md §3.2) after the original 48, which stay as they were.
-  const cases = [...randomCases(48, 20261129), ...randomCases(16, 20261207, true)];
+  // 320 random configurations, then ADP Balance cases (docs/model.md §3.2).
+  const cases = [...randomCases(320, 20261129), ...randomCases(16, 20261207, true)];
+  // Bounds no run of this set reaches: the stop rule is checked but never fires.
+  const neverStop = [{ metric: 'ttft_p99_ms', bound: 1e12 }, { metric: 'e2e_p50_ms', bound: 1e12 }, { metric: 'failed_frac', bound: 1 }];
   let fastForwarded = 0;
   let withPreemption = 0;
   let withTimeouts = 0;
   let withAsync = 0;
   let withSync = 0;
+  let independent = 0;
+  let series = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
       const oracle = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: false });
       const fast = simulate(sc, wl, model, { detail: true });
       const applied = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: true });
+      const guarded = simulate(sc, wl, model, { detail: true, stopWhen: neverStop });
       expect(oracle.fastForwardedSteps).toBe(0);
+      independent += sc.sync === 'independent' ? 1 : 0;
+      series += oracle.timeseries ? 1 : 0;
       fastForwarded += fast.fastForwardedSteps > 0 ? 1 : 0;
       withPreemption += fast.metrics.preempted > 0 ? 1 : 0;
       withTimeouts += fast.metrics.failed_timeout > 0 ? 1 : 0;
@@ -132,12 +147,17 @@ describe('differential: fast-forward and applied steps vs the plain loop', () =>
       }
       expectSame(fast, oracle);
       expectSame(applied, oracle);
+      expectSame(guarded, oracle);
     });
   }
-  it('the set exercises the fast-forward, preemption, timeouts and both scheduling modes', () => {
-    expect(fastForwarded).toBeGreaterThan(cases.length / 2);
-    expect(withPreemption).toBeGreaterThan(3);
-    expect(withTimeouts).toBeGreaterThan(3);
+  it('the set exercises the fast-forward, preemption, timeouts, both sync modes, series and both scheduling modes', () => {
+    expect(cases.length).toBe(320);
+    expect(fastForwarded).toBeGreaterThan(cases.length / 3);
+    expect(withPreemption).toBeGreaterThan(20);
+    expect(withTimeouts).toBeGreaterThan(20);
+    expect(independent).toBeGreaterThan(40);
+    expect(series).toBeGreaterThan(cases.length / 2);
+    expect(series).toBeLessThan(cases.length);
     // Both scheduling modes fast-forward somewhere in the set.
     expect(withAsync).toBeGreaterThan(5);
     expect(withSync).toBeGreaterThan(5);

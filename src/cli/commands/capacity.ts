@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .option('--window <s|base|fixed>', 'seconds of arrivals per evaluation (requests = rate × window); base: the sweep\'s requests / rate; fixed: same requests at every rate', 'base')
     .addOption(new Option('--engine <engine>', 'simulation engine').choices(['cpu', 'gpu', 'auto']).default('auto'))
     .option('--threads <n>', 'worker threads for the CPU engine (default: all cores)')
+    .option('--no-early-stop', 'simulate every evaluation to its end (default: stop one once its SLO miss is certain; same results)')
     .option('-q, --quiet', 'no progress or summary')
     .action(async (file, opts) => {
       await capacityCommand(file, opts);

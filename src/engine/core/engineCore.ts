@@ -318,6 +318,19 @@ export class EngineCore {
     return this.completed + this.failedRejected + this.failedTimeout + this.aborted === this.st.n;
   }
 
+  /** Requests whose arrival has been processed (in arrival order): routed, queued or rejected. */
+  get arrived(): number {
+    return this.nextArr;
+  }
+
+  /**
+   * Whether a routed request can still fail in the offline driver (client timeouts); otherwise it
+   * will complete. (Aborts come only from the emulator's clients.)
+   */
+  get routedCanFail(): boolean {
+    return this.timeoutUs > 0;
+  }
+
   /** Arrival time of the next request not yet arrived, or -1. */
   nextArrivalUs(): number {
     return this.nextArr < this.st.n ? this.st.arrival[this.nextArr] : -1;

@@ -12,7 +12,7 @@ import { goodputOf } from '../../metrics/goodput.ts';
 export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}): RunResult {
   const model = resolveStepModel(sc.model);
   const wl = getWorkload(sc.workload);
-  const out = simulate(sc, wl, model, { detail: sc.timeseries || sc.goodput !== undefined, fastForward: opts.fastForward });
+  const out = simulate(sc, wl, model, { detail: sc.timeseries || sc.goodput !== undefined, fastForward: opts.fastForward, stopWhen: sc.stopWhen });
   const d = out.requests;
   const goodput = sc.goodput && d ? goodputOf(sc.goodput, wl, d, out.metrics.makespan_s) : undefined;
   const requests = d && sc.timeseries && {
@@ -27,5 +27,7 @@ export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}):
     first_token_us: d.firstTokenUs,
     end_us: d.endUs,
   };
-  return { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests: requests || undefined, goodput };
+  const result: RunResult = { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests: requests || undefined, goodput };
+  if (out.stoppedEarly) result.stoppedEarly = true;
+  return result;
 }

@@ -10,6 +10,7 @@ import { LatencyHistograms, summarize } from '../../metrics/summary.ts';
 import type { StepModel } from '../../model/types.ts';
 import type { Workload } from '../../workload/types.ts';
 import { EngineCore, type RequestDetail } from '../core/engineCore.ts';
+import { stopPredicate, type StopBound, type StopPredicate } from './earlyStop.ts';
 
 export { REQUEST_COMPLETED, REQUEST_FAILED, type RequestDetail } from '../core/engineCore.ts';
 
@@ -19,6 +20,11 @@ export interface SimulationOutput {
   fastForwardedSteps: number;
   timeseries?: TimeSeries;
   requests?: RequestDetail;
+  /**
+   * The run was stopped by `SimulateOptions.stopWhen` once its SLO verdict was decided (a miss):
+   * the metrics are those of the partial run and must not be reported.
+   */
+  stoppedEarly: boolean;
 }
 
 export interface SimulateOptions {
@@ -36,6 +42,11 @@ export interface SimulateOptions {
    * are identical either way (test/engine/differential.test.ts).
    */
   applyAtSchedule?: boolean;
+  /**
+   * Stop as soon as these SLO bounds are certain to be missed (src/engine/cpu/earlyStop.ts; used by
+   * `capacity`). Absent (or with no bound that can decide early), the loop is unchanged.
+   */
+  stopWhen?: readonly StopBound[];
 }
 
 /** Histograms reused across runs on one thread (they are large and reset cheaply). */
@@ -51,6 +62,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     histograms: hist,
     applyAtSchedule: opts.applyAtSchedule ?? true,
   });
+  const stop = opts.stopWhen ? stopPredicate(opts.stopWhen, n, hist) : undefined;
   const q = { promptTokens: 0, outputTokens: 0, arrivalUs: 0 };
   for (let i = 0; i < n; i++) {
     q.promptTokens = wl.prompt[i];
@@ -59,12 +71,17 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     core.submit(q);
   }
   if (core.independent) {
-    runIndependent(core, n > 0 ? wl.arrivalUs[0] : 0);
-    return finish(core, opts, t0);
+    const stopped = runIndependent(core, n > 0 ? wl.arrivalUs[0] : 0, stop);
+    return finish(core, opts, t0, stopped);
   }
   const ff = opts.fastForward ?? true;
   let now = n > 0 ? wl.arrivalUs[0] : 0;
+  let stopped = false;
   while (!core.done()) {
+    if (stop !== undefined && stop(core, now)) {
+      stopped = true;
+      break;
+    }
     const stepUs = core.beginStep(now);
     if (stepUs === 0) {
       // Nothing runnable: every rank is empty; jump to the next arrival.
@@ -84,12 +101,12 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     now += stepUs;
     core.endStep(now);
   }
-  return finish(core, opts, t0);
+  return finish(core, opts, t0, stopped);
 }
 
-function finish(core: EngineCore, opts: SimulateOptions, t0: number): SimulationOutput {
+function finish(core: EngineCore, opts: SimulateOptions, t0: number, stoppedEarly: boolean): SimulationOutput {
   const metrics = summarize(core.counters(), hist, performance.now() - t0);
-  return { metrics, fastForwardedSteps: core.fastForwardedSteps, timeseries: core.timeseries(), requests: opts.detail ? core.detail() : undefined };
+  return { metrics, fastForwardedSteps: core.fastForwardedSteps, timeseries: core.timeseries(), requests: opts.detail ? core.detail() : undefined, stoppedEarly };
 }
 
 /**
@@ -98,11 +115,12 @@ function finish(core: EngineCore, opts: SimulateOptions, t0: number): Simulation
  * processed, and every free rank with work starts its next step. Stepped one by one (no
  * fast-forward).
  */
-function runIndependent(core: EngineCore, start: number): void {
+function runIndependent(core: EngineCore, start: number, stop: StopPredicate | undefined): boolean {
   const G = core.G;
   const stepEnd = new Float64Array(G).fill(-1); // -1: no step in flight
   let now = start;
   while (!core.done()) {
+    if (stop !== undefined && stop(core, now)) return true;
     for (let g = 0; g < G; g++) {
       if (stepEnd[g] === now) {
         core.endRankStep(g, now);
@@ -126,4 +144,5 @@ function runIndependent(core: EngineCore, start: number): void {
     }
     now = Math.max(now, next);
   }
+  return false;
 }
