@@ -151,7 +151,7 @@ describe('differential: fast-forward and applied steps vs the plain loop', () =>
     });
   }
   it('the set exercises the fast-forward, preemption, timeouts, both sync modes, series and both scheduling modes', () => {
-    expect(cases.length).toBe(320);
+    expect(cases.length).toBe(320 + 16);
     expect(fastForwarded).toBeGreaterThan(cases.length / 3);
     expect(withPreemption).toBeGreaterThan(20);
     expect(withTimeouts).toBeGreaterThan(20);
