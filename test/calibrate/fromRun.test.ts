@@ -9,10 +9,10 @@ import { fitHostTerms, residualsFor, type RunToFit } from '../../src/calibrate/f
 import type { MeasuredRun } from '../../src/calibrate/measuredRun.ts';
 import { scenarioFromFlat } from '../../src/config/expand.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';
-import { main } from '../../src/cli.ts';
 import { resolveStepModel, modelFromSpec } from '../../src/model/presets.ts';
 import type { StepModel } from '../../src/model/types.ts';
 import { getWorkload } from '../../src/workload/build.ts';
+import { cliIn } from '../cli/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'from-run-'));
 // A small dense model: 0.2 ms of GPU time per step, 20 µs per decode sequence.
@@ -180,20 +180,7 @@ describe('fitHostTerms', () => {
 });
 
 describe('balanceroute calibrate --from-run (CLI)', () => {
-  const run = async (args: string[]) => {
-    const out = process.stdout.write;
-    const err = process.stderr.write;
-    let stdout = '';
-    let stderr = '';
-    process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-    process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-    try {
-      return { code: await main(['node', 'balanceroute', ...args]), stdout, stderr };
-    } finally {
-      process.stdout.write = out;
-      process.stderr.write = err;
-    }
-  };
+  const run = cliIn; // the CLI in this process (test/cli/cli.ts)
   // An engine log written from a simulated run (the LLMServingSim requests.jsonl layout).
   const r = synthetic({ dp: 1, rate: 6, requests: 100, seed: 9, max_output: 100 }, { hostPerStep: 900 * US }, 'engine', 'x');
   const log = join(dir, 'requests.jsonl');

@@ -4,7 +4,6 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.ts';
 import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { RESULTS_FORMAT } from '../../src/results/resultSchema.ts';
 import { compareSides, readSide } from '../../src/report/compare.ts';
@@ -13,24 +12,12 @@ import { simulate } from '../../src/engine/cpu/simulate.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
 import { handWorkload } from '../helpers.ts';
 import { startFakeServer } from './fakeServer.ts';
+import { cliIn } from '../cli/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'predict-'));
 const measured = join(dir, 'm.arrow');
 const predicted = join(dir, 'p.arrow');
-const run = async (args: string[]) => {
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  let stdout = '';
-  let stderr = '';
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['node', 'balanceroute', ...args]), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-};
+const run = cliIn; // the CLI in this process (test/cli/cli.ts)
 
 beforeAll(async () => {
   const fake = await startFakeServer({ ttftMs: 10, itlMs: 3 });

@@ -5,27 +5,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.ts';
 import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { readMeasuredRun } from '../../src/calibrate/measuredRun.ts';
 import { serverInfoFromMetadata, serverMetadata } from '../../src/loadgen/serverInfo.ts';
 import { startFakeServer } from './fakeServer.ts';
+import { cliIn } from '../cli/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'server-info-'));
-const run = async (args: string[]) => {
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  let stdout = '';
-  let stderr = '';
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['node', 'balanceroute', ...args]), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-};
+const run = cliIn; // the CLI in this process (test/cli/cli.ts)
 
 /** A vLLM-style exposition of two engines; histogram sums/counts grow by `k` requests. */
 function exposition(k: number): string {
