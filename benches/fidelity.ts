@@ -19,6 +19,7 @@ import { scenarioForRun, workloadOf } from '../src/calibrate/fromRun.ts';
 import { readMeasuredRun as readRunForFit } from '../src/calibrate/measuredRun.ts';
 import type { Scenario } from '../src/config/scenario.ts';
 import { simulate } from '../src/engine/cpu/simulate.ts';
+import { requestLogOf } from '../src/engine/cpu/runScenario.ts';
 import type { RequestLog } from '../src/engine/types.ts';
 import type { RunMetrics } from '../src/metrics/types.ts';
 import { resolveStepModel } from '../src/model/presets.ts';
@@ -106,18 +107,7 @@ function replay(p: PreparedRun, spec: PresetSpec): { log: RequestLog; metrics: R
   const d = out.requests!;
   return {
     metrics: out.metrics,
-    log: {
-      arrival_us: wl.arrivalUs,
-      prompt: wl.prompt,
-      output: wl.output,
-      status: d.status,
-      rank: d.rank,
-      admit_us: d.admitUs,
-      queued_us: d.queuedUs,
-      scheduled_us: d.scheduledUs,
-      first_token_us: d.firstTokenUs,
-      end_us: d.endUs,
-    },
+    log: requestLogOf(wl, d),
   };
 }
 

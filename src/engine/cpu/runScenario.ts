@@ -1,8 +1,9 @@
 import type { Scenario } from '../../config/scenario.ts';
-import type { RunResult } from '../types.ts';
+import type { RequestLog, RunResult } from '../types.ts';
+import type { Workload } from '../../workload/types.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { getWorkload } from '../../workload/build.ts';
-import { simulate } from './simulate.ts';
+import { simulate, type RequestDetail } from './simulate.ts';
 import { goodputOf } from '../../metrics/goodput.ts';
 
 /**
@@ -15,10 +16,18 @@ export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}):
   const out = simulate(sc, wl, model, { detail: sc.timeseries || sc.goodput !== undefined, fastForward: opts.fastForward, stopWhen: sc.stopWhen });
   const d = out.requests;
   const goodput = sc.goodput && d ? goodputOf(sc.goodput, wl, d, out.metrics.makespan_s) : undefined;
-  const requests = d && sc.timeseries && {
-    arrival_us: wl.arrivalUs.slice(),
-    prompt: wl.prompt.slice(),
-    output: wl.output.slice(),
+  const requests = d && sc.timeseries && requestLogOf(wl, d, true);
+  const result: RunResult = { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests: requests || undefined, goodput };
+  if (out.stoppedEarly) result.stoppedEarly = true;
+  return result;
+}
+
+/** The per-request log of a simulation's detail; `copy` keeps the workload's arrays unshared. */
+export function requestLogOf(wl: Workload, d: RequestDetail, copy = false): RequestLog {
+  return {
+    arrival_us: copy ? wl.arrivalUs.slice() : wl.arrivalUs,
+    prompt: copy ? wl.prompt.slice() : wl.prompt,
+    output: copy ? wl.output.slice() : wl.output,
     status: d.status,
     rank: d.rank,
     admit_us: d.admitUs,
@@ -27,7 +36,4 @@ export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}):
     first_token_us: d.firstTokenUs,
     end_us: d.endUs,
   };
-  const result: RunResult = { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests: requests || undefined, goodput };
-  if (out.stoppedEarly) result.stoppedEarly = true;
-  return result;
 }
