@@ -46,6 +46,14 @@ module.exports = {
       from: { path: '^src/', pathNot: path(LAYERS.flat()) },
       to: {},
     },
+    {
+      name: 'routers-do-not-import-the-registry',
+      comment:
+        'src/routers/index.ts imports every module of its folder at start-up and awaits them (a top-level await); one that imported the registry back would wait for itself forever',
+      severity: 'error',
+      from: { path: '^src/routers/', pathNot: '^src/routers/index\\.ts$' },
+      to: { path: '^src/routers/index\\.ts$' },
+    },
     ...upward,
   ],
   options: {

@@ -16,6 +16,7 @@ const integerKnobs = (p: RouterParams): boolean => Number.isInteger(num(p, 'a'))
 
 export const br0 = defineRouter({
   name: 'br0',
+  order: 70,
   description: 'BR-0 (DP-BalanceRouter write-up): argmax F = a*s - b*max(s - margin, 0), margin = envelope - load; defaults a = 1, b = G, envelope max; ties -> lower load, then index.',
   knobs: [
     { name: 'a', kind: 'number', default: 1, min: 0, max: 1e6, description: 'Reward weight a of the prompt s (write-up: 1). Same for every rank: only hold_ms reads it.' },

@@ -53,6 +53,7 @@ export function brhScores(view: RouterView, s: number, params: RouterParams, out
 
 export const brh = defineRouter({
   name: 'brh',
+  order: 80,
   description: 'BR-H (DP-BalanceRouter write-up): argmax F = alpha*(sum gamma^h)*s - beta*sum_h gamma^h*max(s - margin_h, 0), h = 0..H, on binary-cutoff projections from a predictor of remaining steps; ties -> lower load, then index.',
   knobs: [
     { name: 'H', kind: 'integer', default: 50, min: 0, max: 4096, description: 'Lookahead in decode steps: F sums h = 0..H (default ours; gamma^50 ~ 0.005 at gamma = 0.9).' },

@@ -50,18 +50,30 @@ export const alwaysInteger = (): boolean => true;
 export const neverInteger = (): boolean => false;
 const NO_PROJECTION: ProjectionSpec = { kind: 'none' };
 
+/** Definitions made by defineRouter: what the registry registers from a module's exports. */
+const defined = new WeakSet<RouterDef>();
+
+/** Whether `x` is a router definition made by defineRouter (src/routers/index.ts registers those). */
+export function isRouterDef(x: unknown): x is RouterDef {
+  return typeof x === 'object' && x !== null && defined.has(x as RouterDef);
+}
+
 /**
  * A router definition with the common defaults filled in, so each router file states only what
  * is its own: no knobs, no horizon, no projection, and state words zeroed at init — or, with
- * `stream`, word 0 seeded as the PCG state pcgSeed(run seed, stream).
+ * `stream`, word 0 seeded as the PCG state pcgSeed(run seed, stream). Exporting the result from
+ * a module of src/routers/ is what registers the router.
  */
 export function defineRouter(
   d: Pick<RouterDef, 'name' | 'description' | 'integerScored' | 'route'> &
-    Partial<Pick<RouterDef, 'knobs' | 'horizon' | 'projection' | 'init' | 'wgsl' | 'requiresDispatch' | 'queueOrder' | 'noWgslReason'>> & { stream?: number },
+    Partial<Pick<RouterDef, 'order' | 'knobs' | 'horizon' | 'projection' | 'init' | 'wgsl' | 'requiresDispatch' | 'queueOrder' | 'noWgslReason'>> & {
+      stream?: number;
+    },
 ): RouterDef {
   const stream = d.stream;
-  return {
+  const def: RouterDef = {
     name: d.name,
+    order: d.order,
     description: d.description,
     knobs: d.knobs ?? [],
     integerScored: d.integerScored,
@@ -79,6 +91,8 @@ export function defineRouter(
       }),
     route: d.route,
   };
+  defined.add(def);
+  return def;
 }
 
 /**

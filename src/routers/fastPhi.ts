@@ -101,6 +101,7 @@ export function fastPhiScores(view: RouterView, s: number, params: RouterParams,
 
 export const fastPhi = defineRouter({
   name: 'fast_phi',
+  order: 90,
   description: 'Fast-Phi (DP-BalanceRouter write-up): argmin sum_k w_k*S(h_k)*max(s + h_k - margin(h_k), 0) at K percentile points of the output length (trapezoid weights), survival-weighted projections; ties -> lower load, then index.',
   knobs: [
     {

@@ -16,6 +16,7 @@ export function fastPhiGaussSteps(params: RouterParams): number[] {
 
 export const fastPhiGauss = defineRouter({
   name: 'fast_phi_gauss',
+  order: 100,
   description: 'Ours: Gaussian expected overflow over the max projected load, integrated over [0, H] by K-point Gauss-Legendre; argmin of the increase.',
   knobs: [
     { name: 'H', kind: 'integer', default: 64, min: 1, max: 65536, description: 'Horizon in decode steps.' },

@@ -1,24 +1,55 @@
 // Router registry: name -> definition, and validation of router knobs.
 // Definitions and provenance of every router: docs/routers.md.
+import { readdirSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { parseDecimal } from '../decimal.ts';
-import { br0 } from './br0.ts';
-import { brh } from './brh.ts';
-import { fastPhi } from './fastPhi.ts';
-import { fastPhiGauss } from './fastPhiGauss.ts';
-import { jsqLoad } from './jsqLoad.ts';
-import { powerOfTwo } from './powerOfTwo.ts';
-import { random } from './random.ts';
-import { roundRobin } from './roundRobin.ts';
-import { sortedRoundRobin } from './sortedRoundRobin.ts';
+import { isRouterDef } from './common.ts';
 import type { KnobSpec, KnobValue, RouterDef, RouterParams } from './types.ts';
-import { vllmDefault } from './vllmDefault.ts';
-import { vllmInflight } from './vllmInflight.ts';
 
-export const ROUTERS: Record<string, RouterDef> = Object.fromEntries(
-  [roundRobin, random, powerOfTwo, vllmDefault, vllmInflight, jsqLoad, br0, brh, fastPhi, fastPhiGauss, sortedRoundRobin].map((r) => [r.name, r]),
-);
+/**
+ * Every module of this folder, loaded once at start-up (a top-level await: importers see a full
+ * registry). A router's module is found here rather than listed, so a new router is its own file
+ * (and its WGSL port) and nothing else (docs/routers.md, "Adding a router"). Modules of the same
+ * kind as this one: `.ts` from the sources (tsx, vitest), `.js` in the built package (dist/).
+ * Router modules must not import this one: the registry awaits them (a depcruise rule).
+ */
+async function loadRouterModules(): Promise<Record<string, unknown>[]> {
+  const self = new URL(import.meta.url);
+  const ext = self.pathname.slice(self.pathname.lastIndexOf('.'));
+  const me = self.pathname.slice(self.pathname.lastIndexOf('/') + 1);
+  const files = readdirSync(new URL('./', self))
+    .filter((f) => f.endsWith(ext) && !f.endsWith(`.d${ext}`) && f !== me)
+    .sort();
+  // @vite-ignore: vitest would otherwise warn that the names are known only at run time.
+  return Promise.all(files.map((f) => import(/* @vite-ignore */ `./${f}`) as Promise<Record<string, unknown>>));
+}
+
+/** Routers in registry order: by `order`, then (routers without one) by name. */
+function registryOrder(defs: RouterDef[]): RouterDef[] {
+  const key = (d: RouterDef) => d.order ?? Infinity;
+  return defs.sort((a, b) => key(a) - key(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The registry of these modules' exported router definitions; a repeated name or order is an Error. */
+export function buildRegistry(modules: Record<string, unknown>[]): Record<string, RouterDef> {
+  const defs = [...new Set(modules.flatMap((m) => Object.values(m).filter(isRouterDef)))];
+  const out: Record<string, RouterDef> = {};
+  const orders = new Map<number, string>();
+  for (const d of registryOrder(defs)) {
+    // Programming errors of a router module, not user input: fail at start-up, naming both.
+    if (Object.hasOwn(out, d.name)) throw new Error(`two routers are named ${d.name} (src/routers/)`);
+    if (d.order !== undefined) {
+      const other = orders.get(d.order);
+      if (other !== undefined) throw new Error(`routers ${other} and ${d.name} both have order ${d.order} (src/routers/)`);
+      orders.set(d.order, d.name);
+    }
+    out[d.name] = d;
+  }
+  return out;
+}
+
+export const ROUTERS: Readonly<Record<string, RouterDef>> = buildRegistry(await loadRouterModules());
 
 export function routerNames(): string[] {
   return Object.keys(ROUTERS);

@@ -3,6 +3,7 @@ import { alwaysInteger, argminLoad, defineRouter } from './common.ts';
 
 export const jsqLoad = defineRouter({
   name: 'jsq_load',
+  order: 60,
   description: 'Least load (KV tokens + queued prompt tokens); ties -> lowest index.',
   integerScored: alwaysInteger,
   wgsl: { fns: ['routeJsqLoad'] },

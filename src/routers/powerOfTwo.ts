@@ -8,6 +8,7 @@ export const POWER_OF_TWO_STREAM = 0x50324330;
 
 export const powerOfTwo = defineRouter({
   name: 'power_of_two',
+  order: 30,
   description: 'Two distinct uniformly random ranks; the one with lower load (KV + queued tokens) wins, tie -> first drawn.',
   integerScored: alwaysInteger,
   wgsl: { fns: ['routePowerOfTwo'] },

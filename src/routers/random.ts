@@ -7,6 +7,7 @@ export const RANDOM_STREAM = 0x52414e44;
 
 export const random = defineRouter({
   name: 'random',
+  order: 20,
   description: 'Uniformly random rank per request (seeded PCG, identical on CPU and GPU).',
   integerScored: alwaysInteger,
   wgsl: { fns: ['routeRandom'] },

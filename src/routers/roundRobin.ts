@@ -3,6 +3,7 @@ import { alwaysInteger, defineRouter } from './common.ts';
 
 export const roundRobin = defineRouter({
   name: 'round_robin',
+  order: 10,
   description: 'Cyclic assignment 0, 1, ..., G-1, 0, ... ignoring load.',
   integerScored: alwaysInteger,
   wgsl: { fns: ['routeRoundRobin'] },

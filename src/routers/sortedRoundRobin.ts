@@ -7,6 +7,7 @@ import { alwaysInteger, defineRouter } from './common.ts';
 
 export const sortedRoundRobin = defineRouter({
   name: 'sorted_round_robin',
+  order: 110,
   description: 'TensorRT-LLM baseline: each step, pending requests sorted by prompt tokens (largest first) and dealt round-robin; needs dispatch: per_step.',
   integerScored: alwaysInteger,
   requiresDispatch: 'per_step',

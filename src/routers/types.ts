@@ -117,6 +117,12 @@ export type ProjectionSpec =
 export interface RouterDef {
   /** Name used on the command line and in result rows, e.g. 'jsq_load'. */
   name: string;
+  /**
+   * Place in the registry's order (ascending; routers without one follow, by name). The order is
+   * what listings, the GPU router ids and the knob columns of result files follow (docs/routers.md,
+   * "Adding a router").
+   */
+  order?: number;
   description: string;
   knobs: readonly KnobSpec[];
   /** True when decisions depend only on integer arithmetic (engines must then agree exactly). */
@@ -148,8 +154,9 @@ export interface RouterDef {
 
 /**
  * Where a router lives in shaders/routers.wgsl. The engine generates the router ids and the
- * `route()` dispatch from these entries (src/engine/gpu/routing.ts), so a new router touches its
- * own TS file and the WGSL file only.
+ * `route()` dispatch from these entries (src/engine/gpu/routing.ts), and the registry finds the
+ * router's module itself (src/routers/index.ts), so a new router touches its own TS file and the
+ * WGSL file only.
  */
 export interface WgslPort {
   /** WGSL functions `fn NAME(...) -> u32` returning the chosen rank, one per variant. */

@@ -5,6 +5,7 @@ import { defineRouter, num, str } from './common.ts';
 
 export const vllmDefault = defineRouter({
   name: 'vllm_default',
+  order: 40,
   description: "vLLM classic DP load balancer: argmin(waiting_weight*waiting + running), first minimum in scan order, rotating scan start.",
   knobs: [
     { name: 'waiting_weight', kind: 'integer', default: 4, min: 0, max: 1_000_000, description: 'Weight of waiting requests in the score (vLLM: 4).' },

@@ -5,6 +5,7 @@ import { defineRouter, neverInteger, num } from './common.ts';
 
 export const vllmInflight = defineRouter({
   name: 'vllm_inflight',
+  order: 50,
   description: 'vLLM PR #49204 balancer: max(inflight, waiting + running) + waiting*kv_penalty*max(0, kvUsage - kv_threshold), first minimum, rotating scan start.',
   knobs: [
     { name: 'kv_penalty', kind: 'number', default: 6.0, min: 0, max: 1e6, description: 'Penalty per waiting request per unit of KV usage above the threshold (vLLM: 6.0).' },

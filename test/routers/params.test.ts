@@ -1,16 +1,49 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inputError } from '../inputError.ts';
-import { getRouter, resolveRouterParams, ROUTERS, routerNames } from '../../src/routers/index.ts';
+import { alwaysInteger, defineRouter } from '../../src/routers/common.ts';
+import { buildRegistry, getRouter, resolveRouterParams, ROUTERS, routerNames } from '../../src/routers/index.ts';
+
+const ROUTERS_DIR = new URL('../../src/routers/', import.meta.url);
+
+/** Router names defined in the sources of src/routers/, read as text (not through the registry). */
+function routersInSources(): string[] {
+  const names: string[] = [];
+  for (const f of readdirSync(ROUTERS_DIR).filter((f) => f.endsWith('.ts'))) {
+    const src = readFileSync(new URL(f, ROUTERS_DIR), 'utf8');
+    for (const m of src.matchAll(/= defineRouter\(\{\s*name: '(\w+)'/g)) names.push(m[1]);
+  }
+  return names;
+}
 
 describe('registry', () => {
-  it('registers every router under its own name', () => {
-    expect(routerNames().sort()).toEqual(
-      ['br0', 'brh', 'fast_phi', 'fast_phi_gauss', 'jsq_load', 'power_of_two', 'random', 'round_robin', 'sorted_round_robin', 'vllm_default', 'vllm_inflight'].sort(),
-    );
+  it('registers every router its folder defines, under its own name', () => {
+    expect(routerNames().slice().sort()).toEqual(routersInSources().sort());
     for (const n of routerNames()) {
       expect(ROUTERS[n].name).toBe(n);
       expect(ROUTERS[n].description.length).toBeGreaterThan(10);
     }
+  });
+
+  it('keeps the built-in routers in their order (listings, GPU ids and result columns follow it)', () => {
+    const builtIn = ['round_robin', 'random', 'power_of_two', 'vllm_default', 'vllm_inflight', 'jsq_load', 'br0', 'brh', 'fast_phi', 'fast_phi_gauss', 'sorted_round_robin'];
+    expect(routerNames().filter((n) => builtIn.includes(n))).toEqual(builtIn);
+    // Registry order: by `order`, then routers without one by name.
+    const key = (n: string) => ROUTERS[n].order ?? Infinity;
+    const names = routerNames();
+    for (let i = 1; i < names.length; i++) {
+      const [a, b] = [names[i - 1], names[i]];
+      expect(key(a) < key(b) || (key(a) === Infinity && key(b) === Infinity && a < b), `${a} before ${b}`).toBe(true);
+    }
+  });
+
+  it('orders modules by `order`, then by name; a repeated name or order is an error', () => {
+    const def = (name: string, order?: number) => defineRouter({ name, order, description: name, integerScored: alwaysInteger, route: () => 0 });
+    const [z, a, b, c] = [def('z', 5), def('a'), def('b', 7), def('c')];
+    // The same definition exported twice (a re-export) counts once; plain values are not routers.
+    expect(Object.keys(buildRegistry([{ c, a }, { b, z, again: z, n: 3, plain: { name: 'x', route: () => 0 } }]))).toEqual(['z', 'b', 'a', 'c']);
+    expect(() => buildRegistry([{ a }, { a2: def('a') }])).toThrow('two routers are named a');
+    expect(() => buildRegistry([{ z }, { y: def('y', 5) }])).toThrow('routers y and z both have order 5');
   });
 
   it('rejects unknown routers (and Object.prototype names)', () => {
