@@ -164,8 +164,13 @@ const S_HIDDEN: u32 = 37u;
 // adp_ctx_batching_wait_iters_count; docs/model.md §3.2).
 const S_ADP_WAIT: u32 = 38u;
 const S_ADP_BATCH: u32 = 39u;
-const S_WORDS: u32 = 40u;
+// TensorRT-LLM's balance ratio (token_balance_ratio): the sum over busy group steps of
+// mean_g / max_g tokens scheduled per rank, in 2^-TOKBAL_BITS fixed point (a ratio <= 1 per step).
+const S_TOKBAL_LO: u32 = 40u;
+const S_TOKBAL_HI: u32 = 41u;
+const S_WORDS: u32 = 42u;
 const FIX_BITS: u32 = 16u;
+const TOKBAL_BITS: u32 = 31u;
 
 // ---- per-request state [R_*][request][config]; the first R_READBACK fields are read back ----
 // (status, times, rank: the per-request log; 48 bytes per request)

@@ -65,6 +65,7 @@ var<private> sumMaxRankUs: U64;
 var<private> inSystemArea: U64;
 var<private> imbAcc: U64;
 var<private> balAcc: U64;
+var<private> tokBalAcc: U64;
 var<private> errorCode: u32;
 // Async scheduling: start of the group step that ended at `now` (prevValid: one did), and whether
 // a request appended at `now` is hidden behind its rank's busy pipeline.
@@ -181,6 +182,7 @@ fn loadState() {
   inSystemArea = U64(cfg[sIdx(S_AREA_LO)], cfg[sIdx(S_AREA_HI)]);
   imbAcc = U64(cfg[sIdx(S_IMB_LO)], cfg[sIdx(S_IMB_HI)]);
   balAcc = U64(cfg[sIdx(S_BAL_LO)], cfg[sIdx(S_BAL_HI)]);
+  tokBalAcc = U64(cfg[sIdx(S_TOKBAL_LO)], cfg[sIdx(S_TOKBAL_HI)]);
   errorCode = cfg[sIdx(S_ERROR)];
   prevStart = U64(cfg[sIdx(S_PREV_LO)], cfg[sIdx(S_PREV_HI)]);
   prevValid = prevStart.y != NONE;
@@ -221,6 +223,8 @@ fn storeState() {
   cfg[sIdx(S_IMB_HI)] = imbAcc.y;
   cfg[sIdx(S_BAL_LO)] = balAcc.x;
   cfg[sIdx(S_BAL_HI)] = balAcc.y;
+  cfg[sIdx(S_TOKBAL_LO)] = tokBalAcc.x;
+  cfg[sIdx(S_TOKBAL_HI)] = tokBalAcc.y;
   cfg[sIdx(S_ERROR)] = errorCode;
   cfg[sIdx(S_PREV_LO)] = select(NONE, prevStart.x, prevValid);
   cfg[sIdx(S_PREV_HI)] = select(NONE, prevStart.y, prevValid);
@@ -878,6 +882,14 @@ fn recordStep(stepUs: u32, maxUs: u32, sumUs: U64, maxLoad: u32, sumLoad: U64, i
   }
 }
 
+/// TensorRT-LLM's balance ratio of a busy step, mean_g / max_g tokens scheduled per rank (idle
+/// ranks count 0), in 2^-TOKBAL_BITS fixed point: totTok and G * maxTok in f32 (exact below 2^24),
+/// one f32 division (the CPU divides in f64), and the scaled ratio (<= 2^31) converts to u32
+/// without further loss.
+fn tokenBalanceFixed(totTok: u32, maxTok: u32) -> u32 {
+  return u32(f32(totTok) / (f32(G) * f32(maxTok)) * f32(1u << TOKBAL_BITS));
+}
+
 /// Advance up to k decode-only steps from now (the first already scheduled); stop at the first
 /// boundary at or after an arrival or a timeout deadline. Per step only per-rank sums change.
 fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64, hostUs: u32) {
@@ -927,6 +939,8 @@ fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64, hostUs: u32) {
       break;
     }
   }
+  // Every step of the stretch schedules the same decodes: the same token balance.
+  tokBalAcc = add64(tokBalAcc, mul32x32(tokenBalanceFixed(totTok, maxTok), j));
   // Apply j decode steps to every running request.
   for (var g = 0u; g < G; g = g + 1u) {
     let nr = rk(K_NRUN, g);
@@ -1187,6 +1201,7 @@ fn iterate() -> bool {
     maxLoad = max(maxLoad, l);
   }
   recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, inSystemAtStart);
+  tokBalAcc = add64u(tokBalAcc, tokenBalanceFixed(totTok, maxTok));
   snapDirty = true;
   prevStart = now;
   prevValid = true;
