@@ -191,7 +191,8 @@ describeGpu(
 
 describeGpu('specialised pipelines (one per router, dispatch mode and G)', () => {
   it("give the CPU engine's rows too", async () => {
-    // One configuration of each of four pipelines, async scheduling and host terms included.
+    // One configuration of each of five pipelines, async scheduling, host terms and ADP Balance
+    // with sorted_round_robin included.
     const all = equivalenceScenarios();
     const first = (router: string, dispatch: string, dp: number, extra: (s: Scenario) => boolean = () => true) =>
       all.find((s) => s.router === router && s.dispatch === dispatch && s.dp === dp && extra(s))!;
@@ -200,13 +201,14 @@ describeGpu('specialised pipelines (one per router, dispatch mode and G)', () =>
       first('fast_phi', 'on_arrival', 8),
       first('br0', 'per_step', 64),
       first('fast_phi', 'per_step', 8, (s) => resolveStepModel(s.model).hostPerRequest > 0),
+      first('sorted_round_robin', 'per_step', 8, (s) => s.admission === 'adp_balance'),
     ];
     expect(pick.every((s) => s !== undefined)).toBe(true);
     const lines: string[] = [];
     const engine = await GpuEngine.create({ probe, specialize: true, specializeG: true, trace: true, log: (s) => lines.push(s) });
     try {
       const out = await engine.run(pick);
-      expect(lines.join('\n')).toMatch(/4 pipelines ready/);
+      expect(lines.join('\n')).toMatch(/5 pipelines ready/);
       for (const r of out) expect(exactDifferences(runScenario(r.scenario).metrics, r.metrics), `#${r.scenario.index}`).toEqual([]);
     } finally {
       await engine.close();

@@ -1,5 +1,6 @@
-// The cross-engine equivalence sweep: the 60 golden configurations plus variants that widen it to
-// every router in both dispatch modes, G in {1, 2, 8, 64} for each, float-scored knob settings,
+// The cross-engine equivalence sweep: the golden configurations plus variants that widen it to
+// every router in both dispatch modes (sorted_round_robin: per_step only), G in {1, 2, 8, 64} for
+// each, ADP Balance context admission with many pairs of waits, float-scored knob settings,
 // preemption, timeouts, rejections, a calibrated model (extra step-time terms, per-DP curves) and
 // a trace replay, and the fidelity terms of docs/model.md: async scheduling on and off (the
 // default preset schedules asynchronously, so most of the sweep runs with it on), host terms
