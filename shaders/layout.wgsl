@@ -105,9 +105,14 @@ const P_HOST_LO: u32 = 41u;
 const P_HOST_HI: u32 = 42u;
 const P_HOST_REQ: u32 = 43u;
 const P_ASYNC: u32 = 44u;
+// Context admission (docs/model.md §3.2): 1 for adp_balance, and its adp_timeout_iters and
+// adp_batching_wait_iters (group steps).
+const P_ADP: u32 = 45u;
+const P_ADP_TIMEOUT: u32 = 46u;
+const P_ADP_BATCH: u32 = 47u;
 // Router knobs: KNOB_WORDS words from P_K0, one named slot per knob (knob_<router>_<knob>(),
 // generated on the host from the routers' knob lists: src/engine/gpu/knobs.ts).
-const P_K0: u32 = 45u;
+const P_K0: u32 = 48u;
 // Horizon table: for point j, words P_HZ + 3j + {0: offset h (steps), 1: weight (f32),
 // 2: survival of a newcomer at h (f32)}. The survival table in `streams` (P_SURV, P_SURV_LEN
 // words of f32) is followed by as many words of the median-remaining table (u32, brh's
@@ -155,8 +160,17 @@ const S_ITERATIONS: u32 = 34u;
 const S_PREV_LO: u32 = 35u;
 const S_PREV_HI: u32 = 36u;
 const S_HIDDEN: u32 = 37u;
-const S_WORDS: u32 = 38u;
+// ADP Balance counters (TensorRT-LLM's adp_ctx_waiting_iters_count and
+// adp_ctx_batching_wait_iters_count; docs/model.md §3.2).
+const S_ADP_WAIT: u32 = 38u;
+const S_ADP_BATCH: u32 = 39u;
+// TensorRT-LLM's balance ratio (token_balance_ratio): the sum over busy group steps of
+// mean_g / max_g tokens scheduled per rank, in 2^-TOKBAL_BITS fixed point (a ratio <= 1 per step).
+const S_TOKBAL_LO: u32 = 40u;
+const S_TOKBAL_HI: u32 = 41u;
+const S_WORDS: u32 = 42u;
 const FIX_BITS: u32 = 16u;
+const TOKBAL_BITS: u32 = 31u;
 
 // ---- per-request state [R_*][request][config]; the first R_READBACK fields are read back ----
 // (status, times, rank: the per-request log; 48 bytes per request)
@@ -207,7 +221,12 @@ const K_FF_KV_MAX: u32 = 15u;
 const K_BUSY: u32 = 16u;
 const K_PEND_BLOCKS: u32 = 17u;
 const K_PEND_SLOTS: u32 = 18u;
-const K_WORDS: u32 = 19u;
+// ADP Balance under async scheduling: the blocks and slots released right after the last pass.
+// The CPU engine releases them at the start of the next pass, after the ADP decision, so that
+// decision still counts them as held (simulate.wgsl, adpHold).
+const K_REL_BLOCKS: u32 = 19u;
+const K_REL_SLOTS: u32 = 20u;
+const K_WORDS: u32 = 21u;
 
 // Request status codes (ST_*), predictor ids (PRED_*) and router ids (RT_*) are generated from
 // their TS definitions (src/engine/gpu/routing.ts) and joined after this file.

@@ -1,4 +1,4 @@
-// The ten routers of src/routers/*.ts, ported decision for decision. The override constant ROUTER
+// The eleven routers of src/routers/*.ts, ported decision for decision. The override constant ROUTER
 // picks one per pipeline (specialised pipelines: dead routers are compiled out and a warp never
 // diverges on the router), or RT_FROM_PARAMS reads it per configuration (one generic pipeline:
 // cheap to compile on a software adapter; the host still orders configurations by router, so a
@@ -22,6 +22,14 @@ fn viewLoad(g: u32) -> u32 {
 
 // round_robin: ranks in turn.
 fn routeRoundRobin() -> u32 {
+  let g = rs[2] % G;
+  rs[2] = select(g + 1u, 0u, g + 1u == G);
+  return g;
+}
+
+// sorted_round_robin: dealt as round_robin; the engine sorts the global queue largest prompt
+// first before the deal (P_LPT is set for it on the host: its queueOrder), so only the deal is here.
+fn routeSortedRoundRobin() -> u32 {
   let g = rs[2] % G;
   rs[2] = select(g + 1u, 0u, g + 1u == G);
   return g;

@@ -40,6 +40,10 @@ var<private> routerId: u32;
 var<private> perStep: bool;
 // Async scheduling (docs/model.md §3.1): admission and KV/slot reuse lag one step.
 var<private> asyncOn: bool;
+// ADP Balance context admission (docs/model.md §3.2) and its two waits, in group steps.
+var<private> adpOn: bool;
+var<private> adpTimeoutIters: u32;
+var<private> adpBatchingWaitIters: u32;
 
 // Loop state and totals (written back at the end of the dispatch).
 var<private> now: U64;
@@ -61,12 +65,16 @@ var<private> sumMaxRankUs: U64;
 var<private> inSystemArea: U64;
 var<private> imbAcc: U64;
 var<private> balAcc: U64;
+var<private> tokBalAcc: U64;
 var<private> errorCode: u32;
 // Async scheduling: start of the group step that ended at `now` (prevValid: one did), and whether
 // a request appended at `now` is hidden behind its rank's busy pipeline.
 var<private> prevStart: U64;
 var<private> prevValid: bool;
 var<private> anyHidden: bool;
+// ADP Balance counters (TensorRT-LLM's adp_ctx_waiting_iters_count, adp_ctx_batching_wait_iters_count).
+var<private> adpWait: u32;
+var<private> adpBatch: u32;
 // Time of the decision behind the current scheduling pass (scheduled_us of what it admits).
 var<private> decisionAt: U64;
 
@@ -141,6 +149,9 @@ fn loadConfig() {
   statsUs = U64(par(P_STATS_LO), par(P_STATS_HI));
   routerId = par(P_ROUTER);
   asyncOn = par(P_ASYNC) != 0u;
+  adpOn = par(P_ADP) != 0u;
+  adpTimeoutIters = par(P_ADP_TIMEOUT);
+  adpBatchingWaitIters = par(P_ADP_BATCH);
   if (DISPATCH == DISPATCH_FROM_PARAMS) {
     perStep = par(P_PER_STEP) != 0u;
   } else {
@@ -171,10 +182,13 @@ fn loadState() {
   inSystemArea = U64(cfg[sIdx(S_AREA_LO)], cfg[sIdx(S_AREA_HI)]);
   imbAcc = U64(cfg[sIdx(S_IMB_LO)], cfg[sIdx(S_IMB_HI)]);
   balAcc = U64(cfg[sIdx(S_BAL_LO)], cfg[sIdx(S_BAL_HI)]);
+  tokBalAcc = U64(cfg[sIdx(S_TOKBAL_LO)], cfg[sIdx(S_TOKBAL_HI)]);
   errorCode = cfg[sIdx(S_ERROR)];
   prevStart = U64(cfg[sIdx(S_PREV_LO)], cfg[sIdx(S_PREV_HI)]);
   prevValid = prevStart.y != NONE;
   anyHidden = cfg[sIdx(S_HIDDEN)] != 0u;
+  adpWait = cfg[sIdx(S_ADP_WAIT)];
+  adpBatch = cfg[sIdx(S_ADP_BATCH)];
 }
 
 fn storeState() {
@@ -209,10 +223,14 @@ fn storeState() {
   cfg[sIdx(S_IMB_HI)] = imbAcc.y;
   cfg[sIdx(S_BAL_LO)] = balAcc.x;
   cfg[sIdx(S_BAL_HI)] = balAcc.y;
+  cfg[sIdx(S_TOKBAL_LO)] = tokBalAcc.x;
+  cfg[sIdx(S_TOKBAL_HI)] = tokBalAcc.y;
   cfg[sIdx(S_ERROR)] = errorCode;
   cfg[sIdx(S_PREV_LO)] = select(NONE, prevStart.x, prevValid);
   cfg[sIdx(S_PREV_HI)] = select(NONE, prevStart.y, prevValid);
   cfg[sIdx(S_HIDDEN)] = select(0u, 1u, anyHidden);
+  cfg[sIdx(S_ADP_WAIT)] = adpWait;
+  cfg[sIdx(S_ADP_BATCH)] = adpBatch;
 }
 
 // ---- waiting queues (doubly linked through R_WNEXT / R_WPREV) ----
@@ -289,6 +307,10 @@ fn releaseAtBoundary(g: u32, r: u32) {
 fn releasePending() -> bool {
   var any = false;
   for (var g = 0u; g < G; g = g + 1u) {
+    if (adpOn) {
+      setRk(K_REL_BLOCKS, g, rk(K_PEND_BLOCKS, g));
+      setRk(K_REL_SLOTS, g, rk(K_PEND_SLOTS, g));
+    }
     if (rk(K_PEND_SLOTS, g) != 0u) {
       setRk(K_FREE, g, rk(K_FREE, g) + rk(K_PEND_BLOCKS, g));
       setRk(K_PEND_BLOCKS, g, 0u);
@@ -510,7 +532,9 @@ fn decisionTime(r: u32) -> U64 {
   return max64(decisionAt, U64(rq(R_QUEUED_LO, r), rq(R_QUEUED_HI, r)));
 }
 
-fn scheduleRank(g: u32) -> u32 {
+/// With `noContext` (an ADP Balance hold, docs/model.md §3.2) only decode tokens are scheduled:
+/// running requests with prefill left are skipped and nothing is admitted.
+fn scheduleRank(g: u32, noContext: bool) -> u32 {
   var budget = M;
   wDecode = 0u;
   wPrefill = 0u;
@@ -533,6 +557,11 @@ fn scheduleRank(g: u32) -> u32 {
     let r = runAt(i, g);
     let comp = rq(R_COMPUTED, r);
     let gen = rq(R_GENERATED, r);
+    // ADP Balance hold: context work waits, decodes go on.
+    if (noContext && (gen == 0u || promptOf(r) + gen - comp != 1u)) {
+      i = i + 1u;
+      continue;
+    }
     let blocks = rq(R_BLOCKS, r);
     let chunk = min(promptOf(r) + gen - comp, budget);
     let need = i32(ceilDiv(comp + chunk, BS)) - i32(blocks);
@@ -561,7 +590,7 @@ fn scheduleRank(g: u32) -> u32 {
     wReqs = wReqs + 1u;
     i = i + 1u;
   }
-  if (!preempted) {
+  if (!preempted && !noContext) {
     loop {
       let nr = rk(K_NRUN, g);
       if (!(rk(K_NWAIT, g) > 0u && nr + heldSlots < B && budget > 0u)) {
@@ -853,6 +882,14 @@ fn recordStep(stepUs: u32, maxUs: u32, sumUs: U64, maxLoad: u32, sumLoad: U64, i
   }
 }
 
+/// TensorRT-LLM's balance ratio of a busy step, mean_g / max_g tokens scheduled per rank (idle
+/// ranks count 0), in 2^-TOKBAL_BITS fixed point: totTok and G * maxTok in f32 (exact below 2^24),
+/// one f32 division (the CPU divides in f64), and the scaled ratio (<= 2^31) converts to u32
+/// without further loss.
+fn tokenBalanceFixed(totTok: u32, maxTok: u32) -> u32 {
+  return u32(f32(totTok) / (f32(G) * f32(maxTok)) * f32(1u << TOKBAL_BITS));
+}
+
 /// Advance up to k decode-only steps from now (the first already scheduled); stop at the first
 /// boundary at or after an arrival or a timeout deadline. Per step only per-rank sums change.
 fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64, hostUs: u32) {
@@ -902,6 +939,8 @@ fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64, hostUs: u32) {
       break;
     }
   }
+  // Every step of the stretch schedules the same decodes: the same token balance.
+  tokBalAcc = add64(tokBalAcc, mul32x32(tokenBalanceFixed(totTok, maxTok), j));
   // Apply j decode steps to every running request.
   for (var g = 0u; g < G; g = g + 1u) {
     let nr = rk(K_NRUN, g);
@@ -928,6 +967,76 @@ fn fastForward(k: u32, maxTok: u32, totTok: u32, kvSum: U64, hostUs: u32) {
 /// Fixed-point (2^FIX_BITS) value of a non-negative f32.
 fn toFixedPoint(v: f32) -> U64 {
   return u64ofF32(v * f32(1u << FIX_BITS));
+}
+
+/// ADP Balance (TensorRT-LLM's attention_dp_config enable_balance; docs/model.md §3.2): whether
+/// the group step starting now holds every rank's context work. Advances the two counters. Each
+/// rank is classified as its next pass will see it (src/engine/core/engineCore.ts, adpHold).
+fn adpHold() -> bool {
+  var allCtx = true;
+  var anyCtx = false;
+  var allGen = true;
+  var allFree = true;
+  for (var g = 0u; g < G; g = g + 1u) {
+    // Decode requests and context work of rank g.
+    var gen = 0u;
+    var ctx = false;
+    let nr = rk(K_NRUN, g);
+    for (var i = 0u; i < nr; i = i + 1u) {
+      let r = runAt(i, g);
+      let gn = rq(R_GENERATED, r);
+      if (gn > 0u && promptOf(r) + gn - rq(R_COMPUTED, r) == 1u) {
+        gen = gen + 1u;
+      } else {
+        ctx = true;
+      }
+    }
+    // Failing that, the head of the waiting queue, if this pass can admit it: visible (async:
+    // not hidden behind a busy pipeline), a slot free and the blocks of its first chunk at the
+    // full budget free. Held slots and blocks count as used — with async scheduling, as the CPU
+    // engine counts them at its decision: those held for this pass and those released right
+    // after the previous one (K_REL_*; the CPU engine frees them when this pass starts).
+    let relSlots = select(0u, rk(K_REL_SLOTS, g), asyncOn);
+    let relBlocks = select(0u, rk(K_REL_BLOCKS, g), asyncOn);
+    if (!ctx && rk(K_NWAIT, g) > 0u && nr + rk(K_PEND_SLOTS, g) + relSlots < B) {
+      let r = rk(K_WHEAD, g);
+      let hidden = asyncOn && rk(K_BUSY, g) != 0u && eq64(U64(rq(R_QUEUED_LO, r), rq(R_QUEUED_HI, r)), now);
+      let comp = rq(R_COMPUTED, r);
+      let chunk = min(unprocessed(r), M);
+      ctx = !hidden && i32(ceilDiv(comp + chunk, BS)) - i32(rq(R_BLOCKS, r)) <= i32(rk(K_FREE, g)) - i32(relBlocks);
+    }
+    if (ctx) {
+      anyCtx = true;
+    } else {
+      allCtx = false;
+    }
+    if (gen == 0u) {
+      allGen = false;
+    }
+    if (gen >= B) {
+      allFree = false;
+    }
+  }
+  if (allFree && allCtx) {
+    adpWait = 0u;
+    if (!allGen) {
+      return false;
+    }
+    if (adpBatch < adpBatchingWaitIters) {
+      adpBatch = adpBatch + 1u;
+      return true;
+    }
+    adpBatch = 0u;
+    return false;
+  }
+  // The counter advances whether or not any rank has context work (as in TensorRT-LLM); a step
+  // without context work holds nothing.
+  adpWait = adpWait + 1u;
+  if (adpWait >= adpTimeoutIters || !allGen) {
+    adpWait = 0u;
+    return false;
+  }
+  return anyCtx;
 }
 
 /// One iteration of the main loop (docs/model.md §3). Returns true when the run is over.
@@ -994,6 +1103,11 @@ fn iterate() -> bool {
   var rMax = 0u;
   var held = false;
   var again = false;
+  // ADP Balance: one decision per boundary, after what is due (docs/model.md §3.2).
+  var hold = false;
+  if (adpOn) {
+    hold = adpHold();
+  }
   // Synchronous: the pass decides at `now`. Async: a step that follows the previous one back to
   // back was decided while that one ran, at its start; after an idle jump, or when an idle
   // group repeats its pass (below), at `now`.
@@ -1010,7 +1124,7 @@ fn iterate() -> bool {
     kvSum = U64(0u, 0u);
     rMax = 0u;
     for (var g = 0u; g < G; g = g + 1u) {
-      let tok = scheduleRank(g);
+      let tok = scheduleRank(g, hold);
       var us = 0u;
       if (tok > 0u) {
         us = rankStepUs();
@@ -1028,6 +1142,13 @@ fn iterate() -> bool {
     anyHidden = false;
     if (asyncOn && releasePending()) {
       held = true;
+    }
+    // An ADP hold needs decode work on every rank; should every decode have been preempted away,
+    // the context work goes now rather than leave the group without a step (the pass is repeated
+    // at the same decision time; what was held back for async scheduling is visible to it).
+    if (totTok == 0u && hold) {
+      hold = false;
+      continue;
     }
     // An idle group does not wait a step for nothing: with every rank idle (so no pipeline is
     // busy any more: K_BUSY is 0 everywhere), hidden requests and released blocks count at once.
@@ -1055,7 +1176,8 @@ fn iterate() -> bool {
   // Fast path: a stretch of decode-only steps with no event is advanced without touching each
   // request every step (same numbers as stepping one by one). Not while async scheduling holds
   // something back: the next boundary may admit it.
-  if (decodeOnly && !held) {
+  // Not under ADP Balance either: its counters advance at every step.
+  if (decodeOnly && !held && !adpOn) {
     let k = eventFreeSteps();
     if (k >= 2u) {
       fastForward(k, maxTok, totTok, kvSum, hostUs);
@@ -1079,6 +1201,7 @@ fn iterate() -> bool {
     maxLoad = max(maxLoad, l);
   }
   recordStep(stepUs, maxUs, sumUs, maxLoad, sumLoad, inSystemAtStart);
+  tokBalAcc = add64u(tokBalAcc, tokenBalanceFixed(totTok, maxTok));
   snapDirty = true;
   prevStart = now;
   prevValid = true;

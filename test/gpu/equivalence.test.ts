@@ -39,9 +39,9 @@ describeGpu(
 
     it('covers every router, both dispatch modes, G in {1, 2, 8, 64}, preemption, timeouts and rejections', () => {
       expect(scenarios.length).toBeGreaterThanOrEqual(64);
-      // Routers without a WGSL port (sorted_round_robin) run on the CPU engine: nothing to compare.
+      // Routers without a WGSL port (none today) would run on the CPU engine: nothing to compare.
       for (const router of routerNames().filter((n) => getRouter(n).wgsl !== undefined)) {
-        for (const dispatch of ['on_arrival', 'per_step']) {
+        for (const dispatch of ['on_arrival', 'per_step'].filter((d) => (getRouter(router).requiresDispatch ?? d) === d)) {
           const dps = new Set(scenarios.filter((s) => s.router === router && s.dispatch === dispatch).map((s) => s.dp));
           expect(dps.size, `${router} ${dispatch}`).toBeGreaterThan(0);
         }
@@ -80,6 +80,27 @@ describeGpu(
         if (sc.dp === 1 && sc.maxNumSeqs === 1) expect(on, `#${sc.index}`).toEqual(off);
         else expect(on.ttft_engine_mean_ms, `#${sc.index}`).not.toBe(off.ttft_engine_mean_ms);
       }
+    });
+
+    it('covers ADP Balance (several waits, both dispatch modes, async on and off) and sorted_round_robin', () => {
+      const adp = scenarios.filter((sc) => sc.admission === 'adp_balance');
+      expect(adp.length).toBeGreaterThanOrEqual(12);
+      expect(new Set(adp.map((sc) => sc.dispatch))).toEqual(new Set(['on_arrival', 'per_step']));
+      expect(new Set(adp.map((sc) => cpu[sc.index].async_scheduling))).toEqual(new Set([0, 1]));
+      expect(new Set(adp.map((sc) => `${sc.adpTimeoutIters ?? 50}/${sc.adpBatchingWaitIters ?? 10}`)).size).toBeGreaterThanOrEqual(8);
+      // The holds are exercised: most rows differ from the same configuration without admission
+      // control; with both waits 0 nothing is held and the row is that of admission: none.
+      let changed = 0;
+      for (const sc of adp) {
+        const none = simulate({ ...sc, admission: 'none' }, getWorkload(sc.workload), resolveStepModel(sc.model)).metrics;
+        const { wall_ms: _a, ...withAdp } = cpu[sc.index];
+        const { wall_ms: _b, ...without } = none;
+        if ((sc.adpTimeoutIters ?? 50) === 0 && (sc.adpBatchingWaitIters ?? 10) === 0) expect(withAdp, `#${sc.index}`).toEqual(without);
+        else if (withAdp.ttft_engine_mean_ms !== without.ttft_engine_mean_ms) changed++;
+      }
+      expect(changed).toBeGreaterThanOrEqual(adp.length - 3);
+      const srr = scenarios.filter((sc) => sc.router === 'sorted_round_robin');
+      expect(new Set(srr.map((sc) => sc.dp))).toEqual(new Set([1, 2, 8, 16, 64]));
     });
 
     it('gives one row per configuration, in order, from the gpu engine', () => {
@@ -170,7 +191,8 @@ describeGpu(
 
 describeGpu('specialised pipelines (one per router, dispatch mode and G)', () => {
   it("give the CPU engine's rows too", async () => {
-    // One configuration of each of four pipelines, async scheduling and host terms included.
+    // One configuration of each of five pipelines, async scheduling, host terms and ADP Balance
+    // with sorted_round_robin included.
     const all = equivalenceScenarios();
     const first = (router: string, dispatch: string, dp: number, extra: (s: Scenario) => boolean = () => true) =>
       all.find((s) => s.router === router && s.dispatch === dispatch && s.dp === dp && extra(s))!;
@@ -179,13 +201,14 @@ describeGpu('specialised pipelines (one per router, dispatch mode and G)', () =>
       first('fast_phi', 'on_arrival', 8),
       first('br0', 'per_step', 64),
       first('fast_phi', 'per_step', 8, (s) => resolveStepModel(s.model).hostPerRequest > 0),
+      first('sorted_round_robin', 'per_step', 8, (s) => s.admission === 'adp_balance'),
     ];
     expect(pick.every((s) => s !== undefined)).toBe(true);
     const lines: string[] = [];
     const engine = await GpuEngine.create({ probe, specialize: true, specializeG: true, trace: true, log: (s) => lines.push(s) });
     try {
       const out = await engine.run(pick);
-      expect(lines.join('\n')).toMatch(/4 pipelines ready/);
+      expect(lines.join('\n')).toMatch(/5 pipelines ready/);
       for (const r of out) expect(exactDifferences(runScenario(r.scenario).metrics, r.metrics), `#${r.scenario.index}`).toEqual([]);
     } finally {
       await engine.close();

@@ -1,5 +1,6 @@
-// The cross-engine equivalence sweep: the 60 golden configurations plus variants that widen it to
-// every router in both dispatch modes, G in {1, 2, 8, 64} for each, float-scored knob settings,
+// The cross-engine equivalence sweep: the golden configurations plus variants that widen it to
+// every router in both dispatch modes (sorted_round_robin: per_step only), G in {1, 2, 8, 64} for
+// each, ADP Balance context admission with many pairs of waits, float-scored knob settings,
 // preemption, timeouts, rejections, a calibrated model (extra step-time terms, per-DP curves) and
 // a trace replay, and the fidelity terms of docs/model.md: async scheduling on and off (the
 // default preset schedules asynchronously, so most of the sweep runs with it on), host terms
@@ -17,10 +18,10 @@ const HOST_TERMS_SYNC = fileURLToPath(new URL('./fixtures/host-terms-sync.json',
 const TRACE = fileURLToPath(new URL('../../examples/data/sharegpt-300-sps10.csv', import.meta.url));
 
 export function equivalenceScenarios(): Scenario[] {
-  // The golden set without `sync: independent`, `admission: adp_balance` and routers without a
-  // WGSL port (the GPU engine hands those to the CPU engine: engineChoice.test.ts, prepare.ts),
-  // renumbered so that index = position.
-  const onGpu = (sc: Scenario) => sc.sync !== 'independent' && (sc.admission ?? 'none') === 'none' && getRouter(sc.router).wgsl !== undefined;
+  // The golden set without `sync: independent` and routers without a WGSL port (none today; the
+  // GPU engine hands those to the CPU engine: engineChoice.test.ts, prepare.ts), renumbered so
+  // that index = position. It holds sorted_round_robin and admission: adp_balance.
+  const onGpu = (sc: Scenario) => sc.sync !== 'independent' && getRouter(sc.router).wgsl !== undefined;
   const out = goldenScenarios().filter(onGpu).map((sc, index) => ({ ...sc, index }));
   const push = (router: string, knobs: Record<string, unknown>, over: Parameters<typeof makeScenario>[0]) =>
     out.push({ ...makeScenario({ ...over, router, routerParams: resolveRouterParams(router, knobs) }), index: out.length });
@@ -104,5 +105,29 @@ export function equivalenceScenarios(): Scenario[] {
   // A model whose default is synchronous (seed-kv-linear), with host terms: auto, and forced on.
   push('jsq_load', {}, { model: HOST_TERMS_SYNC, dp: 8, ranksPerNode: 4, workload: { rate: 30, requests: 160, seed: 68 } });
   push('vllm_default', {}, { model: HOST_TERMS_SYNC, dp: 4, asyncScheduling: 'on', dispatch: 'per_step', workload: { rate: 20, requests: 160, seed: 69 } });
+
+  // TensorRT-LLM's baseline deal (sorted_round_robin, per_step only) at G = 1 and 64 (the golden
+  // set has 2 and 8), with timeouts and rejections.
+  push('sorted_round_robin', {}, { dp: 1, dispatch: 'per_step', kvCapacity: 2048, timeoutS: 20, workload: { rate: 6, requests: 120, seed: 70 } });
+  push('sorted_round_robin', {}, { dp: 64, dispatch: 'per_step', maxNumSeqs: 8, kvCapacity: 16384, timeoutS: 10, workload: { rate: 80, requests: 200, seed: 71 } });
+  // ADP Balance (docs/model.md §3.2): timeouts and batching waits from 0 (no hold: = admission
+  // none) to long, on_arrival and per_step dispatch, async scheduling on and off, chunked
+  // prefill (a small token budget: context work spans steps), a full KV cache (preemption; the
+  // head's blocks decide "has context work"), few slots (held slots under async scheduling),
+  // timeouts, G = 1 and 64, a light load (idle groups) and host terms.
+  const adp = (router: string, timeout: number, batching: number, over: Parameters<typeof makeScenario>[0]) =>
+    push(router, {}, { ...over, admission: 'adp_balance', adpTimeoutIters: timeout, adpBatchingWaitIters: batching });
+  adp('round_robin', 0, 0, { dp: 8, workload: { rate: 40, requests: 200, seed: 72 } });
+  adp('jsq_load', 1, 0, { dp: 8, asyncScheduling: 'off', workload: { rate: 40, requests: 200, seed: 73 } });
+  adp('vllm_default', 5, 2, { dp: 4, dispatch: 'per_step', maxBatchedTokens: 512, workload: { rate: 20, requests: 160, seed: 74 } });
+  adp('sorted_round_robin', 50, 10, { dp: 8, dispatch: 'per_step', maxNumSeqs: 16, kvCapacity: 6144, timeoutS: 8, workload: { rate: 40, requests: 200, seed: 75 } });
+  adp('sorted_round_robin', 200, 0, { dp: 16, dispatch: 'per_step', asyncScheduling: 'off', workload: { rate: 50, requests: 200, seed: 76 } });
+  adp('power_of_two', 10, 40, { dp: 8, maxNumSeqs: 4, workload: { rate: 20, requests: 160, seed: 77 } });
+  adp('power_of_two', 10, 40, { dp: 8, maxNumSeqs: 4, asyncScheduling: 'off', workload: { rate: 20, requests: 160, seed: 77 } });
+  adp('jsq_load', 20, 5, { dp: 2, maxNumSeqs: 8, kvCapacity: 2048, workload: { rate: 10, requests: 100, seed: 78 } });
+  adp('vllm_default', 3, 1, { dp: 1, workload: { rate: 4, requests: 80, seed: 79 } });
+  adp('round_robin', 30, 3, { dp: 64, dispatch: 'per_step', maxNumSeqs: 8, kvCapacity: 16384, timeoutS: 10, workload: { rate: 80, requests: 200, seed: 80 } });
+  adp('brh', 8, 2, { dp: 4, workload: { rate: 1.5, requests: 60, seed: 81 } });
+  adp('vllm_default', 15, 4, { model: HOST_TERMS, dp: 8, ranksPerNode: 4, maxNumSeqs: 16, kvCapacity: 8192, workload: { rate: 30, requests: 160, seed: 82 } });
   return out;
 }

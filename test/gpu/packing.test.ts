@@ -57,14 +57,24 @@ describe('GPU packing of the fidelity terms', () => {
   });
 });
 
-describe('hand-over to the CPU engine (docs/gpu.md)', () => {
-  it('admission: adp_balance and the sorted_round_robin router go to the CPU engine with a note', () => {
-    const adp = prepareConfig({ ...makeScenario({ admission: 'adp_balance', workload: { rate: 5, requests: 20, seed: 1 } }), index: 0 }, 0);
-    expect('reason' in adp && adp.reason).toBe('context admission adp_balance runs on the CPU engine (no WGSL port yet)');
-    const srr = prepareConfig(
-      { ...makeScenario({ router: 'sorted_round_robin', routerParams: resolveRouterParams('sorted_round_robin', {}), dispatch: 'per_step', workload: { rate: 5, requests: 20, seed: 1 } }), index: 0 },
-      0,
-    );
-    expect('reason' in srr && srr.reason).toMatch(/^router sorted_round_robin .*has no WGSL port$/);
+describe('ADP Balance and sorted_round_robin on the GPU engine (docs/gpu.md)', () => {
+  it('packs admission adp_balance with its two waits; admission none packs 0', () => {
+    const { word } = packed({ admission: 'adp_balance', adpTimeoutIters: 7, adpBatchingWaitIters: 3 });
+    expect([word(L.P_ADP), word(L.P_ADP_TIMEOUT), word(L.P_ADP_BATCH)]).toEqual([1, 7, 3]);
+    const defaults = packed({ admission: 'adp_balance' });
+    expect([defaults.word(L.P_ADP_TIMEOUT), defaults.word(L.P_ADP_BATCH)]).toEqual([50, 10]);
+    expect(packed({}).word(L.P_ADP)).toBe(0);
+  });
+
+  it("packs sorted_round_robin with the largest-first queue sort (its queueOrder), whatever assign_order says", () => {
+    const srr = { router: 'sorted_round_robin', routerParams: resolveRouterParams('sorted_round_robin', {}), dispatch: 'per_step' as const };
+    expect(packed({ ...srr, assignOrder: 'fcfs' }).word(L.P_LPT)).toBe(1);
+    expect(packed({ router: 'round_robin', dispatch: 'per_step', assignOrder: 'fcfs' }).word(L.P_LPT)).toBe(0);
+    expect(packed({ router: 'round_robin', dispatch: 'per_step', assignOrder: 'lpt' }).word(L.P_LPT)).toBe(1);
+  });
+
+  it('refuses sorted_round_robin without per_step dispatch with the CPU engine\'s message', () => {
+    const sc = { ...makeScenario({ router: 'sorted_round_robin', routerParams: resolveRouterParams('sorted_round_robin', {}), workload: { rate: 5, requests: 20, seed: 1 } }), index: 0 };
+    expect(() => prepareConfig(sc, 0)).toThrow(/needs dispatch: per_step/);
   });
 });

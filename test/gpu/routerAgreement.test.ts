@@ -18,7 +18,7 @@ import { ROUTERS, resolveRouterParams } from '../../src/routers/index.ts';
 import { ROUTER_STATE_WORDS, type RouterView } from '../../src/routers/types.ts';
 import { describeGpu, probe } from './gpuAvailable.ts';
 
-/** Routers with a WGSL port (sorted_round_robin has none: the CPU engine runs it, docs/gpu.md). */
+/** Routers with a WGSL port (today every registered router; one without runs on the CPU engine, docs/gpu.md). */
 const PORTED = Object.keys(ROUTERS).filter((r) => ROUTERS[r].wgsl !== undefined);
 
 /**

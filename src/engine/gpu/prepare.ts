@@ -48,9 +48,6 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
     return { pos, sc, reason: 'ranks without a barrier (sync: independent) run on the CPU engine' };
   }
   if (sc.goodput) return { pos, sc, reason: 'goodput needs per-request latencies, recorded by the CPU engine' };
-  if ((sc.admission ?? 'none') !== 'none') {
-    return { pos, sc, reason: `context admission ${sc.admission} runs on the CPU engine (no WGSL port yet)` };
-  }
   if (sc.dispatch === 'per_step' && Number(sc.routerParams.hold_ms ?? 0) > 0) {
     return { pos, sc, reason: 'routers that hold requests (br0 hold_ms > 0) run on the CPU engine' };
   }
@@ -60,6 +57,15 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   if (unported) return { pos, sc, reason: `the step-time term ${unported} has no WGSL port yet` };
   const wl = getWorkload(sc.workload);
   const def = getRouter(sc.router);
+  // The CPU engine's checks (src/engine/core/engineCore.ts), with its messages: the kernels would
+  // otherwise deal sorted_round_robin on arrival, or apply an admission policy they do not know.
+  if (def.requiresDispatch !== undefined && sc.dispatch !== def.requiresDispatch) {
+    throw new InputError('dispatch', sc.dispatch, `router ${sc.router} deals the global queue at step boundaries: it needs dispatch: ${def.requiresDispatch}`);
+  }
+  // A context admission policy the kernels do not implement goes to the CPU engine (today every
+  // one is ported: none and adp_balance).
+  const admission: string = sc.admission ?? 'none';
+  if (admission !== 'none' && admission !== 'adp_balance') return { pos, sc, reason: `context admission ${admission} has no WGSL port` };
   const routerId = routerIdOf(sc.router, sc.routerParams);
   if (routerId === undefined) return { pos, sc, reason: def.noWgslReason ?? `router ${sc.router} has no WGSL port` };
   const worst = worstCaseStepPs(model, sc.maxNumSeqs, sc.maxBatchedTokens, sc.maxModelLen, sc.dp);
@@ -299,7 +305,12 @@ export function packChunk(plan: ChunkPlan): PackedChunk {
     put(L.P_FIT_LIMIT, Math.min(capacityTokens, sc.maxModelLen));
     put64(L.P_TIMEOUT_LO, Math.round(sc.timeoutS * 1e6));
     put64(L.P_STATS_LO, Math.round(sc.statsIntervalMs * 1000));
-    put(L.P_LPT, sc.assignOrder === 'lpt' ? 1 : 0);
+    // sorted_round_robin's queueOrder is the same stable largest-prompt-first sort.
+    put(L.P_LPT, sc.assignOrder === 'lpt' || getRouter(sc.router).queueOrder === 'largest_first' ? 1 : 0);
+    // ADP Balance (docs/model.md §3.2): on/off and its two waits in group steps.
+    put(L.P_ADP, (sc.admission ?? 'none') === 'adp_balance' ? 1 : 0);
+    put(L.P_ADP_TIMEOUT, sc.adpTimeoutIters ?? 50);
+    put(L.P_ADP_BATCH, sc.adpBatchingWaitIters ?? 10);
     put64(L.P_BASE_PS_LO, rankBasePs(m, G));
     put(L.P_C_DECODE, m.perDecodeSeq);
     put(L.P_C_PREFILL, m.perPrefillToken);

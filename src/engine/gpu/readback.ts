@@ -113,6 +113,7 @@ export function collectChunk(
     counters.busyUs = S64(L.S_BUSY_LO, c);
     counters.imbalanceAcc = S64(L.S_IMB_LO, c) / fix;
     counters.balanceAcc = S64(L.S_BAL_LO, c) / fix;
+    counters.tokenBalanceAcc = S64(L.S_TOKBAL_LO, c) / 2 ** L.TOKBAL_BITS;
     counters.loadWeightUs = S64(L.S_LOAD_WEIGHT_LO, c);
     counters.sumRankUs = S64(L.S_SUM_RANK_LO, c);
     counters.sumMaxRankUs = S64(L.S_SUM_MAX_LO, c);
