@@ -649,11 +649,16 @@ export class EngineCore {
         if (generated[r] > 0 && prompt[r] + generated[r] - computed[r] === 1) gen++;
         else ctx = true;
       }
-      if (!ctx && st.nWaiting[g] > 0 && nRun[g] + st.pendSlots[g] < B) {
-        const r = st.wHead[g];
-        const left = prompt[r] + generated[r] - computed[r];
-        const chunk = left < st.M ? left : st.M;
-        ctx = hiddenSeq[r] < st.schedSeq[g] + 1 && Math.ceil((computed[r] + chunk) / BS) - blocks[r] <= freeBlocks[g];
+      if (!ctx && st.nWaiting[g] > 0) {
+        // Slots and blocks as the pass will see them: frees due at its start are free (§3.1 rule 2).
+        const held = st.heldAtNextPass(g);
+        if (nRun[g] + held.slots < B) {
+          const r = st.wHead[g];
+          const left = prompt[r] + generated[r] - computed[r];
+          const chunk = left < st.M ? left : st.M;
+          const free = freeBlocks[g] + (st.pendBlocksCur[g] + st.pendBlocksPrev[g] - held.blocks);
+          ctx = hiddenSeq[r] < st.schedSeq[g] + 1 && Math.ceil((computed[r] + chunk) / BS) - blocks[r] <= free;
+        }
       }
       if (ctx) anyCtx = true;
       else allCtx = false;
