@@ -2,12 +2,16 @@
 // on 8 GB200, tech blog 10) simulated with the CPU engine, beside the published figures.
 //   npm run repro:adp               # runs whichever of the three sweeps has no result yet, then prints
 //   npm run repro:adp -- --rerun    # runs all three again
+// The phase table re-steps seeds 1-3 of the main sweep on the engine core (a few minutes) to split
+// each run into its context phase (up to the last step with a prefill) and its drain tail.
 // The sweeps are examples/adp-balance-gb200{,-ttft,-sensitivity}.yaml; results go to results/.
 // Gains are paired by seed (the three policies see the same request stream): per seed
 // policy / baseline, then mean and 95% Student-t interval over the seeds.
 import { existsSync, mkdirSync } from 'node:fs';
 import { main } from '../src/cli.ts';
 import { loadSweepFile } from '../src/config/expand.ts';
+import { EngineCore } from '../src/engine/core/index.ts';
+import { resolveStepModel } from '../src/model/presets.ts';
 import type { Scenario } from '../src/config/scenario.ts';
 import { readArrowFile } from '../src/formats/arrowRead.ts';
 import { mean, tInterval } from '../src/stats/stats.ts';
@@ -145,5 +149,77 @@ const w = (s: string) => process.stdout.write(s);
     const m = (p: string, k: string, s = 1) => mean(by(p).map((r) => Number(r[k]) * s));
     const sp = (p: string) => times(paired(rs, p, (r) => Number(r.throughput_tok_s)));
     w(`| ${name} | ${fmt(m('baseline', 'throughput_tok_s'))} | ${sp('context_wait')} | ${sp('full')} | ${POLICIES.map((p) => fmt(m(p, 'token_balance_ratio', 100), 1) + '%').join(' / ')} | ${POLICIES.map((p) => fmt(m(p, 'preempted'))).join(' / ')} |\n`);
+  }
+}
+
+// ---- Table 4: context phase and drain tail (re-stepped on the engine core) ----
+{
+  interface Phase { ctxSteps: number; ctxS: number; ctxTokS: number; ctxBal: number; tailSteps: number; tailS: number; tailBal: number }
+  /** Step a scenario on the core; split at the last step in which some rank prefilled. */
+  const phases = (sc: Scenario): Phase => {
+    const wl = getWorkload(sc.workload);
+    const core = new EngineCore(sc, resolveStepModel(sc.model));
+    const G = sc.dp;
+    const bal: number[] = [];
+    const ends: number[] = [];
+    const decodes: number[] = [];
+    let lastPrefill = -1;
+    let k = 0;
+    let now = 0;
+    while (!(core.done() && k === wl.n)) {
+      while (k < wl.n && wl.arrivalUs[k] <= now) {
+        core.submit({ promptTokens: wl.prompt[k], outputTokens: wl.output[k], arrivalUs: wl.arrivalUs[k] });
+        k++;
+      }
+      const dur = core.beginStep(now);
+      if (dur === 0) {
+        now = wl.arrivalUs[k];
+        continue;
+      }
+      let sum = 0;
+      let max = 0;
+      let dec = 0;
+      let prefill = false;
+      for (let g = 0; g < G; g++) {
+        const s = core.lastStepOf(g);
+        sum += s.tokens;
+        if (s.tokens > max) max = s.tokens;
+        dec += s.decodes;
+        if (s.tokens > s.decodes) prefill = true;
+      }
+      if (prefill) lastPrefill = bal.length;
+      bal.push(sum / G / max);
+      decodes.push(dec);
+      now += dur;
+      ends.push(now);
+      core.endStep(now);
+    }
+    const cut = lastPrefill + 1;
+    const ctxEnd = ends[lastPrefill];
+    let firsts = 0;
+    for (let r = 0; r < wl.n; r++) if (core.st.firstUs[r] >= 0 && core.st.firstUs[r] <= ctxEnd) firsts++;
+    const sumOf = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    return {
+      ctxSteps: cut,
+      ctxS: ctxEnd / 1e6,
+      // Every decode scheduled in the phase emits a token; each first token ends a prefill.
+      ctxTokS: (sumOf(decodes.slice(0, cut)) + firsts) / (ctxEnd / 1e6),
+      ctxBal: sumOf(bal.slice(0, cut)) / cut,
+      tailSteps: bal.length - cut,
+      tailS: (ends[ends.length - 1] - ctxEnd) / 1e6,
+      tailBal: bal.length > cut ? sumOf(bal.slice(cut)) / (bal.length - cut) : NaN,
+    };
+  };
+  const { scenarios } = load('adp-balance-gb200');
+  const chosen = scenarios.filter((s) => s.workload.seed <= 3);
+  const res = chosen.map((sc) => ({ policy: policyOf({ admission: sc.admission, adp_batching_wait_iters: sc.adpBatchingWaitIters }), seed: sc.workload.seed, ph: phases(sc) }));
+  w('\n### Context phase and drain tail (seeds 1-3, mean)\n\n');
+  w('| configuration | context phase: iterations | s | output tok/s | speedup (paired) | token balance ratio | drain tail: iterations | s | token balance ratio |\n');
+  w('|---|---|---|---|---|---|---|---|---|\n');
+  for (const p of POLICIES) {
+    const rs = res.filter((x) => x.policy === p);
+    const m = (f: (x: Phase) => number) => mean(rs.map((x) => f(x.ph)));
+    const ratios = rs.map((x) => x.ph.ctxTokS / res.find((b) => b.policy === 'baseline' && b.seed === x.seed)!.ph.ctxTokS);
+    w(`| ${LABEL[p]} | ${fmt(m((x) => x.ctxSteps))} | ${fmt(m((x) => x.ctxS))} | ${fmt(m((x) => x.ctxTokS))} | ${p === 'baseline' ? '1.00×' : times(ratios)} | ${fmt(100 * m((x) => x.ctxBal), 1)}% | ${fmt(m((x) => x.tailSteps))} | ${fmt(m((x) => x.tailS))} | ${fmt(100 * m((x) => x.tailBal), 1)}% |\n`);
   }
 }

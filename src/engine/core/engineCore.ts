@@ -313,6 +313,14 @@ export class EngineCore {
     }
   }
 
+  /**
+   * Rank g's share of the step begun last: tokens scheduled (prefill chunks plus decodes) and
+   * decodes among them. For per-step analyses (scripts/adp-balance.ts); 0 before any step.
+   */
+  lastStepOf(g: number): { tokens: number; decodes: number } {
+    return { tokens: this.rankTok[g], decodes: this.decodeSeqsOf[g] };
+  }
+
   /** Every submitted request has completed or failed. */
   done(): boolean {
     return this.completed + this.failedRejected + this.failedTimeout + this.aborted === this.st.n;
