@@ -154,16 +154,19 @@ const w = (s: string) => process.stdout.write(s);
 
 // ---- Table 4: context phase and drain tail (re-stepped on the engine core) ----
 {
-  interface Phase { ctxSteps: number; ctxS: number; ctxTokS: number; ctxBal: number; tailSteps: number; tailS: number; tailBal: number }
+  interface Phase { ctxSteps: number; ctxS: number; ctxTokS: number; ctxBal: number; tailSteps: number; tailS: number; tailBal: number; solTokS: number; ctxBalTime: number }
   /** Step a scenario on the core; split at the last step in which some rank prefilled. */
   const phases = (sc: Scenario): Phase => {
     const wl = getWorkload(sc.workload);
     const core = new EngineCore(sc, resolveStepModel(sc.model));
     const G = sc.dp;
     const bal: number[] = [];
+    const durs: number[] = [];
     const ends: number[] = [];
     const decodes: number[] = [];
     let lastPrefill = -1;
+    // The blog's speed-of-light time: every iteration's time scaled by its balance ratio.
+    let solUs = 0;
     let k = 0;
     let now = 0;
     while (!(core.done() && k === wl.n)) {
@@ -189,6 +192,8 @@ const w = (s: string) => process.stdout.write(s);
       }
       if (prefill) lastPrefill = bal.length;
       bal.push(sum / G / max);
+      solUs += (dur * sum) / G / max;
+      durs.push(dur);
       decodes.push(dec);
       now += dur;
       ends.push(now);
@@ -205,21 +210,25 @@ const w = (s: string) => process.stdout.write(s);
       // Every decode scheduled in the phase emits a token; each first token ends a prefill.
       ctxTokS: (sumOf(decodes.slice(0, cut)) + firsts) / (ctxEnd / 1e6),
       ctxBal: sumOf(bal.slice(0, cut)) / cut,
+      // Weighted by step time from iteration 100, like the blog's window of iterations 100-12,000.
+      ctxBalTime: sumOf(bal.slice(100, cut).map((b, i) => b * durs[100 + i])) / sumOf(durs.slice(100, cut)),
       tailSteps: bal.length - cut,
       tailS: (ends[ends.length - 1] - ctxEnd) / 1e6,
       tailBal: bal.length > cut ? sumOf(bal.slice(cut)) / (bal.length - cut) : NaN,
+      // sol_tps = elapsed / sol_time x actual output tok/s (blog 10, "Speed-of-Light Throughput").
+      solTokS: (ends[ends.length - 1] / solUs) * (sumOf(Array.from(wl.output)) / (ends[ends.length - 1] / 1e6)),
     };
   };
   const { scenarios } = load('adp-balance-gb200');
   const chosen = scenarios.filter((s) => s.workload.seed <= 3);
   const res = chosen.map((sc) => ({ policy: policyOf({ admission: sc.admission, adp_batching_wait_iters: sc.adpBatchingWaitIters }), seed: sc.workload.seed, ph: phases(sc) }));
   w('\n### Context phase and drain tail (seeds 1-3, mean)\n\n');
-  w('| configuration | context phase: iterations | s | output tok/s | speedup (paired) | token balance ratio | drain tail: iterations | s | token balance ratio |\n');
-  w('|---|---|---|---|---|---|---|---|---|\n');
+  w('| configuration | context phase: iterations | s | output tok/s | speedup (paired) | token balance ratio | same, time-weighted from iteration 100 | drain tail: iterations | s | token balance ratio | SOL output tok/s (whole run) |\n');
+  w('|---|---|---|---|---|---|---|---|---|---|---|\n');
   for (const p of POLICIES) {
     const rs = res.filter((x) => x.policy === p);
     const m = (f: (x: Phase) => number) => mean(rs.map((x) => f(x.ph)));
     const ratios = rs.map((x) => x.ph.ctxTokS / res.find((b) => b.policy === 'baseline' && b.seed === x.seed)!.ph.ctxTokS);
-    w(`| ${LABEL[p]} | ${fmt(m((x) => x.ctxSteps))} | ${fmt(m((x) => x.ctxS))} | ${fmt(m((x) => x.ctxTokS))} | ${p === 'baseline' ? '1.00×' : times(ratios)} | ${fmt(100 * m((x) => x.ctxBal), 1)}% | ${fmt(m((x) => x.tailSteps))} | ${fmt(m((x) => x.tailS))} | ${fmt(100 * m((x) => x.tailBal), 1)}% |\n`);
+    w(`| ${LABEL[p]} | ${fmt(m((x) => x.ctxSteps))} | ${fmt(m((x) => x.ctxS))} | ${fmt(m((x) => x.ctxTokS))} | ${p === 'baseline' ? '1.00×' : times(ratios)} | ${fmt(100 * m((x) => x.ctxBal), 1)}% | ${fmt(100 * m((x) => x.ctxBalTime), 1)}% | ${fmt(m((x) => x.tailSteps))} | ${fmt(m((x) => x.tailS))} | ${fmt(100 * m((x) => x.tailBal), 1)}% | ${fmt(m((x) => x.solTokS))} |\n`);
   }
 }
