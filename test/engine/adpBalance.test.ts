@@ -101,6 +101,30 @@ describe('adp_balance: context synchronisation (timeout_iters)', () => {
     expect(core.adpHeldSteps).toBe(0);
   });
 
+  it('async scheduling: a slot freed by a completion is free for the next pass, so context work waiting for it is held like any other', () => {
+    // max_num_seqs 2. Rank 0 runs a short and a long request, a third waits for a slot; rank 1 is
+    // full with two long ones (no context work). The short one completes with step 4; with async
+    // scheduling its slot is held for one pass and free from the pass after, and the classification
+    // must see it the way that pass will (else the request goes unheld).
+    const reqs = (over: Parameters<typeof makeScenario>[0]) =>
+      run({ maxNumSeqs: 2, ...over }, [
+        { prompt: 64, output: 5, rank: 0 },
+        { ...LONG, rank: 0 },
+        { ...LONG, rank: 1 },
+        { ...LONG, rank: 1 },
+        { prompt: 100, output: 5, rank: 0 },
+      ]);
+    for (const asyncScheduling of ['off', 'on'] as const) {
+      const none = reqs({ asyncScheduling });
+      const held = reqs({ asyncScheduling, ...adp(20, 0) });
+      const free = admittedAt(none.core, none.starts, 4);
+      expect(free, asyncScheduling).toBe(asyncScheduling === 'on' ? 6 : 5);
+      // Held from the boundary its slot is free until the counter (steps since the release at 0) reaches 20.
+      expect(admittedAt(held.core, held.starts, 4), asyncScheduling).toBe(20);
+      expect(held.core.adpHeldSteps, asyncScheduling).toBe(20 - free);
+    }
+  });
+
   it('timeout_iters 0 and batching_wait_iters 0 give exactly admission: none', () => {
     const base = { dp: 4, router: 'jsq_load', workload: { rate: 30, requests: 300, seed: 5 } };
     const sc0 = makeScenario(base);

@@ -34,6 +34,9 @@ describe('architecture from a Hugging Face config.json', () => {
     expect(f.moeLayers).toBe(58);
     expect(Math.abs((f.sharedParams + f.expertParamsTotal) / 671e9 - 1)).toBeLessThan(0.005);
     expect(f.kvBytesPerToken).toBe(61 * (512 + 64) * 2); // 70,272
+    // 61 layers, the first 3 dense; 256 routed experts and 1 shared expert per MoE layer, top-8
+    expect(a).toMatchObject({ layers: 61, experts: 256, sharedExperts: 1, topK: 8, expertWidth: 2048, hidden: 7168 });
+    expect(f.expertParamsTotal).toBe(58 * 256 * 3 * 7168 * 2048); // 653.9 B, 1 B each in FP8
     // about 37 B active parameters per token
     expect(Math.abs(f.activeParams / 37.5e9 - 1)).toBeLessThan(0.05);
   });
@@ -97,10 +100,10 @@ describe('analytic presets', () => {
     expect(resolveStepModel('qwen3-30b-a3b-h100').kvCapacityTokens(8)).toBe(586_848);
   });
 
-  it('ships presets for three models on five GPUs, all loadable', () => {
+  it('ships presets for three models on six GPUs, all loadable', () => {
     const names = listPresets().map((p) => p.name);
     for (const m of ['qwen3-30b-a3b', 'deepseek-v3', 'mixtral-8x7b']) {
-      for (const g of ['h100', 'h200', 'b200', 'a100', 'rtxpro6000']) {
+      for (const g of ['h100', 'h200', 'b200', 'gb200', 'a100', 'rtxpro6000']) {
         expect(names).toContain(`${m}-${g}`);
         expect(resolveStepModel(`${m}-${g}`).name).toBe(`${m}-${g}`);
       }
@@ -111,7 +114,32 @@ describe('analytic presets', () => {
     expect(a100 / h100).toBeCloseTo((1978.9 / 312) * 1, 1);
   });
 
+  it('DeepSeek-V3 on GB200: coefficients from the NVL72 datasheet per GPU, FP8 GEMMs', () => {
+    const ds = architectureFromHfConfig(HF_CONFIGS['deepseek-v3'].config);
+    const f = architectureFigures(ds);
+    const p = listPresets().find((q) => q.name === 'deepseek-v3-gb200')!;
+    const ps = (s: number) => Math.round(s * 1e12);
+    expect(GPUS.gb200).toMatchObject({ memoryBytes: 186e9, memoryBytesPerSecond: 8e12, fp8FlopsPerSecond: 5e15, bf16FlopsPerSecond: 2.5e15 });
+    expect(GPUS.gb200.interconnect.bytesPerSecond).toBe(900e9); // 1.8 TB/s per GPU, both directions
+    expect(p.coefficients.perPrefillToken).toBe(ps((2 * f.activeParams) / (0.5 * 5e15))); // 29.3 µs
+    expect(p.coefficients.perAttnKiloPair).toBe(ps((1024 * f.attnFlopsPerPair) / (0.5 * 2.5e15)));
+    expect(p.coefficients.baseExperts).toBe(ps(f.expertWeightBytes / (0.7 * 8e12))); // 116.8 ms before / G
+    expect(p.coefficients.a2aPerMaxRankToken).toBe(ps((2 * 8 * 7168 * 2 * 58) / (0.7 * 900e9))); // 21.1 µs
+  });
+
+  it('DeepSeek-V3 KV capacity per rank at DP 8, 16, 32 (docs/step-model.md §2); below DP 8 the weights do not fit', () => {
+    const cap = (g: string, dp: number) => resolveStepModel(`deepseek-v3-${g}`).kvCapacityTokens(dp);
+    // H200 at DP 8 by hand: 0.9 x 141 GB - 17.1 GB shared - 653.9 GB / 8 experts - 4 GB = 24.0 GB of 70,272 B tokens
+    expect(cap('h200', 8)).toBe(342_144);
+    expect([cap('h200', 16), cap('h200', 32)]).toEqual([923_728, 1_214_528]);
+    expect([cap('b200', 8), cap('b200', 16), cap('b200', 32)]).toEqual([841_632, 1_423_216, 1_714_016]);
+    expect([cap('gb200', 8), cap('gb200', 16), cap('gb200', 32)]).toEqual([918_480, 1_500_064, 1_790_864]);
+    for (const g of ['h200', 'b200', 'gb200']) expect(cap(g, 4)).toBe(0);
+  });
+
   it('GPU lookup by profiler hardware names', () => {
+    expect(findGpu('NVIDIA GB200')?.key).toBe('gb200');
+    expect(findGpu('NVIDIA B200')?.key).toBe('b200');
     expect(findGpu('RTXPRO6000')?.key).toBe('rtxpro6000');
     expect(findGpu('NVIDIA RTX PRO 6000 Blackwell Server Edition')?.key).toBe('rtxpro6000');
     expect(findGpu('NVIDIA H100 80GB HBM3')?.key).toBe('h100');

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .option('--config <config.json>', 'Hugging Face config of the profiled model (default: model-config.json next to the profile)')
     .option('--dp <n,...>', 'DP sizes (= EP degrees) to calibrate for (default 1,2,4,8 where they divide the experts); with --from-run: the DP size of the runs (one, or one per run)')
     .option('--tp <n>', 'tensor-parallel degree of each DP rank: the profile\'s tp<n>/ tables plus the per-layer all-reduces (dense models; default 1)')
-    .option('--gpu <name>', 'GPU (h100, h200, b200, a100, rtxpro6000, rtx4090); default from meta.yaml')
+    .option('--gpu <name>', 'GPU (h100, h200, b200, gb200, a100, rtxpro6000, rtx4090); default from meta.yaml')
     .option('--max-num-seqs <n>', "deployment's max_num_seqs (decode bound, CUDA-graph capture sizes); default from meta.yaml")
     .option('--max-context <tokens>', 'fit only profile points with contexts up to this many tokens')
     .option('--no-cuda-graphs', 'model an enforce_eager deployment (no DP padding to capture sizes)')

@@ -313,6 +313,14 @@ export class EngineCore {
     }
   }
 
+  /**
+   * Rank g's share of the step begun last: tokens scheduled (prefill chunks plus decodes) and
+   * decodes among them. For per-step analyses (scripts/adp-balance.ts); 0 before any step.
+   */
+  lastStepOf(g: number): { tokens: number; decodes: number } {
+    return { tokens: this.rankTok[g], decodes: this.decodeSeqsOf[g] };
+  }
+
   /** Every submitted request has completed or failed. */
   done(): boolean {
     return this.completed + this.failedRejected + this.failedTimeout + this.aborted === this.st.n;
@@ -649,11 +657,16 @@ export class EngineCore {
         if (generated[r] > 0 && prompt[r] + generated[r] - computed[r] === 1) gen++;
         else ctx = true;
       }
-      if (!ctx && st.nWaiting[g] > 0 && nRun[g] + st.pendSlots[g] < B) {
-        const r = st.wHead[g];
-        const left = prompt[r] + generated[r] - computed[r];
-        const chunk = left < st.M ? left : st.M;
-        ctx = hiddenSeq[r] < st.schedSeq[g] + 1 && Math.ceil((computed[r] + chunk) / BS) - blocks[r] <= freeBlocks[g];
+      if (!ctx && st.nWaiting[g] > 0) {
+        // Slots and blocks as the pass will see them: frees due at its start are free (§3.1 rule 2).
+        const held = st.heldAtNextPass(g);
+        if (nRun[g] + held.slots < B) {
+          const r = st.wHead[g];
+          const left = prompt[r] + generated[r] - computed[r];
+          const chunk = left < st.M ? left : st.M;
+          const free = freeBlocks[g] + (st.pendBlocksCur[g] + st.pendBlocksPrev[g] - held.blocks);
+          ctx = hiddenSeq[r] < st.schedSeq[g] + 1 && Math.ceil((computed[r] + chunk) / BS) - blocks[r] <= free;
+        }
       }
       if (ctx) anyCtx = true;
       else allCtx = false;

@@ -245,6 +245,17 @@ export class CoreState {
     return seq;
   }
 
+  /**
+   * Slots and blocks of rank g still held when its next pass starts (async scheduling): what that
+   * pass will see after beginPass releases the frees then due (ADP Balance classifies ranks by it).
+   */
+  heldAtNextPass(g: number): { slots: number; blocks: number } {
+    if (this.pendSlots[g] === 0) return { slots: 0, blocks: 0 };
+    const seq = this.schedSeq[g] + 1;
+    if (this.pendSeqCur[g] <= seq - 2) return { slots: 0, blocks: 0 };
+    return { slots: this.pendSlots[g] - this.pendSlotsPrev[g], blocks: this.pendBlocksCur[g] };
+  }
+
   /** Release every held free of rank g now (an idle rank does not wait a step for nothing). */
   releasePending(g: number): void {
     this.freeBlocks[g] += this.pendBlocksCur[g] + this.pendBlocksPrev[g];

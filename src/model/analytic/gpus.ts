@@ -83,6 +83,27 @@ export const GPUS: Record<string, GpuSpec> = {
     source:
       'NVIDIA HGX B200 / DGX B200 datasheet (8 GPUs: 1,440 GB HBM3e, 64 TB/s; per GPU FP8 9 PFLOPS and BF16 4.5 PFLOPS with sparsity), https://www.nvidia.com/en-us/data-center/hgx/',
   },
+  gb200: {
+    key: 'gb200',
+    name: 'NVIDIA GB200 (GB200 NVL72, 186GB)',
+    // Rack totals of the GB200 NVL72 datasheet divided by its 72 GPUs.
+    memoryBytes: 186e9,
+    memoryBytesPerSecond: 8e12,
+    bf16FlopsPerSecond: 2.5e15,
+    fp8FlopsPerSecond: 5e15,
+    interconnect: {
+      kind: 'nvlink',
+      bytesPerSecond: 900e9,
+      latencySeconds: NVLINK_LATENCY_S,
+      source:
+        `NVLink 5 with NVLink Switch: 130 TB/s over one 72-GPU domain = 1.8 TB/s per GPU (both directions), GB200 NVL72 datasheet, https://www.nvidia.com/en-us/data-center/gb200-nvl72/; ${NVLINK_LATENCY_NOTE}`,
+    },
+    source:
+      'NVIDIA GB200 NVL72 datasheet, https://www.nvidia.com/en-us/data-center/gb200-nvl72/ (72 GPUs: up to 13.4 TB HBM3e at 576 TB/s; ' +
+      'FP8 720 PFLOPS and FP16/BF16 360 PFLOPS with sparsity), per GPU 186 GB, 8 TB/s, dense FP8 5 PFLOPS and BF16 2.5 PFLOPS; ' +
+      '186 GB per GPU as listed in MLPerf Inference system descriptions (accelerator_memory_capacity of "GB200-NVL72_GB200-186GB" systems, ' +
+      'https://github.com/mlcommons/inference_results_v6.1)',
+  },
   a100: {
     key: 'a100',
     name: 'NVIDIA A100 SXM4 80GB',
@@ -156,6 +177,6 @@ export function findGpu(nameOrKey: string): GpuSpec | undefined {
   if (PROFILE_GPUS[k]) return PROFILE_GPUS[k];
   if (k.includes('rtxpro6000')) return GPUS.rtxpro6000;
   if (k.includes('rtx4090') || k.includes('geforcertx4090')) return PROFILE_GPUS.rtx4090;
-  for (const key of ['h200', 'h100', 'b200', 'a100']) if (k.includes(key)) return GPUS[key];
+  for (const key of ['h200', 'h100', 'gb200', 'b200', 'a100']) if (k.includes(key)) return GPUS[key];
   return undefined;
 }
