@@ -221,12 +221,7 @@ const K_FF_KV_MAX: u32 = 15u;
 const K_BUSY: u32 = 16u;
 const K_PEND_BLOCKS: u32 = 17u;
 const K_PEND_SLOTS: u32 = 18u;
-// ADP Balance under async scheduling: the blocks and slots released right after the last pass.
-// The CPU engine releases them at the start of the next pass, after the ADP decision, so that
-// decision still counts them as held (simulate.wgsl, adpHold).
-const K_REL_BLOCKS: u32 = 19u;
-const K_REL_SLOTS: u32 = 20u;
-const K_WORDS: u32 = 21u;
+const K_WORDS: u32 = 19u;
 
 // Request status codes (ST_*), predictor ids (PRED_*) and router ids (RT_*) are generated from
 // their TS definitions (src/engine/gpu/routing.ts) and joined after this file.

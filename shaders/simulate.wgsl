@@ -307,10 +307,6 @@ fn releaseAtBoundary(g: u32, r: u32) {
 fn releasePending() -> bool {
   var any = false;
   for (var g = 0u; g < G; g = g + 1u) {
-    if (adpOn) {
-      setRk(K_REL_BLOCKS, g, rk(K_PEND_BLOCKS, g));
-      setRk(K_REL_SLOTS, g, rk(K_PEND_SLOTS, g));
-    }
     if (rk(K_PEND_SLOTS, g) != 0u) {
       setRk(K_FREE, g, rk(K_FREE, g) + rk(K_PEND_BLOCKS, g));
       setRk(K_PEND_BLOCKS, g, 0u);
@@ -993,17 +989,14 @@ fn adpHold() -> bool {
     }
     // Failing that, the head of the waiting queue, if this pass can admit it: visible (async:
     // not hidden behind a busy pipeline), a slot free and the blocks of its first chunk at the
-    // full budget free. Held slots and blocks count as used — with async scheduling, as the CPU
-    // engine counts them at its decision: those held for this pass and those released right
-    // after the previous one (K_REL_*; the CPU engine frees them when this pass starts).
-    let relSlots = select(0u, rk(K_REL_SLOTS, g), asyncOn);
-    let relBlocks = select(0u, rk(K_REL_BLOCKS, g), asyncOn);
-    if (!ctx && rk(K_NWAIT, g) > 0u && nr + rk(K_PEND_SLOTS, g) + relSlots < B) {
+    // full budget free, as the pass will see them: with async scheduling the slots and blocks
+    // released at this boundary are free, those still held (K_PEND_*) count as used.
+    if (!ctx && rk(K_NWAIT, g) > 0u && nr + rk(K_PEND_SLOTS, g) < B) {
       let r = rk(K_WHEAD, g);
       let hidden = asyncOn && rk(K_BUSY, g) != 0u && eq64(U64(rq(R_QUEUED_LO, r), rq(R_QUEUED_HI, r)), now);
       let comp = rq(R_COMPUTED, r);
       let chunk = min(unprocessed(r), M);
-      ctx = !hidden && i32(ceilDiv(comp + chunk, BS)) - i32(rq(R_BLOCKS, r)) <= i32(rk(K_FREE, g)) - i32(relBlocks);
+      ctx = !hidden && i32(ceilDiv(comp + chunk, BS)) - i32(rq(R_BLOCKS, r)) <= i32(rk(K_FREE, g));
     }
     if (ctx) {
       anyCtx = true;
