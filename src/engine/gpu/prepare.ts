@@ -51,6 +51,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   if ((sc.admission ?? 'none') !== 'none') {
     return { pos, sc, reason: `context admission ${sc.admission} runs on the CPU engine (no WGSL port yet)` };
   }
+  if (sc.dispatch === 'wave') return { pos, sc, reason: 'wave dispatch runs on the CPU engine (no WGSL port yet)' };
   if (sc.dispatch === 'per_step' && Number(sc.routerParams.hold_ms ?? 0) > 0) {
     return { pos, sc, reason: 'routers that hold requests (br0 hold_ms > 0) run on the CPU engine' };
   }
