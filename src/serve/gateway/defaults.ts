@@ -15,7 +15,7 @@ export const GATEWAY_DEFAULTS = {
   logFlushMs: 500,
   trustClientRank: false,
   admission: 'immediate',
-  /** Wave admission: about 7-10 group steps of the default preset (10-15 ms each), a bound on the TTFT a wave adds. */
+  /** Wave admission: about 5-10 group steps of the default preset (10-20 ms each), a bound on the TTFT a wave adds. */
   waveTimeoutMs: 100,
   maxBodyBytes: 16 << 20,
   upstreamTimeoutMs: 600_000,
