@@ -3,7 +3,7 @@
 // saturation; `loadgen` measures, `predict` (with the gateway's decision log, so dispatch: wave and
 // its timeout are taken from it) predicts the same requests.
 //
-//   tsx benches/gatewayWave.ts [--speed 0.5] [--seed 1] [--wave-timeout-ms 100] [--only moderate|saturation] [--scale 1] [--no-save]
+//   tsx benches/gatewayWave.ts [--speed 0.1] [--seed 1] [--wave-timeout-ms 100] [--only moderate|saturation] [--scale 1] [--no-save]
 //
 // Measured barrier idle: the emulator records the arrivals it received and the rank each was
 // pinned to (`emulate --record`); its run is replayed step for step through the same engine core
@@ -26,7 +26,7 @@ const arg = (name: string, def: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : def;
 };
-const SPEED = Number(arg('--speed', '0.5'));
+const SPEED = Number(arg('--speed', '0.1'));
 const SEED = arg('--seed', '1');
 const ONLY = arg('--only', '');
 /** Wave timeout in model time, ms; the gateway gets it in wall time (÷ speed). */
@@ -38,9 +38,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
 const CLI = [TSX, 'test/cli/main.ts'];
 
-/** Loads in model time (req/s), with request counts that keep each run under a minute of wall time at --speed 0.5. */
+/** Loads in model time (req/s), with request counts that keep each run to a few minutes of wall time at --speed 0.1. */
 const LOADS = [
-  { name: 'moderate', rate: 12, requests: Math.round(240 * SCALE) },
+  { name: 'moderate', rate: 12, requests: Math.round(160 * SCALE) },
   { name: 'saturation', rate: 40, requests: Math.round(400 * SCALE) },
 ].filter((l) => ONLY === '' || l.name === ONLY);
 
