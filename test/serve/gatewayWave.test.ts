@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/serve/gateway/gateway.ts';
 import { readDecisionLog } from '../../src/serve/gateway/decisionLog.ts';
 import { parseExposition } from '../../src/serve/gateway/exposition.ts';
+import { readGatewayLog } from '../../src/loadgen/gatewayLog.ts';
 import { cleanTmp, gateway, tmpLog } from './gatewayHelpers.ts';
 
 const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
@@ -108,6 +109,9 @@ describe('gateway --admission wave in front of emulate --dp 4', () => {
     for (const ranks of waves.values()) expect([...ranks].sort()).toEqual([0, 1, 2, 3]);
     // The first four all belong to wave 0.
     expect(rows.filter((r) => Number(r.request_id.slice(2)) < 4).every((r) => r.wave === 0)).toBe(true);
+    // What predict reads to model the gateway (dispatch: wave and its timeout).
+    const meta = readGatewayLog(g.log!.path);
+    expect([meta.admission, meta.waveTimeoutMs, meta.ranks]).toEqual(['wave', 600_000, 4]);
   }, 120_000);
 
   it('the timeout releases a partial wave (on distinct ranks); the gauge counts held requests meanwhile', async () => {
