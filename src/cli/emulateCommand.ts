@@ -19,7 +19,7 @@ import { numberFlag, scenarioOptions } from './parseFlags.ts';
 import { flagsToEntry, type RunFlags } from './runCommand.ts';
 
 /** Configuration keys whose `run` flags do not apply to a live deployment: HTTP decides arrivals. */
-const NOT_LIVE = new Set<SweepKey>(['rate', 'requests', 'arrival', 'cv', 'trace_window']);
+const NOT_LIVE = new Set<SweepKey>(['rate', 'requests', 'arrival', 'cv', 'trace_window', 'wave_timeout_ms']);
 
 /** The `run` flags of the configuration keys that apply to `emulate` (same names, help and checks). */
 export function emulateScenarioOptions(): Option[] {
@@ -49,6 +49,10 @@ function intFlag(field: string, raw: string, min: number, max: number): number {
 
 export async function emulateCommand(f: EmulateFlags): Promise<void> {
   const sc = scenarioFromFlat(flagsToEntry(f));
+  if (sc.dispatch === 'wave') {
+    // The wave is formed in front of the deployment; the emulator is the deployment.
+    throw new InputError('dispatch', sc.dispatch, 'wave dispatch is done by the gateway in front of the emulator (gateway --admission wave; docs/gateway.md); emulate routes on_arrival or per_step');
+  }
   // --record is checked before serving, not at exit, and may be none of the inputs.
   const inputs: NamedPath[] = [
     ...(sc.workload.tracePath !== undefined ? [{ what: 'the trace file', path: sc.workload.tracePath }] : []),

@@ -28,6 +28,8 @@ export interface GatewayFlags {
   apiKeyEnv?: string;
   upstreamApiKeyEnv?: string;
   trustClientRank?: boolean;
+  admission: string;
+  waveTimeoutMs?: string;
   tokenizer?: string;
   maxBodyBytes: string;
   upstreamTimeoutS: string;
@@ -57,6 +59,8 @@ export function addGatewayCommand(program: Command): void {
     .option('--api-key-env <VAR>', 'require clients to send Authorization: Bearer $VAR')
     .option('--upstream-api-key-env <VAR>', 'send Authorization: Bearer $VAR to the backends (vLLM --api-key)')
     .option('--trust-client-rank', 'honour a client X-data-parallel-rank (a gateway rank index) instead of stripping it')
+    .addOption(new Option('--admission <mode>', 'immediate: route each request on arrival; wave: hold new requests and release them one per rank per wave').choices(['immediate', 'wave']).default(GATEWAY_DEFAULTS.admission))
+    .option('--wave-timeout-ms <ms>', `wave admission: longest the oldest held request waits before a partial wave is released (default ${GATEWAY_DEFAULTS.waveTimeoutMs})`)
     .option('--tokenizer <tokenizer.json>', 'count text prompts with this Hugging Face tokenizer (default: 4 chars per token)')
     .option('--max-body-bytes <n>', 'largest accepted request body', String(GATEWAY_DEFAULTS.maxBodyBytes))
     .option('--upstream-timeout-s <s>', 'longest wait for upstream headers or between body bytes', String(GATEWAY_DEFAULTS.upstreamTimeoutMs / 1000))
@@ -91,6 +95,16 @@ export async function gatewayOptions(f: GatewayFlags): Promise<GatewayOptions> {
   if (!f.backend || f.backend.length === 0) throw new InputError('backend', undefined, 'give at least one --backend URL');
   const dp = f.dp === undefined ? undefined : f.dp.split(',').map((s) => intFlag('dp', s.trim(), 1, 1024));
   const routerParams = resolveRouterParams(f.router, knobFlags(f.knob), 'router');
+  const admission = f.admission ?? GATEWAY_DEFAULTS.admission;
+  if (admission !== 'immediate' && admission !== 'wave') throw new InputError('admission', admission, 'must be one of immediate, wave');
+  let waveTimeoutMs: number = GATEWAY_DEFAULTS.waveTimeoutMs;
+  if (f.waveTimeoutMs !== undefined) {
+    if (admission !== 'wave') throw new InputError('wave-timeout-ms', f.waveTimeoutMs, 'acts only with --admission wave');
+    waveTimeoutMs = Number(f.waveTimeoutMs);
+    if (f.waveTimeoutMs.trim() === '' || !Number.isFinite(waveTimeoutMs) || waveTimeoutMs < 0 || waveTimeoutMs > 3_600_000) {
+      throw new InputError('wave-timeout-ms', f.waveTimeoutMs, 'must be a time in [0, 3600000] ms');
+    }
+  }
   if (!isProfileName(f.survivalProfile)) throw new InputError('survival-profile', f.survivalProfile, `must be one of ${PROFILE_NAMES.join(', ')}`);
   if (f.tokenizer !== undefined && !existsSync(f.tokenizer)) throw new InputError('tokenizer', f.tokenizer, 'no such file');
   // The decision log may not be an input (the tokenizer, its config beside it); checked before
@@ -125,6 +139,8 @@ export async function gatewayOptions(f: GatewayFlags): Promise<GatewayOptions> {
     apiKey: envKey('api-key-env', f.apiKeyEnv),
     upstreamApiKey: envKey('upstream-api-key-env', f.upstreamApiKeyEnv),
     trustClientRank: f.trustClientRank === true,
+    admission,
+    waveTimeoutMs,
     maxBodyBytes: intFlag('max-body-bytes', f.maxBodyBytes, 1024, 1 << 30),
     upstreamTimeoutMs: intFlag('upstream-timeout-s', f.upstreamTimeoutS, 1, 86_400) * 1000,
     connections: intFlag('connections', f.connections, 1, 100_000),
@@ -150,7 +166,7 @@ export async function gatewayCommand(f: GatewayFlags): Promise<void> {
     throw listenError(e, opts.host, opts.port);
   }
   const up = gw.state.healthyCount();
-  say(`listening on ${gw.url}  router ${opts.router}  ranks ${gw.topology.ranks.length} (${up} healthy)${opts.logPath ? `  log ${opts.logPath}` : ''}`);
+  say(`listening on ${gw.url}  router ${opts.router}${opts.admission === 'wave' ? `  admission wave (timeout ${opts.waveTimeoutMs} ms)` : ''}  ranks ${gw.topology.ranks.length} (${up} healthy)${opts.logPath ? `  log ${opts.logPath}` : ''}`);
   // Machine-readable line on stdout: scripts and tests read the port from it.
   process.stdout.write(`${JSON.stringify({ listening: gw.url, port: gw.port, ranks: gw.topology.ranks.length })}\n`);
   // SIGINT, SIGTERM, SIGHUP (a closed terminal) or the launcher gone: drain, flush the log, exit 0.

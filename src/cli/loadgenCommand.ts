@@ -225,7 +225,7 @@ export async function loadgenCommand(f: LoadgenFlags): Promise<void> {
           found++;
         }
       }
-      settings.gateway = { router: g.router, routerParams: g.routerParams, ranks: g.ranks };
+      settings.gateway = { router: g.router, routerParams: g.routerParams, ranks: g.ranks, admission: g.admission, waveTimeoutMs: g.waveTimeoutMs };
       if (found < records.length) process.stderr.write(`loadgen: warning: the gateway log has a rank for ${found} of ${records.length} requests (is the gateway still flushing it?)\n`);
     } catch (e) {
       process.stderr.write(`loadgen: warning: ranks not joined: ${(e as Error).message}\n`);

@@ -48,7 +48,14 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
     router: g?.router ?? w.metadata.router ?? null,
     routerParams: g?.routerParams ?? w.metadata.router_params ?? null,
     ranks: g?.ranks ?? (w.metadata.dp !== undefined ? Number(w.metadata.dp) : null),
+    admission: g?.admission ?? w.metadata.admission ?? null,
+    waveTimeoutMs: g?.waveTimeoutMs ?? (w.metadata.wave_timeout_ms !== undefined ? Number(w.metadata.wave_timeout_ms) : null),
   };
+  // A gateway that admitted in waves is modelled by dispatch: wave with its timeout (docs/model.md §4).
+  const waveDefault = f.dispatch === undefined && gw.admission === 'wave';
+  const dispatch = waveDefault ? 'wave' : f.dispatch;
+  // The gateway's timeout is wall time; against `emulate --speed X` it is X times as long in model time.
+  const waveTimeoutMs = f.waveTimeoutMs ?? (waveDefault && gw.waveTimeoutMs !== null ? String(gw.waveTimeoutMs * speed) : undefined);
   const router = f.router ?? gw.router ?? 'vllm_default';
   let knob = f.knob;
   if (knob === undefined && f.router === undefined && gw.router !== null && gw.routerParams !== null) {
@@ -78,6 +85,8 @@ export async function predictCommand(measured: string, f: PredictFlags): Promise
       knob,
       dp,
       model,
+      dispatch,
+      waveTimeoutMs,
       workload: 'trace',
       trace,
       traceColumns: 'arrival_us,prompt_tokens,output_tokens',

@@ -50,7 +50,9 @@ export const SEED_LIMIT = 2 ** 32;
 /** `workload` value that selects trace replay (with `trace: FILE`). */
 export const TRACE_WORKLOAD = 'trace';
 
-export const DISPATCH_VALUES = ['on_arrival', 'per_step'] as const;
+export const DISPATCH_VALUES = ['on_arrival', 'per_step', 'wave'] as const;
+/** Longest wave timeout (one hour), ms. */
+export const MAX_WAVE_TIMEOUT_MS = 3_600_000;
 export const ASSIGN_ORDER_VALUES = ['fcfs', 'lpt'] as const;
 export const SYNC_VALUES = ['barrier', 'independent'] as const;
 export const ASYNC_SCHEDULING_VALUES = ['auto', 'on', 'off'] as const;
@@ -364,8 +366,16 @@ export const KEYS = {
     scenario: 'dispatch',
     flag: { arg: '<mode>', help: 'when requests are routed' },
     doc: {
-      meaning: 'route each request on arrival (vLLM), or hold a global queue and assign it at step boundaries (BalanceRoute)',
+      meaning:
+        'route each request on arrival (vLLM), hold a global queue and assign it at step boundaries (BalanceRoute), or release requests in waves of one per rank (`gateway --admission wave`; docs/model.md §4)',
     },
+  }),
+  wave_timeout_ms: key({
+    schema: numberIn({ min: 0, max: MAX_WAVE_TIMEOUT_MS }),
+    default: 100,
+    scenario: 'waveTimeoutMs',
+    flag: { arg: '<ms>', help: 'wave dispatch: longest a request is held waiting for its wave to fill', parse: decimal },
+    doc: { meaning: 'dispatch: wave — the longest a request is held for its wave to fill (G requests) before a partial wave is released, ms (`gateway --wave-timeout-ms`)' },
   }),
   sync: key({
     schema: oneOf(SYNC_VALUES),

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { InputError } from '../errors.ts';
 import type { Scenario } from './scenario.ts';
 import { getRouter } from '../routers/index.ts';
-import { KEYS, SWEEP_KEYS, TRACE_WORKLOAD, isSweepKey, type KeyValue, type RouterValue, type SweepKey } from './schema.ts';
+import { KEYS, SWEEP_KEYS, TRACE_WORKLOAD, defaultOf, isSweepKey, type KeyValue, type RouterValue, type SweepKey } from './schema.ts';
 import type { FieldPath } from './sweepSchema.ts';
 import { parseWith } from '../zodRules.ts';
 
@@ -64,6 +64,9 @@ export function checkScenario(s: Scenario, fieldOf: FieldOf, routerField: FieldP
   }
   if (s.admission === 'adp_balance' && s.sync === 'independent') {
     throw new InputError(f('admission'), s.admission, 'adp_balance synchronises the ranks\' context work at the group step; sync: independent has none (use sync: barrier)');
+  }
+  if (s.dispatch !== 'wave' && s.waveTimeoutMs !== undefined && s.waveTimeoutMs !== defaultOf('wave_timeout_ms')) {
+    throw new InputError(f('wave_timeout_ms'), s.waveTimeoutMs, `acts only with dispatch: wave (--dispatch wave); with dispatch ${s.dispatch} it would change nothing`);
   }
   const needs = getRouter(s.router).requiresDispatch;
   if (needs !== undefined && s.dispatch !== needs) {

@@ -16,6 +16,10 @@ export interface GatewayLog {
   router: string | null;
   routerParams: string | null;
   ranks: number | null;
+  /** The gateway's --admission (null: a log from before the flag, i.e. immediate). */
+  admission: string | null;
+  /** Its --wave-timeout-ms with --admission wave, else null. */
+  waveTimeoutMs: number | null;
 }
 
 function readTable(path: string): Table {
@@ -60,5 +64,7 @@ export function readGatewayLog(path: string): GatewayLog {
     router: meta.get('router') ?? null,
     routerParams: meta.get('router_params') ?? null,
     ranks: Number.isInteger(n) && n > 0 ? n : null,
+    admission: meta.get('admission') ?? null,
+    waveTimeoutMs: meta.has('wave_timeout_ms') && Number.isFinite(Number(meta.get('wave_timeout_ms'))) ? Number(meta.get('wave_timeout_ms')) : null,
   };
 }

@@ -44,7 +44,7 @@ export interface RunSettings {
   /** Offered rate of a trace run without --rate ((n-1)/span of the schedule), req/s. */
   offeredRate?: number;
   /** Router, knobs and rank count from a gateway decision log (--gateway-log). */
-  gateway?: { router: string | null; routerParams: string | null; ranks: number | null };
+  gateway?: { router: string | null; routerParams: string | null; ranks: number | null; admission?: string | null; waveTimeoutMs?: number | null };
   /** What the server reported (serverInfo.ts serverMetadata): per-request log metadata only. */
   server?: Record<string, string>;
 }
@@ -103,6 +103,8 @@ function settingsMetadata(s: RunSettings): Record<string, string> {
     ...(s.gateway?.router ? { router: s.gateway.router } : {}),
     ...(s.gateway?.routerParams ? { router_params: s.gateway.routerParams } : {}),
     ...(s.gateway?.ranks ? { dp: String(s.gateway.ranks) } : {}),
+    ...(s.gateway?.admission ? { admission: s.gateway.admission } : {}),
+    ...(s.gateway?.waveTimeoutMs != null ? { wave_timeout_ms: String(s.gateway.waveTimeoutMs) } : {}),
   };
 }
 

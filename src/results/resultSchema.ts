@@ -63,6 +63,7 @@ const TAIL: ResultColumn[] = [
   col('admission', 'dictionary', '', (r) => r.scenario.admission ?? 'none'),
   col('adp_timeout_iters', 'int32', 'steps', (r) => ((r.scenario.admission ?? 'none') === 'adp_balance' ? (r.scenario.adpTimeoutIters ?? 50) : null)),
   col('adp_batching_wait_iters', 'int32', 'steps', (r) => ((r.scenario.admission ?? 'none') === 'adp_balance' ? (r.scenario.adpBatchingWaitIters ?? 10) : null)),
+  col('wave_timeout_ms', 'float64', 'ms', (r) => (r.scenario.dispatch === 'wave' ? (r.scenario.waveTimeoutMs ?? 100) : null)),
   col('model', 'dictionary', '', (r) => r.scenario.model),
   col('engine', 'dictionary', '', (_r, e) => e.engine),
   col('max_output', 'int32', 'tokens', (r) => r.scenario.workload.maxOutput),

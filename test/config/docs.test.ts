@@ -30,7 +30,7 @@ describe('run flags come from the schema', () => {
     const opts = scenarioOptions();
     expect(opts.map((o) => o.long)).toEqual(flagKeys().map(flagName));
     const dispatch = opts.find((o) => o.long === '--dispatch')!;
-    expect(dispatch.argChoices).toEqual(['on_arrival', 'per_step']);
+    expect(dispatch.argChoices).toEqual(['on_arrival', 'per_step', 'wave']);
     expect(dispatch.description).toContain('(default: on_arrival)');
     expect(opts.find((o) => o.long === '--dp')!.description).toContain(`(default: ${KEYS.dp.default})`);
     // No commander defaults: a flag not given is absent, and the schema's default applies.

@@ -175,6 +175,7 @@ describe('defaults', () => {
       admission: 'adp_balance',
       adpTimeoutIters: 20,
       adpBatchingWaitIters: 0,
+      waveTimeoutMs: 100,
       workload: {
         source: 'sharegpt',
         arrival: 'gamma',

@@ -71,7 +71,9 @@ describe('validation rules (field and value in every message)', () => {
   });
 
   it('enums: dispatch, assign_order, arrival, trace_time_unit', () => {
-    bad({ dispatch: 'eager' }, 'dispatch', /must be one of on_arrival, per_step \(got "eager"\)/);
+    bad({ dispatch: 'eager' }, 'dispatch', /must be one of on_arrival, per_step, wave \(got "eager"\)/);
+    bad({ dispatch: 'wave', wave_timeout_ms: -1 }, 'wave_timeout_ms', /must be/);
+    bad({ wave_timeout_ms: 50 }, 'wave_timeout_ms', /acts only with dispatch: wave/);
     bad({ assign_order: 'sjf' }, 'assign_order', /must be one of fcfs, lpt \(got "sjf"\)/);
     bad({ arrival: 'uniform' }, 'arrival', /must be one of poisson, gamma \(got "uniform"\)/);
     bad({ trace_time_unit: 'min', workload: 'trace', trace: 't.csv' }, 'trace_time_unit', /must be one of s, ms, us, ns \(got "min"\)/);

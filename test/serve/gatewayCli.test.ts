@@ -29,6 +29,10 @@ describe('gateway flags', () => {
     [{ backend: one, upstreamApiKeyEnv: 'not a name' }, /^upstream-api-key-env: must be an environment variable name/],
     [{ backend: one, tokenizer: '/nonexistent/tokenizer.json' }, /^tokenizer: no such file/],
     [{ backend: one, maxBodyBytes: '12' }, /^max-body-bytes: must be an integer/],
+    [{ backend: one, admission: 'batch' }, /^admission: must be one of immediate, wave/],
+    [{ backend: one, admission: 'wave', waveTimeoutMs: '-5' }, /^wave-timeout-ms: must be a time in \[0, 3600000\] ms/],
+    [{ backend: one, admission: 'wave', waveTimeoutMs: 'soon' }, /^wave-timeout-ms: must be a time/],
+    [{ backend: one, admission: 'immediate', waveTimeoutMs: '50' }, /^wave-timeout-ms: acts only with --admission wave/],
   ];
   it.each(bad)('%j is an InputError naming the flag', async (flags, msg) => {
     const e = await gatewayOptions({ ...base, ...flags } as GatewayFlags).then(
@@ -42,6 +46,8 @@ describe('gateway flags', () => {
     for (const [args, msg] of [
       [['--backend', 'http://127.0.0.1:1', '--router', 'nope'], /^balanceroute: router: unknown router/],
       [['--backend', 'http://127.0.0.1:1', '--survival-profile', 'nope'], /^balanceroute: .*survival-profile/],
+      [['--backend', 'http://127.0.0.1:1', '--admission', 'nope'], /^balanceroute: .*admission/],
+      [['--backend', 'http://127.0.0.1:1', '--wave-timeout-ms', '20'], /^balanceroute: wave-timeout-ms: acts only with --admission wave/],
     ] as const) {
       const r = cli(['gateway', ...args]);
       expect(r.code).toBe(2);

@@ -315,7 +315,7 @@ describe('decision log', () => {
     requestId: `r${i}`, arrivedAt: 1_800_000_000 + (i % 2 ? i : i * 0.5), promptTokens: 100 + i, promptExact: true, completionTokens: outcome === 'ok' ? 10 + i : 0,
     endpoint: '/v1/completions', stream: true, rank: i % 3, firstRank: i % 3, backend: 0, attempts: 1,
     rankLoad: Float64Array.of(1, 2, NaN), rankInflight: Float64Array.of(0, 1, NaN), rankWaiting: null, rankRunning: null,
-    viewAgeMs: 12, decisionUs: 3, ttftMs: 40, endAt: 1_800_000_100 + i, outcome, httpStatus: outcome === 'ok' ? 200 : 502,
+    viewAgeMs: 12, decisionUs: 3, ttftMs: 40, endAt: 1_800_000_100 + i, outcome, httpStatus: outcome === 'ok' ? 200 : 502, wave: -1, heldMs: 0,
   });
   it('is readable after every flush and after a torn write; rows keep their values', () => {
     const p = join(dir, 'd.arrow');

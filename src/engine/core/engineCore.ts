@@ -22,6 +22,8 @@ import { COMPLETES, FIRST_TOKEN, newRankPlan, newStepEffects, scheduleRank, type
 import { RouterViewState } from './routerView.ts';
 import { SeriesBuilder } from './timeseries.ts';
 import { CoreState, DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING } from './state.ts';
+import { SubView } from '../../routers/subView.ts';
+import { WaveBuffer } from './wave.ts';
 
 export interface CoreRequest {
   /** Prompt tokens, >= 1. */
@@ -157,6 +159,11 @@ export class EngineCore {
   private timeoutPtr = 0; // next request whose deadline has not been checked
   private gqHead = 0;
   private gqTail = 0;
+  /** dispatch: wave — the held requests and the wave being released (docs/model.md §4). */
+  readonly wave: WaveBuffer | undefined;
+  private waveOut = new Int32Array(0);
+  private waveTaken = new Uint8Array(0);
+  private waveView: SubView | undefined;
 
   // The step in flight (between beginStep and endStep).
   private readonly plan: RankPlan = newRankPlan();
@@ -254,6 +261,12 @@ export class EngineCore {
       sc.workload.seed,
       Math.round(sc.statsIntervalMs * 1000),
     );
+    if (sc.dispatch === 'wave') {
+      this.wave = new WaveBuffer(G, Math.round((sc.waveTimeoutMs ?? 100) * 1000));
+      this.waveOut = new Int32Array(G);
+      this.waveTaken = new Uint8Array(G);
+      this.waveView = new SubView(this.rv.view);
+    }
 
     this.rankUs = new Float64Array(G);
     this.decodeSeqsOf = new Float64Array(G);
@@ -341,7 +354,10 @@ export class EngineCore {
 
   /** Arrival time of the next request not yet arrived, or -1. */
   nextArrivalUs(): number {
-    return this.nextArr < this.st.n ? this.st.arrival[this.nextArr] : -1;
+    const a = this.nextArr < this.st.n ? this.st.arrival[this.nextArr] : -1;
+    // Wave dispatch: a partial wave's timeout is an event too (a release, like an arrival).
+    const d = this.wave ? this.wave.deadline(this.st.arrival, this.isHeld) : -1;
+    return d < 0 ? a : a < 0 || d < a ? d : a;
   }
 
   // ---- barrier mode ----
@@ -465,6 +481,8 @@ export class EngineCore {
    */
   fastForward(now: number): number {
     if (!this.decodeOnly || this.gqTail !== this.gqHead) return -1;
+    // Held wave requests: the next boundary may release them (at a wave timeout).
+    if (this.wave && this.wave.size > 0) return -1;
     // ADP Balance decides at every boundary (its counters advance each step): no stretch.
     if (this.adp) return -1;
     // (Held requests make every boundary a decision point: no fast-forward then. Nor do requests
@@ -728,6 +746,9 @@ export class EngineCore {
       } else if (this.perStep) {
         status[r] = QUEUED;
         st.gq[this.gqTail++] = r;
+      } else if (this.wave) {
+        status[r] = QUEUED;
+        this.wave.hold(r);
       } else {
         this.dispatch(r, arrival[r], false);
       }
@@ -746,6 +767,37 @@ export class EngineCore {
       }
       this.gqHead = 0;
       this.gqTail = kept;
+    }
+    // 3'. wave: release every wave that has closed by now.
+    if (this.wave) this.releaseWaves(now);
+  }
+
+  private readonly isHeld = (r: number): boolean => this.st.status[r] === QUEUED;
+
+  /**
+   * Wave dispatch: route the members of each wave closed by `now`, in arrival order, each to the
+   * router's choice among the ranks not yet given one in this wave (docs/model.md §4).
+   */
+  private releaseWaves(now: number): void {
+    const st = this.st;
+    const w = this.wave!;
+    const req = this.req;
+    for (let n = w.next(now, st.arrival, this.isHeld, this.waveOut); n > 0; n = w.next(now, st.arrival, this.isHeld, this.waveOut)) {
+      const t = w.releaseUs;
+      this.waveTaken.fill(0);
+      for (let k = 0; k < n; k++) {
+        const r = this.waveOut[k];
+        this.rv.beforeDecision(st, t);
+        const view = this.waveView!.of(this.rv.view, this.waveTaken);
+        req.prompt = st.prompt[r];
+        req.waitedUs = t - st.arrival[r];
+        req.canHold = false;
+        const c = this.router.route(view, req, this.params, this.rstate);
+        if (!(c >= 0 && c < view.G && Number.isInteger(c))) throw new Error(`router ${this.routerName} returned rank ${c} (G=${view.G})`);
+        const g = this.waveView!.idx[c];
+        this.waveTaken[g] = 1;
+        this.place(r, g, t);
+      }
     }
   }
 

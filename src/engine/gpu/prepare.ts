@@ -48,6 +48,7 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
     return { pos, sc, reason: 'ranks without a barrier (sync: independent) run on the CPU engine' };
   }
   if (sc.goodput) return { pos, sc, reason: 'goodput needs per-request latencies, recorded by the CPU engine' };
+  if (sc.dispatch === 'wave') return { pos, sc, reason: 'wave dispatch runs on the CPU engine (no WGSL port yet)' };
   if (sc.dispatch === 'per_step' && Number(sc.routerParams.hold_ms ?? 0) > 0) {
     return { pos, sc, reason: 'routers that hold requests (br0 hold_ms > 0) run on the CPU engine' };
   }

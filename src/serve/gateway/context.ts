@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { Pool } from 'undici';
 import type { RouterParams } from '../../routers/types.ts';
 import { DecisionLog } from './decisionLog.ts';
+import { GATEWAY_DEFAULTS } from './defaults.ts';
 import { keyDigest } from './httpUtil.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import type { TextCounter } from './promptTokens.ts';
@@ -13,6 +14,11 @@ import { RoutingState } from './routingState.ts';
 import { Scraper } from './scraper.ts';
 import { SurvivalEstimator, type SurvivalOptions } from './survival.ts';
 import { buildTopology, type Topology } from './topology.ts';
+import { WaveAdmission } from './wave.ts';
+
+/** How new requests are admitted: routed at once, or held and released in waves of one per rank. */
+export const ADMISSION_MODES = ['immediate', 'wave'] as const;
+export type GatewayAdmission = (typeof ADMISSION_MODES)[number];
 
 export const RANK_HEADER = 'x-data-parallel-rank';
 
@@ -36,6 +42,10 @@ export interface GatewayOptions {
   /** Key sent upstream as `Authorization: Bearer <key>`. */
   upstreamApiKey?: string;
   trustClientRank: boolean;
+  /** immediate (default): route on arrival; wave: hold and release one request per rank per wave (wave.ts). */
+  admission?: GatewayAdmission;
+  /** Wave admission: the longest the oldest held request waits before a partial wave is released, ms. */
+  waveTimeoutMs?: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   /** Upstream connections per backend. */
@@ -55,6 +65,8 @@ export interface GatewayContext {
   readonly scraper: Scraper;
   readonly metrics: GatewayMetrics;
   readonly log: DecisionLog | undefined;
+  /** Wave admission; undefined with --admission immediate. */
+  readonly wave: WaveAdmission | undefined;
   /** One undici pool per backend, by backend index. */
   readonly pools: Pool[];
   /** Digest of the client API key; undefined = open. */
@@ -81,7 +93,11 @@ export function createGatewayContext(opts: GatewayOptions): GatewayContext {
     backoffMaxMs: opts.backoffMaxMs,
     onChange: (b, up, reason) => opts.onEvent?.(`backend ${b.index} (${b.origin}${b.basePath}) ${up ? 'up' : `down: ${reason}`}`),
   });
-  const metrics = createMetrics(topo, state, (b) => scraper.ageS(b));
+  let wave: WaveAdmission | undefined;
+  const metrics = createMetrics(topo, state, (b) => scraper.ageS(b), () => wave?.size ?? 0);
+  if ((opts.admission ?? 'immediate') === 'wave') {
+    wave = new WaveAdmission(topo.ranks.length, opts.waveTimeoutMs ?? GATEWAY_DEFAULTS.waveTimeoutMs, () => state.healthyCount(), metrics.waves);
+  }
   const log = opts.logPath
     ? new DecisionLog(opts.logPath, {
         batchRows: opts.logBatchRows,
@@ -91,6 +107,8 @@ export function createGatewayContext(opts: GatewayOptions): GatewayContext {
           router_params: JSON.stringify(opts.routerParams),
           backends: JSON.stringify(topo.backends.map((b) => ({ url: b.origin + b.basePath, dp: b.dp }))),
           ranks: String(topo.ranks.length),
+          admission: opts.admission ?? 'immediate',
+          ...((opts.admission ?? 'immediate') === 'wave' ? { wave_timeout_ms: String(opts.waveTimeoutMs ?? GATEWAY_DEFAULTS.waveTimeoutMs) } : {}),
         },
       })
     : undefined;
@@ -112,6 +130,7 @@ export function createGatewayContext(opts: GatewayOptions): GatewayContext {
     scraper,
     metrics,
     log,
+    wave,
     pools,
     digest,
     upstreamAuth,
@@ -123,6 +142,7 @@ export function createGatewayContext(opts: GatewayOptions): GatewayContext {
 
 /** Stop scraping, close the upstream pools and the log; `removeLog` deletes the log file (a gateway that never listened leaves nothing behind). */
 export async function releaseContext(ctx: GatewayContext, removeLog = false): Promise<void> {
+  ctx.wave?.drain();
   await ctx.scraper.stop();
   await Promise.all(ctx.pools.map((p) => p.destroy().catch(() => undefined)));
   if (ctx.log) {

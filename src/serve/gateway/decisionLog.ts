@@ -50,6 +50,10 @@ export interface DecisionRow {
   endAt: number;
   outcome: Outcome;
   httpStatus: number;
+  /** Wave admission: the wave the request was released in (-1: not held, --admission immediate or a pinned rank). */
+  wave: number;
+  /** Wave admission: time held before release, ms (0 when not held). */
+  heldMs: number;
 }
 
 type Col = [name: string, type: () => DataType, get: (r: DecisionRow) => unknown, unit?: string];
@@ -79,6 +83,8 @@ const COLUMNS: readonly Col[] = [
   ['end_at', f64, (r) => r.endAt, 's'],
   ['outcome', () => new Utf8(), (r) => r.outcome],
   ['http_status', i32, (r) => r.httpStatus],
+  ['wave', i32, (r) => r.wave],
+  ['held_ms', f64, (r) => r.heldMs, 'ms'],
 ];
 
 export const DECISION_COLUMNS = COLUMNS.map((c) => c[0]);

@@ -14,6 +14,9 @@ export const GATEWAY_DEFAULTS = {
   logBatchRows: 256,
   logFlushMs: 500,
   trustClientRank: false,
+  admission: 'immediate',
+  /** Wave admission: about 5-10 group steps of the default preset (10-20 ms each), a bound on the TTFT a wave adds. */
+  waveTimeoutMs: 100,
   maxBodyBytes: 16 << 20,
   upstreamTimeoutMs: 600_000,
   connections: 1024,

@@ -161,6 +161,8 @@ class GatewayServer {
   async close(graceMs: number): Promise<void> {
     const inflight = this.ctx.inflight;
     this.closing = true;
+    // Held requests go now, as one last wave, and then drain like the others.
+    this.ctx.wave?.drain();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     for (const end = Date.now() + graceMs; inflight.size > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));

@@ -12,9 +12,11 @@ export interface GatewayMetrics {
   upstreamErrors: Counter<'rank' | 'kind'>;
   retries: Counter<string>;
   requests: Counter<'outcome'>;
+  /** Wave admission: waves released, by what released them (full, timeout, drain). */
+  waves: Counter<'trigger'>;
 }
 
-export function createMetrics(topo: Topology, state: RoutingState, scrapeAgeS: (backend: number) => number): GatewayMetrics {
+export function createMetrics(topo: Topology, state: RoutingState, scrapeAgeS: (backend: number) => number, heldRequests: () => number = () => 0): GatewayMetrics {
   const registry = new Registry();
   const p = 'balanceroute_gateway_';
   const decisions = new Counter({ name: `${p}decisions_total`, help: 'Routing decisions per rank (retries included).', labelNames: ['rank'], registers: [registry] });
@@ -66,5 +68,20 @@ export function createMetrics(topo: Topology, state: RoutingState, scrapeAgeS: (
       this.set(state.survival.source === 'observed' ? state.survival.completions : 0);
     },
   });
-  return { registry, decisions, decisionSeconds, upstreamErrors, retries, requests };
+  const waves = new Counter({
+    name: `${p}waves_total`,
+    help: 'Wave admission: waves released, by trigger (full: one request per rank; timeout: the oldest held request waited --wave-timeout-ms; drain: shutdown).',
+    labelNames: ['trigger'],
+    registers: [registry],
+  });
+  for (const trigger of ['full', 'timeout', 'drain']) waves.inc({ trigger }, 0);
+  new Gauge({
+    name: `${p}wave_held_requests`,
+    help: 'Wave admission: requests held now, waiting for their wave (0 with --admission immediate).',
+    registers: [registry],
+    collect() {
+      this.set(heldRequests());
+    },
+  });
+  return { registry, decisions, decisionSeconds, upstreamErrors, retries, requests, waves };
 }

@@ -1,5 +1,6 @@
 // One routed completion request (POST /v1/completions, /v1/chat/completions), in phases:
 //   read   the body (bounded), count prompt tokens, take the request id and a pinned rank
+//   hold   (--admission wave only) until the request's wave is released (wave.ts)
 //   choose a rank: RoutingState.decide (the same RouterView and router function as the simulator)
 //   attempt the upstream exchange; one that fails before any byte reached the client is retried
 //          once on the next-best rank (the failed one excluded)
@@ -17,11 +18,12 @@ import { BodyTooLarge, forwardHeaders, readBody, sendError } from './httpUtil.ts
 import { countPrompt, estimateTokens, type PromptCount } from './promptTokens.ts';
 import type { Flight } from './routingState.ts';
 import { OutputCounter } from './sseTokens.ts';
+import type { WaveMember } from './wave.ts';
 
 /** 'retry': the attempt failed before any byte reached the client and may be retried. */
 type AttemptResult = 'done' | 'retry';
 
-export class RequestHandler {
+export class RequestHandler implements WaveMember {
   readonly t0 = performance.now();
   /**
    * Aborts the upstream request when the client goes away (vLLM then frees its KV cache) or the
@@ -43,6 +45,8 @@ export class RequestHandler {
   private pinned = -1;
   /** Prompt tokens as counted on arrival: what the routing view is told at admission. */
   private promptTokens = 0;
+  /** Wave admission: set while the request is held; resolves with whether a rank was chosen. */
+  private waveResolve: ((chosen: boolean) => void) | undefined;
 
   constructor(
     readonly ctx: GatewayContext,
@@ -58,11 +62,28 @@ export class RequestHandler {
   async run(): Promise<void> {
     if (!(await this.readRequest())) return;
     if (this.clientGone) return; // went away while the body was read: logged, nothing to route
-    if (!this.choose(-1)) {
+    const wave = this.ctx.wave;
+    // A client-pinned request is not held: it names its rank, so it cannot join a wave.
+    const chosen = wave && this.pinned < 0 ? await new Promise<boolean>((resolve) => ((this.waveResolve = resolve), wave.hold(this))) : this.choose(-1);
+    if (this.clientGone) return; // left while held: removed from the wave, logged as client_abort
+    if (!chosen) {
       this.finish('no_backend', 503);
       return sendError(this.res, 503, 'no healthy backend rank');
     }
     await this.attemptUntilDone();
+  }
+
+  /** Wave admission: the request's wave is released; choose among the ranks not `taken` in it. */
+  releaseInWave(taken: Uint8Array, wave: number, heldMs: number): boolean {
+    const resolve = this.waveResolve;
+    this.waveResolve = undefined;
+    const row = this.row!;
+    row.wave = wave;
+    row.heldMs = heldMs;
+    const chosen = this.choose(-1, taken);
+    if (chosen) taken[row.rank] = 1;
+    resolve?.(chosen);
+    return chosen;
   }
 
   /** The client or the shutdown ended the request: nothing more goes to the client. */
@@ -122,8 +143,8 @@ export class RequestHandler {
     return true;
   }
 
-  /** Phase choose: admit the request on a rank other than `exclude`; false when none is healthy. */
-  private choose(exclude: number): boolean {
+  /** Phase choose: admit the request on a rank other than `exclude` (and not in `taken`); false when none is healthy. */
+  private choose(exclude: number, taken?: Uint8Array): boolean {
     const { state, metrics, topo, log } = this.ctx;
     const row = this.row!;
     const pinned = this.pinned;
@@ -136,7 +157,7 @@ export class RequestHandler {
         row.decisionUs = 0;
       }
     } else {
-      const d = state.decide(this.promptTokens, exclude, log !== undefined);
+      const d = state.decide(this.promptTokens, exclude, log !== undefined, taken);
       if (!d) return false;
       this.flight = d.flight;
       row.rank = d.decision.rank;
@@ -197,6 +218,13 @@ export class RequestHandler {
     if (res.writableFinished) return;
     this.clientGone = true;
     this.abort.emit('abort');
+    if (this.waveResolve) {
+      // Held for a wave: it leaves the wave and is never sent.
+      this.ctx.wave?.remove(this);
+      const resolve = this.waveResolve;
+      this.waveResolve = undefined;
+      resolve(false);
+    }
     if (this.row) this.finish('client_abort', res.headersSent ? res.statusCode : 499);
   }
 
@@ -239,6 +267,8 @@ function newRow(requestId: string, arrivedAt: number, pc: PromptCount, endpoint:
     endAt: NaN,
     outcome: 'ok',
     httpStatus: 0,
+    wave: -1,
+    heldMs: 0,
   };
 }
 

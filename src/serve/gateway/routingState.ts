@@ -151,14 +151,15 @@ export class RoutingState {
   }
 
   /**
-   * Route a request of `prompt` tokens among healthy ranks not in `exclude`; null when there is
+   * Route a request of `prompt` tokens among healthy ranks other than `exclude` and not marked in
+   * `taken` (wave admission: the ranks already given a request in this wave); null when there is
    * none. Records the flight on the chosen rank.
    */
-  decide(prompt: number, exclude: number = -1, withInputs = true): { decision: Decision; flight: Flight } | null {
+  decide(prompt: number, exclude: number = -1, withInputs = true, taken?: Uint8Array): { decision: Decision; flight: Flight } | null {
     const t0 = process.hrtime.bigint();
     const R = this.R;
     let G = 0;
-    for (let r = 0; r < R; r++) if (this.healthy[r] && r !== exclude) this.idx[G++] = r;
+    for (let r = 0; r < R; r++) if (this.healthy[r] && r !== exclude && !(taken && taken[r])) this.idx[G++] = r;
     if (G === 0) return null;
     const v = this.v;
     const now = performance.now();
