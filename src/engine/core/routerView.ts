@@ -17,6 +17,11 @@ export class RouterViewState {
   private nextSnapUs = -1; // refresh at the first decision
   /** State changed since the last snapshot (only matters when statsUs == 0). */
   dirty = true;
+  /**
+   * Per rank, requests whose KV transfer is in flight (docs/pd.md): the snapshot counts each as
+   * waiting with one token to compute. Set by the core when it has transfers.
+   */
+  transferring: Float64Array | undefined = undefined;
 
   /**
    * `projection` and `horizon` come from the router (def.projection(params), def.horizon(params,
@@ -63,9 +68,10 @@ export class RouterViewState {
 
   /** Optimistic bookkeeping after sending request r (prompt p) to rank g. */
   afterRoute(st: CoreState, g: number, r: number): void {
+    // Tokens it brings to compute: its prompt, or one token for a prefilled request (docs/pd.md).
     const p = st.prompt[r];
     this.view.waiting[g] += 1;
-    this.view.queuedTokens[g] += p;
+    this.view.queuedTokens[g] += p - st.computed[r];
     if (this.H > 0) this.addProjection(st, g, r, p);
   }
 
@@ -79,6 +85,13 @@ export class RouterViewState {
       view.kvTokens[g] = st.kvTok[g];
       view.queuedTokens[g] = st.queuedTok[g];
       view.kvUsage[g] = totalBlocks > 0 ? (totalBlocks - st.freeBlocks[g]) / totalBlocks : 0;
+    }
+    const x = this.transferring;
+    if (x) {
+      for (let g = 0; g < G; g++) {
+        view.waiting[g] += x[g];
+        view.queuedTokens[g] += x[g];
+      }
     }
     if (this.H > 0) {
       this.projector.clear(view);
