@@ -65,6 +65,11 @@ export function checkScenario(s: Scenario, fieldOf: FieldOf, routerField: FieldP
   if (s.admission === 'adp_balance' && s.sync === 'independent') {
     throw new InputError(f('admission'), s.admission, 'adp_balance synchronises the ranks\' context work at the group step; sync: independent has none (use sync: barrier)');
   }
+  if ((s.topology ?? 'colocated') === 'pd') {
+    // docs/pd.md: the decode group is a DP+EP group (barrier); client timeouts are not modelled yet.
+    if (s.sync === 'independent') throw new InputError(f('sync'), s.sync, 'topology pd runs its decode group with the barrier (use sync: barrier)');
+    if (s.timeoutS > 0) throw new InputError(f('timeout_s'), s.timeoutS, 'client timeouts are not modelled with topology pd yet (use 0)');
+  }
   const needs = getRouter(s.router).requiresDispatch;
   if (needs !== undefined && s.dispatch !== needs) {
     throw new InputError(f('dispatch'), s.dispatch, `router ${s.router} deals the global queue at step boundaries: it needs dispatch: ${needs} (--dispatch ${needs})`);

@@ -6,6 +6,7 @@ import type { Scenario } from '../../config/scenario.ts';
 import { InputError } from '../../errors.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { resolveAsyncScheduling } from '../core/engineCore.ts';
+import { PD_ON_CPU } from '../pd/simulatePd.ts';
 import { dpSyncPs, rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import { STEP_COEFFICIENTS, type StepCoefficient, type StepCurve, type StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num } from '../../routers/common.ts';
@@ -48,6 +49,9 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
     return { pos, sc, reason: 'ranks without a barrier (sync: independent) run on the CPU engine' };
   }
   if (sc.goodput) return { pos, sc, reason: 'goodput needs per-request latencies, recorded by the CPU engine' };
+  if ((sc.topology ?? 'colocated') === 'pd') {
+    return { pos, sc, reason: `${PD_ON_CPU} (no WGSL port yet)` };
+  }
   if ((sc.admission ?? 'none') !== 'none') {
     return { pos, sc, reason: `context admission ${sc.admission} runs on the CPU engine (no WGSL port yet)` };
   }

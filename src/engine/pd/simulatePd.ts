@@ -26,6 +26,9 @@ import type { Workload } from '../../workload/types.ts';
 import { EngineCore, REQUEST_COMPLETED, REQUEST_FAILED, type RequestDetail } from '../core/engineCore.ts';
 import { runBarrier, runIndependent } from '../cpu/simulate.ts';
 
+/** Why topology pd configurations run on the CPU engine (docs/pd.md, docs/gpu.md). */
+export const PD_ON_CPU = 'topology pd (prefill/decode disaggregation) runs on the CPU engine';
+
 /** The router that assigns requests to prefill instances (docs/pd.md, "Prefill pool"). */
 export const PREFILL_ROUTER = 'jsq_load';
 
