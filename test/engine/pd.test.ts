@@ -7,7 +7,10 @@ import type { Scenario } from '../../src/config/scenario.ts';
 import { EngineCore, REQUEST_COMPLETED, REQUEST_FAILED } from '../../src/engine/core/index.ts';
 import { runBarrier } from '../../src/engine/cpu/simulate.ts';
 import { runScenario } from '../../src/engine/cpu/runScenario.ts';
-import { prefillStepModel, simulatePd, type PdOutput } from '../../src/engine/pd/simulatePd.ts';
+import { refuseGpuOnly } from '../../src/engine/choose.ts';
+import { prepareConfig } from '../../src/engine/gpu/prepare.ts';
+import { InputError } from '../../src/errors.ts';
+import { PD_ON_CPU, prefillStepModel, simulatePd, type PdOutput } from '../../src/engine/pd/simulatePd.ts';
 import { KV_LINKS, LINK_EFFICIENCY, kvTransferUs, resolveKvLink } from '../../src/model/kvLink.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
 import { allToAllUs, hostStepUs, rankBasePs, rankStepUs } from '../../src/model/stepTime.ts';
@@ -240,5 +243,21 @@ describe('topology pd: the composition', () => {
     const co = runScenario(makeScenario({ dp: 4, workload: { rate: 8, requests: 100 } }));
     expect(co.metrics.prefill_util).toBeNaN();
     expect(co.metrics.kv_transfer_mean_ms).toBeNaN();
+  });
+});
+
+describe('topology pd: the GPU engine hands over explicitly', () => {
+  it('engine auto / gpu fallback: pd configurations go to the CPU engine with the reason', () => {
+    const c = prepareConfig({ ...pdScenario({ workload: { rate: 5, requests: 20, seed: 1 } }), index: 0 }, 0);
+    expect('reason' in c && c.reason).toBe(`${PD_ON_CPU} (no WGSL port yet)`);
+  });
+
+  it('--engine gpu with a pd configuration is a one-line input error naming the engine; cpu and auto pass', () => {
+    const scs = [makeScenario({}), pdScenario()];
+    expect(() => refuseGpuOnly('gpu', scs)).toThrow(InputError);
+    expect(() => refuseGpuOnly('gpu', scs)).toThrow(/^engine: topology pd .* use --engine cpu or auto \(got "gpu"\)$/);
+    expect(() => refuseGpuOnly('gpu', [makeScenario({})])).not.toThrow();
+    expect(() => refuseGpuOnly('auto', scs)).not.toThrow();
+    expect(() => refuseGpuOnly('cpu', scs)).not.toThrow();
   });
 });
