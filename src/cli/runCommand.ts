@@ -92,6 +92,11 @@ export function formatSummary(r: RunResult): string {
     ...((s.topology ?? 'colocated') === 'pd'
       ? [
           `  pd         prefill instances ${s.prefillInstances ?? defaultPrefillInstances(s.dp)}  link ${s.kvLink ?? 'ib'}  prefill util ${fmt(m.prefill_util * 100, 1)}%  decode util ${fmt(m.decode_util * 100, 1)}%  KV transfer mean ${fmt(m.kv_transfer_mean_ms, 3)} ms  p95 ${fmt(m.kv_transfer_p95_ms, 3)} ms`,
+          ...(r.pdTtftMs
+            ? [
+                `  pd TTFT ms prefill queue ${fmt(r.pdTtftMs.prefillQueue)} + prefill ${fmt(r.pdTtftMs.prefill)} + router wait ${fmt(r.pdTtftMs.routerWait)} + transfer ${fmt(r.pdTtftMs.transfer, 2)} + decode queue ${fmt(r.pdTtftMs.decodeQueue)} + first decode step ${fmt(r.pdTtftMs.firstDecodeStep)} (means)`,
+              ]
+            : []),
           `  (pd: balance and barrier idle are the decode group's; TTFT runs from arrival through prefill, transfer and the first decode step)`,
         ]
       : []),

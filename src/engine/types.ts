@@ -17,6 +17,18 @@ export interface RunResult {
    * (the metrics are then partial; the SLO verdict is a miss).
    */
   stoppedEarly?: boolean;
+  /** topology pd: the mean TTFT of completed requests, part by part (docs/pd.md, "Time to first token"). */
+  pdTtftMs?: PdTtftParts;
+}
+
+/** Means over completed requests, ms; they sum to the mean TTFT without front-end terms. */
+export interface PdTtftParts {
+  prefillQueue: number;
+  prefill: number;
+  routerWait: number;
+  transfer: number;
+  decodeQueue: number;
+  firstDecodeStep: number;
 }
 
 export type { Goodput } from '../metrics/goodput.ts';

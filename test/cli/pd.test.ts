@@ -18,6 +18,7 @@ describe('run --topology pd', () => {
     const r = cli(['run', '--topology', 'pd', '--dp', '4', '--prefill-instances', '2', '--kv-link', 'nvlink', '--rate', '10', '--requests', '200', '-o', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/pd {9}prefill instances 2 {2}link nvlink {2}prefill util [0-9.]+% {2}decode util [0-9.]+% {2}KV transfer mean [0-9.]+ ms/);
+    expect(r.stdout).toMatch(/pd TTFT ms prefill queue [0-9.]+ \+ prefill [0-9.]+ \+ router wait 0\.0 \+ transfer [0-9.]+ \+ decode queue [0-9.]+ \+ first decode step [0-9.]+ \(means\)/);
     const [row] = readArrowFile(file).rows();
     expect(row.topology).toBe('pd');
     expect(row.prefill_instances).toBe(2);

@@ -42,7 +42,7 @@ const CASES: { name: string; over: Parameters<typeof makeScenario>[0] }[] = [
 
 describe('topology pd: invariants over whole runs', () => {
   for (const c of CASES) {
-    it(`${c.name}: conservation, causality, transfer before first decode, TTFT decomposition`, () => {
+    it(`invariant: pd conservation, causality, transfer before first decode, TTFT decomposition (${c.name})`, () => {
       const sc = pdScenario({ ...c.over, workload: { rate: 12, requests: 400, seed: 7 } });
       const wl = getWorkload(sc.workload);
       const out = runPd(sc, wl);
@@ -99,6 +99,11 @@ describe('topology pd: invariants over whole runs', () => {
       // The TTFT column is that sum, from the real arrival (front-end terms are 0 here).
       expect(m.ttft_mean_ms).toBeCloseTo(ttftSum / done / 1000, 9);
       expect(m.kv_transfer_mean_ms).toBeCloseTo(xferSum / xferN / 1000, 9);
+      // The run's decomposition (means, ms) sums to the mean TTFT.
+      const t = out.ttftParts;
+      expect(t.prefillQueue + t.prefill + t.routerWait + t.transfer + t.decodeQueue + t.firstDecodeStep).toBeCloseTo(m.ttft_mean_ms, 9);
+      expect(t.transfer).toBeCloseTo(m.kv_transfer_mean_ms, 9);
+      if (sc.dispatch === 'on_arrival') expect(t.routerWait).toBe(0);
       expect(m.prefill_util).toBeGreaterThan(0);
       expect(m.prefill_util).toBeLessThanOrEqual(1);
       expect(m.decode_util).toBeGreaterThan(0);
@@ -124,7 +129,7 @@ describe('topology pd: invariants over whole runs', () => {
 });
 
 describe('topology pd: KV blocks on the decode ranks', () => {
-  it('never exceed capacity, and every block is accounted for, step by step (prefilled requests under preemption)', () => {
+  it('invariant: pd KV blocks on the decode ranks: free + held = total, never over capacity, at every step (prefilled requests under preemption)', () => {
     const sc = pdScenario({ kvCapacity: 8192, maxNumSeqs: 32, asyncScheduling: 'on', statsIntervalMs: 0 });
     const wl = getWorkload({ ...sc.workload, rate: 40, requests: 150, seed: 3 });
     const core = new EngineCore(sc, qwen, {}, { capacityHint: wl.n });
@@ -170,7 +175,7 @@ describe('topology pd: KV blocks on the decode ranks', () => {
     expect(core.completed).toBe(wl.n);
   });
 
-  it('the decode fast-forward gives the same run as stepping (transfers end inside decode stretches)', () => {
+  it('invariant: pd fast-forward equals stepping (transfers end inside decode stretches)', () => {
     const sc = pdScenario({ workload: { rate: 6, requests: 200, seed: 11 } });
     const wl = getWorkload(sc.workload);
     const a = simulatePd(sc, wl, qwen, { fastForward: true });
@@ -221,7 +226,7 @@ describe('topology pd: one request by hand', () => {
 });
 
 describe('topology pd: the composition', () => {
-  it('the prefill side never waits for the decode side: prefill times do not depend on the decode router or link', () => {
+  it('invariant: pd prefill side independent of the decode side (prefill times do not depend on the decode router, link or slots)', () => {
     const base = pdScenario({ workload: { rate: 15, requests: 300, seed: 5 } });
     const wl = getWorkload(base.workload);
     const a = runPd(base, wl);

@@ -24,6 +24,7 @@ export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}):
   const requests = d && sc.timeseries && requestLogOf(wl, d, true);
   const result: RunResult = { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests: requests || undefined, goodput };
   if ('stoppedEarly' in out && out.stoppedEarly) result.stoppedEarly = true;
+  if ('ttftParts' in out) result.pdTtftMs = out.ttftParts;
   return result;
 }
 

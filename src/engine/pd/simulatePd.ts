@@ -23,6 +23,7 @@ import type { StepModel } from '../../model/types.ts';
 import { InputError } from '../../errors.ts';
 import { resolveRouterParams } from '../../routers/index.ts';
 import type { Workload } from '../../workload/types.ts';
+import type { PdTtftParts } from '../types.ts';
 import { EngineCore, REQUEST_COMPLETED, REQUEST_FAILED, type RequestDetail } from '../core/engineCore.ts';
 import { runBarrier, runIndependent } from '../cpu/simulate.ts';
 
@@ -94,6 +95,8 @@ export interface PdOutput {
   requests: RequestDetail;
   pd: PdDetail;
   setup: PdSetup;
+  /** The mean TTFT of completed requests, part by part (docs/pd.md, "Time to first token"). */
+  ttftParts: PdTtftParts;
 }
 
 const hist = new LatencyHistograms();
@@ -188,6 +191,8 @@ export function simulatePd(sc: Scenario, wl: Workload, model: StepModel, opts: {
   const xferHist = new Histogram();
   let xferSum = 0;
   let xferN = 0;
+  const parts = [0, 0, 0, 0, 0, 0];
+  let doneN = 0;
   for (let i = 0; i < n; i++) {
     const d = decId[i];
     const p = preId[i];
@@ -215,6 +220,13 @@ export function simulatePd(sc: Scenario, wl: Workload, model: StepModel, opts: {
       xferN++;
     }
     if (dd.status[d] === REQUEST_COMPLETED) {
+      doneN++;
+      parts[0] += det.prefillStartUs[i] - wl.arrivalUs[i];
+      parts[1] += det.prefillEndUs[i] - det.prefillStartUs[i];
+      parts[2] += det.transferStartUs[i] - det.prefillEndUs[i];
+      parts[3] += det.transferEndUs[i] - det.transferStartUs[i];
+      parts[4] += det.decodeAdmitUs[i] - det.transferEndUs[i];
+      parts[5] += out.firstTokenUs[i] - det.decodeAdmitUs[i];
       hist.recordCompleted(wl.arrivalUs[i], out.admitUs[i], out.firstTokenUs[i], out.endUs[i], wl.output[i], out.queuedUs[i], out.scheduledUs[i]);
     } else if (dd.status[d] !== REQUEST_FAILED) {
       throw new Error(`topology pd: request ${i} neither completed nor failed`);
@@ -231,5 +243,7 @@ export function simulatePd(sc: Scenario, wl: Workload, model: StepModel, opts: {
   metrics.decode_util = c.busyUs / makespanUs;
   metrics.kv_transfer_mean_ms = xferN > 0 ? xferSum / xferN / 1000 : NaN;
   metrics.kv_transfer_p95_ms = xferN > 0 ? xferHist.percentile(95) / 1000 : NaN;
-  return { metrics, fastForwardedSteps: dec.fastForwardedSteps, timeseries: dec.timeseries(), requests: out, pd: det, setup };
+  const ms = (k: number) => (doneN > 0 ? parts[k] / doneN / 1000 : NaN);
+  const ttftParts: PdTtftParts = { prefillQueue: ms(0), prefill: ms(1), routerWait: ms(2), transfer: ms(3), decodeQueue: ms(4), firstDecodeStep: ms(5) };
+  return { metrics, fastForwardedSteps: dec.fastForwardedSteps, timeseries: dec.timeseries(), requests: out, pd: det, setup, ttftParts };
 }
