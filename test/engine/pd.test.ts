@@ -266,3 +266,26 @@ describe('topology pd: the GPU engine hands over explicitly', () => {
     expect(() => refuseGpuOnly('cpu', scs)).not.toThrow();
   });
 });
+
+describe("topology pd: the decode router's view of transfers in flight", () => {
+  it('a fresh snapshot counts an in-flight transfer as waiting on its rank, with its prompt as queued tokens', () => {
+    for (const statsIntervalMs of [0.001, 100]) {
+      const sc = pdScenario({ dp: 2, router: 'jsq_load', routerParams: resolveRouterParams('jsq_load', {}), statsIntervalMs, asyncScheduling: 'off' });
+      const core = new EngineCore(sc, qwen);
+      core.submit({ promptTokens: 4000, outputTokens: 10, arrivalUs: 0, prefilled: true, transferUs: 1_000_000 });
+      core.submit({ promptTokens: 100, outputTokens: 10, arrivalUs: 10, prefilled: true, transferUs: 1_000_000 });
+      expect(core.beginStep(0)).toBe(0); // routed, transfer in flight: nothing to run
+      expect(core.nextArrivalUs()).toBe(10);
+      expect(core.beginStep(10)).toBe(0);
+      // The second request went to the other rank: the first one's 4000 tokens are on their way to rank 0.
+      expect([core.st.rankOf[0], core.st.rankOf[1]]).toEqual([0, 1]);
+      expect(core.transferOf(0)).toEqual({ startUs: 0, endUs: 1_000_000 });
+      expect(core.nextArrivalUs()).toBe(1_000_000);
+      // At the transfer's end both join their waiting queues and run; the first step emits both first tokens.
+      const us = core.beginStep(1_000_010);
+      expect(us).toBeGreaterThan(0);
+      expect(core.st.nRun[0] + core.st.nRun[1]).toBe(2);
+      expect(core.st.computed[0]).toBe(3999);
+    }
+  });
+});

@@ -311,7 +311,7 @@ export class EngineCore {
     if (q.transferUs !== undefined && q.transferUs > 0) {
       if (!this.xfer) {
         this.xfer = new TransferQueue(this.G);
-        this.rv.transferring = this.xfer.count;
+        this.rv.transfers = this.xfer;
       }
       this.xfer.set(r, q.transferUs);
     }
@@ -771,6 +771,7 @@ export class EngineCore {
       for (let r = this.xfer.takeEnded(now); r >= 0; r = this.xfer.takeEnded(now)) {
         const g = st.rankOf[r];
         this.xfer.count[g]--;
+        this.xfer.tokens[g] -= prompt[r];
         if (status[r] !== QUEUED) continue; // timed out or aborted in flight
         this.enqueue(r, g);
         this.rv.dirty = true;
@@ -806,7 +807,7 @@ export class EngineCore {
     if (this.xfer && this.xfer.has(r)) {
       // Its KV is on the way (docs/pd.md): it joins the waiting queue when the transfer ends.
       st.status[r] = QUEUED;
-      this.xfer.start(r, g, t);
+      this.xfer.start(r, g, t, st.prompt[r]);
       st.inflight[g] += 1;
       this.rv.afterRoute(st, g, r);
       if (this.ev.onRoute) this.ev.onRoute(r, g, t);

@@ -18,10 +18,12 @@ export class RouterViewState {
   /** State changed since the last snapshot (only matters when statsUs == 0). */
   dirty = true;
   /**
-   * Per rank, requests whose KV transfer is in flight (docs/pd.md): the snapshot counts each as
-   * waiting with one token to compute. Set by the core when it has transfers.
+   * Prefill/decode disaggregation (docs/pd.md; set by the core when it has KV transfers): the
+   * snapshot counts a request whose transfer is in flight as waiting on its rank, and counts as
+   * queued tokens the KV that waiting and in-flight requests bring (prompt + generated: a
+   * prefilled request's p - 1 computed tokens are load about to land, not load done).
    */
-  transferring: Float64Array | undefined = undefined;
+  transfers: { readonly count: Float64Array; readonly tokens: Float64Array; forEachInFlight(fn: (r: number) => void): void } | undefined = undefined;
 
   /**
    * `projection` and `horizon` come from the router (def.projection(params), def.horizon(params,
@@ -68,10 +70,9 @@ export class RouterViewState {
 
   /** Optimistic bookkeeping after sending request r (prompt p) to rank g. */
   afterRoute(st: CoreState, g: number, r: number): void {
-    // Tokens it brings to compute: its prompt, or one token for a prefilled request (docs/pd.md).
     const p = st.prompt[r];
     this.view.waiting[g] += 1;
-    this.view.queuedTokens[g] += p - st.computed[r];
+    this.view.queuedTokens[g] += p;
     if (this.H > 0) this.addProjection(st, g, r, p);
   }
 
@@ -86,11 +87,14 @@ export class RouterViewState {
       view.queuedTokens[g] = st.queuedTok[g];
       view.kvUsage[g] = totalBlocks > 0 ? (totalBlocks - st.freeBlocks[g]) / totalBlocks : 0;
     }
-    const x = this.transferring;
+    const x = this.transfers;
     if (x) {
+      const { prompt, generated, wHead, wNext } = st;
       for (let g = 0; g < G; g++) {
-        view.waiting[g] += x[g];
-        view.queuedTokens[g] += x[g];
+        view.waiting[g] += x.count[g];
+        let q = x.tokens[g];
+        for (let r = wHead[g]; r >= 0; r = wNext[r]) q += prompt[r] + generated[r];
+        view.queuedTokens[g] = q;
       }
     }
     if (this.H > 0) {
@@ -101,6 +105,8 @@ export class RouterViewState {
         for (let i = 0; i < st.nRun[g]; i++) this.addProjection(st, g, run[g * B + i], computed[run[g * B + i]]);
         for (let r = wHead[g]; r >= 0; r = wNext[r]) this.addProjection(st, g, r, prompt[r] + generated[r]);
       }
+      // In-flight KV transfers (docs/pd.md): their requests load their ranks from now on.
+      this.transfers?.forEachInFlight((r) => this.addProjection(st, st.rankOf[r], r, prompt[r]));
     }
     this.dirty = false;
   }

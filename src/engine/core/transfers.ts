@@ -4,8 +4,8 @@
  * transfer starts when the router places the request and ends `transferUs` later, when the
  * request joins its rank's waiting queue. Kept sorted by end time (ties by request id), so the
  * core takes the finished ones off the front. Per rank, the router's snapshot counts them as
- * waiting, with one token each to compute (vLLM lists requests waiting for remote KV among its
- * waiting requests).
+ * waiting (vLLM lists requests waiting for remote KV among its waiting requests), with their
+ * prompt as queued tokens: the KV they bring.
  */
 export class TransferQueue {
   /** Transfer time of each request, µs (-1: the request is not transferred). */
@@ -18,11 +18,13 @@ export class TransferQueue {
   endUs = new Float64Array(0);
   /** Start time of each request's transfer (-1 before it starts). */
   startUs = new Float64Array(0);
-  /** Per rank: transfers in flight. */
+  /** Per rank: transfers in flight, and their prompt tokens. */
   readonly count: Float64Array;
+  readonly tokens: Float64Array;
 
   constructor(G: number) {
     this.count = new Float64Array(G);
+    this.tokens = new Float64Array(G);
   }
 
   /** Request r will need `us` µs of transfer once routed. */
@@ -46,12 +48,13 @@ export class TransferQueue {
     return r < this.delay.length && this.delay[r] >= 0;
   }
 
-  /** Request r's transfer to rank g starts at t. */
-  start(r: number, g: number, t: number): void {
+  /** Request r's transfer (of `tokens` prompt tokens) to rank g starts at t. */
+  start(r: number, g: number, t: number, tokens: number): void {
     const end = t + this.delay[r];
     this.startUs[r] = t;
     this.endUs[r] = end;
     this.count[g]++;
+    this.tokens[g] += tokens;
     // Insertion from the back: transfers mostly end in the order they start.
     let i = this.ids.length;
     this.ids.push(r);
@@ -63,6 +66,11 @@ export class TransferQueue {
     }
     this.ids[i] = r;
     this.ends[i] = end;
+  }
+
+  /** Call fn with every request whose transfer is in flight. */
+  forEachInFlight(fn: (r: number) => void): void {
+    for (let i = this.head; i < this.ids.length; i++) fn(this.ids[i]);
   }
 
   /** End time of the earliest transfer in flight, or -1. */
