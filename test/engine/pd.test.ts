@@ -289,3 +289,21 @@ describe("topology pd: the decode router's view of transfers in flight", () => {
     }
   });
 });
+
+describe('topology pd: pinned results', () => {
+  // Like the golden set (golden.test.ts) for pd runs: an engine change must not move a number
+  // unless the model changes (then update these with the reason in the commit).
+  const PINNED: [Parameters<typeof makeScenario>[0], Record<string, number>][] = [
+    [{}, { completed: 300, steps: 3169, output_tokens: 196000, makespan_s: 33.385853, ttft_mean_ms: 57.45765666666667, tpot_mean_ms: 10.793746666666665, idle_frac: 0.04136811546399666, prefill_util: 0.12562840613957058, kv_transfer_mean_ms: 2.28633 }],
+    [{ router: 'jsq_load' }, { completed: 300, steps: 3181, output_tokens: 196000, makespan_s: 33.378302, ttft_mean_ms: 56.91326333333333, tpot_mean_ms: 10.737776666666667, idle_frac: 0.0522417089418723, prefill_util: 0.12565682640177445, kv_transfer_mean_ms: 2.28633 }],
+    [{ dispatch: 'per_step', router: 'sorted_round_robin' }, { completed: 300, steps: 3167, output_tokens: 196000, makespan_s: 33.359574, ttft_mean_ms: 65.62867333333334, tpot_mean_ms: 10.798663333333334, idle_frac: 0.04707133750641246, prefill_util: 0.1257273698998674, kv_transfer_mean_ms: 2.28633 }],
+  ];
+  for (const [over, want] of PINNED) {
+    it(`${over?.router ?? 'vllm_default'} ${over?.dispatch ?? 'on_arrival'}`, () => {
+      const router = over?.router ?? 'vllm_default';
+      const m = runScenario(pdScenario({ ...over, routerParams: resolveRouterParams(router, {}), workload: { rate: 12, requests: 300, seed: 9 } })).metrics;
+      const got = Object.fromEntries(Object.keys(want).map((k) => [k, m[k as keyof typeof m]]));
+      expect(got).toEqual(want);
+    });
+  }
+});
