@@ -10,6 +10,7 @@ import { runScenario } from '../../src/engine/cpu/runScenario.ts';
 import { refuseGpuOnly } from '../../src/engine/choose.ts';
 import { prepareConfig } from '../../src/engine/gpu/prepare.ts';
 import { InputError } from '../../src/errors.ts';
+import { sloMetrics } from '../../src/capacity/slo.ts';
 import { PD_ON_CPU, prefillStepModel, simulatePd, type PdOutput } from '../../src/engine/pd/simulatePd.ts';
 import { KV_LINKS, LINK_EFFICIENCY, kvTransferUs, resolveKvLink } from '../../src/model/kvLink.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
@@ -306,4 +307,12 @@ describe('topology pd: pinned results', () => {
       expect(got).toEqual(want);
     });
   }
+});
+
+describe('topology pd: SLOs', () => {
+  it('the KV transfer columns are not SLO metrics (a part of TTFT, null when colocated)', () => {
+    expect(sloMetrics()).not.toContain('kv_transfer_mean_ms');
+    expect(sloMetrics()).not.toContain('kv_transfer_p95_ms');
+    expect(sloMetrics()).toContain('ttft_p95_ms');
+  });
 });
