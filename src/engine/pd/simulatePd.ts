@@ -20,7 +20,7 @@ import type { RunMetrics, TimeSeries } from '../../metrics/types.ts';
 import { kvTransferUs, resolveKvLink, type KvLink } from '../../model/kvLink.ts';
 import { stepModelForDp } from '../../model/stepTime.ts';
 import type { StepModel } from '../../model/types.ts';
-import { InputError } from '../../errors.ts';
+import { InputError, InputProblem } from '../../errors.ts';
 import { resolveRouterParams } from '../../routers/index.ts';
 import type { Workload } from '../../workload/types.ts';
 import type { PdTtftParts } from '../types.ts';
@@ -50,7 +50,7 @@ export function resolvePdSetup(sc: Scenario, model: StepModel): PdSetup {
   if (!(Number.isInteger(P) && P >= 1)) throw new InputError('prefill_instances', P, 'must be an integer >= 1');
   const bytes = sc.kvBytesPerToken ?? model.kvBytesPerToken;
   if (bytes === undefined) {
-    throw new InputError('kv_bytes_per_token', 'absent', `model ${model.name} gives no kvMemory.kvBytesPerToken; give kv_bytes_per_token (--kv-bytes-per-token) for topology pd`);
+    throw new InputProblem('kv_bytes_per_token', `model ${model.name} gives no kvMemory.kvBytesPerToken; give kv_bytes_per_token (--kv-bytes-per-token) for topology pd`);
   }
   return { prefillInstances: P, link: resolveKvLink(sc.kvLink, sc.kvLinkGbps, sc.kvLinkLatencyUs), kvBytesPerToken: bytes };
 }
