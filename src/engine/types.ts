@@ -50,6 +50,12 @@ export interface RequestLog {
   scheduled_us: Float64Array;
   first_token_us: Float64Array;
   end_us: Float64Array;
+  /** topology pd (docs/pd.md): prefill instance, prefill end, KV transfer, decode admission; absent colocated. */
+  prefill_instance?: Int32Array;
+  prefill_end_us?: Float64Array;
+  transfer_start_us?: Float64Array;
+  transfer_end_us?: Float64Array;
+  decode_admit_us?: Float64Array;
 }
 
 export interface EngineInfo {

@@ -36,14 +36,32 @@ describe('run --topology pd', () => {
     expect(row.kv_transfer_p95_ms as number).toBeGreaterThanOrEqual(row.kv_transfer_mean_ms as number);
   });
 
+  it('the request log carries each request\'s prefill, transfer and decode times', async () => {
+    const ts = out('pdts.arrow');
+    const r = await cliIn(['run', '--topology', 'pd', '--dp', '2', '--prefill-instances', '1', '--rate', '5', '--requests', '40', '-o', out('pdts-run.arrow'), '--timeseries', ts]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readArrowFile(out('pdts.requests.arrow')).rows();
+    expect(rows).toHaveLength(40);
+    for (const q of rows) {
+      expect(q.status).toBe(4);
+      expect(q.prefill_instance).toBe(0);
+      const times = [q.arrival_us, q.admit_us, q.prefill_end_us, q.transfer_start_us, q.transfer_end_us, q.decode_admit_us, q.first_token_us, q.end_us] as number[];
+      for (let k = 1; k < times.length; k++) expect(times[k]).toBeGreaterThanOrEqual(times[k - 1]);
+      expect(q.transfer_end_us as number).toBeGreaterThan(q.transfer_start_us as number);
+    }
+  });
+
   it('colocated rows keep the pd columns null', async () => {
     const file = out('co.arrow');
-    const r = await cliIn(['run', '--dp', '2', '--requests', '20', '-o', file]);
+    const r = await cliIn(['run', '--dp', '2', '--requests', '20', '-o', file, '--timeseries', out('cots.arrow')]);
     expect(r.code, r.stderr).toBe(0);
     const [row] = readArrowFile(file).rows();
     expect(row.topology).toBe('colocated');
     for (const c of ['prefill_instances', 'kv_link', 'kv_link_gbps', 'kv_link_latency_us', 'kv_bytes_per_token', 'prefill_util', 'decode_util', 'kv_transfer_mean_ms', 'kv_transfer_p95_ms']) {
       expect(row[c], c).toBeNull();
+    }
+    for (const q of readArrowFile(out('cots.requests.arrow')).rows()) {
+      for (const c of ['prefill_instance', 'prefill_end_us', 'transfer_start_us', 'transfer_end_us', 'decode_admit_us']) expect(q[c], c).toBe(-1);
     }
   });
 

@@ -24,7 +24,16 @@ export function runScenario(sc: Scenario, opts: { fastForward?: boolean } = {}):
   const requests = d && sc.timeseries && requestLogOf(wl, d, true);
   const result: RunResult = { scenario: sc, metrics: out.metrics, timeseries: out.timeseries, requests: requests || undefined, goodput };
   if ('stoppedEarly' in out && out.stoppedEarly) result.stoppedEarly = true;
-  if ('ttftParts' in out) result.pdTtftMs = out.ttftParts;
+  if ('ttftParts' in out) {
+    result.pdTtftMs = out.ttftParts;
+    if (requests) {
+      requests.prefill_instance = out.pd.prefillInstance;
+      requests.prefill_end_us = out.pd.prefillEndUs;
+      requests.transfer_start_us = out.pd.transferStartUs;
+      requests.transfer_end_us = out.pd.transferEndUs;
+      requests.decode_admit_us = out.pd.decodeAdmitUs;
+    }
+  }
   return result;
 }
 
