@@ -18,9 +18,12 @@ export interface Slo {
 /** Derived metric: failed requests as a fraction of all requests. */
 export const FAILED_FRAC = 'failed_frac';
 
-/** Result columns an SLO may bound: latencies (ms) and the failure fraction. */
+/**
+ * Result columns an SLO may bound: request latencies (ms) and the failure fraction. The pd KV
+ * transfer times are a part of TTFT, not a latency a client sees (and null when colocated).
+ */
 export function sloMetrics(): string[] {
-  return [...METRIC_COLUMNS.filter((m) => m.endsWith('_ms') && m !== 'wall_ms'), FAILED_FRAC];
+  return [...METRIC_COLUMNS.filter((m) => m.endsWith('_ms') && m !== 'wall_ms' && !m.startsWith('kv_transfer_')), FAILED_FRAC];
 }
 
 /** Per-request bounds a goodput count can check (DistServe's definition): the metric family of a bound. */

@@ -14,7 +14,7 @@ import { numberFlag } from './parseFlags.ts';
 import { planOutputs } from './outputPath.ts';
 import { installSignalCleanup } from './signals.ts';
 import { formatDuration } from './progressBar.ts';
-import { chooseEngine } from '../engine/choose.ts';
+import { chooseEngine, refuseGpuOnly } from '../engine/choose.ts';
 import { scenarioInputs } from './sweepOutput.ts';
 import { sweepFingerprint } from '../config/fingerprint.ts';
 
@@ -91,6 +91,7 @@ export async function capacityCommand(file: string, flags: CapacityFlags): Promi
   const configs = sweep.scenarios;
   const threads = numberFlag('threads', flags.threads);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new InputError('threads', flags.threads, 'must be an integer >= 1');
+  refuseGpuOnly(flags.engine, configs);
   const engine = await chooseEngine({ engine: flags.engine, threads, capAtCores: true }, log);
   const t0 = performance.now();
   let out;

@@ -19,7 +19,11 @@ import { numberFlag, scenarioOptions } from './parseFlags.ts';
 import { flagsToEntry, type RunFlags } from './runCommand.ts';
 
 /** Configuration keys whose `run` flags do not apply to a live deployment: HTTP decides arrivals. */
-const NOT_LIVE = new Set<SweepKey>(['rate', 'requests', 'arrival', 'cv', 'trace_window', 'wave_timeout_ms']);
+const NOT_LIVE = new Set<SweepKey>([
+  'rate', 'requests', 'arrival', 'cv', 'trace_window', 'wave_timeout_ms',
+  // The emulator serves one colocated DP group; prefill/decode disaggregation is offline only (docs/pd.md).
+  'topology', 'prefill_instances', 'kv_link', 'kv_link_gbps', 'kv_link_latency_us', 'kv_bytes_per_token',
+]);
 
 /** The `run` flags of the configuration keys that apply to `emulate` (same names, help and checks). */
 export function emulateScenarioOptions(): Option[] {

@@ -6,6 +6,7 @@ import { VERSION } from '../version.ts';
 import { knobFlags } from './parseFlags.ts';
 import { defaultOf, flagAttribute, flagKeys, flagValue } from '../config/schema.ts';
 import { runOneToFiles } from './runOutput.ts';
+import { defaultPrefillInstances } from '../engine/pd/simulatePd.ts';
 
 /**
  * `run` flags as commander gives them: each configuration key's flag under its camelCase name
@@ -88,6 +89,17 @@ export function formatSummary(r: RunResult): string {
     }),
     `  (TTFT/TPOT/E2E/queue: client anchor, from arrival; "eng": engine anchor, from the step boundary that queued the request)`,
     `  balance    imbalance ${fmt(m.imbalance, 3)}  barrier idle ${fmt(m.idle_frac * 100, 1)}%  balance ratio ${fmt(m.balance_ratio, 3)}  token balance ratio ${fmt(m.token_balance_ratio, 3)}`,
+    ...((s.topology ?? 'colocated') === 'pd'
+      ? [
+          `  pd         prefill instances ${s.prefillInstances ?? defaultPrefillInstances(s.dp)}  link ${s.kvLink ?? 'ib'}  prefill util ${fmt(m.prefill_util * 100, 1)}%  decode util ${fmt(m.decode_util * 100, 1)}%  KV transfer mean ${fmt(m.kv_transfer_mean_ms, 3)} ms  p95 ${fmt(m.kv_transfer_p95_ms, 3)} ms`,
+          ...(r.pdTtftMs
+            ? [
+                `  pd TTFT ms prefill queue ${fmt(r.pdTtftMs.prefillQueue)} + prefill ${fmt(r.pdTtftMs.prefill)} + router wait ${fmt(r.pdTtftMs.routerWait)} + transfer ${fmt(r.pdTtftMs.transfer, 2)} + decode queue ${fmt(r.pdTtftMs.decodeQueue)} + first decode step ${fmt(r.pdTtftMs.firstDecodeStep)} (means)`,
+              ]
+            : []),
+          `  (pd: balance and barrier idle are the decode group's; TTFT runs from arrival through prefill, transfer and the first decode step)`,
+        ]
+      : []),
     `  simulated in ${fmt(m.wall_ms, 1)} ms`,
   ];
   return lines.join('\n');

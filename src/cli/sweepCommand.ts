@@ -1,4 +1,4 @@
-import { chooseEngine } from '../engine/choose.ts';
+import { chooseEngine, refuseGpuOnly } from '../engine/choose.ts';
 import type { Engine } from '../engine/types.ts';
 import { loadSweepFile, parseShard, selectShard } from '../config/expand.ts';
 import { InputError, InputProblem } from '../errors.ts';
@@ -50,6 +50,7 @@ export async function sweepCommand(file: string, flags: SweepFlags): Promise<voi
     scenarios = selectShard(scenarios, i, n);
   }
   if (scenarios.length === 0) throw new InputError('shard', flags.shard, 'selects no configuration');
+  refuseGpuOnly(flags.engine, scenarios);
   await runSweepToFiles({
     file,
     sweep: { ...sweep, scenarios: allScenarios },

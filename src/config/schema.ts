@@ -26,6 +26,7 @@ import { MAX_TOKENS } from '../workload/lengths.ts';
 import { PROFILE_NAMES } from '../workload/profiles.ts';
 import { MAX_TRACE_SPAN_S } from '../workload/traceReader.ts';
 import type { LengthDist, WorkloadSpec } from '../workload/types.ts';
+import { KV_LINK_NAMES } from '../model/kvLink.ts';
 
 /** Largest DP size accepted (far beyond any deployment; keeps per-rank arrays sane). */
 export const MAX_DP = 4096;
@@ -57,6 +58,13 @@ export const ASSIGN_ORDER_VALUES = ['fcfs', 'lpt'] as const;
 export const SYNC_VALUES = ['barrier', 'independent'] as const;
 export const ASYNC_SCHEDULING_VALUES = ['auto', 'on', 'off'] as const;
 export const ADMISSION_VALUES = ['none', 'adp_balance'] as const;
+export const TOPOLOGY_VALUES = ['colocated', 'pd'] as const;
+/** Largest KV link bandwidth accepted, Gb/s (100 Tb/s: far beyond any link). */
+export const MAX_LINK_GBPS = 100_000;
+/** Largest KV link latency accepted, µs (one second). */
+export const MAX_LINK_LATENCY_US = 1_000_000;
+/** Largest KV size per token accepted, bytes (16 MiB). */
+export const MAX_KV_BYTES_PER_TOKEN = 16 * 1024 * 1024;
 /** Largest ADP Balance wait, in group steps (iterations). */
 export const MAX_ADP_ITERS = 1_000_000;
 export const ARRIVAL_VALUES = ['poisson', 'gamma'] as const;
@@ -71,6 +79,8 @@ export type Sync = (typeof SYNC_VALUES)[number];
 export type AsyncScheduling = (typeof ASYNC_SCHEDULING_VALUES)[number];
 /** Group-level context admission policy (docs/model.md §3.2). */
 export type Admission = (typeof ADMISSION_VALUES)[number];
+/** Prefill and decode on the same ranks, or disaggregated (docs/pd.md). */
+export type Topology = (typeof TOPOLOGY_VALUES)[number];
 
 // ---- value schemas: messages say the rule; the caller adds the field and the value ----
 
@@ -428,6 +438,47 @@ export const KEYS = {
     scenario: 'adpBatchingWaitIters',
     flag: { arg: '<n>', help: 'adp_balance: group steps every rank keeps accumulating context work once all have some', parse: decimal },
     doc: { meaning: "adp_balance: TensorRT-LLM's `batching_wait_iters`, group steps context work keeps accumulating once every rank has some (0 = context wait only; blog 10 used 10)" },
+  }),
+  topology: key({
+    schema: oneOf(TOPOLOGY_VALUES),
+    default: 'colocated',
+    scenario: 'topology',
+    flag: { arg: '<topology>', help: 'colocated: every rank prefills and decodes; pd: a prefill pool feeds a decode-only DP+EP group' },
+    doc: {
+      meaning:
+        'prefill/decode topology (docs/pd.md): `colocated` (every rank prefills and decodes), or `pd` (a pool of `prefill_instances` prefill-only instances; the prompt KV goes over `kv_link` to the `dp` decode ranks, chosen by the router; CPU engine only)',
+    },
+  }),
+  prefill_instances: key({
+    schema: numberIn({ min: 1, max: MAX_DP, int: true }),
+    scenario: 'prefillInstances',
+    flag: { arg: '<n>', help: 'pd: prefill instances P (default: dp / 2, rounded up)', parse: decimal },
+    doc: { default: '`dp` / 2, rounded up', meaning: 'pd: P, prefill instances, each one GPU sharded like a decode rank (docs/pd.md)' },
+  }),
+  kv_link: key({
+    schema: oneOf(KV_LINK_NAMES),
+    default: 'ib',
+    scenario: 'kvLink',
+    flag: { arg: '<link>', help: 'pd: link that carries the prompt KV to the decode rank (nvlink, nvlink5, ib, roce)' },
+    doc: { meaning: 'pd: KV transfer link preset: `nvlink` (NVLink 4), `nvlink5` (NVLink 5), `ib` (400 Gb/s InfiniBand), `roce` (400 GbE); figures and sources in docs/pd.md' },
+  }),
+  kv_link_gbps: key({
+    schema: numberIn({ min: 0, max: MAX_LINK_GBPS, minExclusive: true, rule: `a bandwidth in (0, ${MAX_LINK_GBPS}] Gb/s` }),
+    scenario: 'kvLinkGbps',
+    flag: { arg: '<Gb/s>', help: "pd: KV link bandwidth per transfer, Gb/s (overrides kv_link's)", parse: decimal },
+    doc: { default: "`kv_link`'s", meaning: 'pd: bandwidth one KV transfer gets, Gb/s' },
+  }),
+  kv_link_latency_us: key({
+    schema: numberIn({ min: 0, max: MAX_LINK_LATENCY_US, rule: `a latency in [0, ${MAX_LINK_LATENCY_US}] µs` }),
+    scenario: 'kvLinkLatencyUs',
+    flag: { arg: '<us>', help: "pd: fixed latency per KV transfer, µs (overrides kv_link's)", parse: decimal },
+    doc: { default: "`kv_link`'s", meaning: 'pd: fixed latency of one KV transfer, µs' },
+  }),
+  kv_bytes_per_token: key({
+    schema: numberIn({ min: 1, max: MAX_KV_BYTES_PER_TOKEN, int: true }),
+    scenario: 'kvBytesPerToken',
+    flag: { arg: '<bytes>', help: "pd: KV bytes per token moved per prompt token (default: the model's)", parse: decimal },
+    doc: { default: "the model's `kvMemory.kvBytesPerToken`", meaning: 'pd: KV cache bytes per token, all layers (MLA for DeepSeek; docs/pd.md)' },
   }),
   timeout_s: key({
     schema: numberIn({ min: 0, max: MAX_TIMEOUT_S }),

@@ -68,6 +68,12 @@ export function checkScenario(s: Scenario, fieldOf: FieldOf, routerField: FieldP
   if (s.dispatch !== 'wave' && s.waveTimeoutMs !== undefined && s.waveTimeoutMs !== defaultOf('wave_timeout_ms')) {
     throw new InputError(f('wave_timeout_ms'), s.waveTimeoutMs, `acts only with dispatch: wave (--dispatch wave); with dispatch ${s.dispatch} it would change nothing`);
   }
+  if ((s.topology ?? 'colocated') === 'pd') {
+    // docs/pd.md: the decode group is a DP+EP group (barrier); client timeouts are not modelled yet.
+    if (s.sync === 'independent') throw new InputError(f('sync'), s.sync, 'topology pd runs its decode group with the barrier (use sync: barrier)');
+    if (s.timeoutS > 0) throw new InputError(f('timeout_s'), s.timeoutS, 'client timeouts are not modelled with topology pd yet (use 0)');
+    if (s.dispatch === 'wave') throw new InputError(f('dispatch'), s.dispatch, 'wave dispatch is not modelled with topology pd (use on_arrival or per_step)');
+  }
   const needs = getRouter(s.router).requiresDispatch;
   if (needs !== undefined && s.dispatch !== needs) {
     throw new InputError(f('dispatch'), s.dispatch, `router ${s.router} deals the global queue at step boundaries: it needs dispatch: ${needs} (--dispatch ${needs})`);

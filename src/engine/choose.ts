@@ -9,7 +9,8 @@
  * is chosen: `webgpu` is an optional dependency.
  */
 import type { Scenario } from '../config/scenario.ts';
-import { InputProblem } from '../errors.ts';
+import { InputError, InputProblem } from '../errors.ts';
+import { PD_ON_CPU } from './pd/simulatePd.ts';
 import { CpuEngine } from './cpu/cpuEngine.ts';
 import { probeAdapter, type AdapterProbe } from './gpu/adapter.ts';
 import type { GpuEngine } from './gpu/gpuEngine.ts';
@@ -52,6 +53,16 @@ export async function chooseEngine(
   if (found.adapter) log(`engine: cpu (auto: only a software adapter (${found.name}) was found)`);
   else log(`engine: cpu (auto: ${found.reason || 'no WebGPU adapter'})`);
   return new CpuEngine({ threads, capAtCores });
+}
+
+/**
+ * `--engine gpu` asked for configurations only the CPU engine simulates (topology pd): a one-line
+ * error rather than a silent hand-over (with `auto` they go to the CPU engine with a note).
+ */
+export function refuseGpuOnly(engine: EngineName, scenarios: readonly Scenario[]): void {
+  if (engine === 'gpu' && scenarios.some((s) => (s.topology ?? 'colocated') === 'pd')) {
+    throw new InputError('engine', engine, `${PD_ON_CPU} (no WGSL port yet); use --engine cpu or auto`);
+  }
 }
 
 /** The WebGPU engine with CPU fallback for the configurations it cannot simulate. */

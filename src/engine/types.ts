@@ -17,6 +17,18 @@ export interface RunResult {
    * (the metrics are then partial; the SLO verdict is a miss).
    */
   stoppedEarly?: boolean;
+  /** topology pd: the mean TTFT of completed requests, part by part (docs/pd.md, "Time to first token"). */
+  pdTtftMs?: PdTtftParts;
+}
+
+/** Means over completed requests, ms; they sum to the mean TTFT without front-end terms. */
+export interface PdTtftParts {
+  prefillQueue: number;
+  prefill: number;
+  routerWait: number;
+  transfer: number;
+  decodeQueue: number;
+  firstDecodeStep: number;
 }
 
 export type { Goodput } from '../metrics/goodput.ts';
@@ -38,6 +50,12 @@ export interface RequestLog {
   scheduled_us: Float64Array;
   first_token_us: Float64Array;
   end_us: Float64Array;
+  /** topology pd (docs/pd.md): prefill instance, prefill end, KV transfer, decode admission; absent colocated. */
+  prefill_instance?: Int32Array;
+  prefill_end_us?: Float64Array;
+  transfer_start_us?: Float64Array;
+  transfer_end_us?: Float64Array;
+  decode_admit_us?: Float64Array;
 }
 
 export interface EngineInfo {

@@ -129,6 +129,7 @@ function peaks(ok: readonly RequestRecord[]): { max_output_tokens_per_s: number;
 export const UNOBSERVED_METRICS: readonly (keyof RunMetrics)[] = [
   'preempted', 'queue_mean_ms', 'queue_p50_ms', 'queue_p90_ms', 'queue_p95_ms', 'queue_p99_ms',
   'imbalance', 'idle_frac', 'balance_ratio', 'token_balance_ratio', 'steps', 'busy_s',
+  'prefill_util', 'decode_util', 'kv_transfer_mean_ms', 'kv_transfer_p95_ms',
 ];
 
 /** When a record left the system, µs from the start of the run. */

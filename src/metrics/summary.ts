@@ -174,6 +174,11 @@ export function summarize(c: RunCounters, h: LatencyHistograms, wallMs: number):
     busy_s: c.busyUs / 1e6,
     mean_in_system: c.inSystemAreaUs / makespanUs,
     async_scheduling: c.asyncScheduling ? 1 : 0,
+    // Prefill/decode disaggregation only (src/engine/pd fills them in).
+    prefill_util: NaN,
+    decode_util: NaN,
+    kv_transfer_mean_ms: NaN,
+    kv_transfer_p95_ms: NaN,
     wall_ms: wallMs,
   };
 }

@@ -76,6 +76,16 @@ export interface RunMetrics {
   mean_in_system: number;
   /** 1 when the run used async scheduling (docs/model.md §3), else 0. */
   async_scheduling: number;
+  /**
+   * topology pd (docs/pd.md): share of the makespan the prefill instances spend stepping, mean
+   * over the instances; NaN with topology colocated.
+   */
+  prefill_util: number;
+  /** topology pd: share of the makespan the decode group spends stepping (busy_s / makespan_s); NaN colocated. */
+  decode_util: number;
+  /** topology pd: KV transfer time of the requests transferred, prefill to decode rank, ms; NaN colocated. */
+  kv_transfer_mean_ms: number;
+  kv_transfer_p95_ms: number;
   /** Wall-clock time of this run's simulation, ms. */
   wall_ms: number;
 }
@@ -91,7 +101,8 @@ export const METRIC_COLUMNS: readonly (keyof RunMetrics)[] = [
   'e2e_engine_mean_ms', 'e2e_engine_p50_ms', 'e2e_engine_p90_ms', 'e2e_engine_p95_ms', 'e2e_engine_p99_ms',
   'request_queue_time_mean_ms', 'request_queue_time_p50_ms', 'request_queue_time_p90_ms', 'request_queue_time_p95_ms', 'request_queue_time_p99_ms',
   'request_prefill_time_mean_ms', 'request_prefill_time_p50_ms', 'request_prefill_time_p90_ms', 'request_prefill_time_p95_ms', 'request_prefill_time_p99_ms',
-  'imbalance', 'idle_frac', 'balance_ratio', 'token_balance_ratio', 'steps', 'busy_s', 'mean_in_system', 'async_scheduling', 'wall_ms',
+  'imbalance', 'idle_frac', 'balance_ratio', 'token_balance_ratio', 'steps', 'busy_s', 'mean_in_system', 'async_scheduling',
+  'prefill_util', 'decode_util', 'kv_transfer_mean_ms', 'kv_transfer_p95_ms', 'wall_ms',
 ];
 
 /** Integer-valued metric columns (written as Int64 / Int32 in Arrow). */

@@ -149,6 +149,7 @@ export function modelFromSpec(raw: PresetSpec, field = 'model'): StepModel {
     asyncScheduling: spec.asyncScheduling ?? true,
     frontend: spec.frontend && (spec.frontend.ingressUs || spec.frontend.egressUs || spec.frontend.perTokenUs) ? spec.frontend : undefined,
     kvCapacityTokens: mem ? (dp: number) => kvCapacityFromMemory(mem, dp) : () => fixed as number,
+    kvBytesPerToken: mem?.kvBytesPerToken,
   };
 }
 

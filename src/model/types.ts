@@ -87,6 +87,11 @@ export interface StepModel {
   maxModelLen: number;
   /** Default KV capacity per rank in tokens as a function of DP size (weights shrink under EP). */
   kvCapacityTokens: (dp: number) => number;
+  /**
+   * KV cache bytes per token, all layers (the model's `kvMemory.kvBytesPerToken`); absent when
+   * the model gives a fixed capacity. Prefill/decode disaggregation moves it (docs/pd.md).
+   */
+  kvBytesPerToken?: number;
 }
 
 /**

@@ -148,6 +148,12 @@ const REQUEST_COLUMNS: readonly [string, 'int32' | 'float64', string][] = [
   ['scheduled_us', 'float64', 'us'],
   ['first_token_us', 'float64', 'us'],
   ['end_us', 'float64', 'us'],
+  // topology pd (docs/pd.md); -1 in colocated rows.
+  ['prefill_instance', 'int32', ''],
+  ['prefill_end_us', 'float64', 'us'],
+  ['transfer_start_us', 'float64', 'us'],
+  ['transfer_end_us', 'float64', 'us'],
+  ['decode_admit_us', 'float64', 'us'],
 ];
 
 /**
@@ -213,7 +219,9 @@ export class RequestsWriter extends PerConfigWriter {
       const n = log.arrival_us.length;
       const request = new Int32Array(n);
       for (let i = 0; i < n; i++) request[i] = i;
-      return [request, ...REQUEST_COLUMNS.map(([name]) => (log as unknown as Record<string, ArrayLike<number>>)[name])];
+      let none: Float64Array | undefined;
+      const col = (name: string) => (log as unknown as Record<string, ArrayLike<number> | undefined>)[name] ?? (none ??= new Float64Array(n).fill(-1));
+      return [request, ...REQUEST_COLUMNS.map(([name]) => col(name))];
     });
   }
 }

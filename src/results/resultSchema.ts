@@ -6,6 +6,8 @@ import { INTEGER_METRICS, METRIC_COLUMNS, type RunMetrics } from '../metrics/typ
 import { ROUTERS } from '../routers/index.ts';
 import type { KnobValue } from '../routers/types.ts';
 import type { CellValue, ColumnKind } from '../formats/arrowTable.ts';
+import { resolveStepModel } from '../model/presets.ts';
+import { resolvePdSetup, type PdSetup } from '../engine/pd/simulatePd.ts';
 
 /** One result column: its name, Arrow kind, unit ('' = none) and how to read it from a result. */
 export interface ResultColumn {
@@ -64,12 +66,25 @@ const TAIL: ResultColumn[] = [
   col('adp_timeout_iters', 'int32', 'steps', (r) => ((r.scenario.admission ?? 'none') === 'adp_balance' ? (r.scenario.adpTimeoutIters ?? 50) : null)),
   col('adp_batching_wait_iters', 'int32', 'steps', (r) => ((r.scenario.admission ?? 'none') === 'adp_balance' ? (r.scenario.adpBatchingWaitIters ?? 10) : null)),
   col('wave_timeout_ms', 'float64', 'ms', (r) => (r.scenario.dispatch === 'wave' ? (r.scenario.waveTimeoutMs ?? 100) : null)),
+  col('topology', 'dictionary', '', (r) => r.scenario.topology ?? 'colocated'),
+  // pd only (null with topology colocated): the values the run resolved (src/engine/pd).
+  col('prefill_instances', 'int32', 'instances', (r) => pdSetupOf(r)?.prefillInstances ?? null),
+  col('kv_link', 'dictionary', '', (r) => pdSetupOf(r)?.link.name ?? null),
+  col('kv_link_gbps', 'float64', 'Gb/s', (r) => pdSetupOf(r)?.link.gbps ?? null),
+  col('kv_link_latency_us', 'float64', 'µs', (r) => pdSetupOf(r)?.link.latencyUs ?? null),
+  col('kv_bytes_per_token', 'int32', 'bytes', (r) => pdSetupOf(r)?.kvBytesPerToken ?? null),
   col('model', 'dictionary', '', (r) => r.scenario.model),
   col('engine', 'dictionary', '', (_r, e) => e.engine),
   col('max_output', 'int32', 'tokens', (r) => r.scenario.workload.maxOutput),
   col('prompt_dist', 'dictionary', '', (r) => jsonOrNull(r.scenario.workload.prompt)),
   col('output_dist', 'dictionary', '', (r) => jsonOrNull(r.scenario.workload.output)),
 ];
+
+/** What a pd run resolved (prefill pool size, link, KV bytes per token); undefined when colocated. */
+function pdSetupOf(r: RunResult): PdSetup | undefined {
+  const sc = r.scenario;
+  return (sc.topology ?? 'colocated') === 'pd' ? resolvePdSetup(sc, resolveStepModel(sc.model)) : undefined;
+}
 
 /** Metric columns, in METRIC_COLUMNS order; `requests` is already among the configuration columns. */
 const METRICS: ResultColumn[] = METRIC_COLUMNS.filter((m) => m !== 'requests').map((m) =>

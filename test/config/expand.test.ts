@@ -152,6 +152,12 @@ describe('defaults', () => {
   admission: adp_balance
   adp_timeout_iters: 20
   adp_batching_wait_iters: 0
+  topology: colocated
+  prefill_instances: 3
+  kv_link: roce
+  kv_link_gbps: 100
+  kv_link_latency_us: 7
+  kv_bytes_per_token: 1000
 `);
     expect(s).toEqual({
       index: 0,
@@ -176,6 +182,12 @@ describe('defaults', () => {
       adpTimeoutIters: 20,
       adpBatchingWaitIters: 0,
       waveTimeoutMs: 100,
+      topology: 'colocated',
+      prefillInstances: 3,
+      kvLink: 'roce',
+      kvLinkGbps: 100,
+      kvLinkLatencyUs: 7,
+      kvBytesPerToken: 1000,
       workload: {
         source: 'sharegpt',
         arrival: 'gamma',

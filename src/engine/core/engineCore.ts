@@ -24,6 +24,7 @@ import { SeriesBuilder } from './timeseries.ts';
 import { CoreState, DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING } from './state.ts';
 import { SubView } from '../../routers/subView.ts';
 import { WaveBuffer } from './wave.ts';
+import { TransferQueue } from './transfers.ts';
 
 export interface CoreRequest {
   /** Prompt tokens, >= 1. */
@@ -37,6 +38,17 @@ export interface CoreRequest {
   arrivalUs: number;
   /** Pinned rank; undefined = the router decides. */
   rank?: number;
+  /**
+   * Prefill/decode disaggregation (docs/pd.md): the prompt was computed elsewhere. The request
+   * arrives with its first p - 1 tokens computed (their KV blocks are allocated when the rank
+   * admits it); its first step computes the last prompt token and emits the first output token.
+   */
+  prefilled?: boolean;
+  /**
+   * Prefill/decode disaggregation: µs between the router's decision (the KV transfer starts) and
+   * the request joining its rank's waiting queue (the transfer has ended). Absent = 0.
+   */
+  transferUs?: number;
 }
 
 export type Outcome = 'completed' | 'rejected' | 'timeout' | 'aborted';
@@ -141,6 +153,8 @@ export class EngineCore {
   private readonly ev: CoreEvents;
   private readonly hist: LatencyHistograms;
   private readonly ts: SeriesBuilder | undefined;
+  /** KV transfers of prefilled requests (docs/pd.md); created by the first submit that has one. */
+  private xfer: TransferQueue | undefined;
 
   /** sync: independent — each rank steps on its own clock (docs/model.md §3). */
   readonly independent: boolean;
@@ -306,6 +320,14 @@ export class EngineCore {
     st.output[r] = q.outputTokens;
     st.pin[r] = q.rank ?? -1;
     st.status[r] = FUTURE;
+    if (q.prefilled) st.computed[r] = q.promptTokens - 1;
+    if (q.transferUs !== undefined && q.transferUs > 0) {
+      if (!this.xfer) {
+        this.xfer = new TransferQueue(this.G);
+        this.rv.transfers = this.xfer;
+      }
+      this.xfer.set(r, q.transferUs);
+    }
     if (r === 0) this.firstArrivalUs = q.arrivalUs;
     st.n = r + 1;
     return r;
@@ -357,7 +379,16 @@ export class EngineCore {
     const a = this.nextArr < this.st.n ? this.st.arrival[this.nextArr] : -1;
     // Wave dispatch: a partial wave's timeout is an event too (a release, like an arrival).
     const d = this.wave ? this.wave.deadline(this.st.arrival, this.isHeld) : -1;
-    return d < 0 ? a : a < 0 || d < a ? d : a;
+    const ad = d < 0 ? a : a < 0 || d < a ? d : a;
+    // A KV transfer that ends brings work as an arrival does (docs/pd.md).
+    const x = this.xfer ? this.xfer.nextEndUs() : -1;
+    return x >= 0 && (ad < 0 || x < ad) ? x : ad;
+  }
+
+  /** Start and end of request r's KV transfer (docs/pd.md); -1 when it had none (yet). */
+  transferOf(r: number): { startUs: number; endUs: number } {
+    const x = this.xfer;
+    return x && x.has(r) ? { startUs: x.startUs[r], endUs: x.endUs[r] } : { startUs: -1, endUs: -1 };
   }
 
   // ---- barrier mode ----
@@ -770,6 +801,19 @@ export class EngineCore {
     }
     // 3'. wave: release every wave that has closed by now.
     if (this.wave) this.releaseWaves(now);
+    // 4. KV transfers that have ended by now (those just started included): their requests join
+    // their ranks' waiting queues, in the order the transfers ended (docs/pd.md).
+    if (this.xfer) {
+      for (let r = this.xfer.takeEnded(now); r >= 0; r = this.xfer.takeEnded(now)) {
+        const g = st.rankOf[r];
+        this.xfer.count[g]--;
+        this.xfer.tokens[g] -= prompt[r];
+        if (status[r] !== QUEUED) continue; // timed out or aborted in flight
+        this.enqueue(r, g);
+        this.rv.dirty = true;
+        if (this.ev.onQueued) this.ev.onQueued(r, g, now);
+      }
+    }
   }
 
   private readonly isHeld = (r: number): boolean => this.st.status[r] === QUEUED;
@@ -825,6 +869,26 @@ export class EngineCore {
   private place(r: number, g: number, t: number): void {
     const st = this.st;
     st.rankOf[r] = g;
+    if (this.xfer && this.xfer.has(r)) {
+      // Its KV is on the way (docs/pd.md): it joins the waiting queue when the transfer ends.
+      st.status[r] = QUEUED;
+      this.xfer.start(r, g, t, st.prompt[r]);
+      st.inflight[g] += 1;
+      this.rv.afterRoute(st, g, r);
+      if (this.ev.onRoute) this.ev.onRoute(r, g, t);
+      return;
+    }
+    this.enqueue(r, g);
+    st.inflight[g] += 1;
+    // Optimistic bookkeeping: the router's copy sees exactly what the request adds.
+    this.rv.afterRoute(st, g, r);
+    if (this.ev.onRoute) this.ev.onRoute(r, g, t);
+    if (this.ev.onQueued) this.ev.onQueued(r, g, this.dueNow);
+  }
+
+  /** Request r joins rank g's waiting queue at the boundary being processed (its queued_us). */
+  private enqueue(r: number, g: number): void {
+    const st = this.st;
     st.status[r] = WAITING;
     st.pushWaitingTail(g, r);
     const now = this.dueNow;
@@ -836,11 +900,6 @@ export class EngineCore {
       st.hiddenSeq[r] = hide;
       st.hidUntil[g] = hide;
     }
-    st.inflight[g] += 1;
-    // Optimistic bookkeeping: the router's copy sees exactly what the request adds.
-    this.rv.afterRoute(st, g, r);
-    if (this.ev.onRoute) this.ev.onRoute(r, g, t);
-    if (this.ev.onQueued) this.ev.onQueued(r, g, now);
   }
 
   /** A rank has hidden requests, or held frees and waiting requests (no decode fast-forward). */
@@ -1119,6 +1178,7 @@ export class EngineCore {
       lastStepUs = stepUs;
       j++;
       if (this.nextArr < n && arrival[this.nextArr] <= t) break;
+      if (this.xfer && this.xfer.nextEndUs() >= 0 && this.xfer.nextEndUs() <= t) break;
       if (timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + timeoutUs <= t) break;
     }
     this.fastForwardedSteps += j;

@@ -17,6 +17,13 @@ export class RouterViewState {
   private nextSnapUs = -1; // refresh at the first decision
   /** State changed since the last snapshot (only matters when statsUs == 0). */
   dirty = true;
+  /**
+   * Prefill/decode disaggregation (docs/pd.md; set by the core when it has KV transfers): the
+   * snapshot counts a request whose transfer is in flight as waiting on its rank, and counts as
+   * queued tokens the KV that waiting and in-flight requests bring (prompt + generated: a
+   * prefilled request's p - 1 computed tokens are load about to land, not load done).
+   */
+  transfers: { readonly count: Float64Array; readonly tokens: Float64Array; forEachInFlight(fn: (r: number) => void): void } | undefined = undefined;
 
   /**
    * `projection` and `horizon` come from the router (def.projection(params), def.horizon(params,
@@ -80,6 +87,16 @@ export class RouterViewState {
       view.queuedTokens[g] = st.queuedTok[g];
       view.kvUsage[g] = totalBlocks > 0 ? (totalBlocks - st.freeBlocks[g]) / totalBlocks : 0;
     }
+    const x = this.transfers;
+    if (x) {
+      const { prompt, generated, wHead, wNext } = st;
+      for (let g = 0; g < G; g++) {
+        view.waiting[g] += x.count[g];
+        let q = x.tokens[g];
+        for (let r = wHead[g]; r >= 0; r = wNext[r]) q += prompt[r] + generated[r];
+        view.queuedTokens[g] = q;
+      }
+    }
     if (this.H > 0) {
       this.projector.clear(view);
       const { run, computed, prompt, generated, wHead, wNext } = st;
@@ -88,6 +105,8 @@ export class RouterViewState {
         for (let i = 0; i < st.nRun[g]; i++) this.addProjection(st, g, run[g * B + i], computed[run[g * B + i]]);
         for (let r = wHead[g]; r >= 0; r = wNext[r]) this.addProjection(st, g, r, prompt[r] + generated[r]);
       }
+      // In-flight KV transfers (docs/pd.md): their requests load their ranks from now on.
+      this.transfers?.forEachInFlight((r) => this.addProjection(st, st.rankOf[r], r, prompt[r]));
     }
     this.dirty = false;
   }

@@ -74,8 +74,17 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     const stopped = runIndependent(core, n > 0 ? wl.arrivalUs[0] : 0, stop);
     return finish(core, opts, t0, stopped);
   }
-  const ff = opts.fastForward ?? true;
-  let now = n > 0 ? wl.arrivalUs[0] : 0;
+  const stopped = runBarrier(core, n > 0 ? wl.arrivalUs[0] : 0, opts.fastForward ?? true, stop);
+  return finish(core, opts, t0, stopped);
+}
+
+/**
+ * sync: barrier — step the group from `start` until every request has ended, jumping over idle
+ * stretches and, with `ff`, fast-forwarding decode-only ones. Returns true when `stop` ended the
+ * run early. (Also the decode group's driver under topology: pd, src/engine/pd.)
+ */
+export function runBarrier(core: EngineCore, start: number, ff: boolean, stop: StopPredicate | undefined): boolean {
+  let now = start;
   let stopped = false;
   while (!core.done()) {
     if (stop !== undefined && stop(core, now)) {
@@ -101,7 +110,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     now += stepUs;
     core.endStep(now);
   }
-  return finish(core, opts, t0, stopped);
+  return stopped;
 }
 
 function finish(core: EngineCore, opts: SimulateOptions, t0: number, stoppedEarly: boolean): SimulationOutput {
@@ -115,7 +124,7 @@ function finish(core: EngineCore, opts: SimulateOptions, t0: number, stoppedEarl
  * processed, and every free rank with work starts its next step. Stepped one by one (no
  * fast-forward).
  */
-function runIndependent(core: EngineCore, start: number, stop: StopPredicate | undefined): boolean {
+export function runIndependent(core: EngineCore, start: number, stop: StopPredicate | undefined, onRankStep?: (g: number, us: number) => void): boolean {
   const G = core.G;
   const stepEnd = new Float64Array(G).fill(-1); // -1: no step in flight
   let now = start;
@@ -131,7 +140,10 @@ function runIndependent(core: EngineCore, start: number, stop: StopPredicate | u
     for (let g = 0; g < G; g++) {
       if (stepEnd[g] < 0) {
         const d = core.beginRankStep(g, now);
-        if (d > 0) stepEnd[g] = now + d;
+        if (d > 0) {
+          stepEnd[g] = now + d;
+          if (onRankStep) onRankStep(g, d);
+        }
       }
     }
     let next = Infinity;

@@ -6,6 +6,7 @@ import type { Scenario } from '../../config/scenario.ts';
 import { InputError } from '../../errors.ts';
 import { resolveStepModel } from '../../model/presets.ts';
 import { resolveAsyncScheduling } from '../core/engineCore.ts';
+import { PD_ON_CPU } from '../pd/simulatePd.ts';
 import { dpSyncPs, rankBasePs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import { STEP_COEFFICIENTS, type StepCoefficient, type StepCurve, type StepModel } from '../../model/types.ts';
 import { newRequestSurvival, num } from '../../routers/common.ts';
@@ -49,6 +50,9 @@ export function prepareConfig(sc: Scenario, pos: number): GpuConfig | CpuFallbac
   }
   if (sc.goodput) return { pos, sc, reason: 'goodput needs per-request latencies, recorded by the CPU engine' };
   if (sc.dispatch === 'wave') return { pos, sc, reason: 'wave dispatch runs on the CPU engine (no WGSL port yet)' };
+  if ((sc.topology ?? 'colocated') === 'pd') {
+    return { pos, sc, reason: `${PD_ON_CPU} (no WGSL port yet)` };
+  }
   if (sc.dispatch === 'per_step' && Number(sc.routerParams.hold_ms ?? 0) > 0) {
     return { pos, sc, reason: 'routers that hold requests (br0 hold_ms > 0) run on the CPU engine' };
   }
