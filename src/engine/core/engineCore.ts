@@ -19,6 +19,7 @@ import type { RouterParams } from '../../routers/types.ts';
 import { allToAllUs, dpSyncPs, hostStepUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepModel } from '../../model/types.ts';
 import { COMPLETES, FIRST_TOKEN, newRankPlan, newStepEffects, scheduleRank, type RankPlan, type StepEffects } from './scheduler.ts';
+import { DecodeSet } from './decodeSet.ts';
 import { RouterViewState } from './routerView.ts';
 import { SeriesBuilder } from './timeseries.ts';
 import { CoreState, DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING } from './state.ts';
@@ -72,6 +73,14 @@ export interface EngineCoreOptions {
    * (test/engine/differential.test.ts).
    */
   applyAtSchedule?: boolean;
+  /**
+   * With applyAtSchedule: keep each rank's decoding requests as aggregates (the event-driven
+   * core, decodeSet.ts; docs/model.md §7.1), so a step costs O(ranks + its events) rather than
+   * O(running requests). Ignored where the per-request path is needed every step (ADP Balance,
+   * routers that project every running request). Results are identical either way
+   * (test/engine/differential.test.ts).
+   */
+  eventCore?: boolean;
 }
 
 export interface RankStats {
@@ -163,6 +172,9 @@ export class EngineCore {
   /** applyAtSchedule: the step's first tokens and completions, applied at its end. */
   private readonly fx: StepEffects | undefined;
   private readonly firstRemoved: Int32Array; // per rank: first running-list position completed, -1 if none
+  /** Event-driven core: the ranks' decoding requests as aggregates (undefined: per request). */
+  readonly ds: DecodeSet | undefined;
+  private readonly growth = new Float64Array(2);
   private stepStartUs = 0;
   private stepUs = 0;
   private stepMaxUs = 0;
@@ -275,6 +287,10 @@ export class EngineCore {
     // saturation, DP 8), rather than one entry per running slot (G * max_num_seqs).
     this.fx = opts.applyAtSchedule && !this.independent && !events.onToken ? newStepEffects(8) : undefined;
     this.firstRemoved = new Int32Array(this.fx ? G : 0).fill(-1);
+    this.ds =
+      this.fx && opts.eventCore && !this.adp && horizon.length === 0
+        ? new DecodeSet(G, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap)
+        : undefined;
   }
 
   // ---- requests in and out ----
@@ -358,6 +374,8 @@ export class EngineCore {
     // taken while that step ran (scheduled_us; docs/model.md §8).
     const decision = this.asyncScheduling && this.lastEndUs === now ? this.lastStartUs : now;
     const fx = this.fx;
+    const ds = this.ds;
+    if (ds !== undefined && ds.cap < st.cap) ds.grow(st.cap);
     let decided = false;
     let hold = false;
     for (;;) {
@@ -377,7 +395,7 @@ export class EngineCore {
       rMax = 0;
       for (let g = 0; g < G; g++) {
         st.decisionUs[g] = released ? now : decision;
-        const tok = scheduleRank(st, g, now, plan, fx, hold);
+        const tok = scheduleRank(st, g, now, plan, fx, hold, ds);
         this.rankTok[g] = tok;
         if (plan.seqs > rMax) rMax = plan.seqs;
         const us = tok > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
@@ -809,6 +827,7 @@ export class EngineCore {
     if (st.status[r] === WAITING) {
       st.unlinkWaiting(g, r);
     } else if (st.status[r] === RUNNING) {
+      if (this.ds !== undefined && this.ds.inD[r] === 1) this.ds.materialise(st, g);
       st.removeRunning(g, r);
       st.kvTok[g] -= st.computed[r];
       st.releaseFinished(g, r);
@@ -882,6 +901,7 @@ export class EngineCore {
     const st = this.st;
     const firstUs = st.firstUs;
     const first = this.firstRemoved;
+    const ds = this.ds;
     let any = false;
     for (let e = 0; e < fx.n; e++) {
       const r = fx.req[e];
@@ -889,6 +909,7 @@ export class EngineCore {
       if (kind & FIRST_TOKEN) firstUs[r] = t;
       if (kind & COMPLETES) {
         const g = fx.rank[e];
+        if (ds !== undefined && ds.inD[r] === 1) ds.remove(st, g, r);
         this.complete(r, g, t);
         if (first[g] < 0) first[g] = fx.pos[e]; // positions ascend within a rank
         any = true;
@@ -952,10 +973,18 @@ export class EngineCore {
     const st = this.st;
     const { run, output, generated, computed, blocks, nRun, freeBlocks, BS } = st;
     const B = st.B;
+    const ds = this.ds;
     let k = Infinity;
     for (let g = 0; g < this.G; g++) {
       const base = g * B;
-      for (let i = 0; i < nRun[g]; i++) {
+      let i = 0;
+      if (ds !== undefined) {
+        // The decoding prefix: its next completion is its heap's top.
+        const left = ds.minLeft(g, shift);
+        if (left < k) k = left;
+        i = ds.nD[g];
+      }
+      for (; i < nRun[g]; i++) {
         const r = run[base + i];
         const left = output[r] - (generated[r] - shift) - 1;
         if (left < k) k = left;
@@ -964,11 +993,19 @@ export class EngineCore {
     if (!(k >= 2) || k === Infinity) return 0;
     // KV blocks: the rank must be able to grow every request by k tokens; otherwise only as
     // far as no request needs a new block.
+    const growth = this.growth;
     for (let g = 0; g < this.G; g++) {
       const base = g * B;
       let extra = 0;
       let noAlloc = Infinity;
-      for (let i = 0; i < nRun[g]; i++) {
+      let i = 0;
+      if (ds !== undefined && ds.nD[g] > 0) {
+        ds.growthBlocks(g, shift, k, growth);
+        extra = growth[0];
+        noAlloc = growth[1];
+        i = ds.nD[g];
+      }
+      for (; i < nRun[g]; i++) {
         const r = run[base + i];
         const c = computed[r] - shift;
         extra += Math.ceil((c + k) / BS) - blocks[r];
@@ -1085,9 +1122,15 @@ export class EngineCore {
     const st = this.st;
     const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS } = st;
     const B = st.B;
+    const ds = this.ds;
     for (let g = 0; g < this.G; g++) {
       const base = g * B;
-      for (let i = 0; i < nRun[g]; i++) {
+      let i = 0;
+      if (ds !== undefined && ds.nD[g] > 0) {
+        freeBlocks[g] -= ds.advance(g, j);
+        i = ds.nD[g];
+      }
+      for (; i < nRun[g]; i++) {
         const r = run[base + i];
         sched[r] = 0;
         computed[r] += j;

@@ -21,6 +21,7 @@
  * allocation.
  */
 import type { RankWork } from '../../model/stepTime.ts';
+import type { DecodeSet } from './decodeSet.ts';
 import { RUNNING, WAITING, type CoreState } from './state.ts';
 
 /** One rank's plan for a step: the step-time inputs, its token count and whether it preempted. */
@@ -87,7 +88,7 @@ export function preemptLast(st: CoreState, g: number, now: number): number {
  */
 // One function on purpose: the per-step hot path of both drivers. The running and waiting
 // passes repeat the same accounting inline so that every accumulator stays a local.
-export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan, fx?: StepEffects, noContext = false): number {
+export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan, fx?: StepEffects, noContext = false, ds?: DecodeSet): number {
   const { prompt, generated, computed, blocks, sched, run, freeBlocks, nRun, BS } = st;
   const output = st.output;
   const seq = st.beginPass(g);
@@ -108,6 +109,32 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   const base = g * st.B;
   let nr = nRun[g]; // re-read after a preemption
   let i = 0;
+  // Event-driven core (decodeSet.ts, applied steps only): the rank's decoding prefix D from its
+  // aggregates when its step is uniform — every member gets its token and the free blocks cover
+  // its boundary crossings (so nothing is preempted before the walk passes D) — otherwise the
+  // members are written out and walked one by one.
+  if (ds !== undefined && fx !== undefined) {
+    const d = ds.nD[g];
+    if (d > 0) {
+      const nb = ds.blocksNeeded(g);
+      if (noContext || d > budget || nb > freeBlocks[g]) {
+        ds.fallback(st, g);
+      } else {
+        freeBlocks[g] -= nb;
+        kvRead = ds.sumC[g];
+        decodeSeqs = d;
+        if (ds.trackMax) decodeKvMax = ds.maxContext(g);
+        budget -= d;
+        tokens = d;
+        seqs = d;
+        kvAdd = d;
+        genAdd = d;
+        ds.step(g, fx);
+        ds.fastStep(g);
+        i = d;
+      }
+    }
+  }
   while (i < nr && budget > 0) {
     const r = run[base + i];
     const c = computed[r];
@@ -220,6 +247,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
     }
   }
   if (fx !== undefined) {
+    if (ds !== undefined) ds.extend(st, g);
     st.kvTok[g] += kvAdd;
     st.promptTokOf[g] += promptAdd;
     st.genTokOf[g] += genAdd;
@@ -237,7 +265,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   return tokens;
 }
 
-function addEffect(fx: StepEffects, r: number, g: number, pos: number, kind: number): void {
+export function addEffect(fx: StepEffects, r: number, g: number, pos: number, kind: number): void {
   if (fx.n === fx.req.length) growEffects(fx);
   const k = fx.n++;
   fx.req[k] = r;

@@ -1,0 +1,371 @@
+/**
+ * Event-driven core (docs/model.md §7.1): each rank's decoding requests kept as aggregates.
+ *
+ * At saturation almost every running request is decoding, and a decoding request's step is
+ * always the same: one token scheduled, one KV token read per token of context, one output token
+ * emitted, a new KV block when its context sits on a block boundary. So per rank the core keeps a
+ * set D of decoding requests — always a prefix of the rank's running list (admission order) —
+ * whose per-request `computed` / `generated` / `blocks` are not written each step: they advance
+ * with the rank's decode counter `adv[g]` (a member holds `computed[r] + adv[g] - advAt[r]`
+ * tokens). A step of the rank then costs O(1) for D plus the events it contains:
+ *
+ * - decode count, KV tokens read (the sum of D's contexts) and the longest context: aggregates
+ *   (the longest from a max-heap, kept only when the model has a skew term);
+ * - KV blocks needed: D's members by context mod block size, so the members on a boundary are
+ *   one bucket read;
+ * - completions: a min-heap per rank keyed by the decode step at which each member emits its
+ *   last token (ties in running-list order);
+ * - the rest of the running list (prefill chunks, requests behind one) is walked as before.
+ *
+ * A rank falls back to the per-request path for a step (its members written out, D emptied, and
+ * D rebuilt from its running list afterwards) whenever D's step is not uniform: not enough free
+ * KV blocks for D's boundary crossings (preemption possible), D larger than the token budget, a
+ * step that schedules no context (ADP Balance), or a member that times out. Results are
+ * byte-identical to the per-request path (test/engine/differential.test.ts).
+ */
+import { COMPLETES, type StepEffects, addEffect } from './scheduler.ts';
+import type { CoreState } from './state.ts';
+
+export class DecodeSet {
+  readonly G: number;
+  readonly B: number;
+  readonly BS: number;
+  /** Members of rank g: run[g*B .. g*B + nD[g]). */
+  readonly nD: Int32Array;
+  /** Decode steps taken by rank g's members (the clock their lazy state runs on). */
+  readonly adv: Int32Array;
+  /** Sum of the members' contexts (KV tokens) of rank g. */
+  readonly sumC: Float64Array;
+  /** Members of rank g by (computed − advAt) mod BS: those on a block boundary at step a are bucket (−a) mod BS. */
+  readonly phase: Int32Array;
+  private readonly heap: Int32Array; // per rank, B entries: min-heap by (due, seq)
+  private readonly hN: Int32Array;
+  private readonly mx: Int32Array; // per rank, 2B entries: max-heap by base context, lazy deletion
+  private readonly mN: Int32Array;
+  /** Track the longest member context (only a model with a skew term reads it). */
+  readonly trackMax: boolean;
+  /** After a fallback, steps to wait before rebuilding D (doubling while fallbacks recur). */
+  private readonly hold: Int32Array;
+  private readonly backoff: Int32Array;
+  /** Fallback steps and rank steps whose decoding prefix went through the aggregates (diagnostics for tests). */
+  fallbacks = 0;
+  aggregatedSteps = 0;
+
+  // Per request.
+  cap = 0;
+  inD = new Uint8Array(0);
+  private advAt = new Int32Array(0);
+  /** Context at adv = 0 (computed − advAt at entry). */
+  private base = new Int32Array(0);
+  /** The rank decode step (value of adv before it) whose token is the member's last. */
+  private due = new Int32Array(0);
+  private seq = new Float64Array(0);
+  private nextSeq = 0;
+
+  constructor(G: number, B: number, BS: number, trackMax: boolean, capacity: number) {
+    this.G = G;
+    this.B = B;
+    this.BS = BS;
+    this.trackMax = trackMax;
+    this.nD = new Int32Array(G);
+    this.adv = new Int32Array(G);
+    this.sumC = new Float64Array(G);
+    this.phase = new Int32Array(G * BS);
+    this.heap = new Int32Array(G * B);
+    this.hN = new Int32Array(G);
+    this.mx = new Int32Array(trackMax ? G * 2 * B : 0);
+    this.mN = new Int32Array(G);
+    this.hold = new Int32Array(G);
+    this.backoff = new Int32Array(G);
+    this.grow(capacity);
+  }
+
+  grow(cap: number): void {
+    if (cap <= this.cap) return;
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    const inD = new Uint8Array(cap);
+    inD.set(this.inD);
+    this.inD = inD;
+    this.advAt = i32(this.advAt);
+    this.base = i32(this.base);
+    this.due = i32(this.due);
+    const seq = new Float64Array(cap);
+    seq.set(this.seq);
+    this.seq = seq;
+    this.cap = cap;
+  }
+
+  /** Tokens whose KV is resident for member r of rank g. */
+  computedOf(st: CoreState, g: number, r: number): number {
+    return this.inD[r] === 1 ? st.computed[r] + this.adv[g] - this.advAt[r] : st.computed[r];
+  }
+
+  /** Output tokens emitted so far by running request r of rank g. */
+  generatedOf(st: CoreState, g: number, r: number): number {
+    return this.inD[r] === 1 ? st.generated[r] + this.adv[g] - this.advAt[r] : st.generated[r];
+  }
+
+  /** Blocks rank g's members need for the next decode step (those whose context is on a block boundary). */
+  blocksNeeded(g: number): number {
+    const BS = this.BS;
+    return this.phase[g * BS + ((BS - (this.adv[g] % BS)) % BS)];
+  }
+
+  /** Longest member context of rank g (0 without members or when not tracked). */
+  maxContext(g: number): number {
+    const n0 = this.mN[g];
+    if (n0 === 0) return 0;
+    const mx = this.mx;
+    const off = g * 2 * this.B;
+    const inD = this.inD;
+    let n = n0;
+    while (n > 0 && inD[mx[off]] === 0) {
+      // Lazy deletion: members leave only by completing.
+      n--;
+      mx[off] = mx[off + n];
+      this.siftDownMax(off, n, 0);
+    }
+    this.mN[g] = n;
+    return n > 0 ? this.base[mx[off]] + this.adv[g] : 0;
+  }
+
+  /**
+   * Rank g's members' step: record the completions due at this step (in running-list order) as
+   * effects, then advance the decode clock by one.
+   */
+  step(g: number, fx: StepEffects): void {
+    const a = this.adv[g];
+    const off = g * this.B;
+    const heap = this.heap;
+    const due = this.due;
+    let n = this.hN[g];
+    while (n > 0 && due[heap[off]] <= a) {
+      const r = heap[off];
+      if (due[r] !== a) throw new Error(`decode set: request ${r} completion at decode step ${due[r]} missed (now ${a})`);
+      addEffect(fx, r, g, 0, COMPLETES);
+      n--;
+      heap[off] = heap[off + n];
+      this.siftDownMin(off, n, 0);
+    }
+    this.hN[g] = n;
+    this.adv[g] = a + 1;
+    this.sumC[g] += this.nD[g];
+  }
+
+  /**
+   * Advance rank g's members by j decode steps (a decode fast-forward; none completes in it):
+   * returns the KV blocks they take.
+   */
+  advance(g: number, j: number): number {
+    const BS = this.BS;
+    const a = this.adv[g];
+    let blocks = 0;
+    for (let b = 0; b < BS; b++) {
+      const cnt = this.phase[g * BS + b];
+      if (cnt === 0) continue;
+      const cm = (b + a) % BS; // context mod BS now
+      blocks += cnt * (Math.ceil((cm + j) / BS) - (cm > 0 ? 1 : 0));
+    }
+    this.adv[g] = a + j;
+    this.sumC[g] += j * this.nD[g];
+    return blocks;
+  }
+
+  /**
+   * The decode fast-forward's bounds for rank g's members, with the state `shift` steps ahead:
+   * the fewest tokens left after the next one (Infinity without members), and, for growth by k
+   * tokens, the extra blocks and the smallest room left in held blocks (out[0], out[1]).
+   */
+  minLeft(g: number, shift: number): number {
+    if (this.hN[g] === 0) return Infinity;
+    return this.due[this.heap[g * this.B]] - this.adv[g] + shift;
+  }
+
+  growthBlocks(g: number, shift: number, k: number, out: Float64Array): void {
+    const BS = this.BS;
+    const a = this.adv[g];
+    let extra = 0;
+    let room = Infinity;
+    for (let b = 0; b < BS; b++) {
+      const cnt = this.phase[g * BS + b];
+      if (cnt === 0) continue;
+      const cm = (b + a) % BS; // context mod BS, with blocks = ceil(context / BS)
+      const held = cm > 0 ? 1 : 0;
+      const c = cm - shift;
+      extra += cnt * (Math.ceil((c + k) / BS) - held);
+      const rm = BS * held - c;
+      if (rm < room) room = rm;
+    }
+    out[0] = extra;
+    out[1] = room;
+  }
+
+  /** Write member r's state out (its rank is g). */
+  private writeOut(st: CoreState, g: number, r: number): void {
+    const d = this.adv[g] - this.advAt[r];
+    if (d !== 0) {
+      const c = st.computed[r] + d;
+      st.computed[r] = c;
+      st.generated[r] += d;
+      st.blocks[r] = Math.ceil(c / this.BS);
+      this.advAt[r] = this.adv[g];
+    }
+  }
+
+  /** Member r of rank g completes (its effects are applied): write it out and take it out of the aggregates. */
+  remove(st: CoreState, g: number, r: number): void {
+    this.writeOut(st, g, r);
+    this.inD[r] = 0;
+    this.nD[g]--;
+    const BS = this.BS;
+    this.phase[g * BS + (((this.base[r] % BS) + BS) % BS)]--;
+    this.sumC[g] -= st.computed[r];
+  }
+
+  /** Write out every member of rank g and empty its set (the per-request path takes the step). */
+  materialise(st: CoreState, g: number): void {
+    const n = this.nD[g];
+    if (n === 0) return;
+    const run = st.run;
+    const base = g * this.B;
+    for (let i = 0; i < n; i++) {
+      const r = run[base + i];
+      this.writeOut(st, g, r);
+      this.inD[r] = 0;
+    }
+    this.nD[g] = 0;
+    this.phase.fill(0, g * this.BS, (g + 1) * this.BS);
+    this.sumC[g] = 0;
+    this.hN[g] = 0;
+    this.mN[g] = 0;
+  }
+
+  /** A fallback step on rank g: write out its members and wait before rebuilding. */
+  fallback(st: CoreState, g: number): void {
+    this.materialise(st, g);
+    this.fallbacks++;
+    const b = this.backoff[g] === 0 ? 1 : Math.min(this.backoff[g] * 2, 256);
+    this.backoff[g] = b;
+    this.hold[g] = b;
+  }
+
+  /** A step of rank g went through its members' aggregates. */
+  fastStep(g: number): void {
+    this.aggregatedSteps++;
+    if (this.backoff[g] > 0) this.backoff[g] >>= 1;
+  }
+
+  /**
+   * After rank g's step (its tokens applied): running requests right after the members that are
+   * decoding (and do not complete now) join, so the set stays a prefix of the running list.
+   */
+  extend(st: CoreState, g: number): void {
+    if (this.hold[g] > 0) {
+      this.hold[g]--;
+      return;
+    }
+    const { run, computed, generated, prompt, output } = st;
+    const base = g * this.B;
+    const nr = st.nRun[g];
+    let p = this.nD[g];
+    while (p < nr) {
+      const r = run[base + p];
+      const gen = generated[r];
+      if (gen === 0 || gen >= output[r] || computed[r] !== prompt[r] + gen - 1) break;
+      this.add(st, g, r);
+      p++;
+    }
+    this.nD[g] = p;
+  }
+
+  private add(st: CoreState, g: number, r: number): void {
+    const a = this.adv[g];
+    const c = st.computed[r];
+    this.inD[r] = 1;
+    this.advAt[r] = a;
+    const v = c - a;
+    this.base[r] = v;
+    const BS = this.BS;
+    this.phase[g * BS + (((v % BS) + BS) % BS)]++;
+    this.sumC[g] += c;
+    this.due[r] = st.output[r] - 1 - st.generated[r] + a;
+    this.seq[r] = this.nextSeq++;
+    const off = g * this.B;
+    let i = this.hN[g]++;
+    const heap = this.heap;
+    // Sift up.
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const q = heap[off + p];
+      if (!this.lessMin(r, q)) break;
+      heap[off + i] = q;
+      i = p;
+    }
+    heap[off + i] = r;
+    if (this.trackMax) this.pushMax(g, r);
+  }
+
+  private lessMin(a: number, b: number): boolean {
+    const da = this.due[a];
+    const db = this.due[b];
+    return da < db || (da === db && this.seq[a] < this.seq[b]);
+  }
+
+  private siftDownMin(off: number, n: number, i: number): void {
+    const heap = this.heap;
+    const r = heap[off + i];
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && this.lessMin(heap[off + c + 1], heap[off + c])) c++;
+      if (!this.lessMin(heap[off + c], r)) break;
+      heap[off + i] = heap[off + c];
+      i = c;
+    }
+    heap[off + i] = r;
+  }
+
+  private pushMax(g: number, r: number): void {
+    const cap = 2 * this.B;
+    const off = g * cap;
+    const mx = this.mx;
+    let n = this.mN[g];
+    if (n === cap) {
+      // Full of completed entries: keep the members and re-heapify.
+      let w = 0;
+      for (let i = 0; i < n; i++) if (this.inD[mx[off + i]] === 1) mx[off + w++] = mx[off + i];
+      n = w;
+      for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDownMax(off, n, i);
+    }
+    let i = n;
+    const base = this.base;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const q = mx[off + p];
+      if (base[q] >= base[r]) break;
+      mx[off + i] = q;
+      i = p;
+    }
+    mx[off + i] = r;
+    this.mN[g] = n + 1;
+  }
+
+  private siftDownMax(off: number, n: number, i: number): void {
+    const mx = this.mx;
+    const base = this.base;
+    const r = mx[off + i];
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && base[mx[off + c + 1]] > base[mx[off + c]]) c++;
+      if (base[mx[off + c]] <= base[r]) break;
+      mx[off + i] = mx[off + c];
+      i = c;
+    }
+    mx[off + i] = r;
+  }
+}
