@@ -19,8 +19,8 @@
  *
  * A rank falls back to the per-request path for a step (its members written out, D emptied, and
  * D rebuilt from its running list afterwards) whenever D's step is not uniform: not enough free
- * KV blocks for D's boundary crossings (preemption possible), D larger than the token budget, a
- * step that schedules no context (ADP Balance), or a member that times out. Results are
+ * KV blocks for D's boundary crossings (preemption possible), D larger than the token budget, or
+ * a member that times out. Results are
  * byte-identical to the per-request path (test/engine/differential.test.ts).
  */
 import { COMPLETES, type StepEffects, addEffect } from './scheduler.ts';

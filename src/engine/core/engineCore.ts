@@ -76,8 +76,7 @@ export interface EngineCoreOptions {
   /**
    * With applyAtSchedule: keep each rank's decoding requests as aggregates (the event-driven
    * core, decodeSet.ts; docs/model.md §7.1), so a step costs O(ranks + its events) rather than
-   * O(running requests). Ignored where the per-request path is needed every step (ADP Balance,
-   * routers that project every running request). Results are identical either way
+   * O(running requests). Results are identical either way
    * (test/engine/differential.test.ts).
    */
   eventCore?: boolean;
@@ -288,9 +287,8 @@ export class EngineCore {
     this.fx = opts.applyAtSchedule && !this.independent && !events.onToken ? newStepEffects(8) : undefined;
     this.firstRemoved = new Int32Array(this.fx ? G : 0).fill(-1);
     this.ds =
-      this.fx && opts.eventCore && !this.adp && horizon.length === 0
-        ? new DecodeSet(G, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap)
-        : undefined;
+      this.fx && opts.eventCore ? new DecodeSet(G, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap) : undefined;
+    this.rv.ds = this.ds;
   }
 
   // ---- requests in and out ----
@@ -662,7 +660,13 @@ export class EngineCore {
       let gen = 0;
       let ctx = false;
       const base = g * B;
-      for (let i = 0; i < nRun[g]; i++) {
+      let i0 = 0;
+      if (this.ds !== undefined) {
+        // The event core's decoding prefix: all decode requests.
+        i0 = this.ds.nD[g];
+        gen = i0;
+      }
+      for (let i = i0; i < nRun[g]; i++) {
         const r = run[base + i];
         if (generated[r] > 0 && prompt[r] + generated[r] - computed[r] === 1) gen++;
         else ctx = true;

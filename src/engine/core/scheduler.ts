@@ -111,13 +111,13 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   let i = 0;
   // Event-driven core (decodeSet.ts, applied steps only): the rank's decoding prefix D from its
   // aggregates when its step is uniform — every member gets its token and the free blocks cover
-  // its boundary crossings (so nothing is preempted before the walk passes D) — otherwise the
-  // members are written out and walked one by one.
+  // its boundary crossings (so nothing is preempted before the walk passes D; an ADP hold
+  // schedules decodes too) — otherwise the members are written out and walked one by one.
   if (ds !== undefined && fx !== undefined) {
     const d = ds.nD[g];
     if (d > 0) {
       const nb = ds.blocksNeeded(g);
-      if (noContext || d > budget || nb > freeBlocks[g]) {
+      if (d > budget || nb > freeBlocks[g]) {
         ds.fallback(st, g);
       } else {
         freeBlocks[g] -= nb;
