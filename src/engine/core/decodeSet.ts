@@ -15,7 +15,9 @@
  *   one bucket read;
  * - completions: a min-heap per rank keyed by the decode step at which each member emits its
  *   last token (ties in running-list order);
- * - the rest of the running list (prefill chunks, requests behind one) is walked as before.
+ * - the rest of the running list (prefill chunks, requests behind one) is walked as before;
+ * - a completed member leaves a hole (-1) in the list instead of shifting the rest; holes are
+ *   removed in one pass once they exceed B/2 (the lists have a stride of 2B) or before a fallback.
  *
  * A rank falls back to the per-request path for a step (its members written out, D emptied, and
  * D rebuilt from its running list afterwards) whenever D's step is not uniform: not enough free
@@ -60,6 +62,8 @@ export class DecodeSet {
   /** The rank decode step (value of adv before it) whose token is the member's last. */
   private due = new Int32Array(0);
   private seq = new Float64Array(0);
+  /** Position of member r in its rank's running list (kept through compactions). */
+  private dpos = new Int32Array(0);
   private nextSeq = 0;
 
   constructor(G: number, B: number, BS: number, trackMax: boolean, capacity: number) {
@@ -93,6 +97,7 @@ export class DecodeSet {
     this.advAt = i32(this.advAt);
     this.base = i32(this.base);
     this.due = i32(this.due);
+    this.dpos = i32(this.dpos);
     const seq = new Float64Array(cap);
     seq.set(this.seq);
     this.seq = seq;
@@ -221,6 +226,10 @@ export class DecodeSet {
     this.writeOut(st, g, r);
     this.inD[r] = 0;
     this.nD[g]--;
+    // Leaves a hole in the running list.
+    st.run[g * st.RS + this.dpos[r]] = -1;
+    st.holes[g]++;
+    st.nRun[g]--;
     const BS = this.BS;
     this.phase[g * BS + (((this.base[r] % BS) + BS) % BS)]--;
     this.sumC[g] -= st.computed[r];
@@ -228,15 +237,17 @@ export class DecodeSet {
 
   /** Write out every member of rank g and empty its set (the per-request path takes the step). */
   materialise(st: CoreState, g: number): void {
-    const n = this.nD[g];
+    const n = this.nD[g] + st.holes[g];
     if (n === 0) return;
     const run = st.run;
-    const base = g * this.B;
+    const base = g * st.RS;
     for (let i = 0; i < n; i++) {
       const r = run[base + i];
+      if (r < 0) continue;
       this.writeOut(st, g, r);
       this.inD[r] = 0;
     }
+    this.compact(st, g);
     this.nD[g] = 0;
     this.phase.fill(0, g * this.BS, (g + 1) * this.BS);
     this.sumC[g] = 0;
@@ -269,21 +280,42 @@ export class DecodeSet {
       return;
     }
     const { run, computed, generated, prompt, output } = st;
-    const base = g * this.B;
-    const nr = st.nRun[g];
-    let p = this.nD[g];
-    while (p < nr) {
+    const base = g * st.RS;
+    const holes = st.holes[g];
+    const end = st.nRun[g] + holes;
+    let p = this.nD[g] + holes;
+    while (p < end) {
       const r = run[base + p];
       const gen = generated[r];
       if (gen === 0 || gen >= output[r] || computed[r] !== prompt[r] + gen - 1) break;
-      this.add(st, g, r);
+      this.add(st, g, r, p);
       p++;
     }
-    this.nD[g] = p;
+    this.nD[g] = p - holes;
   }
 
-  private add(st: CoreState, g: number, r: number): void {
+  /** Remove the holes of rank g's running list (order kept). */
+  compact(st: CoreState, g: number): void {
+    const holes = st.holes[g];
+    if (holes === 0) return;
+    const run = st.run;
+    const base = g * st.RS;
+    const end = base + st.nRun[g] + holes;
+    const inD = this.inD;
+    const dpos = this.dpos;
+    let w = base;
+    for (let i = base; i < end; i++) {
+      const r = run[i];
+      if (r < 0) continue;
+      if (inD[r] === 1) dpos[r] = w - base;
+      run[w++] = r;
+    }
+    st.holes[g] = 0;
+  }
+
+  private add(st: CoreState, g: number, r: number, pos: number): void {
     const a = this.adv[g];
+    this.dpos[r] = pos;
     const c = st.computed[r];
     this.inD[r] = 1;
     this.advAt[r] = a;

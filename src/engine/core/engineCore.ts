@@ -229,7 +229,9 @@ export class EngineCore {
     this.asyncScheduling = resolveAsyncScheduling(sc, model);
     this.syncPs = dpSyncPs(model, G, sc.ranksPerNode ?? 8);
     const totalBlocks = Math.floor(sc.kvCapacity / sc.blockSize);
-    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling);
+    // The event core (applied steps, offline) needs room for the holes it leaves in the lists.
+    const eventCore = !!opts.eventCore && !!opts.applyAtSchedule && sc.sync !== 'independent' && !events.onToken;
+    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling, eventCore ? 2 * sc.maxNumSeqs : sc.maxNumSeqs);
     this.fitLimit = Math.min(totalBlocks * sc.blockSize, sc.maxModelLen);
     this.timeoutUs = Math.round(sc.timeoutS * 1e6);
     this.perStep = sc.dispatch === 'per_step';
@@ -287,7 +289,7 @@ export class EngineCore {
     this.fx = opts.applyAtSchedule && !this.independent && !events.onToken ? newStepEffects(8) : undefined;
     this.firstRemoved = new Int32Array(this.fx ? G : 0).fill(-1);
     this.ds =
-      this.fx && opts.eventCore ? new DecodeSet(G, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap) : undefined;
+      eventCore ? new DecodeSet(G, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap) : undefined;
     this.rv.ds = this.ds;
   }
 
@@ -659,14 +661,15 @@ export class EngineCore {
       // Decode requests and context work of rank g, as its next pass would see them.
       let gen = 0;
       let ctx = false;
-      const base = g * B;
+      const base = g * st.RS;
       let i0 = 0;
       if (this.ds !== undefined) {
-        // The event core's decoding prefix: all decode requests.
-        i0 = this.ds.nD[g];
-        gen = i0;
+        // The event core's decoding prefix (and its holes): all decode requests.
+        gen = this.ds.nD[g];
+        i0 = gen + st.holes[g];
       }
-      for (let i = i0; i < nRun[g]; i++) {
+      const end = nRun[g] + st.holes[g];
+      for (let i = i0; i < end; i++) {
         const r = run[base + i];
         if (generated[r] > 0 && prompt[r] + generated[r] - computed[r] === 1) gen++;
         else ctx = true;
@@ -831,7 +834,11 @@ export class EngineCore {
     if (st.status[r] === WAITING) {
       st.unlinkWaiting(g, r);
     } else if (st.status[r] === RUNNING) {
-      if (this.ds !== undefined && this.ds.inD[r] === 1) this.ds.materialise(st, g);
+      // Event core: the rank's members written out, or at least its list without holes.
+      if (this.ds !== undefined) {
+        if (this.ds.inD[r] === 1) this.ds.materialise(st, g);
+        else this.ds.compact(st, g);
+      }
       st.removeRunning(g, r);
       st.kvTok[g] -= st.computed[r];
       st.releaseFinished(g, r);
@@ -852,7 +859,7 @@ export class EngineCore {
     const st = this.st;
     const { run, sched, computed, generated, prompt, output, nRun, kvTok, promptTokOf, genTokOf, firstUs } = st;
     const onToken = this.ev.onToken;
-    const base = g * st.B;
+    const base = g * st.RS;
     let kvAdd = 0;
     let promptAdd = 0;
     let genAdd = 0;
@@ -913,7 +920,12 @@ export class EngineCore {
       if (kind & FIRST_TOKEN) firstUs[r] = t;
       if (kind & COMPLETES) {
         const g = fx.rank[e];
-        if (ds !== undefined && ds.inD[r] === 1) ds.remove(st, g, r);
+        if (ds !== undefined && ds.inD[r] === 1) {
+          // A decode-set member: it leaves a hole in the running list (decodeSet.ts).
+          ds.remove(st, g, r);
+          this.complete(r, g, t);
+          continue;
+        }
         this.complete(r, g, t);
         if (first[g] < 0) first[g] = fx.pos[e]; // positions ascend within a rank
         any = true;
@@ -921,20 +933,20 @@ export class EngineCore {
     }
     fx.n = 0;
     if (!any) return;
-    const { run, nRun, status } = st;
-    const B = st.B;
+    const { run, nRun, status, holes } = st;
+    const RS = st.RS;
     for (let g = 0; g < this.G; g++) {
       const from = first[g];
       if (from < 0) continue;
       first[g] = -1;
-      const base = g * B;
-      const end = base + nRun[g];
+      const base = g * RS;
+      const end = base + nRun[g] + holes[g];
       let w = base + from;
       for (let i = w; i < end; i++) {
         const r = run[i];
         if (status[r] !== DONE) run[w++] = r;
       }
-      nRun[g] = w - base;
+      nRun[g] = w - base - holes[g];
     }
   }
 
@@ -975,20 +987,21 @@ export class EngineCore {
    */
   private eventFreeSteps(shift: number): number {
     const st = this.st;
-    const { run, output, generated, computed, blocks, nRun, freeBlocks, BS } = st;
-    const B = st.B;
+    const { run, output, generated, computed, blocks, nRun, freeBlocks, BS, holes } = st;
+    const RS = st.RS;
     const ds = this.ds;
     let k = Infinity;
     for (let g = 0; g < this.G; g++) {
-      const base = g * B;
+      const base = g * RS;
       let i = 0;
       if (ds !== undefined) {
         // The decoding prefix: its next completion is its heap's top.
         const left = ds.minLeft(g, shift);
         if (left < k) k = left;
-        i = ds.nD[g];
+        i = ds.nD[g] + holes[g];
       }
-      for (; i < nRun[g]; i++) {
+      const end = nRun[g] + holes[g];
+      for (; i < end; i++) {
         const r = run[base + i];
         const left = output[r] - (generated[r] - shift) - 1;
         if (left < k) k = left;
@@ -999,17 +1012,20 @@ export class EngineCore {
     // far as no request needs a new block.
     const growth = this.growth;
     for (let g = 0; g < this.G; g++) {
-      const base = g * B;
+      const base = g * RS;
       let extra = 0;
       let noAlloc = Infinity;
       let i = 0;
-      if (ds !== undefined && ds.nD[g] > 0) {
-        ds.growthBlocks(g, shift, k, growth);
-        extra = growth[0];
-        noAlloc = growth[1];
-        i = ds.nD[g];
+      if (ds !== undefined) {
+        if (ds.nD[g] > 0) {
+          ds.growthBlocks(g, shift, k, growth);
+          extra = growth[0];
+          noAlloc = growth[1];
+        }
+        i = ds.nD[g] + holes[g];
       }
-      for (; i < nRun[g]; i++) {
+      const end = nRun[g] + holes[g];
+      for (; i < end; i++) {
         const r = run[base + i];
         const c = computed[r] - shift;
         extra += Math.ceil((c + k) / BS) - blocks[r];
@@ -1124,17 +1140,18 @@ export class EngineCore {
   /** Apply j decode steps to every running request. */
   private applyDecodeSteps(j: number): void {
     const st = this.st;
-    const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS } = st;
-    const B = st.B;
+    const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS, holes } = st;
+    const RS = st.RS;
     const ds = this.ds;
     for (let g = 0; g < this.G; g++) {
-      const base = g * B;
+      const base = g * RS;
       let i = 0;
-      if (ds !== undefined && ds.nD[g] > 0) {
-        freeBlocks[g] -= ds.advance(g, j);
-        i = ds.nD[g];
+      if (ds !== undefined) {
+        if (ds.nD[g] > 0) freeBlocks[g] -= ds.advance(g, j);
+        i = ds.nD[g] + holes[g];
       }
-      for (; i < nRun[g]; i++) {
+      const end = nRun[g] + holes[g];
+      for (; i < end; i++) {
         const r = run[base + i];
         sched[r] = 0;
         computed[r] += j;

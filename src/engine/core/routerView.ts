@@ -86,11 +86,13 @@ export class RouterViewState {
     if (this.H > 0) {
       this.projector.clear(view);
       const { run, computed, prompt, generated, wHead, wNext } = st;
-      const B = st.B;
+      const RS = st.RS;
       const ds = this.ds;
       for (let g = 0; g < G; g++) {
-        for (let i = 0; i < st.nRun[g]; i++) {
-          const r = run[g * B + i];
+        const end = st.nRun[g] + st.holes[g];
+        for (let i = 0; i < end; i++) {
+          const r = run[g * RS + i];
+          if (r < 0) continue; // a hole (event core)
           if (ds !== undefined && ds.inD[r] === 1) this.addProjection(st, g, r, ds.computedOf(st, g, r), ds.generatedOf(st, g, r));
           else this.addProjection(st, g, r, computed[r], generated[r]);
         }

@@ -64,7 +64,7 @@ export function newStepEffects(size: number): StepEffects {
 
 /** Preempt the most recently admitted running request of rank g (recompute semantics); returns it. */
 export function preemptLast(st: CoreState, g: number, now: number): number {
-  const r = st.run[g * st.B + st.nRun[g] - 1];
+  const r = st.run[g * st.RS + st.nRun[g] + st.holes[g] - 1];
   st.nRun[g]--;
   st.kvTok[g] -= st.computed[r];
   st.releaseBlocks(g, r);
@@ -106,14 +106,18 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   let tokens = 0;
   let seqs = 0;
   let preempted = false;
-  const base = g * st.B;
-  let nr = nRun[g]; // re-read after a preemption
+  const base = g * st.RS;
+  // Physical end of the list (the event core leaves holes in its decoding prefix; none
+  // otherwise); re-read after a preemption.
+  let nr = nRun[g] + st.holes[g];
   let i = 0;
   // Event-driven core (decodeSet.ts, applied steps only): the rank's decoding prefix D from its
   // aggregates when its step is uniform — every member gets its token and the free blocks cover
   // its boundary crossings (so nothing is preempted before the walk passes D; an ADP hold
   // schedules decodes too) — otherwise the members are written out and walked one by one.
   if (ds !== undefined && fx !== undefined) {
+    // Holes are removed in batches: at most B/2 left, so admissions stay within the 2B stride.
+    if (st.holes[g] > st.B >> 1) ds.compact(st, g);
     const d = ds.nD[g];
     if (d > 0) {
       const nb = ds.blocksNeeded(g);
@@ -131,9 +135,10 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
         genAdd = d;
         ds.step(g, fx);
         ds.fastStep(g);
-        i = d;
       }
     }
+    i = ds.nD[g] + st.holes[g]; // 0 after a fallback
+    nr = nRun[g] + st.holes[g];
   }
   while (i < nr && budget > 0) {
     const r = run[base + i];
@@ -152,7 +157,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
       while (need > freeBlocks[g]) {
         preempted = true;
         const victim = preemptLast(st, g, now);
-        nr = nRun[g];
+        nr = nRun[g] + st.holes[g];
         if (victim === r) {
           selfPreempted = true;
           break;
@@ -203,7 +208,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
       const need = Math.ceil((c + chunk) / BS) - blocks[r];
       if (need > freeBlocks[g]) break; // FCFS: the head blocks the queue
       st.unlinkWaiting(g, r);
-      const pos = nRun[g];
+      const pos = nRun[g] + st.holes[g];
       run[base + pos] = r;
       nRun[g]++;
       st.status[r] = RUNNING;
