@@ -165,15 +165,28 @@ export class DecodeSet {
    * Advance rank g's members by j decode steps (a decode fast-forward; none completes in it):
    * returns the KV blocks they take.
    */
-  advance(g: number, j: number): number {
+  advance(st: CoreState, g: number, j: number): number {
     const BS = this.BS;
     const a = this.adv[g];
     let blocks = 0;
-    for (let b = 0; b < BS; b++) {
-      const cnt = this.phase[g * BS + b];
-      if (cnt === 0) continue;
-      const cm = (b + a) % BS; // context mod BS now
-      blocks += cnt * (Math.ceil((cm + j) / BS) - (cm > 0 ? 1 : 0));
+    const span = this.nD[g] + st.holes[g];
+    if (span < BS) {
+      // Few members (light load): one by one is cheaper than the BS buckets.
+      const run = st.run;
+      const base = g * st.RS;
+      for (let i = 0; i < span; i++) {
+        const r = run[base + i];
+        if (r < 0) continue;
+        const c = st.computed[r] + a - this.advAt[r];
+        blocks += Math.ceil((c + j) / BS) - Math.ceil(c / BS);
+      }
+    } else {
+      for (let b = 0; b < BS; b++) {
+        const cnt = this.phase[g * BS + b];
+        if (cnt === 0) continue;
+        const cm = (b + a) % BS; // context mod BS now
+        blocks += cnt * (Math.ceil((cm + j) / BS) - (cm > 0 ? 1 : 0));
+      }
     }
     this.adv[g] = a + j;
     this.sumC[g] += j * this.nD[g];
@@ -190,11 +203,30 @@ export class DecodeSet {
     return this.due[this.heap[g * this.B]] - this.adv[g] + shift;
   }
 
-  growthBlocks(g: number, shift: number, k: number, out: Float64Array): void {
+  growthBlocks(st: CoreState, g: number, shift: number, k: number, out: Float64Array): void {
     const BS = this.BS;
     const a = this.adv[g];
     let extra = 0;
     let room = Infinity;
+    const span = this.nD[g] + st.holes[g];
+    if (span < BS) {
+      // Few members: one by one (EngineCore.eventFreeSteps's rule, blocks = ceil(context / BS)).
+      const run = st.run;
+      const base = g * st.RS;
+      for (let i = 0; i < span; i++) {
+        const r = run[base + i];
+        if (r < 0) continue;
+        const cur = st.computed[r] + a - this.advAt[r];
+        const held = Math.ceil(cur / BS);
+        const c = cur - shift;
+        extra += Math.ceil((c + k) / BS) - held;
+        const rm = BS * held - c;
+        if (rm < room) room = rm;
+      }
+      out[0] = extra;
+      out[1] = room;
+      return;
+    }
     for (let b = 0; b < BS; b++) {
       const cnt = this.phase[g * BS + b];
       if (cnt === 0) continue;

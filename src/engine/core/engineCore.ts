@@ -1018,7 +1018,7 @@ export class EngineCore {
       let i = 0;
       if (ds !== undefined) {
         if (ds.nD[g] > 0) {
-          ds.growthBlocks(g, shift, k, growth);
+          ds.growthBlocks(st, g, shift, k, growth);
           extra = growth[0];
           noAlloc = growth[1];
         }
@@ -1147,7 +1147,7 @@ export class EngineCore {
       const base = g * RS;
       let i = 0;
       if (ds !== undefined) {
-        if (ds.nD[g] > 0) freeBlocks[g] -= ds.advance(g, j);
+        if (ds.nD[g] > 0) freeBlocks[g] -= ds.advance(st, g, j);
         i = ds.nD[g] + holes[g];
       }
       const end = nRun[g] + holes[g];
