@@ -115,9 +115,11 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   // aggregates when its step is uniform — every member gets its token and the free blocks cover
   // its boundary crossings (so nothing is preempted before the walk passes D; an ADP hold
   // schedules decodes too) — otherwise the members are written out and walked one by one.
-  if (ds !== undefined && fx !== undefined) {
-    // Holes are removed in batches: at most B/2 left, so admissions stay within the 2B stride.
-    if (st.holes[g] > st.B >> 1) ds.compact(st, g);
+  if (ds !== undefined && fx !== undefined && nr > 0) {
+    // Holes are removed in batches: at most B/2 left, so admissions stay within the 2B stride,
+    // and never more than members (a short list stays short: light load).
+    const h = st.holes[g];
+    if (h > 0 && (h > st.B >> 1 || h > ds.nD[g])) ds.compact(st, g);
     const d = ds.nD[g];
     if (d > 0) {
       const nb = ds.blocksNeeded(g);
@@ -252,7 +254,8 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
     }
   }
   if (fx !== undefined) {
-    if (ds !== undefined) ds.extend(st, g);
+    // Requests behind the decoding prefix may join it.
+    if (ds !== undefined && nRun[g] > ds.nD[g]) ds.extend(st, g);
     st.kvTok[g] += kvAdd;
     st.promptTokOf[g] += promptAdd;
     st.genTokOf[g] += genAdd;
