@@ -17,7 +17,8 @@
  *   last token (ties in running-list order);
  * - the rest of the running list (prefill chunks, requests behind one) is walked as before;
  * - a completed member leaves a hole (-1) in the list instead of shifting the rest; holes are
- *   removed in one pass once they exceed B/2 (the lists have a stride of 2B) or before a fallback.
+ *   removed in one pass once they exceed B/2 (the lists have a stride of 2B) or the members, and
+ *   before a fallback.
  *
  * A rank falls back to the per-request path for a step (its members written out, D emptied, and
  * D rebuilt from its running list afterwards) whenever D's step is not uniform: not enough free
@@ -40,7 +41,7 @@ export class DecodeSet {
   readonly sumC: Float64Array;
   /** Members of rank g by (computed − advAt) mod BS: those on a block boundary at step a are bucket (−a) mod BS. */
   readonly phase: Int32Array;
-  private readonly heap: Int32Array; // per rank, B entries: min-heap by (due, seq)
+  private readonly heap: Int32Array; // per rank, B entries: min-heap by (due, list position)
   private readonly hN: Int32Array;
   private readonly mx: Int32Array; // per rank, 2B entries: max-heap by base context, lazy deletion
   private readonly mN: Int32Array;
@@ -56,15 +57,13 @@ export class DecodeSet {
   // Per request.
   cap = 0;
   inD = new Uint8Array(0);
+  // 13 bytes per request. A member's context at adv = 0 is computed[r] − advAt[r] (writing it
+  // out moves both alike).
   private advAt = new Int32Array(0);
-  /** Context at adv = 0 (computed − advAt at entry). */
-  private base = new Int32Array(0);
   /** The rank decode step (value of adv before it) whose token is the member's last. */
   private due = new Int32Array(0);
-  private seq = new Float64Array(0);
-  /** Position of member r in its rank's running list (kept through compactions). */
+  /** Position of member r in its rank's running list: compactions keep the order, so it also breaks the heap's ties. */
   private dpos = new Int32Array(0);
-  private nextSeq = 0;
 
   constructor(G: number, B: number, BS: number, trackMax: boolean, capacity: number) {
     this.G = G;
@@ -95,12 +94,8 @@ export class DecodeSet {
     inD.set(this.inD);
     this.inD = inD;
     this.advAt = i32(this.advAt);
-    this.base = i32(this.base);
     this.due = i32(this.due);
     this.dpos = i32(this.dpos);
-    const seq = new Float64Array(cap);
-    seq.set(this.seq);
-    this.seq = seq;
     this.cap = cap;
   }
 
@@ -121,7 +116,7 @@ export class DecodeSet {
   }
 
   /** Longest member context of rank g (0 without members or when not tracked). */
-  maxContext(g: number): number {
+  maxContext(st: CoreState, g: number): number {
     const n0 = this.mN[g];
     if (n0 === 0) return 0;
     const mx = this.mx;
@@ -129,13 +124,15 @@ export class DecodeSet {
     const inD = this.inD;
     let n = n0;
     while (n > 0 && inD[mx[off]] === 0) {
-      // Lazy deletion: members leave only by completing.
+      // Lazy deletion: members leave only by completing (their key stays as it was).
       n--;
       mx[off] = mx[off + n];
-      this.siftDownMax(off, n, 0);
+      this.siftDownMax(st, off, n, 0);
     }
     this.mN[g] = n;
-    return n > 0 ? this.base[mx[off]] + this.adv[g] : 0;
+    if (n === 0) return 0;
+    const r = mx[off];
+    return st.computed[r] - this.advAt[r] + this.adv[g];
   }
 
   /**
@@ -263,7 +260,8 @@ export class DecodeSet {
     st.holes[g]++;
     st.nRun[g]--;
     const BS = this.BS;
-    this.phase[g * BS + (((this.base[r] % BS) + BS) % BS)]--;
+    const v = st.computed[r] - this.advAt[r];
+    this.phase[g * BS + (((v % BS) + BS) % BS)]--;
     this.sumC[g] -= st.computed[r];
   }
 
@@ -352,12 +350,10 @@ export class DecodeSet {
     this.inD[r] = 1;
     this.advAt[r] = a;
     const v = c - a;
-    this.base[r] = v;
     const BS = this.BS;
     this.phase[g * BS + (((v % BS) + BS) % BS)]++;
     this.sumC[g] += c;
     this.due[r] = st.output[r] - 1 - st.generated[r] + a;
-    this.seq[r] = this.nextSeq++;
     const off = g * this.B;
     let i = this.hN[g]++;
     const heap = this.heap;
@@ -370,13 +366,13 @@ export class DecodeSet {
       i = p;
     }
     heap[off + i] = r;
-    if (this.trackMax) this.pushMax(g, r);
+    if (this.trackMax) this.pushMax(st, g, r);
   }
 
   private lessMin(a: number, b: number): boolean {
     const da = this.due[a];
     const db = this.due[b];
-    return da < db || (da === db && this.seq[a] < this.seq[b]);
+    return da < db || (da === db && this.dpos[a] < this.dpos[b]);
   }
 
   private siftDownMin(off: number, n: number, i: number): void {
@@ -393,7 +389,7 @@ export class DecodeSet {
     heap[off + i] = r;
   }
 
-  private pushMax(g: number, r: number): void {
+  private pushMax(st: CoreState, g: number, r: number): void {
     const cap = 2 * this.B;
     const off = g * cap;
     const mx = this.mx;
@@ -403,14 +399,16 @@ export class DecodeSet {
       let w = 0;
       for (let i = 0; i < n; i++) if (this.inD[mx[off + i]] === 1) mx[off + w++] = mx[off + i];
       n = w;
-      for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDownMax(off, n, i);
+      for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDownMax(st, off, n, i);
     }
     let i = n;
-    const base = this.base;
+    const computed = st.computed;
+    const advAt = this.advAt;
+    const v = computed[r] - advAt[r];
     while (i > 0) {
       const p = (i - 1) >> 1;
       const q = mx[off + p];
-      if (base[q] >= base[r]) break;
+      if (computed[q] - advAt[q] >= v) break;
       mx[off + i] = q;
       i = p;
     }
@@ -418,15 +416,22 @@ export class DecodeSet {
     this.mN[g] = n + 1;
   }
 
-  private siftDownMax(off: number, n: number, i: number): void {
+  private siftDownMax(st: CoreState, off: number, n: number, i: number): void {
     const mx = this.mx;
-    const base = this.base;
+    const computed = st.computed;
+    const advAt = this.advAt;
     const r = mx[off + i];
+    const v = computed[r] - advAt[r];
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && base[mx[off + c + 1]] > base[mx[off + c]]) c++;
-      if (base[mx[off + c]] <= base[r]) break;
+      const a = mx[off + c];
+      if (c + 1 < n) {
+        const b = mx[off + c + 1];
+        if (computed[b] - advAt[b] > computed[a] - advAt[a]) c++;
+      }
+      const q = mx[off + c];
+      if (computed[q] - advAt[q] <= v) break;
       mx[off + i] = mx[off + c];
       i = c;
     }

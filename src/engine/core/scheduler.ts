@@ -129,7 +129,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
         freeBlocks[g] -= nb;
         kvRead = ds.sumC[g];
         decodeSeqs = d;
-        if (ds.trackMax) decodeKvMax = ds.maxContext(g);
+        if (ds.trackMax) decodeKvMax = ds.maxContext(st, g);
         budget -= d;
         tokens = d;
         seqs = d;
