@@ -23,8 +23,8 @@
  * A rank falls back to the per-request path for a step (its members written out, D emptied, and
  * D rebuilt from its running list afterwards) whenever D's step is not uniform: not enough free
  * KV blocks for D's boundary crossings (preemption possible), D larger than the token budget, or
- * a member that times out. Results are
- * byte-identical to the per-request path (test/engine/differential.test.ts).
+ * a member that times out. Results are byte-identical to the per-request path
+ * (test/engine/differential.test.ts, test/engine/decodeSet.test.ts).
  */
 import { COMPLETES, type StepEffects, addEffect } from './scheduler.ts';
 import type { CoreState } from './state.ts';
@@ -33,7 +33,7 @@ export class DecodeSet {
   readonly G: number;
   readonly B: number;
   readonly BS: number;
-  /** Members of rank g: run[g*B .. g*B + nD[g]). */
+  /** Members of rank g: the first nD[g] requests of its running list (holes aside). */
   readonly nD: Int32Array;
   /** Decode steps taken by rank g's members (the clock their lazy state runs on). */
   readonly adv: Int32Array;
@@ -43,7 +43,7 @@ export class DecodeSet {
   readonly phase: Int32Array;
   private readonly heap: Int32Array; // per rank, B entries: min-heap by (due, list position)
   private readonly hN: Int32Array;
-  private readonly mx: Int32Array; // per rank, 2B entries: max-heap by base context, lazy deletion
+  private readonly mx: Int32Array; // per rank, 2B entries: max-heap by context at adv = 0, lazy deletion
   private readonly mN: Int32Array;
   /** Track the longest member context (only a model with a skew term reads it). */
   readonly trackMax: boolean;
