@@ -2,7 +2,7 @@
  * `npm run bench`: the engine-speed table first — simulated requests/s per core at light load, 70%
  * of capacity and saturation, DP 8, 16 and 64, median and spread, an older engine against the
  * working tree's in the same run (benches/engine-speed.ts; `--base` picks the old commit, default
- * BASE: the engine just before the one-walk step) — then the case harness of `balanceroute bench`
+ * BASE: the engine just before the event-driven core) — then the case harness of `balanceroute bench`
  * (src/bench/harness.ts: single runs, DP and request curves, sweeps, cores).
  *
  *   npm run bench -- [engine-speed flags: --base C --mode warm,cold --dp 8,16,64 --loads light,70,sat
@@ -19,8 +19,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCommand } from '../src/cli/benchCommand.ts';
 
-/** df2aa93^: the CPU engine just before the one-walk step (src/ identical to main 7140e37). */
-export const BASE = 'b4e9821';
+/**
+ * The CPU engine just before the event-driven core (docs/model.md §7.1): main 84e5d54, with the
+ * one-walk step and capacity's early stop. (Before it: b4e9821, the engine before the one-walk step.)
+ */
+export const BASE = '84e5d54';
 
 const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const argv = process.argv.slice(2).filter((a) => a !== '--');

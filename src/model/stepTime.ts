@@ -22,8 +22,13 @@ const PS_PER_US = 1_000_000;
 
 /** Exact floor(ps / 1e6) for a non-negative integer ps < 2^53. */
 export function psToUs(ps: number): number {
+  // Below 2^32 µs the quotient's rounding error (< 2^-21) is smaller than the distance of any
+  // non-integer quotient from the next integer (>= 1e-6), so one division and floor are exact
+  // (and much cheaper than the remainder, the decode fast-forward's hottest call).
+  if (ps >= 0 && ps < PS_EXACT_DIV) return Math.floor(ps / PS_PER_US);
   return (ps - (ps % PS_PER_US)) / PS_PER_US;
 }
+const PS_EXACT_DIV = 2 ** 32 * PS_PER_US;
 
 /**
  * The flat model for DP size G: a model with per-DP terms (`byDp`, calibrated models) gets

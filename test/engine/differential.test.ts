@@ -1,9 +1,10 @@
-// Differential test of the offline driver's shortcuts — the decode fast-forward and applying a
-// step's tokens while it is scheduled: on a broad random set of configurations (every router,
-// preemption, timeouts, per_step dispatch and held assignment, barrier and independent sync,
+// Differential test of the offline driver's shortcuts — the decode fast-forward, applying a
+// step's tokens while it is scheduled, and the event-driven core (each rank's decoding requests
+// as aggregates, src/engine/core/decodeSet.ts): on a broad random set of configurations (every router,
+// preemption, timeouts, per_step and wave dispatch and held assignment, barrier and independent sync,
 // presets, a calibrated model and synthetic models with every term, async scheduling on/off/auto,
-// time series on and off), the engine with them on (the default), and with only the applied steps,
-// gives byte-identical metrics, time series and per-request outcomes to the plain step-by-step
+// time series on and off, ADP Balance), the engine with them on (the default), with the event core
+// alone (no fast-forward), and with only the applied steps (no event core), gives byte-identical metrics, time series and per-request outcomes to the plain step-by-step
 // loop with both off, the oracle (docs/invariants.md §7, determinism). The default with an early
 // stop rule that never fires (capacity's, src/engine/cpu/earlyStop.ts) is identical too.
 // Small streams keep the few hundred configurations within seconds.
@@ -58,7 +59,7 @@ function randomCases(count: number, seed: number, adp = false): Case[] {
     const kind = pick(['preset', 'preset', 'calibrated', 'synthetic'] as const);
     const dp = kind === 'calibrated' ? pick([1, 2]) : pick([1, 2, 3, 4, 8, 16]);
     const model = kind === 'calibrated' ? calibrated : kind === 'synthetic' ? synthetic(dp, rng) : pick(presets);
-    const drawn = pick(['on_arrival', 'per_step'] as const);
+    const drawn = pick(['on_arrival', 'per_step', 'on_arrival', 'per_step', 'wave'] as const);
     const dispatch = getRouter(router).requiresDispatch ?? drawn;
     const hold = router === 'br0' && dispatch === 'per_step' && rng.below(2) === 0;
     const smallKv = rng.below(3) === 0; // preemption
@@ -116,7 +117,7 @@ function expectSame(a: ReturnType<typeof simulate>, b: ReturnType<typeof simulat
   for (const k of Object.keys(rA)) expect(bytes(rA[k]).equals(bytes(rB[k])), `requests ${k}`).toBe(true);
 }
 
-describe('differential: fast-forward and applied steps vs the plain loop', () => {
+describe('differential: fast-forward, applied steps and the event core vs the plain loop', () => {
   // 320 random configurations, then ADP Balance cases (docs/model.md §3.2).
   const cases = [...randomCases(320, 20261129), ...randomCases(16, 20261207, true)];
   // Bounds no run of this set reaches: the stop rule is checked but never fires.
@@ -128,14 +129,24 @@ describe('differential: fast-forward and applied steps vs the plain loop', () =>
   let withSync = 0;
   let independent = 0;
   let series = 0;
+  let eventCore = 0;
+  let eventFallback = 0;
+  let eventFastForward = 0;
+  let adpEvent = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
       const oracle = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: false });
       const fast = simulate(sc, wl, model, { detail: true });
-      const applied = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: true });
+      const applied = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: true, eventCore: false });
+      const event = simulate(sc, wl, model, { detail: true, fastForward: false });
       const guarded = simulate(sc, wl, model, { detail: true, stopWhen: neverStop });
       expect(oracle.fastForwardedSteps).toBe(0);
+      expect(oracle.aggregatedRankSteps + applied.aggregatedRankSteps).toBe(0);
+      eventCore += event.aggregatedRankSteps > 0 ? 1 : 0;
+      adpEvent += sc.admission === 'adp_balance' && event.aggregatedRankSteps > 0 ? 1 : 0;
+      eventFallback += event.fallbackRankSteps > 0 && event.aggregatedRankSteps > 0 ? 1 : 0;
+      eventFastForward += fast.aggregatedRankSteps > 0 && fast.fastForwardedSteps > 0 ? 1 : 0;
       independent += sc.sync === 'independent' ? 1 : 0;
       series += oracle.timeseries ? 1 : 0;
       fastForwarded += fast.fastForwardedSteps > 0 ? 1 : 0;
@@ -147,10 +158,11 @@ describe('differential: fast-forward and applied steps vs the plain loop', () =>
       }
       expectSame(fast, oracle);
       expectSame(applied, oracle);
+      expectSame(event, oracle);
       expectSame(guarded, oracle);
     });
   }
-  it('the set exercises the fast-forward, preemption, timeouts, both sync modes, series and both scheduling modes', () => {
+  it('the set exercises the fast-forward, the event core and its fallback, preemption, timeouts, both sync modes, series and both scheduling modes', () => {
     expect(cases.length).toBe(320 + 16);
     expect(fastForwarded).toBeGreaterThan(cases.length / 3);
     expect(withPreemption).toBeGreaterThan(20);
@@ -161,5 +173,48 @@ describe('differential: fast-forward and applied steps vs the plain loop', () =>
     // Both scheduling modes fast-forward somewhere in the set.
     expect(withAsync).toBeGreaterThan(5);
     expect(withSync).toBeGreaterThan(5);
+    // The event core takes every barrier case (ADP Balance included), falls back (preemption
+    // pressure, timeouts) in some, and meets the fast-forward in most.
+    expect(eventCore).toBe(cases.length - independent);
+    expect(adpEvent).toBe(16);
+    expect(eventFallback).toBeGreaterThan(20);
+    expect(eventFastForward).toBeGreaterThan(cases.length / 2);
   });
+});
+
+describe('differential: the event core on long saturated runs', () => {
+  // Longer streams than the random set, past saturation: the decode sets live for thousands of
+  // steps (completion heaps deep, the longest-context heap compacted many times, fallback and
+  // rebuild under KV pressure), against the plain loop.
+  const rng = new Rng(20261207, 11);
+  const cases: Case[] = [];
+  for (let i = 0; i < 8; i++) {
+    const dp = [1, 2, 4, 8][i % 4];
+    const model = i % 2 === 0 ? synthetic(dp, rng) : presets[i % presets.length];
+    const smallKv = i >= 4;
+    const sc = makeScenario({
+      router: ['jsq_load', 'brh', 'round_robin', 'vllm_default'][i % 4],
+      dp,
+      maxNumSeqs: [16, 32, 64, 256][i % 4],
+      kvCapacity: smallKv ? 16 * (400 + rng.below(400)) : 200_000,
+      maxBatchedTokens: [512, 2048, 8192][i % 3],
+      maxModelLen: model.maxModelLen,
+      timeoutS: i === 5 ? 20 : 0,
+      dispatch: i === 6 ? 'per_step' : 'on_arrival',
+      timeseries: i % 3 === 0,
+      workload: { source: 'sharegpt', arrival: 'poisson', cv: 1, rate: 40 * dp, requests: 1500, seed: rng.nextU32() },
+    });
+    cases.push({ label: `long #${i} ${sc.router} dp=${dp} B=${sc.maxNumSeqs}${smallKv ? ' small-kv' : ''}`, sc: { ...sc, model: model.name, asyncScheduling: i % 3 === 1 ? 'off' : 'auto' }, model });
+  }
+  for (const { label, sc, model } of cases) {
+    it(label, () => {
+      const wl = getWorkload(sc.workload);
+      const oracle = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: false });
+      const event = simulate(sc, wl, model, { detail: true, fastForward: false });
+      const fast = simulate(sc, wl, model, { detail: true });
+      expect(event.aggregatedRankSteps).toBeGreaterThan(300);
+      expectSame(event, oracle);
+      expectSame(fast, oracle);
+    });
+  }
 });

@@ -176,11 +176,11 @@ describe('topology pd: KV blocks on the decode ranks', () => {
     expect(core.completed).toBe(wl.n);
   });
 
-  it('invariant: pd fast-forward equals stepping (transfers end inside decode stretches)', () => {
+  it('invariant: pd fast-forward and event core equal plain stepping (transfers end inside decode stretches)', () => {
     const sc = pdScenario({ workload: { rate: 6, requests: 200, seed: 11 } });
     const wl = getWorkload(sc.workload);
-    const a = simulatePd(sc, wl, qwen, { fastForward: true });
-    const b = simulatePd(sc, wl, qwen, { fastForward: false });
+    const a = simulatePd(sc, wl, qwen, { fastForward: true, eventCore: true });
+    const b = simulatePd(sc, wl, qwen, { fastForward: false, eventCore: false });
     expect(a.fastForwardedSteps).toBeGreaterThan(0);
     expect(Array.from(a.requests.firstTokenUs)).toEqual(Array.from(b.requests.firstTokenUs));
     expect(Array.from(a.requests.endUs)).toEqual(Array.from(b.requests.endUs));

@@ -19,6 +19,7 @@ import type { RouterParams } from '../../routers/types.ts';
 import { allToAllUs, dpSyncPs, hostStepUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepModel } from '../../model/types.ts';
 import { COMPLETES, FIRST_TOKEN, newRankPlan, newStepEffects, scheduleRank, type RankPlan, type StepEffects } from './scheduler.ts';
+import { DecodeSet } from './decodeSet.ts';
 import { RouterViewState } from './routerView.ts';
 import { SeriesBuilder } from './timeseries.ts';
 import { CoreState, DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING } from './state.ts';
@@ -86,6 +87,13 @@ export interface EngineCoreOptions {
    * (test/engine/differential.test.ts).
    */
   applyAtSchedule?: boolean;
+  /**
+   * With applyAtSchedule: keep each rank's decoding requests as aggregates (the event-driven
+   * core, decodeSet.ts; docs/model.md §7.1), so a step costs O(ranks + its events) rather than
+   * O(running requests). Results are identical either way
+   * (test/engine/differential.test.ts).
+   */
+  eventCore?: boolean;
 }
 
 export interface RankStats {
@@ -184,6 +192,9 @@ export class EngineCore {
   /** applyAtSchedule: the step's first tokens and completions, applied at its end. */
   private readonly fx: StepEffects | undefined;
   private readonly firstRemoved: Int32Array; // per rank: first running-list position completed, -1 if none
+  /** Event-driven core: the ranks' decoding requests as aggregates (undefined: per request). */
+  readonly ds: DecodeSet | undefined;
+  private readonly growth = new Float64Array(2);
   private stepStartUs = 0;
   private stepUs = 0;
   private stepMaxUs = 0;
@@ -239,7 +250,9 @@ export class EngineCore {
     this.asyncScheduling = resolveAsyncScheduling(sc, model);
     this.syncPs = dpSyncPs(model, G, sc.ranksPerNode ?? 8);
     const totalBlocks = Math.floor(sc.kvCapacity / sc.blockSize);
-    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling);
+    // The event core (applied steps, offline) needs room for the holes it leaves in the lists.
+    const eventCore = !!opts.eventCore && !!opts.applyAtSchedule && sc.sync !== 'independent' && !events.onToken;
+    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling, eventCore ? 2 * sc.maxNumSeqs : sc.maxNumSeqs);
     this.fitLimit = Math.min(totalBlocks * sc.blockSize, sc.maxModelLen);
     this.timeoutUs = Math.round(sc.timeoutS * 1e6);
     this.perStep = sc.dispatch === 'per_step';
@@ -302,6 +315,9 @@ export class EngineCore {
     // saturation, DP 8), rather than one entry per running slot (G * max_num_seqs).
     this.fx = opts.applyAtSchedule && !this.independent && !events.onToken ? newStepEffects(8) : undefined;
     this.firstRemoved = new Int32Array(this.fx ? G : 0).fill(-1);
+    this.ds =
+      eventCore ? new DecodeSet(G, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap) : undefined;
+    this.rv.ds = this.ds;
   }
 
   // ---- requests in and out ----
@@ -413,6 +429,8 @@ export class EngineCore {
     // taken while that step ran (scheduled_us; docs/model.md §8).
     const decision = this.asyncScheduling && this.lastEndUs === now ? this.lastStartUs : now;
     const fx = this.fx;
+    const ds = this.ds;
+    if (ds !== undefined && ds.cap < st.cap) ds.grow(st.cap);
     let decided = false;
     let hold = false;
     for (;;) {
@@ -432,7 +450,7 @@ export class EngineCore {
       rMax = 0;
       for (let g = 0; g < G; g++) {
         st.decisionUs[g] = released ? now : decision;
-        const tok = scheduleRank(st, g, now, plan, fx, hold);
+        const tok = scheduleRank(st, g, now, plan, fx, hold, ds);
         this.rankTok[g] = tok;
         if (plan.seqs > rMax) rMax = plan.seqs;
         const us = tok > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
@@ -700,8 +718,15 @@ export class EngineCore {
       // Decode requests and context work of rank g, as its next pass would see them.
       let gen = 0;
       let ctx = false;
-      const base = g * B;
-      for (let i = 0; i < nRun[g]; i++) {
+      const base = g * st.RS;
+      let i0 = 0;
+      if (this.ds !== undefined) {
+        // The event core's decoding prefix (and its holes): all decode requests.
+        gen = this.ds.nD[g];
+        i0 = gen + st.holes[g];
+      }
+      const end = nRun[g] + st.holes[g];
+      for (let i = i0; i < end; i++) {
         const r = run[base + i];
         if (generated[r] > 0 && prompt[r] + generated[r] - computed[r] === 1) gen++;
         else ctx = true;
@@ -933,6 +958,11 @@ export class EngineCore {
     if (st.status[r] === WAITING) {
       st.unlinkWaiting(g, r);
     } else if (st.status[r] === RUNNING) {
+      // Event core: the rank's members written out, or at least its list without holes.
+      if (this.ds !== undefined) {
+        if (this.ds.inD[r] === 1) this.ds.materialise(st, g);
+        else this.ds.compact(st, g);
+      }
       st.removeRunning(g, r);
       st.kvTok[g] -= st.computed[r];
       st.releaseFinished(g, r);
@@ -953,7 +983,7 @@ export class EngineCore {
     const st = this.st;
     const { run, sched, computed, generated, prompt, output, nRun, kvTok, promptTokOf, genTokOf, firstUs } = st;
     const onToken = this.ev.onToken;
-    const base = g * st.B;
+    const base = g * st.RS;
     let kvAdd = 0;
     let promptAdd = 0;
     let genAdd = 0;
@@ -1006,6 +1036,7 @@ export class EngineCore {
     const st = this.st;
     const firstUs = st.firstUs;
     const first = this.firstRemoved;
+    const ds = this.ds;
     let any = false;
     for (let e = 0; e < fx.n; e++) {
       const r = fx.req[e];
@@ -1013,6 +1044,12 @@ export class EngineCore {
       if (kind & FIRST_TOKEN) firstUs[r] = t;
       if (kind & COMPLETES) {
         const g = fx.rank[e];
+        if (ds !== undefined && ds.inD[r] === 1) {
+          // A decode-set member: it leaves a hole in the running list (decodeSet.ts).
+          ds.remove(st, g, r);
+          this.complete(r, g, t);
+          continue;
+        }
         this.complete(r, g, t);
         if (first[g] < 0) first[g] = fx.pos[e]; // positions ascend within a rank
         any = true;
@@ -1020,20 +1057,20 @@ export class EngineCore {
     }
     fx.n = 0;
     if (!any) return;
-    const { run, nRun, status } = st;
-    const B = st.B;
+    const { run, nRun, status, holes } = st;
+    const RS = st.RS;
     for (let g = 0; g < this.G; g++) {
       const from = first[g];
       if (from < 0) continue;
       first[g] = -1;
-      const base = g * B;
-      const end = base + nRun[g];
+      const base = g * RS;
+      const end = base + nRun[g] + holes[g];
       let w = base + from;
       for (let i = w; i < end; i++) {
         const r = run[i];
         if (status[r] !== DONE) run[w++] = r;
       }
-      nRun[g] = w - base;
+      nRun[g] = w - base - holes[g];
     }
   }
 
@@ -1074,12 +1111,21 @@ export class EngineCore {
    */
   private eventFreeSteps(shift: number): number {
     const st = this.st;
-    const { run, output, generated, computed, blocks, nRun, freeBlocks, BS } = st;
-    const B = st.B;
+    const { run, output, generated, computed, blocks, nRun, freeBlocks, BS, holes } = st;
+    const RS = st.RS;
+    const ds = this.ds;
     let k = Infinity;
     for (let g = 0; g < this.G; g++) {
-      const base = g * B;
-      for (let i = 0; i < nRun[g]; i++) {
+      const base = g * RS;
+      let i = 0;
+      if (ds !== undefined) {
+        // The decoding prefix: its next completion is its heap's top.
+        const left = ds.minLeft(g, shift);
+        if (left < k) k = left;
+        i = ds.nD[g] + holes[g];
+      }
+      const end = nRun[g] + holes[g];
+      for (; i < end; i++) {
         const r = run[base + i];
         const left = output[r] - (generated[r] - shift) - 1;
         if (left < k) k = left;
@@ -1088,11 +1134,22 @@ export class EngineCore {
     if (!(k >= 2) || k === Infinity) return 0;
     // KV blocks: the rank must be able to grow every request by k tokens; otherwise only as
     // far as no request needs a new block.
+    const growth = this.growth;
     for (let g = 0; g < this.G; g++) {
-      const base = g * B;
+      const base = g * RS;
       let extra = 0;
       let noAlloc = Infinity;
-      for (let i = 0; i < nRun[g]; i++) {
+      let i = 0;
+      if (ds !== undefined) {
+        if (ds.nD[g] > 0) {
+          ds.growthBlocks(st, g, shift, k, growth);
+          extra = growth[0];
+          noAlloc = growth[1];
+        }
+        i = ds.nD[g] + holes[g];
+      }
+      const end = nRun[g] + holes[g];
+      for (; i < end; i++) {
         const r = run[base + i];
         const c = computed[r] - shift;
         extra += Math.ceil((c + k) / BS) - blocks[r];
@@ -1208,11 +1265,18 @@ export class EngineCore {
   /** Apply j decode steps to every running request. */
   private applyDecodeSteps(j: number): void {
     const st = this.st;
-    const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS } = st;
-    const B = st.B;
+    const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS, holes } = st;
+    const RS = st.RS;
+    const ds = this.ds;
     for (let g = 0; g < this.G; g++) {
-      const base = g * B;
-      for (let i = 0; i < nRun[g]; i++) {
+      const base = g * RS;
+      let i = 0;
+      if (ds !== undefined) {
+        if (ds.nD[g] > 0) freeBlocks[g] -= ds.advance(st, g, j);
+        i = ds.nD[g] + holes[g];
+      }
+      const end = nRun[g] + holes[g];
+      for (; i < end; i++) {
         const r = run[base + i];
         sched[r] = 0;
         computed[r] += j;

@@ -6,6 +6,7 @@
  */
 import { createProjector, projectionSizes, type Projector } from '../../routers/projections.ts';
 import type { ProjectionSpec, RouterView } from '../../routers/types.ts';
+import type { DecodeSet } from './decodeSet.ts';
 import type { CoreState } from './state.ts';
 
 export class RouterViewState {
@@ -24,6 +25,8 @@ export class RouterViewState {
    * prefilled request's p - 1 computed tokens are load about to land, not load done).
    */
   transfers: { readonly count: Float64Array; readonly tokens: Float64Array; forEachInFlight(fn: (r: number) => void): void } | undefined = undefined;
+  /** The event-driven core's decode sets: running requests whose progress is kept there. */
+  ds: DecodeSet | undefined = undefined;
 
   /**
    * `projection` and `horizon` come from the router (def.projection(params), def.horizon(params,
@@ -73,7 +76,7 @@ export class RouterViewState {
     const p = st.prompt[r];
     this.view.waiting[g] += 1;
     this.view.queuedTokens[g] += p;
-    if (this.H > 0) this.addProjection(st, g, r, p);
+    if (this.H > 0) this.addProjection(st, g, r, p, st.generated[r]);
   }
 
   refresh(st: CoreState): void {
@@ -100,23 +103,30 @@ export class RouterViewState {
     if (this.H > 0) {
       this.projector.clear(view);
       const { run, computed, prompt, generated, wHead, wNext } = st;
-      const B = st.B;
+      const RS = st.RS;
+      const ds = this.ds;
       for (let g = 0; g < G; g++) {
-        for (let i = 0; i < st.nRun[g]; i++) this.addProjection(st, g, run[g * B + i], computed[run[g * B + i]]);
-        for (let r = wHead[g]; r >= 0; r = wNext[r]) this.addProjection(st, g, r, prompt[r] + generated[r]);
+        const end = st.nRun[g] + st.holes[g];
+        for (let i = 0; i < end; i++) {
+          const r = run[g * RS + i];
+          if (r < 0) continue; // a hole (event core)
+          if (ds !== undefined && ds.inD[r] === 1) this.addProjection(st, g, r, ds.computedOf(st, g, r), ds.generatedOf(st, g, r));
+          else this.addProjection(st, g, r, computed[r], generated[r]);
+        }
+        for (let r = wHead[g]; r >= 0; r = wNext[r]) this.addProjection(st, g, r, prompt[r] + generated[r], generated[r]);
       }
       // In-flight KV transfers (docs/pd.md): their requests load their ranks from now on.
-      this.transfers?.forEachInFlight((r) => this.addProjection(st, st.rankOf[r], r, prompt[r]));
+      this.transfers?.forEachInFlight((r) => this.addProjection(st, st.rankOf[r], r, prompt[r], generated[r]));
     }
     this.dirty = false;
   }
 
   /**
-   * Add request r (current KV load w, age = generated tokens) to rank g's projected load. The
+   * Add request r (current KV load w, age = generated tokens gen) to rank g's projected load. The
    * oracle and noisy predictors read the true remaining output (output − generated), which the
    * core always has: every request is submitted with its output length.
    */
-  private addProjection(st: CoreState, g: number, r: number, w: number): void {
-    this.projector.add(this.view, g, r, w, st.generated[r], st.output[r] - st.generated[r]);
+  private addProjection(st: CoreState, g: number, r: number, w: number, gen: number): void {
+    this.projector.add(this.view, g, r, w, gen, st.output[r] - gen);
   }
 }

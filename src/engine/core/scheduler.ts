@@ -21,6 +21,7 @@
  * allocation.
  */
 import type { RankWork } from '../../model/stepTime.ts';
+import type { DecodeSet } from './decodeSet.ts';
 import { RUNNING, WAITING, type CoreState } from './state.ts';
 
 /** One rank's plan for a step: the step-time inputs, its token count and whether it preempted. */
@@ -63,7 +64,7 @@ export function newStepEffects(size: number): StepEffects {
 
 /** Preempt the most recently admitted running request of rank g (recompute semantics); returns it. */
 export function preemptLast(st: CoreState, g: number, now: number): number {
-  const r = st.run[g * st.B + st.nRun[g] - 1];
+  const r = st.run[g * st.RS + st.nRun[g] + st.holes[g] - 1];
   st.nRun[g]--;
   st.kvTok[g] -= st.computed[r];
   st.releaseBlocks(g, r);
@@ -87,7 +88,7 @@ export function preemptLast(st: CoreState, g: number, now: number): number {
  */
 // One function on purpose: the per-step hot path of both drivers. The running and waiting
 // passes repeat the same accounting inline so that every accumulator stays a local.
-export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan, fx?: StepEffects, noContext = false): number {
+export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPlan, fx?: StepEffects, noContext = false, ds?: DecodeSet): number {
   const { prompt, generated, computed, blocks, sched, run, freeBlocks, nRun, BS } = st;
   const output = st.output;
   const seq = st.beginPass(g);
@@ -105,9 +106,42 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   let tokens = 0;
   let seqs = 0;
   let preempted = false;
-  const base = g * st.B;
-  let nr = nRun[g]; // re-read after a preemption
+  const base = g * st.RS;
+  // Physical end of the list (the event core leaves holes in its decoding prefix; none
+  // otherwise); re-read after a preemption.
+  let nr = nRun[g] + st.holes[g];
   let i = 0;
+  // Event-driven core (decodeSet.ts, applied steps only): the rank's decoding prefix D from its
+  // aggregates when its step is uniform — every member gets its token and the free blocks cover
+  // its boundary crossings (so nothing is preempted before the walk passes D; an ADP hold
+  // schedules decodes too) — otherwise the members are written out and walked one by one.
+  if (ds !== undefined && fx !== undefined && nr > 0) {
+    // Holes are removed in batches: at most B/2 left, so admissions stay within the 2B stride,
+    // and never more than members (a short list stays short: light load).
+    const h = st.holes[g];
+    if (h > 0 && (h > st.B >> 1 || h > ds.nD[g])) ds.compact(st, g);
+    const d = ds.nD[g];
+    if (d > 0) {
+      const nb = ds.blocksNeeded(g);
+      if (d > budget || nb > freeBlocks[g]) {
+        ds.fallback(st, g);
+      } else {
+        freeBlocks[g] -= nb;
+        kvRead = ds.sumC[g];
+        decodeSeqs = d;
+        if (ds.trackMax) decodeKvMax = ds.maxContext(st, g);
+        budget -= d;
+        tokens = d;
+        seqs = d;
+        kvAdd = d;
+        genAdd = d;
+        ds.step(g, fx);
+        ds.fastStep(g);
+      }
+    }
+    i = ds.nD[g] + st.holes[g]; // 0 after a fallback
+    nr = nRun[g] + st.holes[g];
+  }
   while (i < nr && budget > 0) {
     const r = run[base + i];
     const c = computed[r];
@@ -125,7 +159,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
       while (need > freeBlocks[g]) {
         preempted = true;
         const victim = preemptLast(st, g, now);
-        nr = nRun[g];
+        nr = nRun[g] + st.holes[g];
         if (victim === r) {
           selfPreempted = true;
           break;
@@ -176,7 +210,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
       const need = Math.ceil((c + chunk) / BS) - blocks[r];
       if (need > freeBlocks[g]) break; // FCFS: the head blocks the queue
       st.unlinkWaiting(g, r);
-      const pos = nRun[g];
+      const pos = nRun[g] + st.holes[g];
       run[base + pos] = r;
       nRun[g]++;
       st.status[r] = RUNNING;
@@ -220,6 +254,8 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
     }
   }
   if (fx !== undefined) {
+    // Requests behind the decoding prefix may join it.
+    if (ds !== undefined && nRun[g] > ds.nD[g]) ds.extend(st, g);
     st.kvTok[g] += kvAdd;
     st.promptTokOf[g] += promptAdd;
     st.genTokOf[g] += genAdd;
@@ -237,7 +273,7 @@ export function scheduleRank(st: CoreState, g: number, now: number, plan: RankPl
   return tokens;
 }
 
-function addEffect(fx: StepEffects, r: number, g: number, pos: number, kind: number): void {
+export function addEffect(fx: StepEffects, r: number, g: number, pos: number, kind: number): void {
   if (fx.n === fx.req.length) growEffects(fx);
   const k = fx.n++;
   fx.req[k] = r;

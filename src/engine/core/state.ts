@@ -57,9 +57,16 @@ export class CoreState {
   readonly wHead: Int32Array;
   readonly wTail: Int32Array;
   readonly nWaiting: Int32Array;
-  /** Running requests of rank g in admission order: run[g*B .. g*B + nRun[g]). */
+  /**
+   * Running requests of rank g in admission order: run[g*RS .. g*RS + nRun[g] + holes[g]), where
+   * holes (-1 entries, left by completions in the event core's decoding prefix and removed in
+   * batches; decodeSet.ts) are 0 without the event core.
+   */
   readonly run: Int32Array;
   readonly nRun: Int32Array;
+  /** Stride of the per-rank running lists: B, or 2B with the event core (room for its holes). */
+  readonly RS: number;
+  readonly holes: Int32Array;
   readonly freeBlocks: Int32Array;
   readonly kvTok: Float64Array; // sum of `computed` over running requests
   readonly queuedTok: Float64Array; // tokens still to prefill of waiting requests
@@ -91,8 +98,10 @@ export class CoreState {
   /** Called when a request is first scheduled, with its scheduled_us (set by the core from its events). */
   onScheduled: ((id: number, rank: number, tUs: number) => void) | undefined = undefined;
 
-  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number, async = false) {
+  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number, async = false, runStride = B) {
     this.async = async;
+    this.RS = runStride;
+    this.holes = new Int32Array(G);
     this.schedSeq = new Int32Array(G);
     this.hidUntil = new Int32Array(G);
     this.pendSeqCur = new Int32Array(G);
@@ -110,7 +119,7 @@ export class CoreState {
     this.wHead = new Int32Array(G).fill(-1);
     this.wTail = new Int32Array(G).fill(-1);
     this.nWaiting = new Int32Array(G);
-    this.run = new Int32Array(G * B);
+    this.run = new Int32Array(G * runStride);
     this.nRun = new Int32Array(G);
     this.freeBlocks = new Int32Array(G).fill(totalBlocks);
     this.kvTok = new Float64Array(G);
@@ -282,7 +291,7 @@ export class CoreState {
   /** Remove the running request at position i of rank g (order of the rest is kept). */
   removeRunningAt(g: number, i: number): void {
     const run = this.run;
-    const base = g * this.B;
+    const base = g * this.RS;
     const last = base + this.nRun[g] - 1;
     for (let k = base + i; k < last; k++) run[k] = run[k + 1];
     this.nRun[g]--;
@@ -290,7 +299,7 @@ export class CoreState {
 
   /** Remove running request r from rank g's list. */
   removeRunning(g: number, r: number): void {
-    const base = g * this.B;
+    const base = g * this.RS;
     for (let i = 0; i < this.nRun[g]; i++) {
       if (this.run[base + i] === r) {
         this.removeRunningAt(g, i);

@@ -18,6 +18,9 @@ export interface SimulationOutput {
   metrics: RunMetrics;
   /** Steps advanced by the decode fast-forward (0 with it off). */
   fastForwardedSteps: number;
+  /** Event-driven core: rank steps whose decoding requests went through the aggregates, and fallback steps (0 with it off). */
+  aggregatedRankSteps: number;
+  fallbackRankSteps: number;
   timeseries?: TimeSeries;
   requests?: RequestDetail;
   /**
@@ -43,6 +46,12 @@ export interface SimulateOptions {
    */
   applyAtSchedule?: boolean;
   /**
+   * Event-driven core (default true, with applyAtSchedule): each rank's decoding requests kept as
+   * aggregates, O(ranks + events) per step (EngineCoreOptions.eventCore, docs/model.md §7.1).
+   * Results are identical either way (test/engine/differential.test.ts).
+   */
+  eventCore?: boolean;
+  /**
    * Stop as soon as these SLO bounds are certain to be missed (src/engine/cpu/earlyStop.ts; used by
    * `capacity`). Absent (or with no bound that can decide early), the loop is unchanged.
    */
@@ -61,6 +70,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     timeseries: sc.timeseries,
     histograms: hist,
     applyAtSchedule: opts.applyAtSchedule ?? true,
+    eventCore: opts.eventCore ?? true,
   });
   const stop = opts.stopWhen ? stopPredicate(opts.stopWhen, n, hist) : undefined;
   const q = { promptTokens: 0, outputTokens: 0, arrivalUs: 0 };
@@ -115,7 +125,15 @@ export function runBarrier(core: EngineCore, start: number, ff: boolean, stop: S
 
 function finish(core: EngineCore, opts: SimulateOptions, t0: number, stoppedEarly: boolean): SimulationOutput {
   const metrics = summarize(core.counters(), hist, performance.now() - t0);
-  return { metrics, fastForwardedSteps: core.fastForwardedSteps, timeseries: core.timeseries(), requests: opts.detail ? core.detail() : undefined, stoppedEarly };
+  return {
+    metrics,
+    fastForwardedSteps: core.fastForwardedSteps,
+    aggregatedRankSteps: core.ds?.aggregatedSteps ?? 0,
+    fallbackRankSteps: core.ds?.fallbacks ?? 0,
+    timeseries: core.timeseries(),
+    requests: opts.detail ? core.detail() : undefined,
+    stoppedEarly,
+  };
 }
 
 /**

@@ -103,7 +103,7 @@ const hist = new LatencyHistograms();
 const prefillHist = new LatencyHistograms();
 const decodeHist = new LatencyHistograms();
 
-export function simulatePd(sc: Scenario, wl: Workload, model: StepModel, opts: { fastForward?: boolean } = {}): PdOutput {
+export function simulatePd(sc: Scenario, wl: Workload, model: StepModel, opts: { fastForward?: boolean; eventCore?: boolean } = {}): PdOutput {
   const t0 = performance.now();
   if (sc.sync === 'independent') throw new InputError('sync', sc.sync, 'topology pd runs its decode group with the barrier (sync: barrier)');
   if (sc.timeoutS > 0) throw new InputError('timeout_s', sc.timeoutS, 'client timeouts are not modelled with topology pd yet (use 0)');
@@ -155,6 +155,8 @@ export function simulatePd(sc: Scenario, wl: Workload, model: StepModel, opts: {
     timeseries: sc.timeseries,
     histograms: decodeHist,
     applyAtSchedule: true,
+    // The decode group's steps as aggregates (docs/model.md §7.1); results identical either way.
+    eventCore: opts.eventCore ?? true,
   });
   const decId = new Int32Array(n);
   const dq = { promptTokens: 0, outputTokens: 0, arrivalUs: 0, prefilled: true, transferUs: 0 };
