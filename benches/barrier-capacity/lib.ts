@@ -26,7 +26,12 @@ export const COMMON_RATE_FRACTION = 0.8;
 export function policyLabel(sc: Scenario): string {
   const parts = [sc.router];
   const ownDispatch = sc.router === 'sorted_round_robin' ? 'per_step' : 'on_arrival';
-  if (sc.dispatch !== ownDispatch) parts.push(`dispatch ${sc.dispatch}`);
+  if (sc.dispatch !== ownDispatch) {
+    // Wave dispatch has a timeout knob (wave_timeout_ms); read loosely so this file does not
+    // depend on the field existing.
+    const waveMs = (sc as unknown as { waveTimeoutMs?: number }).waveTimeoutMs;
+    parts.push(`dispatch ${String(sc.dispatch)}${String(sc.dispatch) === 'wave' && waveMs !== undefined ? ` ${waveMs} ms` : ''}`);
+  }
   if (sc.admission === 'adp_balance') parts.push(`adp_balance t=${sc.adpTimeoutIters} w=${sc.adpBatchingWaitIters}`);
   else if (sc.admission !== 'none') parts.push(`admission ${String(sc.admission)}`);
   return parts.join(' + ');

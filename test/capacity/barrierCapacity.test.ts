@@ -40,6 +40,7 @@ describe('barrier-capacity sweep files', () => {
   it('labels a new dispatch mode without code changes (wave is one line in the sweep files)', () => {
     const sc = loadSweepFile(FILES[0]).scenarios[0];
     expect(policyLabel({ ...sc, dispatch: 'wave' } as unknown as Scenario)).toBe('vllm_default + dispatch wave');
+    expect(policyLabel({ ...sc, dispatch: 'wave', waveTimeoutMs: 100 } as unknown as Scenario)).toBe('vllm_default + dispatch wave 100 ms');
     expect(policyLabel({ ...sc, dispatch: 'per_step' })).toBe('vllm_default + dispatch per_step');
   });
 
