@@ -59,11 +59,10 @@ try {
     `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}, CPU engine with up to ${cpus().length} worker threads.\n\n` +
     barrierTables(res) +
     '\n';
-  json = JSON.stringify(
-    { slo: res.slo, tolerance: res.tolerance, windows: res.windows, wall_ms: res.wallMs, simulations: res.simulations, rows: res.runs.map((r) => ({ ...r, atCapacity: pick(r.atCapacity), atCommon: pick(r.atCommon) })) },
-    null,
-    1,
-  );
+  // One row per line: small, and diffs of a rerun read row by row.
+  const head = { slo: res.slo, tolerance: res.tolerance, windows: res.windows, wall_ms: Math.round(res.wallMs), simulations: res.simulations };
+  const rows = res.runs.map((r) => JSON.stringify({ ...r, atCapacity: pick(r.atCapacity), atCommon: pick(r.atCommon) }));
+  json = `${JSON.stringify(head).slice(0, -1)},"rows":[\n${rows.join(',\n')}\n]}`;
 } finally {
   await engine.close();
 }
