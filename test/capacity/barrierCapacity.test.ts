@@ -22,16 +22,16 @@ const POLICIES = [
 ];
 
 describe('barrier-capacity sweep files', () => {
-  it.each(FILES)('%s: 8 policies x G 8/16/32 x 3 seeds, one model, no rate axis', (f) => {
+  it.each(FILES)('%s: 8 policies x G 8/16/32 x 5 seeds, one model, no rate axis', (f) => {
     const s = loadSweepFile(f).scenarios;
-    expect(s).toHaveLength(8 * 3 * 3);
+    expect(s).toHaveLength(8 * 3 * 5);
     expect([...new Set(s.map(policyLabel))]).toEqual(POLICIES);
     expect([...new Set(s.map((c) => c.dp))]).toEqual([8, 16, 32]);
-    expect([...new Set(s.map((c) => c.workload.seed))]).toEqual([1, 2, 3]);
+    expect([...new Set(s.map((c) => c.workload.seed))]).toEqual([1, 2, 3, 4, 5]);
     expect(new Set(s.map((c) => c.model)).size).toBe(1);
     // Every policy sees the same request streams: only router, dispatch and admission differ.
     const stream = (c: Scenario) => JSON.stringify(c.workload);
-    expect(new Set(s.map(stream)).size).toBe(3);
+    expect(new Set(s.map(stream)).size).toBe(5);
     expect(s.filter((c) => c.router === 'sorted_round_robin').every((c) => c.dispatch === 'per_step')).toBe(true);
     // `capacity` accepts the file as it is (rate only as a starting point).
     expect(() => capacityOptions(f, { slo: BARRIER_SLO, tolerance: '2%', output: 'x.arrow', engine: 'cpu' })).not.toThrow();
