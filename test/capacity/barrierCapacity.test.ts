@@ -22,9 +22,9 @@ const POLICIES = [
 ];
 
 describe('barrier-capacity sweep files', () => {
-  it.each(FILES)('%s: 8 policies x G 8/16/32 x 5 seeds, one model, no rate axis', (f) => {
+  it.each(FILES)('%s: 9 policies x G 8/16/32 x 5 seeds, one model, no rate axis', (f) => {
     const s = loadSweepFile(f).scenarios;
-    expect(s).toHaveLength(8 * 3 * 5);
+    expect(s).toHaveLength(9 * 3 * 5);
     expect([...new Set(s.map(policyLabel))]).toEqual(POLICIES);
     expect([...new Set(s.map((c) => c.dp))]).toEqual([8, 16, 32]);
     expect([...new Set(s.map((c) => c.workload.seed))]).toEqual([1, 2, 3, 4, 5]);
@@ -39,7 +39,9 @@ describe('barrier-capacity sweep files', () => {
 
   it('labels a new dispatch mode without code changes (wave is one line in the sweep files)', () => {
     const sc = loadSweepFile(FILES[0]).scenarios[0];
-    expect(policyLabel({ ...sc, dispatch: 'wave' } as unknown as Scenario)).toBe('vllm_default + dispatch wave');
+    // Every scenario carries the wave timeout (default 100 ms); the label names it.
+    expect(policyLabel({ ...sc, dispatch: 'wave' } as unknown as Scenario)).toBe('vllm_default + dispatch wave 100 ms');
+    expect(policyLabel({ ...sc, dispatch: 'wave', waveTimeoutMs: 250 } as unknown as Scenario)).toBe('vllm_default + dispatch wave 250 ms');
     expect(policyLabel({ ...sc, dispatch: 'wave', waveTimeoutMs: 100 } as unknown as Scenario)).toBe('vllm_default + dispatch wave 100 ms');
     expect(policyLabel({ ...sc, dispatch: 'per_step' })).toBe('vllm_default + dispatch per_step');
   });

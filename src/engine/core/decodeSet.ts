@@ -26,7 +26,7 @@
  * a member that times out. Results are byte-identical to the per-request path
  * (test/engine/differential.test.ts, test/engine/decodeSet.test.ts).
  */
-import { COMPLETES, type StepEffects, addEffect } from './scheduler.ts';
+import { COMPLETES, type StepEffects, addEffect } from './stepEffects.ts';
 import type { CoreState } from './state.ts';
 
 export class DecodeSet {

@@ -18,7 +18,8 @@ import { HOLD, ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts
 import type { RouterParams } from '../../routers/types.ts';
 import { allToAllUs, dpSyncPs, hostStepUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepModel } from '../../model/types.ts';
-import { COMPLETES, FIRST_TOKEN, newRankPlan, newStepEffects, scheduleRank, type RankPlan, type StepEffects } from './scheduler.ts';
+import { newRankPlan, scheduleRank, type RankPlan } from './scheduler.ts';
+import { COMPLETES, FIRST_TOKEN, newStepEffects, type StepEffects } from './stepEffects.ts';
 import { DecodeSet } from './decodeSet.ts';
 import { RouterViewState } from './routerView.ts';
 import { SeriesBuilder } from './timeseries.ts';
