@@ -19,6 +19,7 @@ const POLICIES = [
   'vllm_default + adp_balance t=10 w=10',
   'vllm_default + adp_balance t=50 w=10',
   'sorted_round_robin + adp_balance t=50 w=10',
+  'vllm_default + dispatch wave 100 ms',
 ];
 
 describe('barrier-capacity sweep files', () => {
