@@ -1,6 +1,6 @@
 /**
  * Capacity under an SLO of the barrier policies on Qwen3-30B-A3B/H100 and DeepSeek-V3/H200, G = 8,
- * 16, 32, paired over seeds (docs/barrier-capacity.md). One command, CPU engine:
+ * 16, 32, paired over seeds (docs/barrier-policies.md, "Capacity under an SLO"). One command, CPU engine:
  *
  *   npm run barrier:capacity [-- --seeds 1,2,3] [--dps 8,16] [--tolerance 2%] [--window 60]
  *                               [--files a.yaml,b.yaml] [-o benches/results/barrier-capacity.md]
