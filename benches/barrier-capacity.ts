@@ -5,9 +5,9 @@
  *   npm run barrier:capacity [-- --seeds 1,2,3] [--dps 8,16] [--tolerance 2%] [--window 60]
  *                               [--files a.yaml,b.yaml] [-o benches/results/barrier-capacity.md]
  *
- * The policies are the `configs` entries of examples/barrier-capacity-*.yaml: adding a policy
- * (wave dispatch, once `dispatch: wave` exists) is one line there. Writes the markdown tables and a
- * JSON file with every per-seed row beside them.
+ * The policies are the `configs` entries of DEFAULT_FILES (examples/barrier-capacity-qwen3-h100.yaml
+ * and -dsv3-h200.yaml): adding a policy is one line there (wave dispatch was). Writes the markdown
+ * tables and a JSON file with every per-seed row beside them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
