@@ -1,13 +1,13 @@
 /**
  * Capacity under an SLO of the barrier policies on Qwen3-30B-A3B/H100 and DeepSeek-V3/H200, G = 8,
- * 16, 32, paired over seeds (docs/barrier-capacity.md). One command, CPU engine:
+ * 16, 32, paired over seeds (docs/barrier-policies.md, "Capacity under an SLO"). One command, CPU engine:
  *
  *   npm run barrier:capacity [-- --seeds 1,2,3] [--dps 8,16] [--tolerance 2%] [--window 60]
  *                               [--files a.yaml,b.yaml] [-o benches/results/barrier-capacity.md]
  *
- * The policies are the `configs` entries of examples/barrier-capacity-*.yaml: adding a policy
- * (wave dispatch, once `dispatch: wave` exists) is one line there. Writes the markdown tables and a
- * JSON file with every per-seed row beside them.
+ * The policies are the `configs` entries of DEFAULT_FILES (examples/barrier-capacity-qwen3-h100.yaml
+ * and -dsv3-h200.yaml): adding a policy is one line there (wave dispatch was). Writes the markdown
+ * tables and a JSON file with every per-seed row beside them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -1,6 +1,6 @@
 // Tables of docs/seed-reproduction.md from sweep results:
 //   npx tsx scripts/seed-tables.ts RESULTS.arrow [--timeseries TS.arrow] [--saturation]
-// Rows are grouped into settings (model, dp, sync, rate); within a setting, each router's relative
+// Rows are grouped into settings (model, dp, sync, topology and prefill pool, rate); within a setting, each router's relative
 // change of throughput_tok_s and tpot_mean_ms against vllm_default is paired by seed (same request
 // stream) and reported as mean and 95% t-interval.
 // --timeseries adds the write-up's K-sweep metric, the mean over busy steps of (max − min) rank KV
@@ -30,7 +30,9 @@ function label(r: Row): string {
   return name;
 }
 function settingKey(r: Row): string {
-  return `model=${String(r.model)} dp=${String(r.dp)} sync=${String(r.sync)} rate=${Number(r.rate).toFixed(1)}`;
+  // A pd run's setting includes its prefill pool: colocated and pd rows never pair.
+  const pd = r.topology === 'pd' ? ` topology=pd P=${String(r.prefill_instances)}` : '';
+  return `model=${String(r.model)} dp=${String(r.dp)} sync=${String(r.sync)}${pd} rate=${Number(r.rate).toFixed(1)}`;
 }
 const fmt = (x: number | null, d = 1): string =>
   x === null || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });

@@ -1,4 +1,4 @@
-// Capacity under an SLO of the barrier policies (docs/barrier-capacity.md): for every sweep file
+// Capacity under an SLO of the barrier policies (docs/barrier-policies.md, "Capacity under an SLO"): for every sweep file
 // (one per model), the SLO capacity of each policy (a `configs` entry) at each DP size and seed,
 // paired by seed against vllm_default, then every policy once more at one common rate per
 // (model, DP size) for the TTFT it costs there. Pure table building is separated from running so
@@ -12,7 +12,7 @@ import { mean, studentTQuantile, tInterval, type IntervalEstimate } from '../../
 import type { Engine } from '../../src/engine/types.ts';
 import type { RunMetrics } from '../../src/metrics/types.ts';
 
-/** Interactive-chat bounds (docs/barrier-capacity.md, "The SLO"). */
+/** Interactive-chat bounds (docs/barrier-policies.md, "Capacity under an SLO"). */
 export const BARRIER_SLO = 'ttft_p95_ms=2000,tpot_p95_ms=100';
 export const BASELINE = 'vllm_default';
 /** The common rate of the TTFT table, as a fraction of vllm_default's mean capacity. */

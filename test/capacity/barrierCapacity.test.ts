@@ -1,4 +1,4 @@
-// The barrier-policy capacity comparison (benches/barrier-capacity.ts, docs/barrier-capacity.md):
+// The barrier-policy capacity comparison (benches/barrier-capacity.ts, docs/barrier-policies.md, "Capacity under an SLO"):
 // its sweep files expand to the documented grid, policies get distinct labels, and a tiny version
 // of the whole pipeline (search, common rate, tables) runs and pairs by seed.
 import { afterAll, describe, expect, it } from 'vitest';
