@@ -125,6 +125,9 @@ export interface RequestDetail {
 export const REQUEST_COMPLETED = DONE;
 export const REQUEST_FAILED = FAILED;
 
+/** Shortest expected decode stretch worth the upper envelopes (runDecodeStretch). */
+const ENVELOPE_MIN_STEPS = 8;
+
 const REJECTED = 0;
 const TIMED_OUT = 1;
 const ABORTED = 2;
@@ -1212,8 +1215,13 @@ export class EngineCore {
     const timeoutUs = this.timeoutUs;
     let t = t0;
     let j = 0;
-    if (affine && !meanKv && !ts) {
-      t = this.runAffineStretch(k, t0, shift, nActive, a2aUs + hostUs, tokRatio);
+    // The envelopes cost a few divisions per active rank to set up, about what a step of the loop
+    // below costs: worth it only for stretches expected to be long (the steps to the next
+    // arrival at the first step's length, or to the next completion). Both give the same numbers.
+    const lim = this.stretchLimitUs();
+    const expected = lim === Infinity ? k : Math.min(k, (lim - t0) / this.stepUs);
+    if (affine && !meanKv && !ts && expected >= ENVELOPE_MIN_STEPS) {
+      t = this.runAffineStretch(k, t0, shift, nActive, a2aUs + hostUs, tokRatio, lim);
       j = this.stretchSteps;
       lastStepUs = this.stretchLastUs;
     }
@@ -1265,6 +1273,24 @@ export class EngineCore {
   private stretchLastUs = 0;
 
   /**
+   * The time from which no decode stretch may go on: the next arrival, KV transfer end or timeout
+   * deadline (a stretch stops at the first boundary at or after it; none changes inside a
+   * stretch). Infinity when there is none.
+   */
+  private stretchLimitUs(): number {
+    const st = this.st;
+    let tLim = Infinity;
+    if (this.nextArr < st.n) tLim = st.arrival[this.nextArr];
+    const x = this.xfer ? this.xfer.nextEndUs() : -1;
+    if (x >= 0 && x < tLim) tLim = x;
+    if (this.timeoutUs > 0 && this.timeoutPtr < this.nextArr) {
+      const d = st.arrival[this.timeoutPtr] + this.timeoutUs;
+      if (d < tLim) tLim = d;
+    }
+    return tLim;
+  }
+
+  /**
    * runDecodeStretch's loop when every active rank's step time is affine in the step index j
    * (ffBase + j * ffSlope ps) and the group part is constant (no mean-KV term, no time series):
    * O(1) per step. The slowest rank's time is the upper envelope of the ranks' lines, and so is
@@ -1276,21 +1302,11 @@ export class EngineCore {
    * same order as recordStep, so every figure is identical. Returns the end time; the steps
    * taken and the last step's length are left in stretchSteps / stretchLastUs.
    */
-  private runAffineStretch(k: number, t0: number, shift: number, nActive: number, groupUs: number, tokRatio: number): number {
+  private runAffineStretch(k: number, t0: number, shift: number, nActive: number, groupUs: number, tokRatio: number, tLim: number): number {
     const st = this.st;
     const G = this.G;
     const { kvTok } = st;
     const { ffBase, ffSlope, ffActive, decodeSeqsOf } = this;
-    // The stretch stops at the first boundary at or after the next arrival, KV transfer end or
-    // timeout deadline; none of these changes inside it.
-    let tLim = Infinity;
-    if (this.nextArr < st.n) tLim = st.arrival[this.nextArr];
-    const x = this.xfer ? this.xfer.nextEndUs() : -1;
-    if (x >= 0 && x < tLim) tLim = x;
-    if (this.timeoutUs > 0 && this.timeoutPtr < this.nextArr) {
-      const d = st.arrival[this.timeoutPtr] + this.timeoutUs;
-      if (d < tLim) tLim = d;
-    }
     // Load after step j: kvTok + (j + 1 - shift) * decodes, i.e. lA + j * decodes.
     let sumLoad0 = 0;
     let decodeAll = 0;
