@@ -133,6 +133,8 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
   let eventFallback = 0;
   let eventFastForward = 0;
   let adpEvent = 0;
+  let envelope = 0;
+  let perStepStretch = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
@@ -150,6 +152,9 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
       independent += sc.sync === 'independent' ? 1 : 0;
       series += oracle.timeseries ? 1 : 0;
       fastForwarded += fast.fastForwardedSteps > 0 ? 1 : 0;
+      envelope += fast.envelopeSteps > 0 ? 1 : 0;
+      perStepStretch += fast.fastForwardedSteps > fast.envelopeSteps ? 1 : 0;
+      expect(oracle.envelopeSteps).toBe(0);
       withPreemption += fast.metrics.preempted > 0 ? 1 : 0;
       withTimeouts += fast.metrics.failed_timeout > 0 ? 1 : 0;
       if (fast.fastForwardedSteps > 0) {
@@ -179,7 +184,53 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
     expect(adpEvent).toBe(16);
     expect(eventFallback).toBeGreaterThan(20);
     expect(eventFastForward).toBeGreaterThan(cases.length / 2);
+    // Stretches go through the affine envelopes in most cases, and step by step (time series,
+    // mean-KV term) in others.
+    expect(envelope).toBeGreaterThan(40);
+    expect(perStepStretch).toBeGreaterThan(cases.length / 4);
   });
+});
+
+describe('differential: decode stretches from the affine envelopes, light load', () => {
+  // Light load without time series (the bench's light configuration, shorter): most steps are
+  // fast-forwarded from the upper envelopes of the ranks' step-time and load lines, whose top
+  // line changes many times (ranks with more decodes overtake). Presets, the calibrated model
+  // (per-DP curve) and synthetic models with skew and host terms (no mean-KV term: that one is
+  // stepped).
+  const rng = new Rng(20261207, 21);
+  const cases: Case[] = [];
+  for (let i = 0; i < 12; i++) {
+    const dp = [2, 4, 8, 16][i % 4];
+    const kind = i % 3;
+    const model = kind === 0 ? presets[i % 3] : kind === 1 ? synthetic(dp, rng) : calibrated;
+    const g = kind === 2 ? 2 : dp;
+    const m = kind === 1 ? { ...model, perMeanKvToken: 0 } : model;
+    const sc = makeScenario({
+      router: ['jsq_load', 'round_robin', 'vllm_default', 'brh'][i % 4],
+      dp: g,
+      maxNumSeqs: [32, 256][i % 2],
+      kvCapacity: i === 7 ? 16 * (300 + rng.below(300)) : 200_000,
+      maxBatchedTokens: [2048, 8192][i % 2],
+      maxModelLen: model.maxModelLen,
+      timeoutS: i === 5 ? 20 : 0,
+      dispatch: i === 6 ? 'per_step' : 'on_arrival',
+      timeseries: false,
+      workload: { source: 'sharegpt', arrival: 'poisson', cv: 1, rate: (0.3 + rng.next()) * g, requests: 400, seed: rng.nextU32() },
+    });
+    cases.push({ label: `light #${i} ${sc.router} dp=${g} ${m.name}`, sc: { ...sc, model: m.name, asyncScheduling: i % 3 === 1 ? 'off' : 'auto' }, model: m });
+  }
+  let switches = 0;
+  for (const { label, sc, model } of cases) {
+    it(label, () => {
+      const wl = getWorkload(sc.workload);
+      const oracle = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: false });
+      const fast = simulate(sc, wl, model, { detail: true });
+      expect(fast.envelopeSteps).toBeGreaterThan(fast.fastForwardedSteps / 2);
+      switches += fast.envelopeSwitches;
+      expectSame(fast, oracle);
+    });
+  }
+  it('the top lines change', () => expect(switches).toBeGreaterThan(40));
 });
 
 describe('differential: the event core on long saturated runs', () => {

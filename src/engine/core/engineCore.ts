@@ -125,6 +125,9 @@ export interface RequestDetail {
 export const REQUEST_COMPLETED = DONE;
 export const REQUEST_FAILED = FAILED;
 
+/** Shortest expected decode stretch worth the upper envelopes (runDecodeStretch). */
+const ENVELOPE_MIN_STEPS = 8;
+
 const REJECTED = 0;
 const TIMED_OUT = 1;
 const ABORTED = 2;
@@ -226,6 +229,10 @@ export class EngineCore {
   steps = 0;
   /** Steps advanced by fastForward (a diagnostic: the differential test checks it is exercised). */
   fastForwardedSteps = 0;
+  /** Of those, steps advanced by the affine envelope (runAffineStretch; a diagnostic for the differential test). */
+  envelopeSteps = 0;
+  /** Times the line on top of a stretch's step-time or load envelope changed (a diagnostic). */
+  envelopeSwitches = 0;
   private busyUs = 0;
   /** Sum over busy group steps of mean / max tokens scheduled per rank (TensorRT-LLM's balance ratio). */
   private tokBalAcc = 0;
@@ -1208,7 +1215,18 @@ export class EngineCore {
     const timeoutUs = this.timeoutUs;
     let t = t0;
     let j = 0;
-    while (j < k) {
+    // The envelopes cost a few divisions per active rank to set up, about what a step of the loop
+    // below costs: worth it only for stretches expected to be long (the steps to the next
+    // arrival at the first step's length, or to the next completion). Both give the same numbers.
+    const lim = this.stretchLimitUs();
+    const expected = lim === Infinity ? k : Math.min(k, (lim - t0) / this.stepUs);
+    if (affine && !meanKv && !ts && expected >= ENVELOPE_MIN_STEPS) {
+      t = this.runAffineStretch(k, t0, shift, nActive, a2aUs + hostUs, tokRatio, lim);
+      j = this.stretchSteps;
+      lastStepUs = this.stretchLastUs;
+    }
+    const general = j === 0;
+    while (general && j < k) {
       let maxUs = 0;
       let sumUs = 0;
       let maxLoad = 0;
@@ -1247,6 +1265,174 @@ export class EngineCore {
     if (this.asyncScheduling && j >= 2) for (let g = 0; g < G; g++) if (st.pendSlots[g] > 0) st.releasePending(g);
     this.lastStartUs = t - lastStepUs;
     this.lastEndUs = t;
+    return t;
+  }
+
+  /** Steps taken and duration of the last step of the last runAffineStretch. */
+  private stretchSteps = 0;
+  private stretchLastUs = 0;
+
+  /**
+   * The time from which no decode stretch may go on: the next arrival, KV transfer end or timeout
+   * deadline (a stretch stops at the first boundary at or after it; none changes inside a
+   * stretch). Infinity when there is none.
+   */
+  private stretchLimitUs(): number {
+    const st = this.st;
+    let tLim = Infinity;
+    if (this.nextArr < st.n) tLim = st.arrival[this.nextArr];
+    const x = this.xfer ? this.xfer.nextEndUs() : -1;
+    if (x >= 0 && x < tLim) tLim = x;
+    if (this.timeoutUs > 0 && this.timeoutPtr < this.nextArr) {
+      const d = st.arrival[this.timeoutPtr] + this.timeoutUs;
+      if (d < tLim) tLim = d;
+    }
+    return tLim;
+  }
+
+  /**
+   * runDecodeStretch's loop when every active rank's step time is affine in the step index j
+   * (ffBase + j * ffSlope ps) and the group part is constant (no mean-KV term, no time series):
+   * O(1) per step. The slowest rank's time is the upper envelope of the ranks' lines, and so is
+   * the most loaded rank's KV (kvTok + steps * decodes): both are followed by the line on top,
+   * swapped only at a crossing (at most G - 1 per stretch: each swap raises the slope). floor()
+   * being monotonic, max_g floor(p_g / 1e6) = floor(max_g p_g / 1e6). The sum of the ranks' µs
+   * (an integer accumulated exactly) is added once per rank for the whole stretch. The
+   * floating-point accumulations (imbalance, balance, token balance) are done step by step in the
+   * same order as recordStep, so every figure is identical. Returns the end time; the steps
+   * taken and the last step's length are left in stretchSteps / stretchLastUs.
+   */
+  private runAffineStretch(k: number, t0: number, shift: number, nActive: number, groupUs: number, tokRatio: number, tLim: number): number {
+    const st = this.st;
+    const G = this.G;
+    const { kvTok } = st;
+    const { ffBase, ffSlope, ffActive, decodeSeqsOf } = this;
+    // Load after step j: kvTok + (j + 1 - shift) * decodes, i.e. lA + j * decodes.
+    let sumLoad0 = 0;
+    let decodeAll = 0;
+    for (let i = 0; i < nActive; i++) {
+      const g = ffActive[i];
+      sumLoad0 += kvTok[g] + (1 - shift) * decodeSeqsOf[g];
+      decodeAll += decodeSeqsOf[g];
+    }
+    const inSys = this.inSystem;
+    let steps = this.steps;
+    let busyUs = this.busyUs;
+    let sumMaxRankUs = this.sumMaxRankUs;
+    let inSystemArea = this.inSystemArea;
+    let imbAcc = this.imbAcc;
+    let balAcc = this.balAcc;
+    let loadWeight = this.loadWeight;
+    let tokBalAcc = this.tokBalAcc;
+    let psA = 0; // the line on top of the step-time envelope: psA + j * psB
+    let psB = 0;
+    let psNext = 0; // first j at which another line may be on top
+    let ldA = 0; // the same for the load
+    let ldB = 0;
+    let ldNext = 0;
+    let t = t0;
+    let j = 0;
+    let stepUs = 0;
+    for (;;) {
+      if (j >= psNext) {
+        // The line on top at j (ties: the steepest, which stays on top longest) and the first j
+        // at which a steeper line may cross it (never later than the true crossing: early only
+        // costs a re-check).
+        let best = -1;
+        let bv = -Infinity;
+        for (let i = 0; i < nActive; i++) {
+          const g = ffActive[i];
+          const v = ffBase[g] + j * ffSlope[g];
+          if (v > bv || (v === bv && ffSlope[g] > ffSlope[best])) {
+            bv = v;
+            best = g;
+          }
+        }
+        if (j > 0 && (ffBase[best] !== psA || ffSlope[best] !== psB)) this.envelopeSwitches++;
+        psA = ffBase[best];
+        psB = ffSlope[best];
+        psNext = Infinity;
+        for (let i = 0; i < nActive; i++) {
+          const g = ffActive[i];
+          if (ffSlope[g] <= psB) continue;
+          const c = Math.max(j + 1, Math.floor((psA - ffBase[g]) / (ffSlope[g] - psB)));
+          if (c < psNext) psNext = c;
+        }
+      }
+      if (j >= ldNext) {
+        let best = -1;
+        let bv = -Infinity;
+        for (let i = 0; i < nActive; i++) {
+          const g = ffActive[i];
+          const a = kvTok[g] + (1 - shift) * decodeSeqsOf[g];
+          const v = a + j * decodeSeqsOf[g];
+          if (v > bv || (v === bv && decodeSeqsOf[g] > decodeSeqsOf[best])) {
+            bv = v;
+            best = g;
+          }
+        }
+        if (j > 0 && decodeSeqsOf[best] !== ldB) this.envelopeSwitches++;
+        ldB = decodeSeqsOf[best];
+        ldA = kvTok[best] + (1 - shift) * ldB;
+        ldNext = Infinity;
+        for (let i = 0; i < nActive; i++) {
+          const g = ffActive[i];
+          const d = decodeSeqsOf[g];
+          if (d <= ldB) continue;
+          const c = Math.max(j + 1, Math.floor((ldA - (kvTok[g] + (1 - shift) * d)) / (d - ldB)));
+          if (c < ldNext) ldNext = c;
+        }
+      }
+      const maxUs = psToUs(psA + j * psB);
+      stepUs = Math.max(1, maxUs + groupUs);
+      // recordStep, term by term.
+      steps++;
+      busyUs += stepUs;
+      sumMaxRankUs += maxUs * G;
+      inSystemArea += inSys * stepUs;
+      const maxLoad = ldA + j * ldB;
+      if (maxLoad > 0) {
+        const mean = (sumLoad0 + j * decodeAll) / G;
+        imbAcc += (stepUs * (maxLoad - mean)) / mean;
+        balAcc += (stepUs * mean) / maxLoad;
+        loadWeight += stepUs;
+      }
+      tokBalAcc += tokRatio;
+      t += stepUs;
+      j++;
+      if (j >= k || t >= tLim) break;
+    }
+    this.steps = steps;
+    this.busyUs = busyUs;
+    this.sumMaxRankUs = sumMaxRankUs;
+    this.inSystemArea = inSystemArea;
+    this.imbAcc = imbAcc;
+    this.balAcc = balAcc;
+    this.loadWeight = loadWeight;
+    this.tokBalAcc = tokBalAcc;
+    // The ranks' µs summed over the stretch: each rank's floor((a + b j) / 1e6) is a staircase,
+    // summed one stair at a time (an increment every 1e6 / b steps: a few per stretch).
+    let sumUs = 0;
+    for (let i = 0; i < nActive; i++) {
+      const g = ffActive[i];
+      const a = ffBase[g];
+      const b = ffSlope[g];
+      let q = 0;
+      while (q < j) {
+        const p = a + q * b;
+        const u = psToUs(p);
+        // First q' with a + q' b >= (u + 1) 1e6, or one step before it (floating-point floor):
+        // early only costs another stair.
+        let next = b > 0 ? q + Math.max(1, Math.floor(((u + 1) * 1_000_000 - p) / b)) : j;
+        if (next > j) next = j;
+        sumUs += u * (next - q);
+        q = next;
+      }
+    }
+    this.sumRankUs += sumUs;
+    this.stretchSteps = j;
+    this.stretchLastUs = stepUs;
+    this.envelopeSteps += j;
     return t;
   }
 

@@ -18,6 +18,10 @@ export interface SimulationOutput {
   metrics: RunMetrics;
   /** Steps advanced by the decode fast-forward (0 with it off). */
   fastForwardedSteps: number;
+  /** Of those, steps advanced in O(1) each from the upper envelopes of the ranks' affine step times. */
+  envelopeSteps: number;
+  /** Changes of the line on top of those envelopes (a diagnostic). */
+  envelopeSwitches: number;
   /** Event-driven core: rank steps whose decoding requests went through the aggregates, and fallback steps (0 with it off). */
   aggregatedRankSteps: number;
   fallbackRankSteps: number;
@@ -128,6 +132,8 @@ function finish(core: EngineCore, opts: SimulateOptions, t0: number, stoppedEarl
   return {
     metrics,
     fastForwardedSteps: core.fastForwardedSteps,
+    envelopeSteps: core.envelopeSteps,
+    envelopeSwitches: core.envelopeSwitches,
     aggregatedRankSteps: core.ds?.aggregatedSteps ?? 0,
     fallbackRankSteps: core.ds?.fallbacks ?? 0,
     timeseries: core.timeseries(),
