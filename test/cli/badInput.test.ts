@@ -1,9 +1,9 @@
 // Every kind of bad input: one line on stderr naming the field and value, exit code 2, no output file.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { cliIn } from './cli.ts';
+import { cliIn, expectBadInput } from './cli.ts';
 
 // Each case starts the CLI (a second or more on a busy machine).
 vi.setConfig({ testTimeout: 60_000 });
@@ -15,16 +15,6 @@ const file = (name: string, text: string) => {
   writeFileSync(p, text);
   return p;
 };
-
-async function expectBadInput(args: string[], mentions: string[], output?: string) {
-  const r = await cliIn(args);
-  expect(r.code, r.stderr).toBe(2);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  for (const m of mentions) expect(lines[0]).toContain(m);
-  expect(r.stdout).toBe('');
-  if (output) expect(existsSync(output)).toBe(false);
-}
 
 describe('run: bad flags', () => {
   it('unknown router', () => expectBadInput(['run', '--router', 'fastest', '-o', out('r1')], ['router', '"fastest"', 'jsq_load'], out('r1')));

@@ -1,6 +1,8 @@
 // Runs the real CLI in a child process, from the TypeScript sources (main.ts under tsx) so that
 // tests need no build; scripts/pack-smoke.sh runs the packed, compiled bin.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -68,4 +70,18 @@ export async function cliIn(args: string[], opts: { cwd?: string } = {}): Promis
     if (noColor === undefined) delete process.env.NO_COLOR;
     else process.env.NO_COLOR = noColor;
   }
+}
+
+/**
+ * Bad input, in process: exit code 2, exactly one line on stderr naming each of `mentions`,
+ * nothing on stdout, and no `output` file left behind.
+ */
+export async function expectBadInput(args: string[], mentions: string[], output?: string): Promise<void> {
+  const r = await cliIn(args);
+  expect(r.code, r.stderr).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  for (const m of mentions) expect(lines[0]).toContain(m);
+  expect(r.stdout).toBe('');
+  if (output) expect(existsSync(output)).toBe(false);
 }

@@ -1,11 +1,11 @@
 // topology pd from the command line (docs/pd.md): `run --topology pd`, a sweep with the new
 // axes, the result columns, and bad input (one line naming the field, exit code 2, no output).
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { readArrowFile } from '../../src/formats/arrowRead.ts';
-import { cli, cliIn } from './cli.ts';
+import { cli, cliIn, expectBadInput } from './cli.ts';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -84,16 +84,6 @@ describe('run --topology pd', () => {
     expect(pd[1].kv_transfer_mean_ms as number).toBeLessThan(pd[0].kv_transfer_mean_ms as number);
   });
 });
-
-async function expectBadInput(args: string[], mentions: string[], output?: string) {
-  const r = await cliIn(args);
-  expect(r.code, r.stderr).toBe(2);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  for (const m of mentions) expect(lines[0]).toContain(m);
-  expect(r.stdout).toBe('');
-  if (output) expect(existsSync(output)).toBe(false);
-}
 
 describe('topology pd: bad input', () => {
   it('unknown topology', () => expectBadInput(['run', '--topology', 'disagg', '-o', out('b1.arrow')], ['topology', '"disagg"', 'colocated, pd'], out('b1.arrow')));
