@@ -12,7 +12,7 @@
  * Backend and gateway run as separate processes. Median and spread over `--reps` runs.
  * Usage: tsx benches/gateway.ts [--quick] [--reps N] [--ttft-seconds S] [--only decisions|ttft|throughput] [--no-save]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startProc, stopProc } from './procs.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -68,28 +68,6 @@ function decisionBench(router: string, G: number, n: number): number[] {
     flights[i % flights.length] = d.flight;
   }
   return out;
-}
-
-// ---- processes --------------------------------------------------------------------------------
-function startProc(argv: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c) => {
-      out += c;
-      // The first line holding a JSON object (emulate prefixes it with `emulate: listening `).
-      const m = /^[^{\n]*(\{.*\})$/m.exec(out);
-      if (m) resolve({ child, info: JSON.parse(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code}`)));
-  });
-}
-
-async function stopProc(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null) return;
-  const done = new Promise((r) => c.on('exit', r));
-  c.kill('SIGTERM');
-  await done;
 }
 
 const BODY = (tokens: number) => JSON.stringify({ model: 'fake-model', prompt: 'x'.repeat(400), max_tokens: tokens, stream: true });

@@ -9,7 +9,8 @@
 // pinned to (`emulate --record`); its run is replayed step for step through the same engine core
 // (the emulator is deterministic given those; docs/emulate.md "offline replay"), which gives the
 // barrier idle of the steps it ran. Throughputs are in model time (wall figures × speed).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { startProc, stopProc } from './procs.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,26 +44,6 @@ const LOADS = [
   { name: 'moderate', rate: 12, requests: Math.round(160 * SCALE) },
   { name: 'saturation', rate: 40, requests: Math.round(400 * SCALE) },
 ].filter((l) => ONLY === '' || l.name === ONLY);
-
-function startProc(argv: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c) => {
-      out += c;
-      const m = /^[^{\n]*(\{.*\})$/m.exec(out);
-      if (m) resolve({ child, info: JSON.parse(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code}`)));
-  });
-}
-
-async function stopProc(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null) return;
-  const done = new Promise((r) => c.on('exit', r));
-  c.kill('SIGTERM');
-  await done;
-}
 
 function cli(argv: string[]): void {
   const r = spawnSync(process.execPath, [...CLI, ...argv], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
