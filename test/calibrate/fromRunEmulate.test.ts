@@ -8,15 +8,13 @@
 // is most of a step and 5% of it (0.1 ms) stands well above the client's timing noise, which the
 // TPOT mean divides by the output length. The emulator runs in its own process (as in
 // test/loadgen/closedLoop.test.ts) so its timers do not share an event loop with loadgen's.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArrowFile } from '../../src/formats/arrowRead.ts';
+import { cliAsync, emulateServer, stopChild, type CliServer } from '../cli/processes.ts';
 
-const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
 const dir = mkdtempSync(join(tmpdir(), 'from-run-emulate-'));
 const INJECTED_US = 2000;
 const SPEED = 2;
@@ -39,25 +37,9 @@ const BASE = {
   kvCapacityTokens: 262_144,
 };
 
-function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('calibrate --from-run on a loadgen log of emulate', () => {
-  let emu: ChildProcess;
+  let emu: CliServer | undefined;
   let url = '';
-  let emuStderr = '';
   const basePath = join(dir, 'tiny.json');
   const injectedPath = join(dir, 'tiny-host.json');
   const measured = join(dir, 'measured.arrow');
@@ -65,42 +47,23 @@ describe('calibrate --from-run on a loadgen log of emulate', () => {
   beforeAll(async () => {
     writeFileSync(basePath, JSON.stringify(BASE));
     writeFileSync(injectedPath, JSON.stringify({ ...BASE, name: 'tiny-dense-host', coefficients: { ...BASE.coefficients, hostPerStep: INJECTED_US * 1_000_000 } }));
-    emu = spawn(process.execPath, [...CLI, 'emulate', '--model', injectedPath, '--dp', '1', '--port', '0', '--speed', String(SPEED)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    emu.stderr!.on('data', (d) => (emuStderr += d));
-    url = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      const t = setTimeout(() => reject(new Error(`emulate did not start: ${emuStderr}`)), 60_000);
-      emu.stdout!.on('data', (d) => {
-        buf += d;
-        const m = /emulate: listening (\{.*\})/.exec(buf);
-        if (m) {
-          clearTimeout(t);
-          const info = JSON.parse(m[1]) as { host: string; ports: number[] };
-          resolve(`http://${info.host}:${info.ports[0]}`);
-        }
-      });
-      emu.once('exit', (code) => reject(new Error(`emulate exited ${code}: ${emuStderr}`)));
-    });
+    const e = await emulateServer(['--model', injectedPath, '--dp', '1', '--speed', String(SPEED)]);
+    emu = e;
+    url = e.url;
   }, 90_000);
 
-  afterAll(async () => {
-    if (emu && emu.exitCode === null) {
-      const exited = new Promise((r) => emu.once('exit', r));
-      emu.kill('SIGTERM');
-      await exited;
-    }
-  });
+  afterAll(() => stopChild(emu?.child));
 
   it('recovers the injected hostPerStep within 5%, and refuses hostPerRequest from one load level', async () => {
     // 80 ShareGPT-length requests (outputs capped at 128 tokens) at 8 req/s of wall time.
-    const lg = await runCli(['loadgen', '--url', url, '--rate', '8', '--requests', '80', '--seed', '3', '--max-output', '128', '-o', measured, '-q'], 120_000);
+    const lg = await cliAsync(['loadgen', '--url', url, '--rate', '8', '--requests', '80', '--seed', '3', '--max-output', '128', '-o', measured, '-q'], 120_000);
     expect(lg.stderr).toBe('');
     expect(lg.code).toBe(0);
     const md = readArrowFile(measured).metadata;
     expect(md).toMatchObject({ server_dp: '1', server_speed: String(SPEED), server_step_model: injectedPath });
 
     const out = join(dir, 'fitted.json');
-    const c = await runCli(['calibrate', '--from-run', measured, '--model', basePath, '-o', out, '--json'], 300_000);
+    const c = await cliAsync(['calibrate', '--from-run', measured, '--model', basePath, '-o', out, '--json'], 300_000);
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
     const r = JSON.parse(c.stdout) as { terms: { name: string; valuePs: number; fitted: boolean }[]; residuals: { component: string; errorPct: number; window?: unknown }[] };
@@ -116,11 +79,11 @@ describe('calibrate --from-run on a loadgen log of emulate', () => {
     expect(written.coefficients.hostPerStep).toBe(step.valuePs);
     expect(written.coefficients.base).toBe(BASE.coefficients.base);
     expect(written.derivation.fitted).toMatchObject([{ term: 'hostPerStep', runs: [measured] }]);
-    const run = await runCli(['run', '--model', out, '--dp', '1', '--rate', '2', '--requests', '20', '--json'], 60_000);
+    const run = await cliAsync(['run', '--model', out, '--dp', '1', '--rate', '2', '--requests', '20', '--json'], 60_000);
     expect(run.code, run.stderr).toBe(0);
 
     // One load level cannot determine a per-request term.
-    const bad = await runCli(['calibrate', '--from-run', measured, '--model', basePath, '--fit', 'hostPerStep,hostPerRequest', '-o', join(dir, 'bad.json')], 60_000);
+    const bad = await cliAsync(['calibrate', '--from-run', measured, '--model', basePath, '--fit', 'hostPerStep,hostPerRequest', '-o', join(dir, 'bad.json')], 60_000);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^balanceroute: fit: needs runs at two or more load levels/);
     expect(existsSync(join(dir, 'bad.json'))).toBe(false);

@@ -11,73 +11,35 @@
 // --rtt-ms`, its spread (p90 - p50) into the allowance. The step timer: the emulator prints its
 // step-end error on exit. Each metric's tolerance is its target (TPOT and E2E 3%, TTFT 10%) or the
 // measured jitter relative to the metric's mean, whichever is larger; the test prints both.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArrowFile } from '../../src/formats/arrowRead.ts';
 import { scenarioFromFlat } from '../../src/config/expand.ts';
 import { simulate } from '../../src/engine/cpu/simulate.ts';
 import { resolveStepModel } from '../../src/model/presets.ts';
 import { handWorkload } from '../helpers.ts';
+import { cliAsync, emulateServer, stopChild, type CliServer } from '../cli/processes.ts';
 import { compareSides, readSide, formatComparison } from '../../src/report/compare.ts';
 
-// The CLI from its sources under tsx (as test/cli/cli.ts runs it): no build needed.
-const CLI = ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url))];
 const SPEED = 10;
 const DP = 2;
 const dir = mkdtempSync(join(tmpdir(), 'closed-loop-'));
 
-function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('closed loop: loadgen -> emulate --speed 10 -> predict', () => {
-  let emu: ChildProcess;
+  let emu: CliServer;
   let url = '';
-
-  let emuStderr = '';
   const measured = join(dir, 'measured.arrow');
   const predicted = join(dir, 'predicted.arrow');
 
   beforeAll(async () => {
-    emu = spawn(process.execPath, [...CLI, 'emulate', '--dp', String(DP), '--port', '0', '--speed', String(SPEED), '--router', 'vllm_default'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    emu.stderr!.on('data', (d) => (emuStderr += d));
-    url = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      const t = setTimeout(() => reject(new Error(`emulate did not start: ${emuStderr}`)), 60_000);
-      emu.stdout!.on('data', (d) => {
-        buf += d;
-        const m = /emulate: listening (\{.*\})/.exec(buf);
-        if (m) {
-          clearTimeout(t);
-          const info = JSON.parse(m[1]) as { host: string; ports: number[] };
-          resolve(`http://${info.host}:${info.ports[0]}`);
-        }
-      });
-    });
+    const e = await emulateServer(['--dp', String(DP), '--speed', String(SPEED), '--router', 'vllm_default']);
+    emu = e;
+    url = e.url;
   }, 90_000);
 
-  afterAll(async () => {
-    if (emu && emu.exitCode === null) {
-      const exited = new Promise((r) => emu.once('exit', r));
-      emu.kill('SIGTERM');
-      await exited;
-    }
-  });
+  afterAll(() => stopChild(emu?.child));
 
   it('mean TTFT, TPOT and E2E of the measured run agree with the prediction', async () => {
     // Round trip through the POST path: a 1-token prompt asking for 1 token on the idle emulator,
@@ -90,7 +52,7 @@ describe('closed loop: loadgen -> emulate --speed 10 -> predict', () => {
     const probeTrace = join(dir, 'probe.csv');
     writeFileSync(probeTrace, ['arrival_time_ns,prompt_tokens,output_tokens', ...Array.from({ length: 30 }, (_, i) => `${i * 50_000_000},1,1`)].join('\n') + '\n');
     const probeOut = join(dir, 'probe.arrow');
-    const probe = await runCli(['loadgen', '--url', url, '--trace', probeTrace, '--no-initial-test', '-o', probeOut, '-q'], 60_000);
+    const probe = await cliAsync(['loadgen', '--url', url, '--trace', probeTrace, '--no-initial-test', '-o', probeOut, '-q'], 60_000);
     expect(probe.code, probe.stderr).toBe(0);
     const rtts = (readArrowFile(probeOut).column('ttft_ms') as number[]).map((t) => t - modelMs);
     rtts.sort((a, b) => a - b);
@@ -99,10 +61,10 @@ describe('closed loop: loadgen -> emulate --speed 10 -> predict', () => {
 
     // 120 requests at 12 req/s of wall time = 1.2 req/s of model time on 2 ranks: a moderate load
     // (some batching, no saturation), 10 s of wall time.
-    const lg = await runCli(['loadgen', '--url', url, '--rate', '12', '--requests', '120', '--seed', '1', '--max-output', '256', '-o', measured, '-q'], 120_000);
+    const lg = await cliAsync(['loadgen', '--url', url, '--rate', '12', '--requests', '120', '--seed', '1', '--max-output', '256', '-o', measured, '-q'], 120_000);
     expect(lg.stderr).toBe('');
     expect(lg.code).toBe(0);
-    const pr = await runCli(['predict', measured, '-o', predicted, '--dp', String(DP), '--router', 'vllm_default', '--speed', String(SPEED), '--rtt-ms', rttP50.toFixed(3), '-q'], 120_000);
+    const pr = await cliAsync(['predict', measured, '-o', predicted, '--dp', String(DP), '--router', 'vllm_default', '--speed', String(SPEED), '--rtt-ms', rttP50.toFixed(3), '-q'], 120_000);
     expect(pr.stderr).toBe('');
     expect(pr.code).toBe(0);
 
@@ -112,11 +74,9 @@ describe('closed loop: loadgen -> emulate --speed 10 -> predict', () => {
     expect(c.bothCompleted).toBe(120);
 
     // Stop the emulator to read its step timing error (it prints p50/p99/max on exit).
-    const exited = new Promise((r) => emu.once('exit', r));
-    emu.kill('SIGTERM');
-    await exited;
-    const te = /timing error ms p50 ([\d.]+) p99 ([\d.]+)/.exec(emuStderr);
-    expect(te, `emulator exit line missing: ${emuStderr}`).not.toBeNull();
+    await stopChild(emu.child);
+    const te = /timing error ms p50 ([\d.]+) p99 ([\d.]+)/.exec(emu.stderr());
+    expect(te, `emulator exit line missing: ${emu.stderr()}`).not.toBeNull();
     const stepP50 = Number(te![1]);
     const stepP99 = Number(te![2]);
     const jitterMs = stepP99 + (rttP90 - rttP50);
