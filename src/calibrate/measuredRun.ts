@@ -78,6 +78,18 @@ export interface MeasuredRun {
   notes: string[];
 }
 
+/** A run's per-request arrays for n requests, latencies unknown (-1) until read. */
+function perRequestArrays(n: number): Pick<MeasuredRun, 'arrivalUs' | 'prompt' | 'output' | 'ok' | 'ttftUs' | 'e2eUs'> {
+  return {
+    arrivalUs: new Float64Array(n),
+    prompt: new Int32Array(n),
+    output: new Int32Array(n),
+    ok: new Uint8Array(n),
+    ttftUs: new Float64Array(n).fill(-1),
+    e2eUs: new Float64Array(n).fill(-1),
+  };
+}
+
 export interface ReadOptions {
   /** vllm-bench JSON without start_times: the seed of its arrivals (vllm bench --seed; default 0). */
   seed?: number;
@@ -176,12 +188,7 @@ function readEngineLog(path: string, field: string, text?: string): MeasuredRun 
     source: 'engine-log',
     anchor: 'engine',
     path,
-    arrivalUs: new Float64Array(n),
-    prompt: new Int32Array(n),
-    output: new Int32Array(n),
-    ok: new Uint8Array(n),
-    ttftUs: new Float64Array(n).fill(-1),
-    e2eUs: new Float64Array(n).fill(-1),
+    ...perRequestArrays(n),
     queueUs: new Float64Array(n).fill(-1),
     prefillUs: new Float64Array(n).fill(-1),
     notes: [],
@@ -290,12 +297,7 @@ function readBenchJson(path: string, field: string, o: Record<string, unknown>, 
     source: 'vllm-bench',
     anchor: 'client',
     path,
-    arrivalUs: new Float64Array(n),
-    prompt: new Int32Array(n),
-    output: new Int32Array(n),
-    ok: new Uint8Array(n),
-    ttftUs: new Float64Array(n).fill(-1),
-    e2eUs: new Float64Array(n).fill(-1),
+    ...perRequestArrays(n),
     modelName: typeof o.model_id === 'string' ? o.model_id : undefined,
     notes,
   };
@@ -349,12 +351,7 @@ function readLoadgenLog(path: string, field: string): MeasuredRun {
     source: 'loadgen',
     anchor: 'client',
     path,
-    arrivalUs: new Float64Array(n),
-    prompt: new Int32Array(n),
-    output: new Int32Array(n),
-    ok: new Uint8Array(n),
-    ttftUs: new Float64Array(n).fill(-1),
-    e2eUs: new Float64Array(n).fill(-1),
+    ...perRequestArrays(n),
     dp: posInt(gwDp) ?? info.dp,
     modelName: f.metadata.model,
     stepModel: info.stepModel,
