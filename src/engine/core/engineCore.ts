@@ -260,7 +260,7 @@ export class EngineCore {
     const totalBlocks = Math.floor(sc.kvCapacity / sc.blockSize);
     // The event core (applied steps, offline) needs room for the holes it leaves in the lists.
     const eventCore = !!opts.eventCore && !!opts.applyAtSchedule && sc.sync !== 'independent' && !events.onToken;
-    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling, eventCore ? 2 * sc.maxNumSeqs : sc.maxNumSeqs);
+    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling, eventCore ? 2 * sc.maxNumSeqs : sc.maxNumSeqs, sc.dispatch === 'per_step');
     this.fitLimit = Math.min(totalBlocks * sc.blockSize, sc.maxModelLen);
     this.timeoutUs = Math.round(sc.timeoutS * 1e6);
     this.perStep = sc.dispatch === 'per_step';
@@ -342,7 +342,10 @@ export class EngineCore {
     st.arrival[r] = q.arrivalUs;
     st.prompt[r] = q.promptTokens;
     st.output[r] = q.outputTokens;
-    st.pin[r] = q.rank ?? -1;
+    if (q.rank !== undefined) {
+      st.enablePins();
+      st.pin[r] = q.rank;
+    }
     st.status[r] = FUTURE;
     if (q.prefilled) st.computed[r] = q.promptTokens - 1;
     if (q.transferUs !== undefined && q.transferUs > 0) {
@@ -700,7 +703,7 @@ export class EngineCore {
     const cut = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T => (a.length === n ? a : (a.slice(0, n) as T));
     return {
       status: cut(st.status),
-      rank: cut(st.rankOf),
+      rank: Int32Array.from(st.rankOf.subarray(0, n)),
       admitUs: cut(st.admitUs),
       queuedUs: cut(st.queuedUs),
       scheduledUs: cut(st.schedUs),
@@ -779,7 +782,7 @@ export class EngineCore {
   private processDue(now: number): void {
     const st = this.st;
     this.dueNow = now;
-    const { arrival, status, prompt, output, pin } = st;
+    const { arrival, status, prompt, output, pin, pins } = st;
     // 1. Client timeouts (deadlines are in arrival order).
     const timeoutUs = this.timeoutUs;
     if (timeoutUs > 0) {
@@ -804,7 +807,7 @@ export class EngineCore {
         continue;
       }
       this.inSystem++;
-      if (pin[r] >= 0) {
+      if (pins && pin[r] >= 0) {
         this.rv.beforeDecision(st, arrival[r]);
         this.place(r, pin[r], arrival[r]);
       } else if (this.perStep) {

@@ -32,10 +32,16 @@ export class CoreState {
   arrival = new Float64Array(0);
   prompt = new Int32Array(0);
   output = new Int32Array(0);
-  /** Pinned rank (-1 = the router decides). */
+  /**
+   * Pinned rank (-1 = the router decides). Empty until the first pinned request is submitted
+   * (`enablePins`): most runs pin nothing, and the 4 bytes per request are then not spent.
+   */
   pin = new Int32Array(0);
+  /** Some request may be pinned: `pin` is allocated (read `pin[r]` only when set). */
+  pins = false;
   status = new Uint8Array(0);
-  rankOf = new Int32Array(0);
+  /** Rank of each request (-1 before routing); 16 bits hold MAX_DP (4,096) ranks. */
+  rankOf = new Int16Array(0);
   computed = new Int32Array(0); // tokens whose KV is resident
   generated = new Int32Array(0); // output tokens emitted
   blocks = new Int32Array(0); // KV blocks held
@@ -51,7 +57,9 @@ export class CoreState {
   endUs = new Float64Array(0);
   wNext = new Int32Array(0); // waiting-queue links
   wPrev = new Int32Array(0);
-  gq = new Int32Array(0); // the router's global queue (per_step dispatch)
+  /** The router's global queue (per_step dispatch); empty unless the constructor's globalQueue is set. */
+  gq = new Int32Array(0);
+  readonly globalQueue: boolean;
 
   // Per-rank state.
   readonly wHead: Int32Array;
@@ -98,8 +106,10 @@ export class CoreState {
   /** Called when a request is first scheduled, with its scheduled_us (set by the core from its events). */
   onScheduled: ((id: number, rank: number, tUs: number) => void) | undefined = undefined;
 
-  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number, async = false, runStride = B) {
+  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number, async = false, runStride = B, globalQueue = true) {
+    if (G > 32767) throw new RangeError(`CoreState: ${G} ranks do not fit the 16-bit rank array`);
     this.async = async;
+    this.globalQueue = globalQueue;
     this.RS = runStride;
     this.holes = new Int32Array(G);
     this.schedSeq = new Int32Array(G);
@@ -152,11 +162,14 @@ export class CoreState {
     this.arrival = f64(this.arrival);
     this.prompt = i32(this.prompt);
     this.output = i32(this.output);
-    this.pin = i32(this.pin, -1);
+    if (this.pins) this.pin = i32(this.pin, -1);
     const st = new Uint8Array(cap);
     st.set(this.status);
     this.status = st;
-    this.rankOf = i32(this.rankOf, -1);
+    const rk = new Int16Array(cap);
+    rk.set(this.rankOf);
+    rk.fill(-1, old);
+    this.rankOf = rk;
     this.computed = i32(this.computed);
     this.generated = i32(this.generated);
     this.blocks = i32(this.blocks);
@@ -169,8 +182,15 @@ export class CoreState {
     this.endUs = f64(this.endUs, -1);
     this.wNext = i32(this.wNext, -1);
     this.wPrev = i32(this.wPrev, -1);
-    this.gq = i32(this.gq);
+    if (this.globalQueue) this.gq = i32(this.gq);
     this.cap = cap;
+  }
+
+  /** Allocate `pin` (every request so far unpinned) before the first pinned request is stored. */
+  enablePins(): void {
+    if (this.pins) return;
+    this.pin = new Int32Array(this.cap).fill(-1);
+    this.pins = true;
   }
 
   pushWaitingTail(g: number, r: number): void {
