@@ -67,11 +67,11 @@ function lockstep(sc: Scenario): { steps: number; aggregated: number; fallbacks:
       let sumC = 0;
       for (let i = 0; i < list.length; i++) {
         const r = list[i];
-        check(ds.inD[r] === (i < ds.nD[g] ? 1 : 0), `${at}: membership of ${r}`);
+        check(ds.isMember(r) === i < ds.nD[g], `${at}: membership of ${r}`);
         const c = ds.computedOf(b, g, r);
         check(c === a.computed[r], `${at}: computed of ${r}`);
         check(ds.generatedOf(b, g, r) === a.generated[r], `${at}: generated of ${r}`);
-        if (ds.inD[r] === 1) {
+        if (ds.isMember(r)) {
           sumC += c;
           // A member decodes: one token left to compute.
           check(a.prompt[r] + a.generated[r] - c === 1, `${at}: member ${r} not decoding`);

@@ -54,18 +54,22 @@ export class DecodeSet {
   fallbacks = 0;
   aggregatedSteps = 0;
 
-  // Per request.
+  // Per request, 8 bytes. A member's context at adv = 0 is computed[r] − advAt[r] (writing it
+  // out moves both alike). The rank decode step (value of adv before it) whose token is its last
+  // is derived, not stored: output − 1 − generated + advAt (writing out keeps it too).
   cap = 0;
-  inD = new Uint8Array(0);
-  // 13 bytes per request. A member's context at adv = 0 is computed[r] − advAt[r] (writing it
-  // out moves both alike).
   private advAt = new Int32Array(0);
-  /** The rank decode step (value of adv before it) whose token is the member's last. */
-  private due = new Int32Array(0);
-  /** Position of member r in its rank's running list: compactions keep the order, so it also breaks the heap's ties. */
+  /**
+   * Position of member r in its rank's running list, -1 for a request that is not a member:
+   * compactions keep the order, so it also breaks the heap's ties.
+   */
   private dpos = new Int32Array(0);
+  /** The core state whose output and generated counts the completion keys are derived from. */
+  private readonly st: CoreState;
 
-  constructor(G: number, B: number, BS: number, trackMax: boolean, capacity: number) {
+  constructor(st: CoreState, B: number, BS: number, trackMax: boolean, capacity: number) {
+    const G = st.G;
+    this.st = st;
     this.G = G;
     this.B = B;
     this.BS = BS;
@@ -85,28 +89,35 @@ export class DecodeSet {
 
   grow(cap: number): void {
     if (cap <= this.cap) return;
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const inD = new Uint8Array(cap);
-    inD.set(this.inD);
-    this.inD = inD;
-    this.advAt = i32(this.advAt);
-    this.due = i32(this.due);
-    this.dpos = i32(this.dpos);
+    const advAt = new Int32Array(cap);
+    advAt.set(this.advAt);
+    this.advAt = advAt;
+    const dpos = new Int32Array(cap);
+    dpos.set(this.dpos);
+    dpos.fill(-1, this.cap);
+    this.dpos = dpos;
     this.cap = cap;
+  }
+
+  /** Request r is a member (its computed / generated are lazy: read them with computedOf / generatedOf). */
+  isMember(r: number): boolean {
+    return this.dpos[r] >= 0;
+  }
+
+  /** The rank decode step whose token is member r's last. */
+  private due(r: number): number {
+    const st = this.st;
+    return st.output[r] - 1 - st.generated[r] + this.advAt[r];
   }
 
   /** Tokens whose KV is resident for member r of rank g. */
   computedOf(st: CoreState, g: number, r: number): number {
-    return this.inD[r] === 1 ? st.computed[r] + this.adv[g] - this.advAt[r] : st.computed[r];
+    return this.dpos[r] >= 0 ? st.computed[r] + this.adv[g] - this.advAt[r] : st.computed[r];
   }
 
   /** Output tokens emitted so far by running request r of rank g. */
   generatedOf(st: CoreState, g: number, r: number): number {
-    return this.inD[r] === 1 ? st.generated[r] + this.adv[g] - this.advAt[r] : st.generated[r];
+    return this.dpos[r] >= 0 ? st.generated[r] + this.adv[g] - this.advAt[r] : st.generated[r];
   }
 
   /** Blocks rank g's members need for the next decode step (those whose context is on a block boundary). */
@@ -121,9 +132,9 @@ export class DecodeSet {
     if (n0 === 0) return 0;
     const mx = this.mx;
     const off = g * 2 * this.B;
-    const inD = this.inD;
+    const dpos = this.dpos;
     let n = n0;
-    while (n > 0 && inD[mx[off]] === 0) {
+    while (n > 0 && dpos[mx[off]] < 0) {
       // Lazy deletion: members leave only by completing (their key stays as it was).
       n--;
       mx[off] = mx[off + n];
@@ -143,11 +154,10 @@ export class DecodeSet {
     const a = this.adv[g];
     const off = g * this.B;
     const heap = this.heap;
-    const due = this.due;
     let n = this.hN[g];
-    while (n > 0 && due[heap[off]] <= a) {
+    while (n > 0 && this.due(heap[off]) <= a) {
       const r = heap[off];
-      if (due[r] !== a) throw new Error(`decode set: request ${r} completion at decode step ${due[r]} missed (now ${a})`);
+      if (this.due(r) !== a) throw new Error(`decode set: request ${r} completion at decode step ${this.due(r)} missed (now ${a})`);
       addEffect(fx, r, g, 0, COMPLETES);
       n--;
       heap[off] = heap[off + n];
@@ -197,7 +207,7 @@ export class DecodeSet {
    */
   minLeft(g: number, shift: number): number {
     if (this.hN[g] === 0) return Infinity;
-    return this.due[this.heap[g * this.B]] - this.adv[g] + shift;
+    return this.due(this.heap[g * this.B]) - this.adv[g] + shift;
   }
 
   growthBlocks(st: CoreState, g: number, shift: number, k: number, out: Float64Array): void {
@@ -253,10 +263,10 @@ export class DecodeSet {
   /** Member r of rank g completes (its effects are applied): write it out and take it out of the aggregates. */
   remove(st: CoreState, g: number, r: number): void {
     this.writeOut(st, g, r);
-    this.inD[r] = 0;
     this.nD[g]--;
     // Leaves a hole in the running list.
     st.run[g * st.RS + this.dpos[r]] = -1;
+    this.dpos[r] = -1;
     st.holes[g]++;
     st.nRun[g]--;
     const BS = this.BS;
@@ -275,7 +285,7 @@ export class DecodeSet {
       const r = run[base + i];
       if (r < 0) continue;
       this.writeOut(st, g, r);
-      this.inD[r] = 0;
+      this.dpos[r] = -1;
     }
     this.compact(st, g);
     this.nD[g] = 0;
@@ -331,13 +341,12 @@ export class DecodeSet {
     const run = st.run;
     const base = g * st.RS;
     const end = base + st.nRun[g] + holes;
-    const inD = this.inD;
     const dpos = this.dpos;
     let w = base;
     for (let i = base; i < end; i++) {
       const r = run[i];
       if (r < 0) continue;
-      if (inD[r] === 1) dpos[r] = w - base;
+      if (dpos[r] >= 0) dpos[r] = w - base;
       run[w++] = r;
     }
     st.holes[g] = 0;
@@ -347,13 +356,11 @@ export class DecodeSet {
     const a = this.adv[g];
     this.dpos[r] = pos;
     const c = st.computed[r];
-    this.inD[r] = 1;
     this.advAt[r] = a;
     const v = c - a;
     const BS = this.BS;
     this.phase[g * BS + (((v % BS) + BS) % BS)]++;
     this.sumC[g] += c;
-    this.due[r] = st.output[r] - 1 - st.generated[r] + a;
     const off = g * this.B;
     let i = this.hN[g]++;
     const heap = this.heap;
@@ -370,8 +377,8 @@ export class DecodeSet {
   }
 
   private lessMin(a: number, b: number): boolean {
-    const da = this.due[a];
-    const db = this.due[b];
+    const da = this.due(a);
+    const db = this.due(b);
     return da < db || (da === db && this.dpos[a] < this.dpos[b]);
   }
 
@@ -397,7 +404,7 @@ export class DecodeSet {
     if (n === cap) {
       // Full of completed entries: keep the members and re-heapify.
       let w = 0;
-      for (let i = 0; i < n; i++) if (this.inD[mx[off + i]] === 1) mx[off + w++] = mx[off + i];
+      for (let i = 0; i < n; i++) if (this.dpos[mx[off + i]] >= 0) mx[off + w++] = mx[off + i];
       n = w;
       for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDownMax(st, off, n, i);
     }

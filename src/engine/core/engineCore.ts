@@ -260,7 +260,7 @@ export class EngineCore {
     const totalBlocks = Math.floor(sc.kvCapacity / sc.blockSize);
     // The event core (applied steps, offline) needs room for the holes it leaves in the lists.
     const eventCore = !!opts.eventCore && !!opts.applyAtSchedule && sc.sync !== 'independent' && !events.onToken;
-    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling, eventCore ? 2 * sc.maxNumSeqs : sc.maxNumSeqs, sc.dispatch === 'per_step');
+    this.st = new CoreState(G, sc.maxNumSeqs, sc.maxBatchedTokens, sc.blockSize, totalBlocks, opts.capacityHint ?? 1024, this.asyncScheduling, eventCore ? 2 * sc.maxNumSeqs : sc.maxNumSeqs);
     this.fitLimit = Math.min(totalBlocks * sc.blockSize, sc.maxModelLen);
     this.timeoutUs = Math.round(sc.timeoutS * 1e6);
     this.perStep = sc.dispatch === 'per_step';
@@ -324,7 +324,7 @@ export class EngineCore {
     this.fx = opts.applyAtSchedule && !this.independent && !events.onToken ? newStepEffects(8) : undefined;
     this.firstRemoved = new Int32Array(this.fx ? G : 0).fill(-1);
     this.ds =
-      eventCore ? new DecodeSet(G, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap) : undefined;
+      eventCore ? new DecodeSet(this.st, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap) : undefined;
     this.rv.ds = this.ds;
   }
 
@@ -812,6 +812,7 @@ export class EngineCore {
         this.place(r, pin[r], arrival[r]);
       } else if (this.perStep) {
         status[r] = QUEUED;
+        if (this.gqTail === st.gq.length) st.growGlobalQueue();
         st.gq[this.gqTail++] = r;
       } else if (this.wave) {
         status[r] = QUEUED;
@@ -971,7 +972,7 @@ export class EngineCore {
     } else if (st.status[r] === RUNNING) {
       // Event core: the rank's members written out, or at least its list without holes.
       if (this.ds !== undefined) {
-        if (this.ds.inD[r] === 1) this.ds.materialise(st, g);
+        if (this.ds.isMember(r)) this.ds.materialise(st, g);
         else this.ds.compact(st, g);
       }
       st.removeRunning(g, r);
@@ -1055,7 +1056,7 @@ export class EngineCore {
       if (kind & FIRST_TOKEN) firstUs[r] = t;
       if (kind & COMPLETES) {
         const g = fx.rank[e];
-        if (ds !== undefined && ds.inD[r] === 1) {
+        if (ds !== undefined && ds.isMember(r)) {
           // A decode-set member: it leaves a hole in the running list (decodeSet.ts).
           ds.remove(st, g, r);
           this.complete(r, g, t);

@@ -110,7 +110,7 @@ export class RouterViewState {
         for (let i = 0; i < end; i++) {
           const r = run[g * RS + i];
           if (r < 0) continue; // a hole (event core)
-          if (ds !== undefined && ds.inD[r] === 1) this.addProjection(st, g, r, ds.computedOf(st, g, r), ds.generatedOf(st, g, r));
+          if (ds !== undefined && ds.isMember(r)) this.addProjection(st, g, r, ds.computedOf(st, g, r), ds.generatedOf(st, g, r));
           else this.addProjection(st, g, r, computed[r], generated[r]);
         }
         for (let r = wHead[g]; r >= 0; r = wNext[r]) this.addProjection(st, g, r, prompt[r] + generated[r], generated[r]);

@@ -36,7 +36,7 @@ export class CoreState {
    * Pinned rank (-1 = the router decides). Empty until the first pinned request is submitted
    * (`enablePins`): most runs pin nothing, and the 4 bytes per request are then not spent.
    */
-  pin = new Int32Array(0);
+  pin = new Int16Array(0);
   /** Some request may be pinned: `pin` is allocated (read `pin[r]` only when set). */
   pins = false;
   status = new Uint8Array(0);
@@ -57,9 +57,11 @@ export class CoreState {
   endUs = new Float64Array(0);
   wNext = new Int32Array(0); // waiting-queue links
   wPrev = new Int32Array(0);
-  /** The router's global queue (per_step dispatch); empty unless the constructor's globalQueue is set. */
+  /**
+   * The router's global queue (per_step dispatch): the requests queued now, at most as many as
+   * are waiting for a boundary at once, so it grows with the queue, not with the run.
+   */
   gq = new Int32Array(0);
-  readonly globalQueue: boolean;
 
   // Per-rank state.
   readonly wHead: Int32Array;
@@ -106,10 +108,9 @@ export class CoreState {
   /** Called when a request is first scheduled, with its scheduled_us (set by the core from its events). */
   onScheduled: ((id: number, rank: number, tUs: number) => void) | undefined = undefined;
 
-  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number, async = false, runStride = B, globalQueue = true) {
-    if (G > 32767) throw new RangeError(`CoreState: ${G} ranks do not fit the 16-bit rank array`);
+  constructor(G: number, B: number, M: number, BS: number, totalBlocks: number, capacity: number, async = false, runStride = B) {
+    if (G > 32767) throw new RangeError(`CoreState: ${G} ranks do not fit the 16-bit rank arrays`);
     this.async = async;
-    this.globalQueue = globalQueue;
     this.RS = runStride;
     this.holes = new Int32Array(G);
     this.schedSeq = new Int32Array(G);
@@ -162,14 +163,17 @@ export class CoreState {
     this.arrival = f64(this.arrival);
     this.prompt = i32(this.prompt);
     this.output = i32(this.output);
-    if (this.pins) this.pin = i32(this.pin, -1);
+    const i16 = (a: Int16Array) => {
+      const b = new Int16Array(cap);
+      b.set(a);
+      b.fill(-1, old);
+      return b;
+    };
+    if (this.pins) this.pin = i16(this.pin);
     const st = new Uint8Array(cap);
     st.set(this.status);
     this.status = st;
-    const rk = new Int16Array(cap);
-    rk.set(this.rankOf);
-    rk.fill(-1, old);
-    this.rankOf = rk;
+    this.rankOf = i16(this.rankOf);
     this.computed = i32(this.computed);
     this.generated = i32(this.generated);
     this.blocks = i32(this.blocks);
@@ -182,14 +186,20 @@ export class CoreState {
     this.endUs = f64(this.endUs, -1);
     this.wNext = i32(this.wNext, -1);
     this.wPrev = i32(this.wPrev, -1);
-    if (this.globalQueue) this.gq = i32(this.gq);
     this.cap = cap;
+  }
+
+  /** Double the global queue's room (per_step dispatch), keeping its entries. */
+  growGlobalQueue(): void {
+    const b = new Int32Array(Math.max(64, 2 * this.gq.length));
+    b.set(this.gq);
+    this.gq = b;
   }
 
   /** Allocate `pin` (every request so far unpinned) before the first pinned request is stored. */
   enablePins(): void {
     if (this.pins) return;
-    this.pin = new Int32Array(this.cap).fill(-1);
+    this.pin = new Int16Array(this.cap).fill(-1);
     this.pins = true;
   }
 
