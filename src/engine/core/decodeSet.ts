@@ -384,13 +384,29 @@ export class DecodeSet {
 
   private siftDownMin(off: number, n: number, i: number): void {
     const heap = this.heap;
+    const { output, generated } = this.st;
+    const advAt = this.advAt;
+    const dpos = this.dpos;
     const r = heap[off + i];
+    // Keys are (due, list position); due = output − 1 − generated + advAt (the −1 cancels).
+    const dr = output[r] - generated[r] + advAt[r];
+    const pr = dpos[r];
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && this.lessMin(heap[off + c + 1], heap[off + c])) c++;
-      if (!this.lessMin(heap[off + c], r)) break;
-      heap[off + i] = heap[off + c];
+      let q = heap[off + c];
+      let dq = output[q] - generated[q] + advAt[q];
+      if (c + 1 < n) {
+        const q2 = heap[off + c + 1];
+        const d2 = output[q2] - generated[q2] + advAt[q2];
+        if (d2 < dq || (d2 === dq && dpos[q2] < dpos[q])) {
+          c++;
+          q = q2;
+          dq = d2;
+        }
+      }
+      if (!(dq < dr || (dq === dr && dpos[q] < pr))) break;
+      heap[off + i] = q;
       i = c;
     }
     heap[off + i] = r;
