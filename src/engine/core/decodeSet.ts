@@ -155,9 +155,19 @@ export class DecodeSet {
     const off = g * this.B;
     const heap = this.heap;
     let n = this.hN[g];
-    while (n > 0 && this.due(heap[off]) <= a) {
+    if (n === 0) {
+      this.adv[g] = a + 1;
+      this.sumC[g] += this.nD[g];
+      return;
+    }
+    const { output, generated } = this.st;
+    const advAt = this.advAt;
+    // The top's key, due = output − 1 − generated + advAt, against a (one add instead of a call).
+    while (n > 0) {
       const r = heap[off];
-      if (this.due(r) !== a) throw new Error(`decode set: request ${r} completion at decode step ${this.due(r)} missed (now ${a})`);
+      const due = output[r] - 1 - generated[r] + advAt[r];
+      if (due > a) break;
+      if (due !== a) throw new Error(`decode set: request ${r} completion at decode step ${due} missed (now ${a})`);
       addEffect(fx, r, g, 0, COMPLETES);
       n--;
       heap[off] = heap[off + n];
