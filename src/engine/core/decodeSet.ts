@@ -104,11 +104,6 @@ export class DecodeSet {
     return this.dpos[r] >= 0;
   }
 
-  /** The rank decode step whose token is member r's last. */
-  private due(r: number): number {
-    const st = this.st;
-    return st.output[r] - 1 - st.generated[r] + this.advAt[r];
-  }
 
   /** Tokens whose KV is resident for member r of rank g. */
   computedOf(st: CoreState, g: number, r: number): number {
@@ -217,7 +212,9 @@ export class DecodeSet {
    */
   minLeft(g: number, shift: number): number {
     if (this.hN[g] === 0) return Infinity;
-    return this.due(this.heap[g * this.B]) - this.adv[g] + shift;
+    const r = this.heap[g * this.B];
+    const st = this.st;
+    return st.output[r] - 1 - st.generated[r] + this.advAt[r] - this.adv[g] + shift;
   }
 
   growthBlocks(st: CoreState, g: number, shift: number, k: number, out: Float64Array): void {
@@ -374,22 +371,21 @@ export class DecodeSet {
     const off = g * this.B;
     let i = this.hN[g]++;
     const heap = this.heap;
-    // Sift up.
+    const { output, generated } = st;
+    const advAt = this.advAt;
+    const dpos = this.dpos;
+    // Sift up by (due, list position), due = output − 1 − generated + advAt (the −1 cancels).
+    const dr = output[r] - generated[r] + a;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const q = heap[off + p];
-      if (!this.lessMin(r, q)) break;
+      const dq = output[q] - generated[q] + advAt[q];
+      if (!(dr < dq || (dr === dq && pos < dpos[q]))) break;
       heap[off + i] = q;
       i = p;
     }
     heap[off + i] = r;
     if (this.trackMax) this.pushMax(st, g, r);
-  }
-
-  private lessMin(a: number, b: number): boolean {
-    const da = this.due(a);
-    const db = this.due(b);
-    return da < db || (da === db && this.dpos[a] < this.dpos[b]);
   }
 
   private siftDownMin(off: number, n: number, i: number): void {
