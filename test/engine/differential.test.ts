@@ -135,6 +135,9 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
   let adpEvent = 0;
   let envelope = 0;
   let perStepStretch = 0;
+  let stretchCompletions = 0;
+  let stretchCompletionsAsync = 0;
+  let stretchCompletionsTimeouts = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
@@ -154,6 +157,11 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
       fastForwarded += fast.fastForwardedSteps > 0 ? 1 : 0;
       envelope += fast.envelopeSteps > 0 ? 1 : 0;
       perStepStretch += fast.fastForwardedSteps > fast.envelopeSteps ? 1 : 0;
+      if (fast.stretchCompletionSteps > 0) {
+        stretchCompletions++;
+        stretchCompletionsAsync += fast.metrics.async_scheduling === 1 ? 1 : 0;
+        stretchCompletionsTimeouts += fast.metrics.failed_timeout > 0 ? 1 : 0;
+      }
       expect(oracle.envelopeSteps).toBe(0);
       withPreemption += fast.metrics.preempted > 0 ? 1 : 0;
       withTimeouts += fast.metrics.failed_timeout > 0 ? 1 : 0;
@@ -183,6 +191,11 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
     expect(eventCore).toBe(cases.length - independent);
     expect(adpEvent).toBe(16);
     expect(eventFallback).toBeGreaterThan(20);
+    // Completions taken inside envelope stretches, with both scheduling modes and with timeouts.
+    expect(stretchCompletions).toBeGreaterThan(30);
+    expect(stretchCompletionsAsync).toBeGreaterThan(15);
+    expect(stretchCompletions - stretchCompletionsAsync).toBeGreaterThan(10);
+    expect(stretchCompletionsTimeouts).toBeGreaterThan(3);
     expect(eventFastForward).toBeGreaterThan(cases.length / 2);
     // Stretches go through the affine envelopes in most cases, and step by step (time series,
     // mean-KV term) in others.
@@ -220,6 +233,8 @@ describe('differential: decode stretches from the affine envelopes, light load',
     cases.push({ label: `light #${i} ${sc.router} dp=${g} ${m.name}`, sc: { ...sc, model: m.name, asyncScheduling: i % 3 === 1 ? 'off' : 'auto' }, model: m });
   }
   let switches = 0;
+  let completionSteps = 0;
+  let completionCases = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
@@ -227,10 +242,16 @@ describe('differential: decode stretches from the affine envelopes, light load',
       const fast = simulate(sc, wl, model, { detail: true });
       expect(fast.envelopeSteps).toBeGreaterThan(fast.fastForwardedSteps / 2);
       switches += fast.envelopeSwitches;
+      completionSteps += fast.stretchCompletionSteps;
+      completionCases += fast.stretchCompletionSteps > 0 ? 1 : 0;
       expectSame(fast, oracle);
     });
   }
   it('the top lines change', () => expect(switches).toBeGreaterThan(40));
+  it('completions are taken inside stretches', () => {
+    expect(completionCases).toBe(cases.length);
+    expect(completionSteps).toBeGreaterThan(1500);
+  });
 });
 
 describe('differential: the event core on long saturated runs', () => {

@@ -95,6 +95,13 @@ export interface EngineCoreOptions {
    * (test/engine/differential.test.ts).
    */
   eventCore?: boolean;
+  /**
+   * With eventCore, decode stretches go on through completions that change nothing but their
+   * rank's own lines (default true). Off for runs whose driver must see every completion at a
+   * boundary (capacity's early stop checks its SLO bounds there). Results are identical either
+   * way (test/engine/differential.test.ts).
+   */
+  stretchCompletions?: boolean;
 }
 
 export interface RankStats {
@@ -219,6 +226,16 @@ export class EngineCore {
   private readonly ffBase: Float64Array; // step ps of rank g in a decode-only stretch: ffBase + j * ffSlope
   private readonly ffSlope: Float64Array;
   private readonly ffActive: Int32Array; // ranks with decode work in the stretch
+  // Completions inside an envelope stretch (runAffineStretch with events; docs/model.md §7.1).
+  private readonly throughOk: boolean; // this core may take them (event core, applied steps, no listener)
+  private readonly ffLoad: Float64Array; // KV load of rank g after stretch step j: ffLoad + j * decodes
+  private readonly ffSeg: Float64Array; // first step of rank g's current step-time line
+  private readonly ffApplied: Float64Array; // stretch steps already applied to rank g's state
+  private readonly evAt: Float64Array; // stretch step of rank g's next completion taken inside (Infinity: none)
+  private readonly evLast: Float64Array; // stretch step of rank g's last such completion (-1: none)
+  private readonly evDecodes: Float64Array; // rank g's decodes in that step
+  private readonly seq0: Float64Array; // rank g's scheduling pass number at the stretch's first step
+  private ffSumUs = 0; // µs of lines that ended inside the stretch (runAffineStretch's staircase)
 
   // Run counters.
   completed = 0;
@@ -233,6 +250,8 @@ export class EngineCore {
   envelopeSteps = 0;
   /** Times the line on top of a stretch's step-time or load envelope changed (a diagnostic). */
   envelopeSwitches = 0;
+  /** Steps of envelope stretches at which completions were taken inside the stretch (a diagnostic). */
+  stretchCompletionSteps = 0;
   private busyUs = 0;
   /** Sum over busy group steps of mean / max tokens scheduled per rank (TensorRT-LLM's balance ratio). */
   private tokBalAcc = 0;
@@ -311,6 +330,13 @@ export class EngineCore {
     this.ffBase = new Float64Array(G);
     this.ffSlope = new Float64Array(G);
     this.ffActive = new Int32Array(G);
+    this.ffLoad = new Float64Array(G);
+    this.ffSeg = new Float64Array(G);
+    this.ffApplied = new Float64Array(G);
+    this.evAt = new Float64Array(G).fill(Infinity);
+    this.evLast = new Float64Array(G);
+    this.evDecodes = new Float64Array(G);
+    this.seq0 = new Float64Array(G);
     this.rankBusy = new Uint8Array(G);
     this.rankStepStartUs = new Float64Array(G);
     this.rankStepLenUs = new Float64Array(G);
@@ -326,6 +352,9 @@ export class EngineCore {
     this.ds =
       eventCore ? new DecodeSet(this.st, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap) : undefined;
     this.rv.ds = this.ds;
+    // A completion taken inside a stretch must look exactly like one at a boundary: no listener
+    // to observe the skipped boundaries (and no KV transfers, checked per stretch).
+    this.throughOk = this.ds !== undefined && this.fx !== undefined && !events.onFinish && opts.stretchCompletions !== false;
   }
 
   // ---- requests in and out ----
@@ -1223,9 +1252,24 @@ export class EngineCore {
     // below costs: worth it only for stretches expected to be long (the steps to the next
     // arrival at the first step's length, or to the next completion). Both give the same numbers.
     const lim = this.stretchLimitUs();
-    const expected = lim === Infinity ? k : Math.min(k, (lim - t0) / this.stepUs);
+    this.stretchEvents = false;
+    const byTime = lim === Infinity ? Infinity : (lim - t0) / this.stepUs;
+    let expected = Math.min(k, byTime);
+    // When a completion would end the stretch before the next arrival, take completions inside
+    // it (on ranks where one changes nothing but the rank's own lines): the stretch then lasts
+    // to the arrival, or to a completion that cannot be taken inside.
+    let kk = k;
+    let events = false;
+    if (affine && !meanKv && !ts && this.throughOk && !this.xfer && shift === 1 && byTime > k) {
+      const kt = this.throughBounds(shift, nActive);
+      if (kt > k) {
+        kk = kt;
+        events = true;
+        expected = Math.min(kt, byTime);
+      }
+    }
     if (affine && !meanKv && !ts && expected >= ENVELOPE_MIN_STEPS) {
-      t = this.runAffineStretch(k, t0, shift, nActive, a2aUs + hostUs, tokRatio, lim);
+      t = this.runAffineStretch(kk, t0, shift, nActive, a2aUs + hostUs, tokRatio, lim, events);
       j = this.stretchSteps;
       lastStepUs = this.stretchLastUs;
     }
@@ -1262,11 +1306,15 @@ export class EngineCore {
       if (timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + timeoutUs <= t) break;
     }
     this.fastForwardedSteps += j;
-    this.applyDecodeSteps(j - shift);
-    // Async scheduling: frees held at the stretch's start were recorded before its first pass
-    // and are released by the pass at the end of its first step. After two steps or more that
-    // pass has happened; after one it is the next pass, which releases them itself.
-    if (this.asyncScheduling && j >= 2) for (let g = 0; g < G; g++) if (st.pendSlots[g] > 0) st.releasePending(g);
+    if (this.stretchEvents) {
+      this.endStretchWithEvents(j);
+    } else {
+      this.applyDecodeSteps(j - shift);
+      // Async scheduling: frees held at the stretch's start were recorded before its first pass
+      // and are released by the pass at the end of its first step. After two steps or more that
+      // pass has happened; after one it is the next pass, which releases them itself.
+      if (this.asyncScheduling && j >= 2) for (let g = 0; g < G; g++) if (st.pendSlots[g] > 0) st.releasePending(g);
+    }
     this.lastStartUs = t - lastStepUs;
     this.lastEndUs = t;
     return t;
@@ -1298,28 +1346,47 @@ export class EngineCore {
    * runDecodeStretch's loop when every active rank's step time is affine in the step index j
    * (ffBase + j * ffSlope ps) and the group part is constant (no mean-KV term, no time series):
    * O(1) per step. The slowest rank's time is the upper envelope of the ranks' lines, and so is
-   * the most loaded rank's KV (kvTok + steps * decodes): both are followed by the line on top,
-   * swapped only at a crossing (at most G - 1 per stretch: each swap raises the slope). floor()
-   * being monotonic, max_g floor(p_g / 1e6) = floor(max_g p_g / 1e6). The sum of the ranks' µs
-   * (an integer accumulated exactly) is added once per rank for the whole stretch. The
-   * floating-point accumulations (imbalance, balance, token balance) are done step by step in the
-   * same order as recordStep, so every figure is identical. Returns the end time; the steps
-   * taken and the last step's length are left in stretchSteps / stretchLastUs.
+   * the most loaded rank's KV (ffLoad + j * decodes): both are followed by the line on top,
+   * swapped only at a crossing (at most G - 1 per line change: each swap raises the slope).
+   * floor() being monotonic, max_g floor(p_g / 1e6) = floor(max_g p_g / 1e6). The sum of the
+   * ranks' µs (an integer accumulated exactly) is added once per line. The floating-point
+   * accumulations (imbalance, balance, token balance) are done step by step in the same order as
+   * recordStep, so every figure is identical.
+   *
+   * With `events`, the completions at the steps in evAt are taken inside the stretch
+   * (stretchCompletion): their ranks' lines change there, the others' go on. Returns the end
+   * time; the steps taken and the last step's length are left in stretchSteps / stretchLastUs.
    */
-  private runAffineStretch(k: number, t0: number, shift: number, nActive: number, groupUs: number, tokRatio: number, tLim: number): number {
+  private runAffineStretch(k: number, t0: number, shift: number, nActive: number, groupUs: number, tokRatio: number, tLim: number, events: boolean): number {
     const st = this.st;
     const G = this.G;
     const { kvTok } = st;
-    const { ffBase, ffSlope, ffActive, decodeSeqsOf } = this;
-    // Load after step j: kvTok + (j + 1 - shift) * decodes, i.e. lA + j * decodes.
+    const { ffBase, ffSlope, ffActive, ffLoad, ffSeg, decodeSeqsOf } = this;
+    // Load after step j: kvTok + (j + 1 - shift) * decodes, i.e. ffLoad + j * decodes.
     let sumLoad0 = 0;
     let decodeAll = 0;
     for (let i = 0; i < nActive; i++) {
       const g = ffActive[i];
-      sumLoad0 += kvTok[g] + (1 - shift) * decodeSeqsOf[g];
+      const a = kvTok[g] + (1 - shift) * decodeSeqsOf[g];
+      ffLoad[g] = a;
+      ffSeg[g] = 0;
+      sumLoad0 += a;
       decodeAll += decodeSeqsOf[g];
     }
-    const inSys = this.inSystem;
+    this.ffSumUs = 0;
+    this.stretchEvents = false;
+    let nextEv = Infinity;
+    if (events) {
+      const { evAt, evLast, ffApplied, seq0 } = this;
+      const seq = st.schedSeq;
+      for (let g = 0; g < G; g++) {
+        ffApplied[g] = shift;
+        evLast[g] = -1;
+        seq0[g] = seq[g];
+        if (evAt[g] < nextEv) nextEv = evAt[g];
+      }
+    }
+    let inSys = this.inSystem;
     let steps = this.steps;
     let busyUs = this.busyUs;
     let sumMaxRankUs = this.sumMaxRankUs;
@@ -1363,37 +1430,63 @@ export class EngineCore {
           if (c < psNext) psNext = c;
         }
       }
-      if (j >= ldNext) {
-        let best = -1;
-        let bv = -Infinity;
-        for (let i = 0; i < nActive; i++) {
-          const g = ffActive[i];
-          const a = kvTok[g] + (1 - shift) * decodeSeqsOf[g];
-          const v = a + j * decodeSeqsOf[g];
-          if (v > bv || (v === bv && decodeSeqsOf[g] > decodeSeqsOf[best])) {
-            bv = v;
-            best = g;
-          }
-        }
-        if (j > 0 && decodeSeqsOf[best] !== ldB) this.envelopeSwitches++;
-        ldB = decodeSeqsOf[best];
-        ldA = kvTok[best] + (1 - shift) * ldB;
-        ldNext = Infinity;
-        for (let i = 0; i < nActive; i++) {
-          const g = ffActive[i];
-          const d = decodeSeqsOf[g];
-          if (d <= ldB) continue;
-          const c = Math.max(j + 1, Math.floor((ldA - (kvTok[g] + (1 - shift) * d)) / (d - ldB)));
-          if (c < ldNext) ldNext = c;
-        }
-      }
       const maxUs = psToUs(psA + j * psB);
       stepUs = Math.max(1, maxUs + groupUs);
+
       // recordStep, term by term.
       steps++;
       busyUs += stepUs;
       sumMaxRankUs += maxUs * G;
       inSystemArea += inSys * stepUs;
+      tokBalAcc += tokRatio;
+      if (j === nextEv) {
+        // Completions at the end of step j: their ranks' lines change from here (the loads
+        // after step j already).
+        this.ffN = nActive;
+        k = this.stretchCompletion(j, t + stepUs, k);
+        this.stretchCompletionSteps++;
+        nActive = this.ffN;
+        nextEv = this.ffNextEv;
+        sumLoad0 += this.ffDLoad0;
+        decodeAll += this.ffDDecodes;
+        if (nActive > 0) {
+          groupUs = this.ffGroupUs;
+          tokRatio = this.ffTokRatio;
+        }
+        inSys = this.inSystem;
+        psNext = j + 1;
+        ldNext = j;
+      }
+      if (j >= ldNext) {
+        let best = -1;
+        let bv = -Infinity;
+        for (let i = 0; i < nActive; i++) {
+          const g = ffActive[i];
+          const v = ffLoad[g] + j * decodeSeqsOf[g];
+          if (v > bv || (v === bv && decodeSeqsOf[g] > decodeSeqsOf[best])) {
+            bv = v;
+            best = g;
+          }
+        }
+        if (best < 0) {
+          // Every rank finished at this step: no load left.
+          ldA = 0;
+          ldB = 0;
+          ldNext = Infinity;
+        } else {
+          if (j > 0 && decodeSeqsOf[best] !== ldB) this.envelopeSwitches++;
+          ldB = decodeSeqsOf[best];
+          ldA = ffLoad[best];
+          ldNext = Infinity;
+          for (let i = 0; i < nActive; i++) {
+            const g = ffActive[i];
+            const d = decodeSeqsOf[g];
+            if (d <= ldB) continue;
+            const c = Math.max(j + 1, Math.floor((ldA - ffLoad[g]) / (d - ldB)));
+            if (c < ldNext) ldNext = c;
+          }
+        }
+      }
       const maxLoad = ldA + j * ldB;
       if (maxLoad > 0) {
         const mean = (sumLoad0 + j * decodeAll) / G;
@@ -1401,7 +1494,6 @@ export class EngineCore {
         balAcc += (stepUs * mean) / maxLoad;
         loadWeight += stepUs;
       }
-      tokBalAcc += tokRatio;
       t += stepUs;
       j++;
       if (j >= k || t >= tLim) break;
@@ -1414,30 +1506,245 @@ export class EngineCore {
     this.balAcc = balAcc;
     this.loadWeight = loadWeight;
     this.tokBalAcc = tokBalAcc;
-    // The ranks' µs summed over the stretch: each rank's floor((a + b j) / 1e6) is a staircase,
-    // summed one stair at a time (an increment every 1e6 / b steps: a few per stretch).
-    let sumUs = 0;
+    let sumUs = this.ffSumUs;
     for (let i = 0; i < nActive; i++) {
       const g = ffActive[i];
-      const a = ffBase[g];
-      const b = ffSlope[g];
-      let q = 0;
-      while (q < j) {
-        const p = a + q * b;
-        const u = psToUs(p);
-        // First q' with a + q' b >= (u + 1) 1e6, or one step before it (floating-point floor):
-        // early only costs another stair.
-        let next = b > 0 ? q + Math.max(1, Math.floor(((u + 1) * 1_000_000 - p) / b)) : j;
-        if (next > j) next = j;
-        sumUs += u * (next - q);
-        q = next;
-      }
+      sumUs += this.staircaseUs(g, ffSeg[g], j);
     }
     this.sumRankUs += sumUs;
     this.stretchSteps = j;
     this.stretchLastUs = stepUs;
     this.envelopeSteps += j;
     return t;
+  }
+
+  /**
+   * The ranks' µs summed over steps [from, to) of rank g's current line: floor((a + b j) / 1e6)
+   * is a staircase, summed one stair at a time (an increment every 1e6 / b steps: a few per
+   * stretch).
+   */
+  private staircaseUs(g: number, from: number, to: number): number {
+    const a = this.ffBase[g];
+    const b = this.ffSlope[g];
+    let sumUs = 0;
+    let q = from;
+    while (q < to) {
+      const p = a + q * b;
+      const u = psToUs(p);
+      // First q' with a + q' b >= (u + 1) 1e6, or one step before it (floating-point floor):
+      // early only costs another stair.
+      let next = b > 0 ? q + Math.max(1, Math.floor(((u + 1) * 1_000_000 - p) / b)) : to;
+      if (next > to) next = to;
+      sumUs += u * (next - q);
+      q = next;
+    }
+    return sumUs;
+  }
+
+  // stretchCompletion's results for runAffineStretch's locals.
+  private stretchEvents = false;
+  private ffN = 0;
+  private ffNextEv = Infinity;
+  private ffDLoad0 = 0;
+  private ffDDecodes = 0;
+  private ffGroupUs = 0;
+  private ffTokRatio = 0;
+
+  /**
+   * Stretch through completions: per active rank, the stretch step of its next completion
+   * (evAt), to be taken inside the stretch when that changes nothing but the rank's own lines —
+   * nothing waits on the rank (no admission can follow), all its running requests are members
+   * of its decode set (the completion is its heap's top), and its free blocks cover its growth
+   * to that step. Returns how many steps the stretch may then last (the other ranks' bounds, as
+   * in eventFreeSteps), or 0 when no completion qualifies.
+   */
+  private throughBounds(shift: number, nActive: number): number {
+    const st = this.st;
+    const ds = this.ds!;
+    const { nRun, nWaiting, freeBlocks, holes, run, output, generated, computed, blocks, BS } = st;
+    const RS = st.RS;
+    const { ffActive, evAt, growth } = this;
+    evAt.fill(Infinity);
+    let kOther = Infinity;
+    let any = false;
+    for (let i = 0; i < nActive; i++) {
+      const g = ffActive[i];
+      const members = ds.minLeft(g, shift);
+      if (ds.nD[g] === nRun[g] && nWaiting[g] === 0 && members >= 2 && members !== Infinity) {
+        evAt[g] = members;
+        any = true;
+        continue;
+      }
+      let left = members;
+      const base = g * RS;
+      for (let p = ds.nD[g] + holes[g], end = nRun[g] + holes[g]; p < end; p++) {
+        const r = run[base + p];
+        const l = output[r] - (generated[r] - shift) - 1;
+        if (l < left) left = l;
+      }
+      if (left < kOther) kOther = left;
+    }
+    if (!any) return 0;
+    let k = kOther;
+    for (let i = 0; i < nActive; i++) {
+      const g = ffActive[i];
+      const e = evAt[g];
+      // Growth: a candidate to its completion step included; the others to the stretch's end.
+      if (e >= kOther) evAt[g] = Infinity; // beyond the stretch anyway
+      const h = e < kOther ? e + 1 : kOther;
+      if (h === Infinity) continue;
+      let extra = 0;
+      let room = Infinity;
+      if (ds.nD[g] > 0) {
+        ds.growthBlocks(st, g, shift, h, growth);
+        extra = growth[0];
+        room = growth[1];
+      }
+      const base = g * RS;
+      for (let p = ds.nD[g] + holes[g], end = nRun[g] + holes[g]; p < end; p++) {
+        const r = run[base + p];
+        const c = computed[r] - shift;
+        extra += Math.ceil((c + h) / BS) - blocks[r];
+        const rm = BS * blocks[r] - c;
+        if (rm < room) room = rm;
+      }
+      if (extra <= freeBlocks[g]) continue;
+      if (e < kOther) {
+        // Not enough blocks to reach its completion: it bounds the stretch instead.
+        evAt[g] = Infinity;
+        const b = Math.min(e, room);
+        if (b < k) k = b;
+      } else if (room < k) k = room;
+    }
+    return k;
+  }
+
+  /**
+   * Completions at the end of stretch step j (its end time tEnd), taken inside the stretch on
+   * the ranks whose evAt is j: each such rank is brought up to date (its members advanced to
+   * step j, its scheduling pass counted as beginPass would), takes step j as its decode set's
+   * step, and the completions are applied as at a step boundary (applyEffects, in rank order).
+   * Then the rank's lines restart from its new state and its next completion is looked up.
+   * Returns the stretch's new length bound; the changes to runAffineStretch's locals are left in
+   * the ff* fields.
+   */
+  private stretchCompletion(j: number, tEnd: number, k: number): number {
+    const st = this.st;
+    const ds = this.ds!;
+    const fx = this.fx!;
+    const G = this.G;
+    const { freeBlocks, kvTok, genTokOf } = st;
+    const { evAt, evLast, evDecodes, ffApplied, ffLoad, ffSeg, ffBase, ffSlope, ffActive, decodeSeqsOf, seq0, growth } = this;
+    if (!this.stretchEvents) {
+      // Passes 1 and 2 of the stretch have released every free held at its start.
+      this.stretchEvents = true;
+      if (this.asyncScheduling) for (let g = 0; g < G; g++) if (st.pendSlots[g] > 0) st.releasePending(g);
+    }
+    for (let g = 0; g < G; g++) {
+      if (evAt[g] !== j) continue;
+      const d = decodeSeqsOf[g];
+      const n = j - ffApplied[g];
+      if (n > 0) {
+        freeBlocks[g] -= ds.advance(st, g, n);
+        kvTok[g] += n * d;
+        genTokOf[g] += n * d;
+      }
+      st.schedSeq[g] = seq0[g] + j - 1;
+      st.beginPass(g);
+      freeBlocks[g] -= ds.blocksNeeded(g);
+      ds.step(g, fx);
+      kvTok[g] += d;
+      genTokOf[g] += d;
+      ffApplied[g] = j + 1;
+      evLast[g] = j;
+      evDecodes[g] = d;
+    }
+    this.applyEffects(tEnd);
+    let nActive = this.ffN;
+    let dLoad0 = 0;
+    let dDecodes = 0;
+    for (let g = 0; g < G; g++) {
+      if (evLast[g] !== j) continue;
+      const d = decodeSeqsOf[g];
+      const d2 = ds.nD[g];
+      this.ffSumUs += this.staircaseUs(g, ffSeg[g], j + 1);
+      const a = kvTok[g] - j * d2;
+      dLoad0 += a - ffLoad[g];
+      dDecodes += d2 - d;
+      ffLoad[g] = a;
+      decodeSeqsOf[g] = d2;
+      if (d2 === 0) {
+        evAt[g] = Infinity;
+        for (let i = 0; i < nActive; i++) {
+          if (ffActive[i] === g) {
+            ffActive[i] = ffActive[--nActive];
+            break;
+          }
+        }
+        continue;
+      }
+      // The rank's step-time line from step j + 1: decodePs(g, i) reads kvReadOf + i * d2.
+      this.kvReadOf[g] = ds.sumC[g] - (j + 1) * d2;
+      this.decodeKvMaxOf[g] = ds.trackMax ? ds.maxContext(st, g) - (j + 1) : 0;
+      const p1 = this.decodePs(g, j + 1);
+      const p2 = this.decodePs(g, j + 2);
+      if (this.decodePs(g, j + 3) !== 2 * p2 - p1) k = j + 1; // not affine: stop after this step
+      ffSlope[g] = p2 - p1;
+      ffBase[g] = p1 - (j + 1) * ffSlope[g];
+      ffSeg[g] = j + 1;
+      // Its next completion, if its blocks reach it.
+      const left = ds.minLeft(g, 0);
+      ds.growthBlocks(st, g, 0, left + 1, growth);
+      if (growth[0] <= freeBlocks[g]) {
+        evAt[g] = j + 1 + left;
+      } else {
+        evAt[g] = Infinity;
+        const b = j + 1 + Math.min(left, growth[1]);
+        if (b < k) k = b;
+      }
+    }
+    this.ffN = nActive;
+    this.ffDLoad0 = dLoad0;
+    this.ffDDecodes = dDecodes;
+    let next = Infinity;
+    let decodeAll = 0;
+    let decodeMax = 0;
+    for (let i = 0; i < nActive; i++) {
+      const g = ffActive[i];
+      if (evAt[g] < next) next = evAt[g];
+      const d = decodeSeqsOf[g];
+      decodeAll += d;
+      if (d > decodeMax) decodeMax = d;
+    }
+    this.ffNextEv = next;
+    if (decodeAll === 0) return j + 1; // the group is idle after this step
+    // The group part of the following steps, as beginStep computes it for decode-only steps.
+    this.ffGroupUs = allToAllUs(this.model, decodeMax, decodeAll, 0, G) + hostStepUs(this.model, decodeMax, this.syncPs);
+    this.ffTokRatio = decodeAll / G / decodeMax;
+    return k;
+  }
+
+  /**
+   * The end of a stretch that took completions inside (stretchEvents), after `steps` steps:
+   * every rank's remaining steps applied, the completing ranks' pass numbers and held frees as
+   * the passes of the steps after their completions left them, and the tokens of their last
+   * step (the hidden-request rule reads them).
+   */
+  private endStretchWithEvents(steps: number): void {
+    const st = this.st;
+    this.applyDecodeSteps(0, steps);
+    const { evLast, evDecodes, seq0, decodeSeqsOf, rankTok } = this;
+    for (let g = 0; g < this.G; g++) {
+      const e = evLast[g];
+      if (e < 0) continue;
+      if (e < steps - 1) {
+        st.schedSeq[g] = seq0[g] + steps - 2;
+        st.beginPass(g);
+        rankTok[g] = decodeSeqsOf[g];
+      } else {
+        rankTok[g] = evDecodes[g];
+      }
+    }
   }
 
   /** Picoseconds of rank g's j-th step in a decode-only stretch. */
@@ -1453,13 +1760,17 @@ export class EngineCore {
     return rankStepPs(this.model, this.basePs, w);
   }
 
-  /** Apply j decode steps to every running request. */
-  private applyDecodeSteps(j: number): void {
+  /**
+   * Apply j decode steps to every running request; with `upTo`, each rank's steps of the stretch
+   * up to step upTo that ffApplied says it has not taken yet.
+   */
+  private applyDecodeSteps(j: number, upTo = -1): void {
     const st = this.st;
     const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS, holes } = st;
     const RS = st.RS;
     const ds = this.ds;
     for (let g = 0; g < this.G; g++) {
+      if (upTo >= 0) j = upTo - this.ffApplied[g];
       const base = g * RS;
       let i = 0;
       if (ds !== undefined) {

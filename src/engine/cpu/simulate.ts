@@ -22,6 +22,8 @@ export interface SimulationOutput {
   envelopeSteps: number;
   /** Changes of the line on top of those envelopes (a diagnostic). */
   envelopeSwitches: number;
+  /** Of the envelope steps, those whose completions were taken inside the stretch (a diagnostic). */
+  stretchCompletionSteps: number;
   /** Event-driven core: rank steps whose decoding requests went through the aggregates, and fallback steps (0 with it off). */
   aggregatedRankSteps: number;
   fallbackRankSteps: number;
@@ -68,6 +70,7 @@ const hist = new LatencyHistograms();
 export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: SimulateOptions = {}): SimulationOutput {
   const t0 = performance.now();
   const n = wl.n;
+  const stop = opts.stopWhen ? stopPredicate(opts.stopWhen, n, hist) : undefined;
   const core = new EngineCore(sc, model, {}, {
     capacityHint: n,
     outputSurvival: wl.outputSurvival,
@@ -75,8 +78,9 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     histograms: hist,
     applyAtSchedule: opts.applyAtSchedule ?? true,
     eventCore: opts.eventCore ?? true,
+    // The early stop decides at boundaries: a stretch through completions could run to the end.
+    stretchCompletions: stop === undefined,
   });
-  const stop = opts.stopWhen ? stopPredicate(opts.stopWhen, n, hist) : undefined;
   const q = { promptTokens: 0, outputTokens: 0, arrivalUs: 0 };
   for (let i = 0; i < n; i++) {
     q.promptTokens = wl.prompt[i];
@@ -134,6 +138,7 @@ function finish(core: EngineCore, opts: SimulateOptions, t0: number, stoppedEarl
     fastForwardedSteps: core.fastForwardedSteps,
     envelopeSteps: core.envelopeSteps,
     envelopeSwitches: core.envelopeSwitches,
+    stretchCompletionSteps: core.stretchCompletionSteps,
     aggregatedRankSteps: core.ds?.aggregatedSteps ?? 0,
     fallbackRankSteps: core.ds?.fallbacks ?? 0,
     timeseries: core.timeseries(),
