@@ -135,9 +135,10 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
   let adpEvent = 0;
   let envelope = 0;
   let perStepStretch = 0;
-  let stretchCompletions = 0;
-  let stretchCompletionsAsync = 0;
-  let stretchCompletionsTimeouts = 0;
+  let stretchEvents = 0;
+  let stretchEventsAsync = 0;
+  let stretchEventsTimeouts = 0;
+  let stretchArrivals = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
@@ -157,10 +158,11 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
       fastForwarded += fast.fastForwardedSteps > 0 ? 1 : 0;
       envelope += fast.envelopeSteps > 0 ? 1 : 0;
       perStepStretch += fast.fastForwardedSteps > fast.envelopeSteps ? 1 : 0;
-      if (fast.stretchCompletionSteps > 0) {
-        stretchCompletions++;
-        stretchCompletionsAsync += fast.metrics.async_scheduling === 1 ? 1 : 0;
-        stretchCompletionsTimeouts += fast.metrics.failed_timeout > 0 ? 1 : 0;
+      if (fast.stretchEventSteps > 0) {
+        stretchEvents++;
+        stretchEventsAsync += fast.metrics.async_scheduling === 1 ? 1 : 0;
+        stretchEventsTimeouts += fast.metrics.failed_timeout > 0 ? 1 : 0;
+        stretchArrivals += fast.stretchArrivals > 0 ? 1 : 0;
       }
       expect(oracle.envelopeSteps).toBe(0);
       withPreemption += fast.metrics.preempted > 0 ? 1 : 0;
@@ -191,11 +193,13 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
     expect(eventCore).toBe(cases.length - independent);
     expect(adpEvent).toBe(16);
     expect(eventFallback).toBeGreaterThan(20);
-    // Completions taken inside envelope stretches, with both scheduling modes and with timeouts.
-    expect(stretchCompletions).toBeGreaterThan(30);
-    expect(stretchCompletionsAsync).toBeGreaterThan(15);
-    expect(stretchCompletions - stretchCompletionsAsync).toBeGreaterThan(10);
-    expect(stretchCompletionsTimeouts).toBeGreaterThan(3);
+    // Completions and arrivals taken inside envelope stretches, with both scheduling modes and
+    // with timeouts.
+    expect(stretchEvents).toBeGreaterThan(30);
+    expect(stretchEventsAsync).toBeGreaterThan(15);
+    expect(stretchEvents - stretchEventsAsync).toBeGreaterThan(10);
+    expect(stretchEventsTimeouts).toBeGreaterThan(3);
+    expect(stretchArrivals).toBeGreaterThanOrEqual(8);
     expect(eventFastForward).toBeGreaterThan(cases.length / 2);
     // Stretches go through the affine envelopes in most cases, and step by step (time series,
     // mean-KV term) in others.
@@ -212,29 +216,33 @@ describe('differential: decode stretches from the affine envelopes, light load',
   // stepped).
   const rng = new Rng(20261207, 21);
   const cases: Case[] = [];
-  for (let i = 0; i < 12; i++) {
+  // 12 cases over four routers, then one per router (arrivals are routed inside stretches).
+  const names = routerNames();
+  for (let i = 0; i < 12 + names.length; i++) {
     const dp = [2, 4, 8, 16][i % 4];
     const kind = i % 3;
     const model = kind === 0 ? presets[i % 3] : kind === 1 ? synthetic(dp, rng) : calibrated;
     const g = kind === 2 ? 2 : dp;
     const m = kind === 1 ? { ...model, perMeanKvToken: 0 } : model;
     const sc = makeScenario({
-      router: ['jsq_load', 'round_robin', 'vllm_default', 'brh'][i % 4],
+      router: i < 12 ? ['jsq_load', 'round_robin', 'vllm_default', 'brh'][i % 4] : names[i - 12],
       dp: g,
       maxNumSeqs: [32, 256][i % 2],
       kvCapacity: i === 7 ? 16 * (300 + rng.below(300)) : 200_000,
       maxBatchedTokens: [2048, 8192][i % 2],
       maxModelLen: model.maxModelLen,
-      timeoutS: i === 5 ? 20 : 0,
-      dispatch: i === 6 ? 'per_step' : 'on_arrival',
+      timeoutS: i === 5 || i === 16 ? 20 : 0,
+      // (sorted_round_robin deals the global queue: per_step only.)
+      dispatch: i === 6 || names[i - 12] === 'sorted_round_robin' ? 'per_step' : 'on_arrival',
       timeseries: false,
       workload: { source: 'sharegpt', arrival: 'poisson', cv: 1, rate: (0.3 + rng.next()) * g, requests: 400, seed: rng.nextU32() },
     });
     cases.push({ label: `light #${i} ${sc.router} dp=${g} ${m.name}`, sc: { ...sc, model: m.name, asyncScheduling: i % 3 === 1 ? 'off' : 'auto' }, model: m });
   }
   let switches = 0;
-  let completionSteps = 0;
-  let completionCases = 0;
+  let eventSteps = 0;
+  let eventCases = 0;
+  let arrivals = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
       const wl = getWorkload(sc.workload);
@@ -242,15 +250,17 @@ describe('differential: decode stretches from the affine envelopes, light load',
       const fast = simulate(sc, wl, model, { detail: true });
       expect(fast.envelopeSteps).toBeGreaterThan(fast.fastForwardedSteps / 2);
       switches += fast.envelopeSwitches;
-      completionSteps += fast.stretchCompletionSteps;
-      completionCases += fast.stretchCompletionSteps > 0 ? 1 : 0;
+      eventSteps += fast.stretchEventSteps;
+      eventCases += fast.stretchEventSteps > 0 ? 1 : 0;
+      arrivals += fast.stretchArrivals;
       expectSame(fast, oracle);
     });
   }
   it('the top lines change', () => expect(switches).toBeGreaterThan(40));
-  it('completions are taken inside stretches', () => {
-    expect(completionCases).toBe(cases.length);
-    expect(completionSteps).toBeGreaterThan(1500);
+  it('completions and arrivals are taken inside stretches', () => {
+    expect(eventCases).toBe(cases.length);
+    expect(eventSteps).toBeGreaterThan(10_000);
+    expect(arrivals).toBeGreaterThan(5_000);
   });
 });
 

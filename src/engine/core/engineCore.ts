@@ -235,6 +235,8 @@ export class EngineCore {
   private readonly evLast: Float64Array; // stretch step of rank g's last such completion (-1: none)
   private readonly evDecodes: Float64Array; // rank g's decodes in that step
   private readonly seq0: Float64Array; // rank g's scheduling pass number at the stretch's first step
+  private readonly local: Uint8Array; // rank g is scheduled step by step inside the stretch (it has an arrival)
+  private nLocal = 0;
   private ffSumUs = 0; // µs of lines that ended inside the stretch (runAffineStretch's staircase)
 
   // Run counters.
@@ -250,8 +252,10 @@ export class EngineCore {
   envelopeSteps = 0;
   /** Times the line on top of a stretch's step-time or load envelope changed (a diagnostic). */
   envelopeSwitches = 0;
-  /** Steps of envelope stretches at which completions were taken inside the stretch (a diagnostic). */
-  stretchCompletionSteps = 0;
+  /** Steps of envelope stretches with events taken inside (completions, arrivals and their ranks' own steps; a diagnostic). */
+  stretchEventSteps = 0;
+  /** Of those, boundaries at which arrivals were routed inside a stretch (a diagnostic). */
+  stretchArrivals = 0;
   private busyUs = 0;
   /** Sum over busy group steps of mean / max tokens scheduled per rank (TensorRT-LLM's balance ratio). */
   private tokBalAcc = 0;
@@ -337,6 +341,7 @@ export class EngineCore {
     this.evLast = new Float64Array(G);
     this.evDecodes = new Float64Array(G);
     this.seq0 = new Float64Array(G);
+    this.local = new Uint8Array(G);
     this.rankBusy = new Uint8Array(G);
     this.rankStepStartUs = new Float64Array(G);
     this.rankStepLenUs = new Float64Array(G);
@@ -352,9 +357,10 @@ export class EngineCore {
     this.ds =
       eventCore ? new DecodeSet(this.st, sc.maxNumSeqs, sc.blockSize, model.perDecodeSkewToken !== 0, this.st.cap) : undefined;
     this.rv.ds = this.ds;
-    // A completion taken inside a stretch must look exactly like one at a boundary: no listener
-    // to observe the skipped boundaries (and no KV transfers, checked per stretch).
-    this.throughOk = this.ds !== undefined && this.fx !== undefined && !events.onFinish && opts.stretchCompletions !== false;
+    // Events taken inside a stretch must look exactly as at a boundary: no listener to observe
+    // the skipped boundaries (and no KV transfers, checked per stretch).
+    const listened = !!(events.onRoute || events.onToken || events.onFinish || events.onPreempt || events.onQueued || events.onScheduled);
+    this.throughOk = this.ds !== undefined && this.fx !== undefined && !listened && opts.stretchCompletions !== false;
   }
 
   // ---- requests in and out ----
@@ -1253,19 +1259,18 @@ export class EngineCore {
     // arrival at the first step's length, or to the next completion). Both give the same numbers.
     const lim = this.stretchLimitUs();
     this.stretchEvents = false;
-    const byTime = lim === Infinity ? Infinity : (lim - t0) / this.stepUs;
-    let expected = Math.min(k, byTime);
-    // When a completion would end the stretch before the next arrival, take completions inside
-    // it (on ranks where one changes nothing but the rank's own lines): the stretch then lasts
-    // to the arrival, or to a completion that cannot be taken inside.
+    let expected = lim === Infinity ? k : Math.min(k, (lim - t0) / this.stepUs);
+    // Events inside the stretch (stretchEventBegin): completions that change nothing but their
+    // rank's own lines, and arrivals, whose ranks are then scheduled step by step while the
+    // others follow their lines. The stretch lasts to an event that cannot be taken inside.
     let kk = k;
     let events = false;
-    if (affine && !meanKv && !ts && this.throughOk && !this.xfer && shift === 1 && byTime > k) {
+    if (affine && !meanKv && !ts && this.throughOk && !this.xfer && shift === 1) {
       const kt = this.throughBounds(shift, nActive);
-      if (kt > k) {
+      if (kt >= k) {
         kk = kt;
         events = true;
-        expected = Math.min(kt, byTime);
+        expected = kt;
       }
     }
     if (affine && !meanKv && !ts && expected >= ENVELOPE_MIN_STEPS) {
@@ -1365,6 +1370,7 @@ export class EngineCore {
     // Load after step j: kvTok + (j + 1 - shift) * decodes, i.e. ffLoad + j * decodes.
     let sumLoad0 = 0;
     let decodeAll = 0;
+    let decodeMax = 0;
     for (let i = 0; i < nActive; i++) {
       const g = ffActive[i];
       const a = kvTok[g] + (1 - shift) * decodeSeqsOf[g];
@@ -1372,6 +1378,7 @@ export class EngineCore {
       ffSeg[g] = 0;
       sumLoad0 += a;
       decodeAll += decodeSeqsOf[g];
+      if (decodeSeqsOf[g] > decodeMax) decodeMax = decodeSeqsOf[g];
     }
     this.ffSumUs = 0;
     this.stretchEvents = false;
@@ -1385,6 +1392,8 @@ export class EngineCore {
         seq0[g] = seq[g];
         if (evAt[g] < nextEv) nextEv = evAt[g];
       }
+      this.local.fill(0);
+      this.nLocal = 0;
     }
     let inSys = this.inSystem;
     let steps = this.steps;
@@ -1430,29 +1439,49 @@ export class EngineCore {
           if (c < psNext) psNext = c;
         }
       }
-      const maxUs = psToUs(psA + j * psB);
-      stepUs = Math.max(1, maxUs + groupUs);
-
+      let maxUs = psToUs(psA + j * psB);
+      let gUs = groupUs;
+      let ratio = tokRatio;
+      const ev = j === nextEv;
+      if (ev) {
+        // Ranks scheduled on their own at this step, and completions at its end.
+        this.stretchEventBegin(j, t, stepUs);
+        if (this.evLocalRanks > 0) {
+          if (this.evLocalMaxUs > maxUs) maxUs = this.evLocalMaxUs;
+          // The group terms of this step, as beginStep computes them.
+          const maxTok = this.evLocalMaxTok > decodeMax ? this.evLocalMaxTok : decodeMax;
+          const totTok = decodeAll + this.evLocalTok;
+          const rMax = this.evLocalMaxSeqs > decodeMax ? this.evLocalMaxSeqs : decodeMax;
+          gUs = allToAllUs(this.model, maxTok, totTok, 0, G) + hostStepUs(this.model, rMax, this.syncPs);
+          ratio = totTok / G / maxTok;
+        }
+      }
+      stepUs = Math.max(1, maxUs + gUs);
       // recordStep, term by term.
       steps++;
       busyUs += stepUs;
       sumMaxRankUs += maxUs * G;
       inSystemArea += inSys * stepUs;
-      tokBalAcc += tokRatio;
-      if (j === nextEv) {
-        // Completions at the end of step j: their ranks' lines change from here (the loads
-        // after step j already).
+      tokBalAcc += ratio;
+      let localMaxLoad = 0;
+      let localSumLoad = 0;
+      if (ev) {
+        // Their effects at the step's end; their lines change from here (the loads after step j
+        // already).
         this.ffN = nActive;
-        k = this.stretchCompletion(j, t + stepUs, k);
-        this.stretchCompletionSteps++;
+        k = this.stretchEventEnd(j, t + stepUs, k);
+        this.stretchEventSteps++;
         nActive = this.ffN;
         nextEv = this.ffNextEv;
         sumLoad0 += this.ffDLoad0;
         decodeAll += this.ffDDecodes;
+        decodeMax = this.ffDecodeMax;
         if (nActive > 0) {
           groupUs = this.ffGroupUs;
           tokRatio = this.ffTokRatio;
         }
+        localMaxLoad = this.evLocalLoadMax;
+        localSumLoad = this.evLocalLoadSum;
         inSys = this.inSystem;
         psNext = j + 1;
         ldNext = j;
@@ -1469,7 +1498,7 @@ export class EngineCore {
           }
         }
         if (best < 0) {
-          // Every rank finished at this step: no load left.
+          // No rank follows a line (every one finished at this step).
           ldA = 0;
           ldB = 0;
           ldNext = Infinity;
@@ -1487,16 +1516,34 @@ export class EngineCore {
           }
         }
       }
-      const maxLoad = ldA + j * ldB;
+      let maxLoad = ldA + j * ldB;
+      if (localMaxLoad > maxLoad) maxLoad = localMaxLoad;
       if (maxLoad > 0) {
-        const mean = (sumLoad0 + j * decodeAll) / G;
+        const mean = (sumLoad0 + j * decodeAll + localSumLoad) / G;
         imbAcc += (stepUs * (maxLoad - mean)) / mean;
         balAcc += (stepUs * mean) / maxLoad;
         loadWeight += stepUs;
       }
       t += stepUs;
       j++;
-      if (j >= k || t >= tLim) break;
+      if (j >= k) break;
+      if (t >= tLim) {
+        // An arrival due at this boundary is routed here, unless something else is due.
+        this.ffN = nActive;
+        if (!events || !this.stretchArrival(t, j, stepUs)) break;
+        this.stretchArrivals++;
+        tLim = this.stretchLimitUs();
+        nActive = this.ffN;
+        sumLoad0 += this.ffDLoad0;
+        decodeAll += this.ffDDecodes;
+        decodeMax = this.ffDecodeMax;
+        groupUs = this.ffGroupUs;
+        tokRatio = this.ffTokRatio;
+        inSys = this.inSystem;
+        nextEv = j;
+        psNext = j;
+        ldNext = j;
+      }
     }
     this.steps = steps;
     this.busyUs = busyUs;
@@ -1541,22 +1588,29 @@ export class EngineCore {
     return sumUs;
   }
 
-  // stretchCompletion's results for runAffineStretch's locals.
+  // Results of the stretch events for runAffineStretch's locals.
   private stretchEvents = false;
   private ffN = 0;
   private ffNextEv = Infinity;
   private ffDLoad0 = 0;
   private ffDDecodes = 0;
+  private ffDecodeMax = 0;
   private ffGroupUs = 0;
   private ffTokRatio = 0;
+  private evLocalRanks = 0;
+  private evLocalMaxUs = 0;
+  private evLocalTok = 0;
+  private evLocalMaxTok = 0;
+  private evLocalMaxSeqs = 0;
+  private evLocalLoadMax = 0;
+  private evLocalLoadSum = 0;
 
   /**
-   * Stretch through completions: per active rank, the stretch step of its next completion
-   * (evAt), to be taken inside the stretch when that changes nothing but the rank's own lines —
-   * nothing waits on the rank (no admission can follow), all its running requests are members
-   * of its decode set (the completion is its heap's top), and its free blocks cover its growth
-   * to that step. Returns how many steps the stretch may then last (the other ranks' bounds, as
-   * in eventFreeSteps), or 0 when no completion qualifies.
+   * Events inside a stretch: per active rank, the stretch step of its next completion (evAt),
+   * taken inside when that changes nothing but the rank's own lines — nothing waits on the rank
+   * (no admission can follow), all its running requests are members of its decode set (the
+   * completion is its heap's top), and its free blocks cover its growth to that step. Returns
+   * how many steps the stretch may last (the other ranks' bounds, as in eventFreeSteps).
    */
   private throughBounds(shift: number, nActive: number): number {
     const st = this.st;
@@ -1566,13 +1620,11 @@ export class EngineCore {
     const { ffActive, evAt, growth } = this;
     evAt.fill(Infinity);
     let kOther = Infinity;
-    let any = false;
     for (let i = 0; i < nActive; i++) {
       const g = ffActive[i];
       const members = ds.minLeft(g, shift);
       if (ds.nD[g] === nRun[g] && nWaiting[g] === 0 && members >= 2 && members !== Infinity) {
         evAt[g] = members;
-        any = true;
         continue;
       }
       let left = members;
@@ -1584,7 +1636,6 @@ export class EngineCore {
       }
       if (left < kOther) kOther = left;
     }
-    if (!any) return 0;
     let k = kOther;
     for (let i = 0; i < nActive; i++) {
       const g = ffActive[i];
@@ -1620,27 +1671,49 @@ export class EngineCore {
   }
 
   /**
-   * Completions at the end of stretch step j (its end time tEnd), taken inside the stretch on
-   * the ranks whose evAt is j: each such rank is brought up to date (its members advanced to
-   * step j, its scheduling pass counted as beginPass would), takes step j as its decode set's
-   * step, and the completions are applied as at a step boundary (applyEffects, in rank order).
-   * Then the rank's lines restart from its new state and its next completion is looked up.
-   * Returns the stretch's new length bound; the changes to runAffineStretch's locals are left in
-   * the ff* fields.
+   * The start of stretch step j (at time t; the step before lasted prevUs) with events: each
+   * rank scheduled on its own (local) takes its step through scheduleRank exactly as at a
+   * boundary, and each rank with a completion at this step (evAt) takes its decode set's step.
+   * Both are first brought up to date (their members advanced to step j, their pass counted as
+   * beginPass would), in rank order, so that the step's effects are recorded in beginStep's
+   * order. The local ranks' step times and tokens are left in the evLocal* fields.
    */
-  private stretchCompletion(j: number, tEnd: number, k: number): number {
+  private stretchEventBegin(j: number, t: number, prevUs: number): void {
     const st = this.st;
     const ds = this.ds!;
     const fx = this.fx!;
     const G = this.G;
     const { freeBlocks, kvTok, genTokOf } = st;
-    const { evAt, evLast, evDecodes, ffApplied, ffLoad, ffSeg, ffBase, ffSlope, ffActive, decodeSeqsOf, seq0, growth } = this;
-    if (!this.stretchEvents) {
-      // Passes 1 and 2 of the stretch have released every free held at its start.
-      this.stretchEvents = true;
-      if (this.asyncScheduling) for (let g = 0; g < G; g++) if (st.pendSlots[g] > 0) st.releasePending(g);
-    }
+    const { evAt, evLast, evDecodes, ffApplied, decodeSeqsOf, seq0, local, plan } = this;
+    this.releaseHeldOnce();
+    // Steps inside a stretch are back to back: under async scheduling a pass decides at the
+    // start of the step before (beginStep's decision time).
+    const decision = this.asyncScheduling ? t - prevUs : t;
+    let nLocal = 0;
+    let maxUs = 0;
+    let tok = 0;
+    let maxTok = 0;
+    let maxSeqs = 0;
+    let sumUs = 0;
     for (let g = 0; g < G; g++) {
+      if (local[g] === 1) {
+        const n = j - ffApplied[g];
+        if (n > 0) this.applyRankDecodeSteps(g, n);
+        st.decisionUs[g] = decision;
+        st.schedSeq[g] = seq0[g] + j - 1;
+        const tg = scheduleRank(st, g, t, plan, fx, false, ds);
+        const us = tg > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
+        nLocal++;
+        sumUs += us;
+        if (us > maxUs) maxUs = us;
+        tok += tg;
+        if (tg > maxTok) maxTok = tg;
+        if (plan.seqs > maxSeqs) maxSeqs = plan.seqs;
+        ffApplied[g] = j + 1;
+        evLast[g] = j;
+        evDecodes[g] = tg;
+        continue;
+      }
       if (evAt[g] !== j) continue;
       const d = decodeSeqsOf[g];
       const n = j - ffApplied[g];
@@ -1659,12 +1732,64 @@ export class EngineCore {
       evLast[g] = j;
       evDecodes[g] = d;
     }
+    this.ffSumUs += sumUs;
+    this.evLocalRanks = nLocal;
+    this.evLocalMaxUs = maxUs;
+    this.evLocalTok = tok;
+    this.evLocalMaxTok = maxTok;
+    this.evLocalMaxSeqs = maxSeqs;
+  }
+
+  /** Async scheduling: the first event of a stretch comes after its first pass, which released every free held at its start. */
+  private releaseHeldOnce(): void {
+    if (this.stretchEvents) return;
+    this.stretchEvents = true;
+    const st = this.st;
+    if (this.asyncScheduling) for (let g = 0; g < this.G; g++) if (st.pendSlots[g] > 0) st.releasePending(g);
+  }
+
+  /**
+   * The end of stretch step j (its end time tEnd) with events: the step's first tokens and
+   * completions applied as at a boundary (applyEffects); then each rank that had an event either
+   * stays local (it has requests waiting or not yet in its decode set), or follows a line again
+   * from its new state (restartLine), or is idle. Returns the stretch's new length bound; the
+   * changes to runAffineStretch's locals are left in the ff* and evLocalLoad* fields.
+   */
+  private stretchEventEnd(j: number, tEnd: number, k: number): number {
+    const st = this.st;
+    const ds = this.ds!;
+    const G = this.G;
+    const { kvTok, nRun, nWaiting } = st;
+    const { evAt, evLast, ffLoad, ffSeg, ffActive, decodeSeqsOf, local } = this;
     this.applyEffects(tEnd);
     let nActive = this.ffN;
     let dLoad0 = 0;
     let dDecodes = 0;
+    let loadMax = 0;
+    let loadSum = 0;
     for (let g = 0; g < G; g++) {
       if (evLast[g] !== j) continue;
+      if (local[g] === 1) {
+        if (nWaiting[g] > 0 || ds.nD[g] !== nRun[g]) {
+          const l = kvTok[g];
+          loadSum += l;
+          if (l > loadMax) loadMax = l;
+          continue;
+        }
+        local[g] = 0;
+        this.nLocal--;
+        const d2 = ds.nD[g];
+        decodeSeqsOf[g] = d2;
+        if (d2 === 0) continue; // idle
+        // A line again from step j + 1 (its load after step j on it already).
+        ffActive[nActive++] = g;
+        const a = kvTok[g] - j * d2;
+        ffLoad[g] = a;
+        dLoad0 += a;
+        dDecodes += d2;
+        k = this.restartLine(g, j, k);
+        continue;
+      }
       const d = decodeSeqsOf[g];
       const d2 = ds.nD[g];
       this.ffSumUs += this.staircaseUs(g, ffSeg[g], j + 1);
@@ -1683,61 +1808,150 @@ export class EngineCore {
         }
         continue;
       }
-      // The rank's step-time line from step j + 1: decodePs(g, i) reads kvReadOf + i * d2.
-      this.kvReadOf[g] = ds.sumC[g] - (j + 1) * d2;
-      this.decodeKvMaxOf[g] = ds.trackMax ? ds.maxContext(st, g) - (j + 1) : 0;
-      const p1 = this.decodePs(g, j + 1);
-      const p2 = this.decodePs(g, j + 2);
-      if (this.decodePs(g, j + 3) !== 2 * p2 - p1) k = j + 1; // not affine: stop after this step
-      ffSlope[g] = p2 - p1;
-      ffBase[g] = p1 - (j + 1) * ffSlope[g];
-      ffSeg[g] = j + 1;
-      // Its next completion, if its blocks reach it.
-      const left = ds.minLeft(g, 0);
-      ds.growthBlocks(st, g, 0, left + 1, growth);
-      if (growth[0] <= freeBlocks[g]) {
-        evAt[g] = j + 1 + left;
-      } else {
-        evAt[g] = Infinity;
-        const b = j + 1 + Math.min(left, growth[1]);
-        if (b < k) k = b;
+      k = this.restartLine(g, j, k);
+    }
+    this.ffN = nActive;
+    this.ffDLoad0 = dLoad0;
+    this.ffDDecodes = dDecodes;
+    this.evLocalLoadMax = loadMax;
+    this.evLocalLoadSum = loadSum;
+    let next = this.nLocal > 0 ? j + 1 : Infinity;
+    for (let i = 0; i < nActive; i++) {
+      const g = ffActive[i];
+      if (evAt[g] < next) next = evAt[g];
+    }
+    this.ffNextEv = next;
+    // The stretch goes on only while some rank follows a line (so every step has tokens).
+    if (!this.lineGroup(nActive)) return j + 1;
+    return k;
+  }
+
+  /**
+   * Rank g follows a line again from stretch step j + 1: its step time from its state after step
+   * j (decodePs(g, i) reads kvReadOf + i * decodes), and its next completion inside the stretch
+   * if its free blocks reach it (otherwise that completion bounds the stretch). Returns the
+   * stretch's length bound.
+   */
+  private restartLine(g: number, j: number, k: number): number {
+    const st = this.st;
+    const ds = this.ds!;
+    const { ffBase, ffSlope, ffSeg, evAt, growth } = this;
+    const d2 = ds.nD[g];
+    this.kvReadOf[g] = ds.sumC[g] - (j + 1) * d2;
+    this.decodeKvMaxOf[g] = ds.trackMax ? ds.maxContext(st, g) - (j + 1) : 0;
+    const p1 = this.decodePs(g, j + 1);
+    const p2 = this.decodePs(g, j + 2);
+    if (this.decodePs(g, j + 3) !== 2 * p2 - p1) k = j + 1; // not affine: stop after this step
+    ffSlope[g] = p2 - p1;
+    ffBase[g] = p1 - (j + 1) * ffSlope[g];
+    ffSeg[g] = j + 1;
+    const left = ds.minLeft(g, 0);
+    ds.growthBlocks(st, g, 0, left + 1, growth);
+    if (growth[0] <= st.freeBlocks[g]) {
+      evAt[g] = j + 1 + left;
+    } else {
+      evAt[g] = Infinity;
+      const b = j + 1 + Math.min(left, growth[1]);
+      if (b < k) k = b;
+    }
+    return k;
+  }
+
+  /**
+   * The line ranks' group terms for the following steps (ffGroupUs, ffTokRatio, ffDecodeMax), as
+   * beginStep computes them for decode-only steps; false when no rank follows a line.
+   */
+  private lineGroup(nActive: number): boolean {
+    const { ffActive, decodeSeqsOf } = this;
+    let decodeAll = 0;
+    let decodeMax = 0;
+    for (let i = 0; i < nActive; i++) {
+      const d = decodeSeqsOf[ffActive[i]];
+      decodeAll += d;
+      if (d > decodeMax) decodeMax = d;
+    }
+    this.ffDecodeMax = decodeMax;
+    if (decodeAll === 0) return false;
+    this.ffGroupUs = allToAllUs(this.model, decodeMax, decodeAll, 0, this.G) + hostStepUs(this.model, decodeMax, this.syncPs);
+    this.ffTokRatio = decodeAll / this.G / decodeMax;
+    return true;
+  }
+
+  /**
+   * An arrival due at stretch boundary t (the start of step j; the step before lasted prevUs),
+   * routed inside the stretch: every rank is brought up to date (the router reads their state),
+   * the boundary's bookkeeping set as a step ending there would leave it (last step's times and
+   * tokens), the arrivals processed, and each rank given a request is scheduled on its own from
+   * this step (local). Returns false, changing nothing, when something else is due (a timeout,
+   * per_step or wave dispatch) or when no rank would be left following a line.
+   */
+  private stretchArrival(t: number, j: number, prevUs: number): boolean {
+    const st = this.st;
+    const G = this.G;
+    const { arrival } = st;
+    if (this.perStep || this.wave) return false;
+    if (this.timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + this.timeoutUs <= t) return false;
+    if (!(this.nextArr < st.n && arrival[this.nextArr] <= t)) return false;
+    let nActive = this.ffN;
+    let due = 0;
+    for (let r = this.nextArr; r < st.n && arrival[r] <= t; r++) if (++due >= nActive) return false;
+    this.releaseHeldOnce();
+    const { ffApplied, evLast, evDecodes, decodeSeqsOf, rankTok, local, ffActive, ffLoad, ffSeg, evAt } = this;
+    const { seq0 } = this;
+    for (let g = 0; g < G; g++) {
+      const n = j - ffApplied[g];
+      if (n > 0) this.applyRankDecodeSteps(g, n);
+      ffApplied[g] = j;
+      rankTok[g] = evLast[g] === j - 1 ? evDecodes[g] : decodeSeqsOf[g];
+      // The pass of step j - 1 is the last one taken (a request hidden now misses pass j).
+      st.schedSeq[g] = seq0[g] + j - 1;
+    }
+    this.lastStartUs = t - prevUs;
+    this.lastEndUs = t;
+    this.rv.dirty = true;
+    const first = this.nextArr;
+    this.processDue(t);
+    let dLoad0 = 0;
+    let dDecodes = 0;
+    for (let r = first; r < this.nextArr; r++) {
+      if (st.status[r] !== WAITING) continue;
+      const g = st.rankOf[r];
+      if (local[g] === 1) continue;
+      local[g] = 1;
+      this.nLocal++;
+      const d = decodeSeqsOf[g];
+      if (d === 0) continue;
+      // It leaves the envelopes: its line ends at step j.
+      this.ffSumUs += this.staircaseUs(g, ffSeg[g], j);
+      dLoad0 -= ffLoad[g];
+      dDecodes -= d;
+      evAt[g] = Infinity;
+      for (let i = 0; i < nActive; i++) {
+        if (ffActive[i] === g) {
+          ffActive[i] = ffActive[--nActive];
+          break;
+        }
       }
     }
     this.ffN = nActive;
     this.ffDLoad0 = dLoad0;
     this.ffDDecodes = dDecodes;
-    let next = Infinity;
-    let decodeAll = 0;
-    let decodeMax = 0;
-    for (let i = 0; i < nActive; i++) {
-      const g = ffActive[i];
-      if (evAt[g] < next) next = evAt[g];
-      const d = decodeSeqsOf[g];
-      decodeAll += d;
-      if (d > decodeMax) decodeMax = d;
-    }
-    this.ffNextEv = next;
-    if (decodeAll === 0) return j + 1; // the group is idle after this step
-    // The group part of the following steps, as beginStep computes it for decode-only steps.
-    this.ffGroupUs = allToAllUs(this.model, decodeMax, decodeAll, 0, G) + hostStepUs(this.model, decodeMax, this.syncPs);
-    this.ffTokRatio = decodeAll / G / decodeMax;
-    return k;
+    this.lineGroup(nActive);
+    return true;
   }
 
   /**
-   * The end of a stretch that took completions inside (stretchEvents), after `steps` steps:
-   * every rank's remaining steps applied, the completing ranks' pass numbers and held frees as
-   * the passes of the steps after their completions left them, and the tokens of their last
-   * step (the hidden-request rule reads them).
+   * The end of a stretch with events, after `steps` steps: every rank's remaining steps applied,
+   * its pass number and held frees as the passes after its last event left them, and the tokens
+   * of its last step (the hidden-request rule reads them).
    */
   private endStretchWithEvents(steps: number): void {
     const st = this.st;
     this.applyDecodeSteps(0, steps);
     const { evLast, evDecodes, seq0, decodeSeqsOf, rankTok } = this;
     for (let g = 0; g < this.G; g++) {
-      const e = evLast[g];
-      if (e < 0) continue;
-      if (e < steps - 1) {
+      if (evLast[g] < steps - 1) {
+        // The passes after the rank's last event (every pass of the stretch counted).
         st.schedSeq[g] = seq0[g] + steps - 2;
         st.beginPass(g);
         rankTok[g] = decodeSeqsOf[g];
@@ -1765,34 +1979,35 @@ export class EngineCore {
    * up to step upTo that ffApplied says it has not taken yet.
    */
   private applyDecodeSteps(j: number, upTo = -1): void {
+    for (let g = 0; g < this.G; g++) this.applyRankDecodeSteps(g, upTo >= 0 ? upTo - this.ffApplied[g] : j);
+    this.rv.dirty = true;
+  }
+
+  /** Apply j decode steps to every running request of rank g. */
+  private applyRankDecodeSteps(g: number, j: number): void {
     const st = this.st;
     const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS, holes } = st;
-    const RS = st.RS;
     const ds = this.ds;
-    for (let g = 0; g < this.G; g++) {
-      if (upTo >= 0) j = upTo - this.ffApplied[g];
-      const base = g * RS;
-      let i = 0;
-      if (ds !== undefined) {
-        if (ds.nD[g] > 0) freeBlocks[g] -= ds.advance(st, g, j);
-        i = ds.nD[g] + holes[g];
-      }
-      const end = nRun[g] + holes[g];
-      for (; i < end; i++) {
-        const r = run[base + i];
-        sched[r] = 0;
-        computed[r] += j;
-        generated[r] += j;
-        const need = Math.ceil(computed[r] / BS) - blocks[r];
-        if (need > 0) {
-          blocks[r] += need;
-          freeBlocks[g] -= need;
-        }
-      }
-      st.kvTok[g] += j * this.decodeSeqsOf[g];
-      st.genTokOf[g] += j * this.decodeSeqsOf[g];
+    const base = g * st.RS;
+    let i = 0;
+    if (ds !== undefined) {
+      if (ds.nD[g] > 0) freeBlocks[g] -= ds.advance(st, g, j);
+      i = ds.nD[g] + holes[g];
     }
-    this.rv.dirty = true;
+    const end = nRun[g] + holes[g];
+    for (; i < end; i++) {
+      const r = run[base + i];
+      sched[r] = 0;
+      computed[r] += j;
+      generated[r] += j;
+      const need = Math.ceil(computed[r] / BS) - blocks[r];
+      if (need > 0) {
+        blocks[r] += need;
+        freeBlocks[g] -= need;
+      }
+    }
+    st.kvTok[g] += j * this.decodeSeqsOf[g];
+    st.genTokOf[g] += j * this.decodeSeqsOf[g];
   }
 }
 

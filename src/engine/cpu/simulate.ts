@@ -22,8 +22,10 @@ export interface SimulationOutput {
   envelopeSteps: number;
   /** Changes of the line on top of those envelopes (a diagnostic). */
   envelopeSwitches: number;
-  /** Of the envelope steps, those whose completions were taken inside the stretch (a diagnostic). */
-  stretchCompletionSteps: number;
+  /** Of the envelope steps, those with events taken inside the stretch (a diagnostic). */
+  stretchEventSteps: number;
+  /** Boundaries at which arrivals were routed inside a stretch (a diagnostic). */
+  stretchArrivals: number;
   /** Event-driven core: rank steps whose decoding requests went through the aggregates, and fallback steps (0 with it off). */
   aggregatedRankSteps: number;
   fallbackRankSteps: number;
@@ -138,7 +140,8 @@ function finish(core: EngineCore, opts: SimulateOptions, t0: number, stoppedEarl
     fastForwardedSteps: core.fastForwardedSteps,
     envelopeSteps: core.envelopeSteps,
     envelopeSwitches: core.envelopeSwitches,
-    stretchCompletionSteps: core.stretchCompletionSteps,
+    stretchEventSteps: core.stretchEventSteps,
+    stretchArrivals: core.stretchArrivals,
     aggregatedRankSteps: core.ds?.aggregatedSteps ?? 0,
     fallbackRankSteps: core.ds?.fallbacks ?? 0,
     timeseries: core.timeseries(),
