@@ -1473,18 +1473,18 @@ export class EngineCore {
         this.stretchEventSteps++;
         nActive = this.ffN;
         nextEv = this.ffNextEv;
-        sumLoad0 += this.ffDLoad0;
-        decodeAll += this.ffDDecodes;
-        decodeMax = this.ffDecodeMax;
-        if (nActive > 0) {
-          groupUs = this.ffGroupUs;
-          tokRatio = this.ffTokRatio;
-        }
         localMaxLoad = this.evLocalLoadMax;
         localSumLoad = this.evLocalLoadSum;
         inSys = this.inSystem;
-        psNext = j + 1;
-        ldNext = j;
+        if (this.ffLinesChanged) {
+          sumLoad0 += this.ffDLoad0;
+          decodeAll += this.ffDDecodes;
+          decodeMax = this.ffDecodeMax;
+          groupUs = this.ffGroupUs;
+          tokRatio = this.ffTokRatio;
+          psNext = j + 1;
+          ldNext = j;
+        }
       }
       if (j >= ldNext) {
         let best = -1;
@@ -1604,6 +1604,7 @@ export class EngineCore {
   private evLocalMaxSeqs = 0;
   private evLocalLoadMax = 0;
   private evLocalLoadSum = 0;
+  private ffLinesChanged = false; // the last stretchEventEnd changed some rank's line
 
   /**
    * Events inside a stretch: per active rank, the stretch step of its next completion (evAt),
@@ -1767,6 +1768,7 @@ export class EngineCore {
     let dDecodes = 0;
     let loadMax = 0;
     let loadSum = 0;
+    let changed = false;
     for (let g = 0; g < G; g++) {
       if (evLast[g] !== j) continue;
       if (local[g] === 1) {
@@ -1776,6 +1778,7 @@ export class EngineCore {
           if (l > loadMax) loadMax = l;
           continue;
         }
+        changed = true;
         local[g] = 0;
         this.nLocal--;
         const d2 = ds.nD[g];
@@ -1790,6 +1793,7 @@ export class EngineCore {
         k = this.restartLine(g, j, k);
         continue;
       }
+      changed = true;
       const d = decodeSeqsOf[g];
       const d2 = ds.nD[g];
       this.ffSumUs += this.staircaseUs(g, ffSeg[g], j + 1);
@@ -1821,8 +1825,9 @@ export class EngineCore {
       if (evAt[g] < next) next = evAt[g];
     }
     this.ffNextEv = next;
+    this.ffLinesChanged = changed;
     // The stretch goes on only while some rank follows a line (so every step has tokens).
-    if (!this.lineGroup(nActive)) return j + 1;
+    if (changed && !this.lineGroup(nActive)) return j + 1;
     return k;
   }
 
