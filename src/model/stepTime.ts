@@ -28,7 +28,8 @@ export function psToUs(ps: number): number {
   if (ps >= 0 && ps < PS_EXACT_DIV) return Math.floor(ps / PS_PER_US);
   return (ps - (ps % PS_PER_US)) / PS_PER_US;
 }
-const PS_EXACT_DIV = 2 ** 32 * PS_PER_US;
+/** Below this many ps, psToUs is one division and floor (exact). */
+export const PS_EXACT_DIV = 2 ** 32 * PS_PER_US;
 
 /**
  * The flat model for DP size G: a model with per-DP terms (`byDp`, calibrated models) gets

@@ -16,7 +16,7 @@ import type { TimeSeries } from '../../metrics/types.ts';
 import { getRouter } from '../../routers/index.ts';
 import { HOLD, ROUTER_STATE_WORDS, type RouterDef } from '../../routers/types.ts';
 import type { RouterParams } from '../../routers/types.ts';
-import { allToAllUs, dpSyncPs, hostStepUs, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
+import { allToAllUs, dpSyncPs, hostStepUs, PS_EXACT_DIV, psToUs, rankBasePs, rankStepPs, rankStepUs, stepModelForDp, worstCaseStepPs } from '../../model/stepTime.ts';
 import type { StepModel } from '../../model/types.ts';
 import { newRankPlan, scheduleRank, type RankPlan } from './scheduler.ts';
 import { COMPLETES, FIRST_TOKEN, newStepEffects, type StepEffects } from './stepEffects.ts';
@@ -1566,13 +1566,19 @@ export class EngineCore {
   }
 
   /**
-   * The ranks' µs summed over steps [from, to) of rank g's current line: floor((a + b j) / 1e6)
-   * is a staircase, summed one stair at a time (an increment every 1e6 / b steps: a few per
-   * stretch).
+   * The ranks' µs summed over steps [from, to) of rank g's current line: the sum of
+   * floor((a + b j) / 1e6), in closed form (floorSum) when every term is an exact integer,
+   * otherwise one stair at a time (an increment every 1e6 / b steps).
    */
   private staircaseUs(g: number, from: number, to: number): number {
     const a = this.ffBase[g];
     const b = this.ffSlope[g];
+    if (to <= from) return 0;
+    const p0 = a + from * b;
+    const n = to - from;
+    if (Number.isInteger(p0) && Number.isInteger(b) && p0 >= 0 && b >= 0 && p0 + n * b < PS_EXACT_DIV && n * n * (b / 1e6 + 1) < 2 ** 52) {
+      return floorSum(n, 1_000_000, b, p0);
+    }
     let sumUs = 0;
     let q = from;
     while (q < to) {
@@ -2014,6 +2020,45 @@ export class EngineCore {
     st.kvTok[g] += j * this.decodeSeqsOf[g];
     st.genTokOf[g] += j * this.decodeSeqsOf[g];
   }
+}
+
+/**
+ * sum over i in [0, n) of floor((a i + b) / m) for non-negative integers, in O(log m) steps
+ * (the Euclid-like reduction of the lattice points under a line). Exact while every
+ * intermediate stays below 2^53: with the step-time lines here (a, b < 2^32 * 1e6, m = 1e6),
+ * a n + b < 2^52.
+ */
+export function floorSum(n: number, m: number, a: number, b: number): number {
+  let sum = 0;
+  for (;;) {
+    if (a >= m) {
+      const q = intDiv(a, m);
+      sum += ((n * (n - 1)) / 2) * q;
+      a -= q * m;
+    }
+    if (b >= m) {
+      const q = intDiv(b, m);
+      sum += n * q;
+      b -= q * m;
+    }
+    const yMax = a * n + b;
+    if (yMax < m) return sum;
+    const n2 = intDiv(yMax, m);
+    const b2 = yMax - n2 * m;
+    n = n2;
+    b = b2;
+    const t = m;
+    m = a;
+    a = t;
+  }
+}
+
+/** floor(x / m) for non-negative integers below 2^53 (the float quotient corrected by one if it rounded across an integer). */
+function intDiv(x: number, m: number): number {
+  let q = Math.floor(x / m);
+  if (q * m > x) q--;
+  else if ((q + 1) * m <= x) q++;
+  return q;
 }
 
 /** Stable sort of gq[lo, hi) by prompt length, largest first (insertion sort: queues are short). */
