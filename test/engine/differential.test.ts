@@ -199,7 +199,8 @@ describe('differential: fast-forward, applied steps and the event core vs the pl
     expect(stretchEventsAsync).toBeGreaterThan(15);
     expect(stretchEvents - stretchEventsAsync).toBeGreaterThan(10);
     expect(stretchEventsTimeouts).toBeGreaterThan(3);
-    expect(stretchArrivals).toBeGreaterThanOrEqual(8);
+    // (Arrivals go inside only where they are sparse: the light-load set below has most of them.)
+    expect(stretchArrivals).toBeGreaterThanOrEqual(4);
     expect(eventFastForward).toBeGreaterThan(cases.length / 2);
     // Stretches go through the affine envelopes in most cases, and step by step (time series,
     // mean-KV term) in others.

@@ -1259,13 +1259,16 @@ export class EngineCore {
     // arrival at the first step's length, or to the next completion). Both give the same numbers.
     const lim = this.stretchLimitUs();
     this.stretchEvents = false;
-    let expected = lim === Infinity ? k : Math.min(k, (lim - t0) / this.stepUs);
+    const byTime = lim === Infinity ? Infinity : (lim - t0) / this.stepUs;
+    let expected = Math.min(k, byTime);
     // Events inside the stretch (stretchEventBegin): completions that change nothing but their
     // rank's own lines, and arrivals, whose ranks are then scheduled step by step while the
     // others follow their lines. The stretch lasts to an event that cannot be taken inside.
+    // Where arrivals come every step or two (near saturation) most ranks have requests waiting
+    // and the stretch would soon end anyway: there the plain stretch is cheaper.
     let kk = k;
     let events = false;
-    if (affine && !meanKv && !ts && this.throughOk && !this.xfer && shift === 1) {
+    if (affine && !meanKv && !ts && this.throughOk && !this.xfer && shift === 1 && byTime >= ENVELOPE_MIN_STEPS) {
       const kt = this.throughBounds(shift, nActive);
       if (kt >= k) {
         kk = kt;
