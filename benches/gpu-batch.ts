@@ -2,9 +2,10 @@
  * Speed of the WebGPU engine per configuration batch size (`npm run bench:gpu`), with the CPU
  * engine on the same configurations for reference.
  *
- * A batch of N configurations is the first N of one fixed sequence: the four routers of the case
- * harness (vllm_default, jsq_load, br0, fast_phi) × DP 2, 4, 8, 16 × two loads (0.375 and 0.75
- * req/s per rank), then the next seed, so every batch of 32 or more has the same mix; each
+ * A batch of N configurations is the first N of one fixed sequence (benche./gpuBenchShared.ts):
+ * the four routers of the case harness (vllm_default, jsq_load, br0, fast_phi) × DP 2, 4, 8, 16 ×
+ * two loads (0.375 and 0.75 req/s per rank), then the next seed, so every batch of 32 or more has
+ * the same mix; each
  * configuration is a small workload (--requests, default 50 ShareGPT-like requests, the default
  * model). Per batch size and engine: wall time of `engine.run(batch)` over --reps runs after a
  * warm-up (median and spread), simulated requests/s and rank-steps/s (rank-steps = Σ steps × DP
@@ -27,20 +28,16 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { benchScenario, deviceSlug, fmtMs, fmtRate, machineInfo } from '../src/bench/harness.ts';
+import { deviceSlug, fmtMs, fmtRate, machineInfo } from '../src/bench/harness.ts';
 import { checkOutDir } from '../src/cli/benchCommand.ts';
 import type { Scenario } from '../src/config/scenario.ts';
+import { DPS, PER_RANK_RATES, ROUTERS, batchOf, parseTrace, type ChunkTrace } from './gpuBenchShared.ts';
 import { CpuEngine } from '../src/engine/cpu/cpuEngine.ts';
 import { probeAdapter } from '../src/engine/gpu/adapter.ts';
 import { GpuEngine } from '../src/engine/gpu/gpuEngine.ts';
 import type { Engine, RunResult } from '../src/engine/types.ts';
 import { VERSION } from '../src/version.ts';
 import { exactDifferences } from '../test/gpu/tolerance.ts';
-
-const ROUTERS = ['vllm_default', 'jsq_load', 'br0', 'fast_phi'];
-const DPS = [2, 4, 8, 16];
-/** Offered load per rank, req/s (3 req/s at DP 8, the harness's light load, and twice that). */
-const PER_RANK_RATES = [0.375, 0.75];
 
 interface Args {
   sizes: number[];
@@ -90,19 +87,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** Configuration i of the fixed sequence (see the header). */
-function config(i: number, requests: number): Scenario {
-  const router = ROUTERS[i % ROUTERS.length];
-  const dp = DPS[Math.floor(i / ROUTERS.length) % DPS.length];
-  const perRank = PER_RANK_RATES[Math.floor(i / (ROUTERS.length * DPS.length)) % PER_RANK_RATES.length];
-  const seed = 1 + Math.floor(i / (ROUTERS.length * DPS.length * PER_RANK_RATES.length));
-  return benchScenario({ router, dp, rate: perRank * dp, requests, seed }, i);
-}
-
-export function batchOf(n: number, requests: number): Scenario[] {
-  return Array.from({ length: n }, (_, i) => config(i, requests));
-}
-
 interface Row {
   engine: string;
   configs: number;
@@ -122,21 +106,6 @@ interface Row {
   chunks?: number;
   /** GPU rows whose metrics (all but wall_ms) equal the CPU engine's. */
   identicalRows?: number;
-}
-
-interface ChunkTrace {
-  readyMs: number;
-  simulateMs: number;
-  roundTrips: number;
-  iterations: number;
-}
-
-/** The GPU engine's per-chunk trace line (chunkLoop.ts), parsed; a line that does not match is an error. */
-function parseTrace(line: string): ChunkTrace | null {
-  if (!line.startsWith('gpu: chunk ')) return null;
-  const m = /ready in (\d+) ms, simulated in (\d+) ms \((\d+) round trips, (\d+) loop iterations/.exec(line);
-  if (!m) fail(`cannot read the GPU engine's trace line: ${line}`);
-  return { readyMs: +m[1], simulateMs: +m[2], roundTrips: +m[3], iterations: +m[4] };
 }
 
 function median(xs: number[]): number {
@@ -312,7 +281,7 @@ function markdown(r: {
       `${r.settings.reps} timed runs per row after a warm-up; rates by the median wall time; spread = half the range over the median. CPU engine: ${r.settings.cpuThreads} worker threads (one thread below 40,000 simulated requests).`,
     r.compile ? `Pipeline compilation (fresh device, once, not in the rows): ${fmtMs(r.compile.pipelinesMs)}; that first run (${r.compile.configs} configurations) took ${fmtMs(r.compile.wallMs)}.` : '',
     '',
-    '| configs | engine | requests | rank-steps | wall (median) | spread | requests/s | rank-steps/s | GPU simulating | round trips | chunks | rows = cpu |',
+    '| configs | engine | requests | rank-steps | wall (median) | spread | requests/s | rank-steps/s | GPU simulating (Σ chunks) | round trips | chunks | rows = cpu |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const sizes = [...new Set([...r.cpu, ...r.gpu].map((x) => x.configs))];
