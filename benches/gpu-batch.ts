@@ -2,15 +2,15 @@
  * Speed of the WebGPU engine per configuration batch size (`npm run bench:gpu`), with the CPU
  * engine on the same configurations for reference.
  *
- * A batch of N configurations is the first N of one fixed sequence (benche./gpuBenchShared.ts):
+ * A batch of N configurations is the first N of one fixed sequence (benches/gpuBenchShared.ts):
  * the four routers of the case harness (vllm_default, jsq_load, br0, fast_phi) × DP 2, 4, 8, 16 ×
- * two loads (0.375 and 0.75 req/s per rank), then the next seed, so every batch of 32 or more has
- * the same mix; each
- * configuration is a small workload (--requests, default 50 ShareGPT-like requests, the default
- * model). Per batch size and engine: wall time of `engine.run(batch)` over --reps runs after a
+ * two loads (0.375 and 0.75 req/s per rank; --per-rank-rates), then the next seed, so every batch
+ * of 32 or more has the same mix; each configuration is a small workload (--requests, default 50
+ * ShareGPT-like requests, the default model). Per batch size and engine: wall time of `engine.run(batch)` over --reps runs after a
  * warm-up (median and spread), simulated requests/s and rank-steps/s (rank-steps = Σ steps × DP
  * over the configurations) by the median; for the GPU engine also the time its chunks spent
- * simulating (pipelines ready to rows read back, summed over chunks, from the engine's trace), the
+ * simulating (pipelines ready to rows read back, summed over chunks, from the engine's trace: two
+ * chunks in flight at once can sum to more than the wall time), the
  * round trips and chunks, and the pipeline compilation, measured once on a fresh device and kept
  * out of the per-batch figures. The GPU engine runs alone (no CPU fallback: a configuration it
  * cannot simulate is an error); its rows are compared with the CPU engine's by the equivalence
@@ -20,10 +20,13 @@
  * On a software adapter (SwiftShader, isFallbackAdapter) the GPU figures only show that the
  * engine runs and what the host loop costs: they say nothing about GPU speed.
  *
- *   npm run bench:gpu -- [--sizes 64,256,1024,4096] [--requests 50] [--reps 3] [--threads N]
- *     [--no-cpu] [--quick] [--no-save] [--out-dir benches/results]
+ *   npm run bench:gpu -- [--sizes 64,256,1024,4096] [--requests 50] [--per-rank-rates 0.375,0.75]
+ *     [--reps 3] [--threads N] [--no-cpu] [--quick] [--no-save] [--out-dir benches/results]
  *
- * Prints markdown; unless --no-save, saves `<date>-gpu-batch-<adapter>[-quick].{md,json}`.
+ * (`--per-rank-rates 7.5 --requests 2000`: saturated configurations, DP 8 at 60 req/s and the
+ * like, where the kernel's walk over long running lists dominates; docs/gpu.md, Performance.)
+ *
+ * Prints markdown; unless --no-save, saves `<date>-gpu-batch-<adapter>[-<requests>req-<rates>rps][-quick].{md,json}`.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -42,6 +45,7 @@ import { exactDifferences } from '../test/gpu/tolerance.ts';
 interface Args {
   sizes: number[];
   requests: number;
+  rates: number[];
   reps: number;
   threads: number;
   cpu: boolean;
@@ -56,7 +60,7 @@ function fail(msg: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sizes: [64, 256, 1024, 4096], requests: 50, reps: 3, threads: availableParallelism(), cpu: true, quick: false, save: true, outDir: 'benches/results' };
+  const a: Args = { sizes: [64, 256, 1024, 4096], requests: 50, rates: PER_RANK_RATES, reps: 3, threads: availableParallelism(), cpu: true, quick: false, save: true, outDir: 'benches/results' };
   const ints = (flag: string, v: string | undefined): number[] => {
     const xs = (v ?? '').split(',').map(Number);
     if (!v || xs.some((x) => !Number.isInteger(x) || x < 1)) fail(`${flag} must be a comma-separated list of positive integers, got ${v}`);
@@ -70,6 +74,13 @@ function parseArgs(argv: string[]): Args {
     switch (f) {
       case '--sizes': a.sizes = ints(f, v); sizesSet = true; i++; break;
       case '--requests': a.requests = ints(f, v)[0]; i++; break;
+      case '--per-rank-rates': {
+        const xs = (v ?? '').split(',').map(Number);
+        if (!v || xs.some((x) => !(x > 0))) fail(`--per-rank-rates must be a comma-separated list of positive numbers, got ${v}`);
+        a.rates = xs;
+        i++;
+        break;
+      }
       case '--reps': a.reps = ints(f, v)[0]; repsSet = true; i++; break;
       case '--threads': a.threads = ints(f, v)[0]; i++; break;
       case '--no-cpu': a.cpu = false; break;
@@ -188,7 +199,7 @@ async function main(): Promise<void> {
   let compile: { wallMs: number; pipelinesMs: number; configs: number } | undefined;
   const cpuResults = new Map<number, RunResult[]>();
   try {
-    const first = batchOf(ROUTERS.length, a.requests);
+    const first = batchOf(ROUTERS.length, a.requests, a.rates);
     const t0 = performance.now();
     await gpu.run(first);
     compile = { wallMs: performance.now() - t0, pipelinesMs: traces[0].reduce((s, t) => s + t.readyMs, 0), configs: first.length };
@@ -198,12 +209,12 @@ async function main(): Promise<void> {
     let cpu: CpuEngine | undefined;
     if (a.cpu) {
       cpu = new CpuEngine({ threads: a.threads });
-      await cpu.run(batchOf(Math.min(...a.sizes), a.requests)); // warm-up: JIT, workers, workloads
+      await cpu.run(batchOf(Math.min(...a.sizes), a.requests, a.rates)); // warm-up: JIT, workers, workloads
     }
-    await gpu.run(batchOf(Math.min(...a.sizes), a.requests)); // warm-up of the host code
+    await gpu.run(batchOf(Math.min(...a.sizes), a.requests, a.rates)); // warm-up of the host code
     try {
       for (const n of a.sizes) {
-        const batch = batchOf(n, a.requests);
+        const batch = batchOf(n, a.requests, a.rates);
         if (cpu) {
           const c = await timeRuns(cpu, batch, a.reps, [[]]);
           const r = row(`cpu x${cpu.info.threads || a.threads}`, batch, c.walls, c.results);
@@ -239,7 +250,7 @@ async function main(): Promise<void> {
     machine: machineInfo(),
     loadAverage: { start: load0, end: loadavg()[0] },
     adapter,
-    settings: { sizes: a.sizes, requestsPerConfig: a.requests, reps: a.reps, cpuThreads: a.threads, routers: ROUTERS, dp: DPS, perRankRates: PER_RANK_RATES, quick: a.quick },
+    settings: { sizes: a.sizes, requestsPerConfig: a.requests, reps: a.reps, cpuThreads: a.threads, routers: ROUTERS, dp: DPS, perRankRates: a.rates, quick: a.quick },
     compile,
     gpu: rows,
     cpu: cpuRows,
@@ -248,7 +259,8 @@ async function main(): Promise<void> {
   const md = markdown(report);
   process.stdout.write(md + '\n');
   if (a.save) {
-    const stem = `${report.date.slice(0, 10)}-gpu-batch-${deviceSlug({ engine: 'gpu', adapter: probe.name }).replace(/^gpu-/, '')}${a.quick ? '-quick' : ''}`;
+    const custom = a.rates.join() !== PER_RANK_RATES.join() || a.requests !== 50 ? `-${a.requests}req-${a.rates.join('+')}rps` : '';
+    const stem = `${report.date.slice(0, 10)}-gpu-batch-${deviceSlug({ engine: 'gpu', adapter: probe.name }).replace(/^gpu-/, '')}${custom}${a.quick ? '-quick' : ''}`;
     writeFileSync(join(a.outDir, `${stem}.json`), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(join(a.outDir, `${stem}.md`), md + '\n');
     log(`saved ${join(a.outDir, stem)}.{md,json}`);
@@ -261,7 +273,7 @@ function markdown(r: {
   machine: ReturnType<typeof machineInfo>;
   loadAverage: { start: number; end: number };
   adapter: { name: string; vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean };
-  settings: { requestsPerConfig: number; reps: number; cpuThreads: number };
+  settings: { requestsPerConfig: number; perRankRates: number[]; reps: number; cpuThreads: number };
   compile?: { wallMs: number; pipelinesMs: number; configs: number };
   gpu: Row[];
   cpu: Row[];
@@ -277,7 +289,7 @@ function markdown(r: {
       ? ['', '**Software adapter: the GPU figures below show that the engine runs and what its host loop costs on these CPU cores; they are for correctness only and say nothing about GPU speed.**']
       : []),
     '',
-    `Each configuration: ${r.settings.requestsPerConfig} requests; routers vllm_default, jsq_load, br0, fast_phi × DP 2, 4, 8, 16 × 0.375 and 0.75 req/s per rank, seeds in turn. ` +
+    `Each configuration: ${r.settings.requestsPerConfig} requests; routers vllm_default, jsq_load, br0, fast_phi × DP 2, 4, 8, 16 × ${r.settings.perRankRates.join(', ')} req/s per rank, seeds in turn. ` +
       `${r.settings.reps} timed runs per row after a warm-up; rates by the median wall time; spread = half the range over the median. CPU engine: ${r.settings.cpuThreads} worker threads (one thread below 40,000 simulated requests).`,
     r.compile ? `Pipeline compilation (fresh device, once, not in the rows): ${fmtMs(r.compile.pipelinesMs)}; that first run (${r.compile.configs} configurations) took ${fmtMs(r.compile.wallMs)}.` : '',
     '',

@@ -12,18 +12,18 @@ export const DPS = [2, 4, 8, 16];
 /** Offered load per rank, req/s (3 req/s at DP 8, the harness's light load, and twice that). */
 export const PER_RANK_RATES = [0.375, 0.75];
 
-/** Configuration i of the fixed sequence. */
-export function batchConfig(i: number, requests: number): Scenario {
+/** Configuration i of the fixed sequence (`rates`: the loads per rank it cycles through). */
+export function batchConfig(i: number, requests: number, rates: readonly number[] = PER_RANK_RATES): Scenario {
   const router = ROUTERS[i % ROUTERS.length];
   const dp = DPS[Math.floor(i / ROUTERS.length) % DPS.length];
-  const perRank = PER_RANK_RATES[Math.floor(i / (ROUTERS.length * DPS.length)) % PER_RANK_RATES.length];
-  const seed = 1 + Math.floor(i / (ROUTERS.length * DPS.length * PER_RANK_RATES.length));
+  const perRank = rates[Math.floor(i / (ROUTERS.length * DPS.length)) % rates.length];
+  const seed = 1 + Math.floor(i / (ROUTERS.length * DPS.length * rates.length));
   return benchScenario({ router, dp, rate: perRank * dp, requests, seed }, i);
 }
 
 /** The first n configurations of the sequence, each with `requests` requests. */
-export function batchOf(n: number, requests: number): Scenario[] {
-  return Array.from({ length: n }, (_, i) => batchConfig(i, requests));
+export function batchOf(n: number, requests: number, rates: readonly number[] = PER_RANK_RATES): Scenario[] {
+  return Array.from({ length: n }, (_, i) => batchConfig(i, requests, rates));
 }
 
 /** One chunk of a GPU engine run, from its trace line (`trace: true`, chunkLoop.ts). */
