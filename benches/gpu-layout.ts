@@ -25,8 +25,8 @@
  *   same request in that slot), `data` (indexed by a value each lane computed: heap children,
  *   the phase bucket; scattered) — and the dependent-load depth of each;
  * - measured on the trajectories (sweep set only): for warps of 32 configurations in the GPU
- *   engine's chunk order (prepare.ts planChunks) run in lockstep by loop iteration, how many
- *   32-byte sectors the walk's request-indexed loads touch per warp-load, against the 1-4 of a
+ *   engine's chunk order (prepare.ts planChunks) run in lockstep by the kernel's loop iterations,
+ *   how many 32-byte sectors the walk's request-indexed loads touch per warp-load, against the 1-4 of a
  *   fully coalesced load and the 32 of a fully scattered one, and the share of lanes idle in the
  *   walk (a lane whose list is shorter than the longest in its warp waits).
  *
@@ -77,6 +77,10 @@ const COST = {
   finishPass: acc(2, 5, 0, 3, 2),
   /** A stretch's three passes per running request: eventFreeSteps (runAt; output, R_GENERATED), (runAt; R_COMPUTED, R_BLOCKS), apply (runAt; R_COMPUTED, R_GENERATED, R_BLOCKS; three stores). */
   stretchPasses: acc(3, 7, 0, 3, 6),
+  /** eventFreeSteps' first pass when no stretch follows (a decode-only step with a completion due): runAt; output, R_GENERATED. */
+  probePass: acc(1, 2, 0, 0, 2),
+  /** The walk's completion: removeRunningAt moves each later slot down one (one load, one store per slot). */
+  shiftSlot: acc(1, 0, 0, 1, 1),
   /** Per fast-forwarded step and rank with work (both algorithms): K_FF_DECODE twice, K_FF_KV_MAX, K_FF_KV_READ, K_KV. */
   ffRankStep: acc(5, 0, 0, 0, 1),
   /**
@@ -141,6 +145,11 @@ interface Counts {
   /** Stretch passes over non-members (the event core walks them as the kernel does). */
   stretchNonMemberVisits: number;
   compactSlots: number;
+  /** eventFreeSteps looked for a stretch and found none: running requests then (walk), the requests outside the prefix (event core). */
+  probeRunSum: number;
+  probeNonMemberSum: number;
+  /** Running-list slots after each completed member (the kernel's removeRunningAt moves them). */
+  shiftSlots: number;
   /** Stretches the kernel starts one iteration later (frees held at their first step), and the running requests then. */
   kernelSplits: number;
   runKernelSplitSum: number;
@@ -153,7 +162,7 @@ function zero(): Counts {
     scheduledRankSteps: 0, runSteppedSum: 0, runStretchStartSum: 0, ffActiveRankSteps: 0,
     aggRankSteps: 0, membersAggregated: 0, nonMemberVisitsStepped: 0, nonMemberVisitsStretchStart: 0, fallbacks: 0, materialised: 0,
     pops: 0, popLevels: 0, heapSizeAtPop: 0, pushes: 0, pushLevels: 0, joins: 0, stretchRanks: 0, stretchMemberLoops: 0,
-    stretchBucketLoops: 0, stretchNonMemberVisits: 0, compactSlots: 0, kernelSplits: 0, runKernelSplitSum: 0, maxRunning: 0,
+    stretchBucketLoops: 0, stretchNonMemberVisits: 0, compactSlots: 0, probeRunSum: 0, probeNonMemberSum: 0, shiftSlots: 0, kernelSplits: 0, runKernelSplitSum: 0, maxRunning: 0,
   };
 }
 
@@ -206,6 +215,15 @@ function instrument(ds: DecodeSet, c: Counts, aggOfRank: Int32Array, st: EngineC
     const g = args[1] as number;
     c.fallbacks++;
     c.materialised += d.nD[g];
+    return orig(...args);
+  });
+  wrap('remove', (orig, args) => {
+    const g = args[1] as number;
+    const r = args[2] as number;
+    const base = g * st.RS;
+    const end = st.nRun[g] + st.holes[g];
+    const dpos = (ds as unknown as { dpos: Int32Array }).dpos;
+    for (let k = dpos[r] + 1; k < end; k++) if (st.run[base + k] >= 0) c.shiftSlots++;
     return orig(...args);
   });
   wrap('compact', (orig, args) => {
@@ -290,6 +308,7 @@ function countRun(sc: Scenario, c: Counts, record?: IterationLists[]): void {
     let held = false;
     for (let g = 0; g < G; g++) if (st.pendSlots[g] > 0) held = true;
     const ffBefore = core.fastForwardedSteps;
+    const probedBefore = c.stretchRanks;
     const t = core.fastForward(now);
     if (t >= 0) {
       c.stretches++;
@@ -305,11 +324,17 @@ function countRun(sc: Scenario, c: Counts, record?: IterationLists[]): void {
       if (held) {
         c.kernelSplits++;
         c.runKernelSplitSum += running;
+        // The kernel's lanes advance by its own iterations: one more with the same lists.
+        if (record) record.push(record[record.length - 1]);
       }
       now = t;
       continue;
     }
-    // (A stretch looked at but not taken still cost its minLeft calls: they stay counted.)
+    // A stretch looked for and not found: eventFreeSteps' first pass ran (minLeft stays counted).
+    if (c.stretchRanks > probedBefore) {
+      c.probeRunSum += running;
+      c.probeNonMemberSum += nonMembers;
+    }
     c.stepped++;
     c.runSteppedSum += running;
     c.nonMemberVisitsStepped += nonMembers;
@@ -357,11 +382,14 @@ function derive(c: Counts): { walk: Derived; event: Derived } {
   // Where the kernel steps once more before the stretch: a finishing pass and another scheduling pass.
   add(w, COST.finishPass, c.runKernelSplitSum);
   add(w, COST.schedPass, c.runKernelSplitSum);
+  add(w, COST.probePass, c.probeRunSum);
+  add(w, COST.shiftSlot, c.shiftSlots);
   w.critical = passes + 4 * c.kernelSplits;
   const e = tally();
   add(e, COST.schedPass, c.nonMemberVisitsStepped + c.nonMemberVisitsStretchStart);
   add(e, COST.finishPass, c.nonMemberVisitsStepped);
   add(e, COST.stretchPasses, c.stretchNonMemberVisits);
+  add(e, COST.probePass, c.probeNonMemberSum);
   add(e, COST.ffRankStep, c.ffActiveRankSteps);
   add(e, COST.aggRankStep, c.aggRankSteps);
   add(e, COST.pop, c.pops);
@@ -597,7 +625,7 @@ function markdown(r: { version: string; date: string; sets: SetRow[] }): string 
   if (warps.length) {
     L.push(
       '',
-      '### The walk across a warp (measured on the trajectories: 32 configurations in chunk order, in lockstep by loop iteration)',
+      '### The walk across a warp (measured on the trajectories: 32 configurations in chunk order, in lockstep by the kernel\'s loop iterations)',
       '',
       '| set | warps | walk issues | lanes active per issue | 32-byte sectors per request-indexed warp-load (coalesced / measured / scattered) | issues with one request id on every active lane |',
       '|---|---:|---:|---:|---|---:|',
