@@ -106,7 +106,7 @@ interface Row {
   reps: number;
   wallMs: number[];
   wallMsMedian: number;
-  /** Half the range of the runs' wall times, relative to the median, %. */
+  /** Range of the runs' wall times, relative to the median, % (as the case harness; printed as ± half). */
   spreadPct: number;
   requestsPerS: number;
   rankStepsPerS: number;
@@ -158,7 +158,7 @@ function row(engine: string, batch: Scenario[], walls: number[], results: RunRes
     reps: walls.length,
     wallMs: walls,
     wallMsMedian: med,
-    spreadPct: (50 * (Math.max(...walls) - Math.min(...walls))) / med,
+    spreadPct: (100 * (Math.max(...walls) - Math.min(...walls))) / med,
     requestsPerS: requests / (med / 1000),
     rankStepsPerS: rankSteps / (med / 1000),
   };
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
           const r = row(`cpu x${cpu.info.threads || a.threads}`, batch, c.walls, c.results);
           cpuRows.push(r);
           cpuResults.set(n, c.results);
-          log(`cpu  ${String(n).padStart(6)} configs: ${fmtMs(r.wallMsMedian)} ±${r.spreadPct.toFixed(0)}%  ${fmtRate(r.requestsPerS)} req/s  ${fmtRate(r.rankStepsPerS)} rank-steps/s`);
+          log(`cpu  ${String(n).padStart(6)} configs: ${fmtMs(r.wallMsMedian)} ±${(r.spreadPct / 2).toFixed(0)}%  ${fmtRate(r.requestsPerS)} req/s  ${fmtRate(r.rankStepsPerS)} rank-steps/s`);
         }
         const g = await timeRuns(gpu, batch, a.reps, traces);
         const r = row('gpu', batch, g.walls, g.results);
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
         if (ref) r.identicalRows = g.results.filter((x, i) => sameMetrics(x, ref[i])).length;
         rows.push(r);
         log(
-          `gpu  ${String(n).padStart(6)} configs: ${fmtMs(r.wallMsMedian)} ±${r.spreadPct.toFixed(0)}%  ${fmtRate(r.requestsPerS)} req/s  ${fmtRate(r.rankStepsPerS)} rank-steps/s` +
+          `gpu  ${String(n).padStart(6)} configs: ${fmtMs(r.wallMsMedian)} ±${(r.spreadPct / 2).toFixed(0)}%  ${fmtRate(r.requestsPerS)} req/s  ${fmtRate(r.rankStepsPerS)} rank-steps/s` +
             (ref ? `  (${r.identicalRows}/${n} rows identical to the cpu engine's)` : ''),
         );
       }
@@ -300,7 +300,7 @@ function markdown(r: {
   for (const n of sizes) {
     for (const x of [...r.cpu, ...r.gpu].filter((y) => y.configs === n)) {
       lines.push(
-        `| ${n} | ${x.engine} | ${x.requests.toLocaleString('en-US')} | ${x.rankSteps.toLocaleString('en-US')} | ${fmtMs(x.wallMsMedian)} | ±${x.spreadPct.toFixed(0)}% | ${fmtRate(x.requestsPerS)} | ${fmtRate(x.rankStepsPerS)} | ` +
+        `| ${n} | ${x.engine} | ${x.requests.toLocaleString('en-US')} | ${x.rankSteps.toLocaleString('en-US')} | ${fmtMs(x.wallMsMedian)} | ±${(x.spreadPct / 2).toFixed(0)}% | ${fmtRate(x.requestsPerS)} | ${fmtRate(x.rankStepsPerS)} | ` +
           `${x.gpuSimulateMs !== undefined ? fmtMs(x.gpuSimulateMs) : ''} | ${x.roundTrips ?? ''} | ${x.chunks ?? ''} | ${x.identicalRows !== undefined ? `${x.identicalRows}/${n}` : ''} |`,
       );
     }

@@ -1,8 +1,9 @@
 /**
  * Memory accesses per rank-step of the two step algorithms, counted on the same trajectories
  * (`npm run bench:gpu-layout`): the per-request walk of the WGSL kernel (shaders/simulate.wgsl:
- * every stepped step walks each rank's running list in scheduleRank and again in finishStep; a
- * decode-only stretch walks it three times and then costs O(active ranks) per step) against the
+ * every stepped step walks each rank's running list in scheduleRank and again in finishStep, a
+ * completion shifts the slots behind it, a decode-only step that finds no stretch walks the list
+ * once more, and a stretch walks it three times and then costs O(active ranks) per step) against the
  * CPU engine's event-driven core (src/engine/core/decodeSet.ts: a rank's decoding prefix as
  * aggregates, a completion min-heap, a count of members by context mod block size).
  *
@@ -26,9 +27,13 @@
  *   the phase bucket; scattered) — and the dependent-load depth of each;
  * - measured on the trajectories (sweep set only): for warps of 32 configurations in the GPU
  *   engine's chunk order (prepare.ts planChunks) run in lockstep by the kernel's loop iterations,
- *   how many 32-byte sectors the walk's request-indexed loads touch per warp-load, against the 1-4 of a
- *   fully coalesced load and the 32 of a fully scattered one, and the share of lanes idle in the
- *   walk (a lane whose list is shorter than the longest in its warp waits).
+ *   how many 32-byte sectors the walk's request-indexed loads touch per warp-load, against the 1-4
+ *   of a fully coalesced load and one per active lane of a fully scattered one, and the lanes idle
+ *   in the walk (a lane whose list is shorter than the longest in its warp waits).
+ *
+ * The kernel's loop iterations are the CPU driver's, plus one wherever the kernel starts a stretch
+ * one iteration later (it starts none while async scheduling holds frees; the CPU engine does when
+ * the rank has nothing waiting), plus each configuration's last (which finds it done).
  *
  * With --gpu the sweep also runs on the GPU engine (any adapter), whose own count of loop
  * iterations checks the kernel iterations counted here.
@@ -46,7 +51,7 @@ import type { DecodeSet } from '../src/engine/core/decodeSet.ts';
 import { simulate } from '../src/engine/cpu/simulate.ts';
 import { planChunks, prepareConfig } from '../src/engine/gpu/prepare.ts';
 import type { GpuConfig } from '../src/engine/gpu/types.ts';
-import { LatencyHistograms } from '../src/metrics/summary.ts';
+import { LatencyHistograms, summarize } from '../src/metrics/summary.ts';
 import { resolveStepModel } from '../src/model/presets.ts';
 import { getWorkload } from '../src/workload/build.ts';
 import { VERSION } from '../src/version.ts';
@@ -250,10 +255,11 @@ function instrument(ds: DecodeSet, c: Counts, aggOfRank: Int32Array, st: EngineC
 function countRun(sc: Scenario, c: Counts, record?: IterationLists[]): void {
   const model = resolveStepModel(sc.model);
   const wl = getWorkload(sc.workload);
+  const hist = new LatencyHistograms();
   const core = new EngineCore(sc, model, {}, {
     capacityHint: wl.n,
     outputSurvival: wl.outputSurvival,
-    histograms: new LatencyHistograms(),
+    histograms: hist,
     applyAtSchedule: true,
     eventCore: true,
   });
@@ -345,10 +351,13 @@ function countRun(sc: Scenario, c: Counts, record?: IterationLists[]): void {
   c.requests += wl.n;
   c.groupSteps += core.steps;
   c.rankSteps += core.steps * G;
-  // The driver is the offline driver: same metrics.
+  // The driver is the offline driver: the same metrics (wall time aside) and the same stretches.
+  const mine = summarize(core.counters(), hist, 0) as unknown as Record<string, number>;
   const ref = simulate(sc, wl, model);
-  if (ref.metrics.steps !== core.steps || ref.fastForwardedSteps !== core.fastForwardedSteps) {
-    throw new Error(`gpu-layout: the counting driver diverged from simulate() on configuration ${sc.index}`);
+  const theirs = ref.metrics as unknown as Record<string, number>;
+  const differs = Object.keys(theirs).filter((k) => k !== 'wall_ms' && !Object.is(mine[k], theirs[k]));
+  if (differs.length > 0 || ref.fastForwardedSteps !== core.fastForwardedSteps) {
+    throw new Error(`gpu-layout: the counting driver diverged from simulate() on configuration ${sc.index} (${differs.join(', ') || 'stretches'})`);
   }
 }
 
