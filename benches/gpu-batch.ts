@@ -6,16 +6,19 @@
  * the four routers of the case harness (vllm_default, jsq_load, br0, fast_phi) × DP 2, 4, 8, 16 ×
  * two loads (0.375 and 0.75 req/s per rank; --per-rank-rates), then the next seed, so every batch
  * of 32 or more has the same mix; each configuration is a small workload (--requests, default 50
- * ShareGPT-like requests, the default model). Per batch size and engine: wall time of `engine.run(batch)` over --reps runs after a
- * warm-up (median and spread), simulated requests/s and rank-steps/s (rank-steps = Σ steps × DP
- * over the configurations) by the median; for the GPU engine also the time its chunks spent
- * simulating (pipelines ready to rows read back, summed over chunks, from the engine's trace: two
- * chunks in flight at once can sum to more than the wall time), the
- * round trips and chunks, and the pipeline compilation, measured once on a fresh device and kept
- * out of the per-batch figures. The GPU engine runs alone (no CPU fallback: a configuration it
- * cannot simulate is an error); its rows are compared with the CPU engine's by the equivalence
- * suite's exact rule (test/gpu/tolerance.ts: every metric but wall_ms equal, the load-balance
- * ratios within 1e-6; float-scored routers may differ at a near-tie, docs/gpu.md).
+ * ShareGPT-like requests, the default model).
+ *
+ * Per batch size and engine: the wall time of `engine.run(batch)` over --reps runs after a warm-up
+ * (the CPU engine: a discarded run of the same batch; the GPU engine: one run of the smallest
+ * batch), median and spread; simulated requests/s and rank-steps/s (rank-steps = Σ steps × DP over
+ * the configurations) by the median. For the GPU engine also the time its chunks spent simulating
+ * (pipelines ready to rows read back, summed over chunks, from the engine's trace: two chunks in
+ * flight at once can sum to more than the wall time), the round trips and chunks, and the
+ * pipeline compilation, measured once on a fresh device and kept out of the per-batch figures.
+ * The GPU engine runs alone (no CPU fallback: a configuration it cannot simulate is an error); its
+ * rows are compared with the CPU engine's by the equivalence suite's exact rule
+ * (test/gpu/tolerance.ts: every metric but wall_ms equal, the load-balance ratios within 1e-6;
+ * float-scored routers may differ at a near-tie, docs/gpu.md).
  *
  * On a software adapter (SwiftShader, isFallbackAdapter) the GPU figures only show that the
  * engine runs and what the host loop costs: they say nothing about GPU speed.
@@ -207,15 +210,15 @@ async function main(): Promise<void> {
 
     // CPU engine first (its rows are the reference), then the GPU engine, per batch size.
     let cpu: CpuEngine | undefined;
-    if (a.cpu) {
-      cpu = new CpuEngine({ threads: a.threads });
-      await cpu.run(batchOf(Math.min(...a.sizes), a.requests, a.rates)); // warm-up: JIT, workers, workloads
-    }
+    if (a.cpu) cpu = new CpuEngine({ threads: a.threads });
     await gpu.run(batchOf(Math.min(...a.sizes), a.requests, a.rates)); // warm-up of the host code
     try {
       for (const n of a.sizes) {
         const batch = batchOf(n, a.requests, a.rates);
         if (cpu) {
+          // One discarded run per size: from 40,000 simulated requests the engine starts its
+          // worker pool, whose start-up and first runs are not what a long sweep pays per run.
+          await cpu.run(batch);
           const c = await timeRuns(cpu, batch, a.reps, [[]]);
           const r = row(`cpu x${cpu.info.threads || a.threads}`, batch, c.walls, c.results);
           cpuRows.push(r);
@@ -290,7 +293,7 @@ function markdown(r: {
       : []),
     '',
     `Each configuration: ${r.settings.requestsPerConfig} requests; routers vllm_default, jsq_load, br0, fast_phi × DP 2, 4, 8, 16 × ${r.settings.perRankRates.join(', ')} req/s per rank, seeds in turn. ` +
-      `${r.settings.reps} timed runs per row after a warm-up; rates by the median wall time; spread = half the range over the median. CPU engine: ${r.settings.cpuThreads} worker threads (one thread below 40,000 simulated requests).`,
+      `${r.settings.reps} timed runs per row after a warm-up (CPU: a discarded run of the same batch; GPU: one run of the smallest); rates by the median wall time; spread = half the range over the median. CPU engine: ${r.settings.cpuThreads} worker threads (one thread below 40,000 simulated requests).`,
     r.compile ? `Pipeline compilation (fresh device, once, not in the rows): ${fmtMs(r.compile.pipelinesMs)}; that first run (${r.compile.configs} configurations) took ${fmtMs(r.compile.wallMs)}.` : '',
     '',
     '| configs | engine | requests | rank-steps | wall (median) | spread | requests/s | rank-steps/s | GPU simulating (Σ chunks) | round trips | chunks | rows = cpu |',
