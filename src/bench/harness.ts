@@ -54,13 +54,14 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
-function scenario(over: Record<string, unknown>, index = 0): Scenario {
+/** A configuration of the bench cases: the default model and ShareGPT-like workload, `over` on top. */
+export function benchScenario(over: Record<string, unknown>, index = 0): Scenario {
   return scenarioFromFlat({ router: 'vllm_default', model: 'qwen3-30b-a3b-h100', workload: 'sharegpt', max_output: 1024, ...over }, index);
 }
 
 function sweepOf(n: number, over: Record<string, unknown>): Scenario[] {
   const routers = ['vllm_default', 'jsq_load', 'br0', 'fast_phi'];
-  return Array.from({ length: n }, (_, i) => scenario({ ...over, router: routers[i % routers.length], seed: 1 + Math.floor(i / routers.length) }, i));
+  return Array.from({ length: n }, (_, i) => benchScenario({ ...over, router: routers[i % routers.length], seed: 1 + Math.floor(i / routers.length) }, i));
 }
 
 let peakRss = 0;
@@ -124,6 +125,23 @@ async function measure(
   }
 }
 
+/** The machine a measurement ran on. */
+export function machineInfo(): BenchReport['machine'] {
+  return {
+    host: hostname(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${platform()} ${release()}`,
+    node: process.version,
+  };
+}
+
+/** An engine and adapter as a file-name part, e.g. `gpu-nvidia-h100-80gb-hbm3`. */
+export function deviceSlug(e: { engine: string; adapter: string }): string {
+  return e.adapter ? `${e.engine}-${e.adapter.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40).replace(/^-+|-+$/g, '')}` : e.engine;
+}
+
 export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
   const quick = !!opts.quick;
@@ -140,16 +158,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
 
   // The seed experiment: one configuration, one core.
   for (const router of ['vllm_default', 'jsq_load', 'br0', 'fast_phi']) {
-    add(await measure('single', `seed dp8 500 req ${router}`, one, [scenario({ router, dp: 8, rate: 3, requests: 500, seed: 1 })], quick ? 3 : 21, 1));
+    add(await measure('single', `seed dp8 500 req ${router}`, one, [benchScenario({ router, dp: 8, rate: 3, requests: 500, seed: 1 })], quick ? 3 : 21, 1));
   }
   // Versus DP size (rate grows with G so every rank sees similar load).
   for (const dp of quick ? [2, 8, 64] : [2, 4, 8, 16, 32, 64, 128, 256]) {
     const requests = Math.max(500, 4 * dp);
-    add(await measure('dp', `dp ${dp}, ${requests} req, rate ${0.75 * dp}`, one, [scenario({ dp, rate: 0.75 * dp, requests, seed: 1 })], reps, 1));
+    add(await measure('dp', `dp ${dp}, ${requests} req, rate ${0.75 * dp}`, one, [benchScenario({ dp, rate: 0.75 * dp, requests, seed: 1 })], reps, 1));
   }
   // Versus requests per configuration (DP=8, moderate load).
   for (const requests of quick ? [500, 5000] : [500, 5000, 50000]) {
-    add(await measure('requests', `dp 8, rate 12, ${requests} req`, one, [scenario({ dp: 8, rate: 12, requests, seed: 1 })], requests >= 50000 ? Math.min(reps, 3) : reps, 1));
+    add(await measure('requests', `dp 8, rate 12, ${requests} req`, one, [benchScenario({ dp: 8, rate: 12, requests, seed: 1 })], requests >= 50000 ? Math.min(reps, 3) : reps, 1));
   }
   // Versus number of configurations (small runs, all cores).
   for (const n of quick ? [1, 64, 1024] : [1, 16, 256, 4096, 16384]) {
@@ -184,14 +202,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   return {
     version: VERSION,
     date: new Date().toISOString(),
-    machine: {
-      host: hostname(),
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: availableParallelism(),
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      os: `${platform()} ${release()}`,
-      node: process.version,
-    },
+    machine: machineInfo(),
     engines,
     peakRssMiB: Math.round(Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 2 ** 20),
     cases,
@@ -199,11 +210,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   };
 }
 
-function fmtMs(ms: number): string {
+export function fmtMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(2)} ms`;
 }
 
-function fmtRate(x: number): string {
+export function fmtRate(x: number): string {
   if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
   if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
   return x.toFixed(1);

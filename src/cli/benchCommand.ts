@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchMarkdown, runBench } from '../bench/harness.ts';
+import { benchMarkdown, deviceSlug, runBench } from '../bench/harness.ts';
 import { InputError } from '../errors.ts';
 import { numberFlag } from './parseFlags.ts';
 
@@ -36,9 +36,7 @@ export async function benchCommand(f: BenchFlags): Promise<void> {
   process.stdout.write(md + '\n');
   if (f.save !== false) {
     // Date and device in the name, e.g. 2026-11-23-cpu+gpu-nvidia-h100-80gb-hbm3.
-    const device = (e: { engine: string; adapter: string }) =>
-      e.adapter ? `${e.engine}-${e.adapter.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40).replace(/^-+|-+$/g, '')}` : e.engine;
-    const stem = `${report.date.slice(0, 10)}-${report.engines.map(device).join('+')}${f.quick ? '-quick' : ''}`;
+    const stem = `${report.date.slice(0, 10)}-${report.engines.map(deviceSlug).join('+')}${f.quick ? '-quick' : ''}`;
     // The table is already on stdout: a write that fails now loses no measurement; say so in one line.
     try {
       writeFileSync(join(f.outDir, `${stem}.json`), JSON.stringify(report, null, 2) + '\n');
@@ -51,7 +49,7 @@ export async function benchCommand(f: BenchFlags): Promise<void> {
 }
 
 /** A directory the results can be written in: created if missing; one-line error otherwise. */
-function checkOutDir(dir: string): void {
+export function checkOutDir(dir: string): void {
   if (dir === '') throw new InputError('out_dir', dir, 'is empty');
   try {
     mkdirSync(dir, { recursive: true });
