@@ -96,12 +96,12 @@ export interface EngineCoreOptions {
    */
   eventCore?: boolean;
   /**
-   * With eventCore, decode stretches go on through completions that change nothing but their
-   * rank's own lines (default true). Off for runs whose driver must see every completion at a
-   * boundary (capacity's early stop checks its SLO bounds there). Results are identical either
-   * way (test/engine/differential.test.ts).
+   * With eventCore, decode stretches take completions and sparse arrivals inside, the ranks
+   * concerned brought up to date alone (default true; docs/model.md §7.1). Off for runs whose
+   * driver must see every event at a boundary (capacity's early stop checks its SLO bounds
+   * there). Results are identical either way (test/engine/differential.test.ts).
    */
-  stretchCompletions?: boolean;
+  stretchEvents?: boolean;
 }
 
 export interface RankStats {
@@ -360,7 +360,7 @@ export class EngineCore {
     // Events taken inside a stretch must look exactly as at a boundary: no listener to observe
     // the skipped boundaries (and no KV transfers, checked per stretch).
     const listened = !!(events.onRoute || events.onToken || events.onFinish || events.onPreempt || events.onQueued || events.onScheduled);
-    this.throughOk = this.ds !== undefined && this.fx !== undefined && !listened && opts.stretchCompletions !== false;
+    this.throughOk = this.ds !== undefined && this.fx !== undefined && !listened && opts.stretchEvents !== false;
   }
 
   // ---- requests in and out ----

@@ -60,6 +60,11 @@ export interface SimulateOptions {
    */
   eventCore?: boolean;
   /**
+   * Take completions and sparse arrivals inside decode stretches (default true;
+   * EngineCoreOptions.stretchEvents). Off with stopWhen. Results are identical either way.
+   */
+  stretchEvents?: boolean;
+  /**
    * Stop as soon as these SLO bounds are certain to be missed (src/engine/cpu/earlyStop.ts; used by
    * `capacity`). Absent (or with no bound that can decide early), the loop is unchanged.
    */
@@ -80,8 +85,8 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     histograms: hist,
     applyAtSchedule: opts.applyAtSchedule ?? true,
     eventCore: opts.eventCore ?? true,
-    // The early stop decides at boundaries: a stretch through completions could run to the end.
-    stretchCompletions: stop === undefined,
+    // The early stop decides at boundaries: a stretch through events could run to the end.
+    stretchEvents: (opts.stretchEvents ?? true) && stop === undefined,
   });
   const q = { promptTokens: 0, outputTokens: 0, arrivalUs: 0 };
   for (let i = 0; i < n; i++) {
