@@ -1904,6 +1904,9 @@ export class EngineCore {
     const G = this.G;
     const { arrival } = st;
     if (this.perStep || this.wave) return false;
+    // Arrivals are worth taking inside where they are sparse: not while the last one's rank is
+    // still scheduled on its own (near saturation the stretch would soon end anyway).
+    if (this.nLocal > 0) return false;
     if (this.timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + this.timeoutUs <= t) return false;
     if (!(this.nextArr < st.n && arrival[this.nextArr] <= t)) return false;
     let nActive = this.ffN;
@@ -1993,35 +1996,45 @@ export class EngineCore {
    * up to step upTo that ffApplied says it has not taken yet.
    */
   private applyDecodeSteps(j: number, upTo = -1): void {
-    for (let g = 0; g < this.G; g++) this.applyRankDecodeSteps(g, upTo >= 0 ? upTo - this.ffApplied[g] : j);
+    this.applyRanksDecodeSteps(0, this.G, j, upTo);
     this.rv.dirty = true;
   }
 
   /** Apply j decode steps to every running request of rank g. */
   private applyRankDecodeSteps(g: number, j: number): void {
+    this.applyRanksDecodeSteps(g, g + 1, j, -1);
+  }
+
+  /** applyDecodeSteps over ranks [from, to) (one loop: it runs at the end of every stretch). */
+  private applyRanksDecodeSteps(from: number, to: number, j: number, upTo: number): void {
     const st = this.st;
-    const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS, holes } = st;
+    const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS, holes, kvTok, genTokOf } = st;
+    const RS = st.RS;
     const ds = this.ds;
-    const base = g * st.RS;
-    let i = 0;
-    if (ds !== undefined) {
-      if (ds.nD[g] > 0) freeBlocks[g] -= ds.advance(st, g, j);
-      i = ds.nD[g] + holes[g];
-    }
-    const end = nRun[g] + holes[g];
-    for (; i < end; i++) {
-      const r = run[base + i];
-      sched[r] = 0;
-      computed[r] += j;
-      generated[r] += j;
-      const need = Math.ceil(computed[r] / BS) - blocks[r];
-      if (need > 0) {
-        blocks[r] += need;
-        freeBlocks[g] -= need;
+    const { decodeSeqsOf, ffApplied } = this;
+    for (let g = from; g < to; g++) {
+      if (upTo >= 0) j = upTo - ffApplied[g];
+      const base = g * RS;
+      let i = 0;
+      if (ds !== undefined) {
+        if (ds.nD[g] > 0) freeBlocks[g] -= ds.advance(st, g, j);
+        i = ds.nD[g] + holes[g];
       }
+      const end = nRun[g] + holes[g];
+      for (; i < end; i++) {
+        const r = run[base + i];
+        sched[r] = 0;
+        computed[r] += j;
+        generated[r] += j;
+        const need = Math.ceil(computed[r] / BS) - blocks[r];
+        if (need > 0) {
+          blocks[r] += need;
+          freeBlocks[g] -= need;
+        }
+      }
+      kvTok[g] += j * decodeSeqsOf[g];
+      genTokOf[g] += j * decodeSeqsOf[g];
     }
-    st.kvTok[g] += j * this.decodeSeqsOf[g];
-    st.genTokOf[g] += j * this.decodeSeqsOf[g];
   }
 }
 
