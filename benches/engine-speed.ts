@@ -99,7 +99,7 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--json': if (!v) fail('--json needs a file'); a.json = v; i++; break;
       case '--keep': a.keep = true; break;
-      case '--quick': a.dp = [8]; a.seeds = [1, 2]; a.reps = 2; a.coldReps = 2; a.requests = 5000; break;
+      case '--quick': a.dp = [8]; a.seeds = [1, 2]; a.reps = 2; a.coldReps = 2; a.requests = 20000; break;
       case '--': break;
       default: fail(`unknown option ${f}`);
     }
@@ -168,14 +168,19 @@ async function coldRun(name: string, tree: string, entry: Record<string, unknown
   return reply;
 }
 
+// A run shorter than one tick of the CPU clock (10 ms) has no CPU-time figure: its samples are
+// left out, and a cell with none left reads "—" (the wall-time table still has it).
 const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const spread = (xs: number[]): number => (Math.max(...xs) - Math.min(...xs)) / 2 / median(xs);
-const kfmt = (x: number): string => (x >= 1e4 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
-const pct = (x: number): string => `±${(100 * x).toFixed(0)}%`;
+const spread = (xs: number[]): number => (xs.length === 0 ? NaN : (Math.max(...xs) - Math.min(...xs)) / 2 / median(xs));
+const kfmt = (x: number): string => (!Number.isFinite(x) ? '—' : x >= 1e4 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0));
+const pct = (x: number): string => (Number.isFinite(x) ? `±${(100 * x).toFixed(0)}%` : '—');
+const times = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
+const range = (xs: number[]): string => (xs.length === 0 ? '—' : `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`);
 
 /** Simulated requests/s of each run, by the engine's wall time and by its main thread's CPU time. */
 interface Samples {
@@ -226,12 +231,15 @@ async function main(): Promise<void> {
             const got: Partial<Record<'old' | 'new', Reply>> = {};
             for (const side of order) got[side] = await runOn(side, entryOf(seed));
             for (const clock of ['wall', 'cpu'] as const) {
-              const rs = (r: Reply) => r.requests / ((clock === 'wall' ? r.wallMs[0] : r.cpuMs[0]) / 1000);
+              const rs = (r: Reply) => {
+                const ms = clock === 'wall' ? r.wallMs[0] : r.cpuMs[0];
+                return ms > 0 ? r.requests / (ms / 1000) : NaN;
+              };
               const o = rs(got.old!);
               const n = rs(got.new!);
-              row[clock].old.push(o);
-              row[clock].new.push(n);
-              row[clock].ratios.push(n / o);
+              if (Number.isFinite(o)) row[clock].old.push(o);
+              if (Number.isFinite(n)) row[clock].new.push(n);
+              if (Number.isFinite(o) && Number.isFinite(n)) row[clock].ratios.push(n / o);
             }
             if (got.old!.fingerprint !== got.new!.fingerprint) row.same = false;
           }
@@ -239,7 +247,7 @@ async function main(): Promise<void> {
         rows.push(row);
         const c = row.cpu;
         process.stderr.write(
-          `  ${mode} dp ${G} ${row.load}: old ${kfmt(median(c.old))}  new ${kfmt(median(c.new))} req/s per CPU-s  new/old ${median(c.ratios).toFixed(2)}  (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
+          `  ${mode} dp ${G} ${row.load}: old ${kfmt(median(c.old))}  new ${kfmt(median(c.new))} req/s per CPU-s  new/old ${times(median(c.ratios))}  (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
         );
       }
     }
@@ -254,7 +262,7 @@ async function main(): Promise<void> {
       const x = r[clock];
       return (
         `| ${r.mode} | ${r.dp} | ${r.load} | ${r.rate} | ${kfmt(median(x.old))} | ${pct(spread(x.old))} | ${kfmt(median(x.new))} | ${pct(spread(x.new))} | ` +
-        `${median(x.ratios).toFixed(2)}× | ${Math.min(...x.ratios).toFixed(2)}–${Math.max(...x.ratios).toFixed(2)} | ${r.same ? 'yes' : 'no'} |`
+        `${times(median(x.ratios))} | ${range(x.ratios)} | ${r.same ? 'yes' : 'no'} |`
       );
     }),
   ];
@@ -265,7 +273,7 @@ async function main(): Promise<void> {
     `${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}, load average ${loadavg()[0].toFixed(1)} at the end, ` +
       `${((performance.now() - started) / 1000).toFixed(0)} s`,
     '',
-    "By the main thread's CPU time over the call (less disturbed by other load; 10 ms ticks):",
+    "By the main thread's CPU time over the call (less disturbed by other load; 10 ms ticks; runs shorter than a tick are left out, — where none is left):",
     '',
     ...table('cpu'),
     '',
