@@ -226,14 +226,14 @@ export class EngineCore {
   private readonly ffBase: Float64Array; // step ps of rank g in a decode-only stretch: ffBase + j * ffSlope
   private readonly ffSlope: Float64Array;
   private readonly ffActive: Int32Array; // ranks with decode work in the stretch
-  // Completions inside an envelope stretch (runAffineStretch with events; docs/model.md §7.1).
+  // Events inside an envelope stretch (runAffineStretch with events; docs/model.md §7.1).
   private readonly throughOk: boolean; // this core may take them (event core, applied steps, no listener)
   private readonly ffLoad: Float64Array; // KV load of rank g after stretch step j: ffLoad + j * decodes
   private readonly ffSeg: Float64Array; // first step of rank g's current step-time line
   private readonly ffApplied: Float64Array; // stretch steps already applied to rank g's state
   private readonly evAt: Float64Array; // stretch step of rank g's next completion taken inside (Infinity: none)
-  private readonly evLast: Float64Array; // stretch step of rank g's last such completion (-1: none)
-  private readonly evDecodes: Float64Array; // rank g's decodes in that step
+  private readonly evLast: Float64Array; // stretch step of rank g's last event (-1: none)
+  private readonly evDecodes: Float64Array; // rank g's tokens in that step
   private readonly seq0: Float64Array; // rank g's scheduling pass number at the stretch's first step
   private readonly local: Uint8Array; // rank g is scheduled step by step inside the stretch (it has an arrival)
   private nLocal = 0;
@@ -1157,55 +1157,82 @@ export class EngineCore {
    * (Arrivals and timeouts are checked step by step in runDecodeStretch.)
    */
   private eventFreeSteps(shift: number): number {
-    const st = this.st;
-    const { run, output, generated, computed, blocks, nRun, freeBlocks, BS, holes } = st;
-    const RS = st.RS;
-    const ds = this.ds;
+    const { freeBlocks, nRun } = this.st;
     let k = Infinity;
     for (let g = 0; g < this.G; g++) {
-      const base = g * RS;
-      let i = 0;
-      if (ds !== undefined) {
-        // The decoding prefix: its next completion is its heap's top.
-        const left = ds.minLeft(g, shift);
-        if (left < k) k = left;
-        i = ds.nD[g] + holes[g];
-      }
-      const end = nRun[g] + holes[g];
-      for (; i < end; i++) {
-        const r = run[base + i];
-        const left = output[r] - (generated[r] - shift) - 1;
-        if (left < k) k = left;
-      }
+      if (nRun[g] === 0) continue; // nothing running: no bound
+      const left = this.rankLeft(g, shift);
+      if (left < k) k = left;
     }
     if (!(k >= 2) || k === Infinity) return 0;
-    // KV blocks: the rank must be able to grow every request by k tokens; otherwise only as
-    // far as no request needs a new block.
+    // KV blocks: the rank must be able to grow every request by k tokens; otherwise only as far
+    // as no request needs a new block.
     const growth = this.growth;
     for (let g = 0; g < this.G; g++) {
-      const base = g * RS;
-      let extra = 0;
-      let noAlloc = Infinity;
-      let i = 0;
-      if (ds !== undefined) {
-        if (ds.nD[g] > 0) {
-          ds.growthBlocks(st, g, shift, k, growth);
-          extra = growth[0];
-          noAlloc = growth[1];
-        }
-        i = ds.nD[g] + holes[g];
-      }
-      const end = nRun[g] + holes[g];
-      for (; i < end; i++) {
-        const r = run[base + i];
-        const c = computed[r] - shift;
-        extra += Math.ceil((c + k) / BS) - blocks[r];
-        const room = BS * blocks[r] - c;
-        if (room < noAlloc) noAlloc = room;
-      }
-      if (extra > freeBlocks[g] && noAlloc < k) k = noAlloc;
+      if (nRun[g] === 0) continue;
+      this.rankGrowth(g, shift, k);
+      if (growth[0] > freeBlocks[g] && growth[1] < k) k = growth[1];
     }
     return k;
+  }
+
+  /**
+   * Steps before rank g's next completion, with the state `shift` steps ahead: its decode set's
+   * heap top, and the running requests behind the set one by one (Infinity without any).
+   */
+  private rankLeft(g: number, shift: number): number {
+    const st = this.st;
+    const ds = this.ds;
+    let left = Infinity;
+    let i = 0;
+    if (ds !== undefined) {
+      left = ds.minLeft(g, shift);
+      if (ds.nD[g] === st.nRun[g]) return left; // every running request is a member
+      i = ds.nD[g] + st.holes[g];
+    }
+    const { run, output, generated } = st;
+    const base = g * st.RS;
+    const end = st.nRun[g] + st.holes[g];
+    for (; i < end; i++) {
+      const r = run[base + i];
+      const l = output[r] - (generated[r] - shift) - 1;
+      if (l < left) left = l;
+    }
+    return left;
+  }
+
+  /**
+   * Rank g's requests grown by h tokens (state `shift` steps ahead): the extra KV blocks they
+   * need and the smallest room left in the blocks they hold, into growth[0] and growth[1].
+   */
+  private rankGrowth(g: number, shift: number, h: number): void {
+    const st = this.st;
+    const ds = this.ds;
+    const growth = this.growth;
+    let extra = 0;
+    let room = Infinity;
+    let i = 0;
+    if (ds !== undefined) {
+      if (ds.nD[g] > 0) {
+        ds.growthBlocks(st, g, shift, h, growth);
+        if (ds.nD[g] === st.nRun[g]) return; // every running request is a member
+        extra = growth[0];
+        room = growth[1];
+      }
+      i = ds.nD[g] + st.holes[g];
+    }
+    const { run, computed, blocks, BS } = st;
+    const base = g * st.RS;
+    const end = st.nRun[g] + st.holes[g];
+    for (; i < end; i++) {
+      const r = run[base + i];
+      const c = computed[r] - shift;
+      extra += Math.ceil((c + h) / BS) - blocks[r];
+      const rm = BS * blocks[r] - c;
+      if (rm < room) room = rm;
+    }
+    growth[0] = extra;
+    growth[1] = room;
   }
 
   /**
@@ -1361,8 +1388,9 @@ export class EngineCore {
    * accumulations (imbalance, balance, token balance) are done step by step in the same order as
    * recordStep, so every figure is identical.
    *
-   * With `events`, the completions at the steps in evAt are taken inside the stretch
-   * (stretchCompletion): their ranks' lines change there, the others' go on. Returns the end
+   * With `events`, completions (at the steps in evAt) and sparse arrivals are taken inside the
+   * stretch (stretchEventBegin / stretchEventEnd / stretchArrival): the lines of the ranks
+   * concerned change there, the others' go on. Returns the end
    * time; the steps taken and the last step's length are left in stretchSteps / stretchLastUs.
    */
   private runAffineStretch(k: number, t0: number, shift: number, nActive: number, groupUs: number, tokRatio: number, tLim: number, events: boolean): number {
@@ -1384,7 +1412,6 @@ export class EngineCore {
       if (decodeSeqsOf[g] > decodeMax) decodeMax = decodeSeqsOf[g];
     }
     this.ffSumUs = 0;
-    this.stretchEvents = false;
     let nextEv = Infinity;
     if (events) {
       const { evAt, evLast, ffApplied, seq0 } = this;
@@ -1455,7 +1482,7 @@ export class EngineCore {
           const maxTok = this.evLocalMaxTok > decodeMax ? this.evLocalMaxTok : decodeMax;
           const totTok = decodeAll + this.evLocalTok;
           const rMax = this.evLocalMaxSeqs > decodeMax ? this.evLocalMaxSeqs : decodeMax;
-          gUs = allToAllUs(this.model, maxTok, totTok, 0, G) + hostStepUs(this.model, rMax, this.syncPs);
+          gUs = this.groupUs(maxTok, totTok, rMax);
           ratio = totTok / G / maxTok;
         }
       }
@@ -1625,8 +1652,7 @@ export class EngineCore {
   private throughBounds(shift: number, nActive: number): number {
     const st = this.st;
     const ds = this.ds!;
-    const { nRun, nWaiting, freeBlocks, holes, run, output, generated, computed, blocks, BS } = st;
-    const RS = st.RS;
+    const { nRun, nWaiting, freeBlocks } = st;
     const { ffActive, evAt, growth } = this;
     evAt.fill(Infinity);
     let kOther = Infinity;
@@ -1637,13 +1663,7 @@ export class EngineCore {
         evAt[g] = members;
         continue;
       }
-      let left = members;
-      const base = g * RS;
-      for (let p = ds.nD[g] + holes[g], end = nRun[g] + holes[g]; p < end; p++) {
-        const r = run[base + p];
-        const l = output[r] - (generated[r] - shift) - 1;
-        if (l < left) left = l;
-      }
+      const left = this.rankLeft(g, shift);
       if (left < kOther) kOther = left;
     }
     let k = kOther;
@@ -1654,22 +1674,9 @@ export class EngineCore {
       if (e >= kOther) evAt[g] = Infinity; // beyond the stretch anyway
       const h = e < kOther ? e + 1 : kOther;
       if (h === Infinity) continue;
-      let extra = 0;
-      let room = Infinity;
-      if (ds.nD[g] > 0) {
-        ds.growthBlocks(st, g, shift, h, growth);
-        extra = growth[0];
-        room = growth[1];
-      }
-      const base = g * RS;
-      for (let p = ds.nD[g] + holes[g], end = nRun[g] + holes[g]; p < end; p++) {
-        const r = run[base + p];
-        const c = computed[r] - shift;
-        extra += Math.ceil((c + h) / BS) - blocks[r];
-        const rm = BS * blocks[r] - c;
-        if (rm < room) room = rm;
-      }
-      if (extra <= freeBlocks[g]) continue;
+      this.rankGrowth(g, shift, h);
+      if (growth[0] <= freeBlocks[g]) continue;
+      const room = growth[1];
       if (e < kOther) {
         // Not enough blocks to reach its completion: it bounds the stretch instead.
         evAt[g] = Infinity;
@@ -1841,6 +1848,15 @@ export class EngineCore {
   }
 
   /**
+   * The group part of a step inside a stretch (all-to-all and host time, µs), as beginStep
+   * computes it: the largest and total tokens over ranks, the most requests on one rank (no
+   * mean-KV term inside a stretch).
+   */
+  private groupUs(maxTok: number, totTok: number, rMax: number): number {
+    return allToAllUs(this.model, maxTok, totTok, 0, this.G) + hostStepUs(this.model, rMax, this.syncPs);
+  }
+
+  /**
    * Rank g follows a line again from stretch step j + 1: its step time from its state after step
    * j (decodePs(g, i) reads kvReadOf + i * decodes), and its next completion inside the stretch
    * if its free blocks reach it (otherwise that completion bounds the stretch). Returns the
@@ -1886,7 +1902,7 @@ export class EngineCore {
     }
     this.ffDecodeMax = decodeMax;
     if (decodeAll === 0) return false;
-    this.ffGroupUs = allToAllUs(this.model, decodeMax, decodeAll, 0, this.G) + hostStepUs(this.model, decodeMax, this.syncPs);
+    this.ffGroupUs = this.groupUs(decodeMax, decodeAll, decodeMax);
     this.ffTokRatio = decodeAll / this.G / decodeMax;
     return true;
   }
