@@ -1469,10 +1469,58 @@ export class EngineCore {
           if (c < psNext) psNext = c;
         }
       }
+      const ev = j === nextEv;
+      if (!ev && j < ldNext) {
+        // Plain steps up to the next event, line change or the stretch's end: one line on top of
+        // each envelope, nothing but the accumulations (the loop below, term by term).
+        let end = k;
+        if (psNext < end) end = psNext;
+        if (ldNext < end) end = ldNext;
+        if (nextEv < end) end = nextEv;
+        const G8 = G;
+        for (;;) {
+          const ps = psA + j * psB;
+          const mu = ps >= 0 && ps < PS_EXACT_DIV ? Math.floor(ps / 1_000_000) : psToUs(ps);
+          const su = Math.max(1, mu + groupUs);
+          steps++;
+          busyUs += su;
+          sumMaxRankUs += mu * G8;
+          inSystemArea += inSys * su;
+          tokBalAcc += tokRatio;
+          const ml = ldA + j * ldB;
+          if (ml > 0) {
+            const mean = (sumLoad0 + j * decodeAll) / G8;
+            imbAcc += (su * (ml - mean)) / mean;
+            balAcc += (su * mean) / ml;
+            loadWeight += su;
+          }
+          t += su;
+          stepUs = su;
+          j++;
+          if (j >= end || t >= tLim) break;
+        }
+        if (j >= k) break;
+        if (t >= tLim) {
+          this.ffN = nActive;
+          if (!events || !this.stretchArrival(t, j, stepUs)) break;
+          this.stretchArrivals++;
+          tLim = this.stretchLimitUs();
+          nActive = this.ffN;
+          sumLoad0 += this.ffDLoad0;
+          decodeAll += this.ffDDecodes;
+          decodeMax = this.ffDecodeMax;
+          groupUs = this.ffGroupUs;
+          tokRatio = this.ffTokRatio;
+          inSys = this.inSystem;
+          nextEv = j;
+          psNext = j;
+          ldNext = j;
+        }
+        continue;
+      }
       let maxUs = psToUs(psA + j * psB);
       let gUs = groupUs;
       let ratio = tokRatio;
-      const ev = j === nextEv;
       if (ev) {
         // Ranks scheduled on their own at this step, and completions at its end.
         this.stretchEventBegin(j, t, stepUs);
