@@ -1981,7 +1981,7 @@ export class EngineCore {
     const { seq0 } = this;
     for (let g = 0; g < G; g++) {
       const n = j - ffApplied[g];
-      if (n > 0) this.applyRankDecodeSteps(g, n);
+      if (n > 0 && st.nRun[g] > 0) this.applyRankDecodeSteps(g, n); // an idle rank has nothing to advance
       ffApplied[g] = j;
       rankTok[g] = evLast[g] === j - 1 ? evDecodes[g] : decodeSeqsOf[g];
       // The pass of step j - 1 is the last one taken (a request hidden now misses pass j).
