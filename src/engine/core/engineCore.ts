@@ -342,6 +342,7 @@ export class EngineCore {
     this.evDecodes = new Float64Array(G);
     this.seq0 = new Float64Array(G);
     this.local = new Uint8Array(G);
+    this.chg = new Int32Array(G);
     this.rankBusy = new Uint8Array(G);
     this.rankStepStartUs = new Float64Array(G);
     this.rankStepLenUs = new Float64Array(G);
@@ -1434,11 +1435,13 @@ export class EngineCore {
     let balAcc = this.balAcc;
     let loadWeight = this.loadWeight;
     let tokBalAcc = this.tokBalAcc;
-    let psA = 0; // the line on top of the step-time envelope: psA + j * psB
+    let psA = 0; // the line on top of the step-time envelope: psA + j * psB (rank psTop's)
     let psB = 0;
+    let psTop = -1;
     let psNext = 0; // first j at which another line may be on top
     let ldA = 0; // the same for the load
     let ldB = 0;
+    let ldTop = -1;
     let ldNext = 0;
     let t = t0;
     let j = 0;
@@ -1461,6 +1464,7 @@ export class EngineCore {
         if (j > 0 && (ffBase[best] !== psA || ffSlope[best] !== psB)) this.envelopeSwitches++;
         psA = ffBase[best];
         psB = ffSlope[best];
+        psTop = best;
         psNext = Infinity;
         for (let i = 0; i < nActive; i++) {
           const g = ffActive[i];
@@ -1513,8 +1517,8 @@ export class EngineCore {
           tokRatio = this.ffTokRatio;
           inSys = this.inSystem;
           nextEv = j;
-          psNext = j;
-          ldNext = j;
+          psNext = this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
+          ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
         }
         continue;
       }
@@ -1560,8 +1564,9 @@ export class EngineCore {
           decodeMax = this.ffDecodeMax;
           groupUs = this.ffGroupUs;
           tokRatio = this.ffTokRatio;
-          psNext = j + 1;
-          ldNext = j;
+          // The step times from step j + 1, the loads after step j already.
+          psNext = this.envelopeNext(j + 1, psTop, psA, psB, psNext, ffBase, ffSlope);
+          ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
         }
       }
       if (j >= ldNext) {
@@ -1579,11 +1584,13 @@ export class EngineCore {
           // No rank follows a line (every one finished at this step).
           ldA = 0;
           ldB = 0;
+          ldTop = -1;
           ldNext = Infinity;
         } else {
           if (j > 0 && decodeSeqsOf[best] !== ldB) this.envelopeSwitches++;
           ldB = decodeSeqsOf[best];
           ldA = ffLoad[best];
+          ldTop = best;
           ldNext = Infinity;
           for (let i = 0; i < nActive; i++) {
             const g = ffActive[i];
@@ -1619,8 +1626,8 @@ export class EngineCore {
         tokRatio = this.ffTokRatio;
         inSys = this.inSystem;
         nextEv = j;
-        psNext = j;
-        ldNext = j;
+        psNext = this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
+        ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
       }
     }
     this.steps = steps;
@@ -1672,6 +1679,31 @@ export class EngineCore {
     return sumUs;
   }
 
+  /**
+   * After the lines of the ranks in chg changed (new, moved or gone), the first step from s at
+   * which an envelope's top line (rank `top`'s, A + j B) may change: s when that line itself
+   * changed or a changed line reaches it at s (the envelope is then scanned again), otherwise
+   * `next` lowered to the changed lines' crossings with it. Lines that only left cannot raise the
+   * envelope; the unchanged ones' crossings are in `next` already.
+   */
+  private envelopeNext(s: number, top: number, A: number, B: number, next: number, base: Float64Array, slope: Float64Array): number {
+    const { chg, local, decodeSeqsOf } = this;
+    const n = this.nChg;
+    for (let i = 0; i < n; i++) if (chg[i] === top) return s;
+    const vTop = A + s * B;
+    for (let i = 0; i < n; i++) {
+      const g = chg[i];
+      if (local[g] === 1 || decodeSeqsOf[g] === 0) continue; // no line any more
+      const b = slope[g];
+      const v = base[g] + s * b;
+      if (v > vTop || (v === vTop && b > B)) return s;
+      if (b <= B) continue;
+      const c = Math.max(s, Math.floor((A - base[g]) / (b - B)));
+      if (c < next) next = c;
+    }
+    return next;
+  }
+
   // Results of the stretch events for runAffineStretch's locals.
   private stretchEvents = false;
   private ffN = 0;
@@ -1689,6 +1721,8 @@ export class EngineCore {
   private evLocalLoadMax = 0;
   private evLocalLoadSum = 0;
   private ffLinesChanged = false; // the last stretchEventEnd changed some rank's line
+  private readonly chg: Int32Array; // the ranks whose lines the last event changed
+  private nChg = 0;
 
   /**
    * Events inside a stretch: per active rank, the stretch step of its next completion (evAt),
@@ -1827,6 +1861,8 @@ export class EngineCore {
     const { kvTok, nRun, nWaiting } = st;
     const { evAt, evLast, ffLoad, ffSeg, ffActive, decodeSeqsOf, local } = this;
     this.applyEffects(tEnd);
+    const chg = this.chg;
+    let nChg = 0;
     let nActive = this.ffN;
     let dLoad0 = 0;
     let dDecodes = 0;
@@ -1843,6 +1879,7 @@ export class EngineCore {
           continue;
         }
         changed = true;
+        chg[nChg++] = g;
         local[g] = 0;
         this.nLocal--;
         const d2 = ds.nD[g];
@@ -1858,6 +1895,7 @@ export class EngineCore {
         continue;
       }
       changed = true;
+      chg[nChg++] = g;
       const d = decodeSeqsOf[g];
       const d2 = ds.nD[g];
       this.ffSumUs += this.staircaseUs(g, ffSeg[g], j + 1);
@@ -1879,6 +1917,7 @@ export class EngineCore {
       k = this.restartLine(g, j, k);
     }
     this.ffN = nActive;
+    this.nChg = nChg;
     this.ffDLoad0 = dLoad0;
     this.ffDDecodes = dDecodes;
     this.evLocalLoadMax = loadMax;
@@ -1994,6 +2033,8 @@ export class EngineCore {
     this.processDue(t);
     let dLoad0 = 0;
     let dDecodes = 0;
+    const chg = this.chg;
+    let nChg = 0;
     for (let r = first; r < this.nextArr; r++) {
       if (st.status[r] !== WAITING) continue;
       const g = st.rankOf[r];
@@ -2003,6 +2044,7 @@ export class EngineCore {
       const d = decodeSeqsOf[g];
       if (d === 0) continue;
       // It leaves the envelopes: its line ends at step j.
+      chg[nChg++] = g;
       this.ffSumUs += this.staircaseUs(g, ffSeg[g], j);
       dLoad0 -= ffLoad[g];
       dDecodes -= d;
@@ -2015,6 +2057,7 @@ export class EngineCore {
       }
     }
     this.ffN = nActive;
+    this.nChg = nChg;
     this.ffDLoad0 = dLoad0;
     this.ffDDecodes = dDecodes;
     this.lineGroup(nActive);
