@@ -343,6 +343,10 @@ export class EngineCore {
     this.seq0 = new Float64Array(G);
     this.local = new Uint8Array(G);
     this.chg = new Int32Array(G);
+    const words = (G + 31) >>> 5;
+    this.localBits = new Uint32Array(words);
+    this.evBits = new Uint32Array(words);
+    this.stepBits = new Uint32Array(words);
     this.rankBusy = new Uint8Array(G);
     this.rankStepStartUs = new Float64Array(G);
     this.rankStepLenUs = new Float64Array(G);
@@ -1417,13 +1421,21 @@ export class EngineCore {
     if (events) {
       const { evAt, evLast, ffApplied, seq0 } = this;
       const seq = st.schedSeq;
+      const evBits = this.evBits;
+      evBits.fill(0);
       for (let g = 0; g < G; g++) {
         ffApplied[g] = shift;
         evLast[g] = -1;
         seq0[g] = seq[g];
-        if (evAt[g] < nextEv) nextEv = evAt[g];
+        const e = evAt[g];
+        if (e < nextEv) {
+          nextEv = e;
+          evBits.fill(0);
+        }
+        if (e === nextEv && e !== Infinity) evBits[g >>> 5] |= 1 << (g & 31);
       }
       this.local.fill(0);
+      this.localBits.fill(0);
       this.nLocal = 0;
     }
     let inSys = this.inSystem;
@@ -1722,6 +1734,12 @@ export class EngineCore {
   private evLocalLoadSum = 0;
   private ffLinesChanged = false; // the last stretchEventEnd changed some rank's line
   private readonly chg: Int32Array; // the ranks whose lines the last event changed
+  // Rank sets as bits (rank g: word g >> 5, bit g & 31), walked lowest rank first, so that an
+  // event step visits only its ranks: the local ranks, the ranks whose completion is the next one
+  // (evAt equal to the smallest; a superset is fine, each is checked), and those of this step.
+  private readonly localBits: Uint32Array;
+  private readonly evBits: Uint32Array;
+  private readonly stepBits: Uint32Array;
   private nChg = 0;
 
   /**
@@ -1794,42 +1812,53 @@ export class EngineCore {
     let maxTok = 0;
     let maxSeqs = 0;
     let sumUs = 0;
-    for (let g = 0; g < G; g++) {
-      if (local[g] === 1) {
+    const { localBits, evBits, stepBits } = this;
+    for (let w = 0; w < localBits.length; w++) {
+      let m = localBits[w] | evBits[w];
+      let done = 0;
+      while (m !== 0) {
+        const bit = m & -m;
+        m ^= bit;
+        const g = (w << 5) | (31 - Math.clz32(bit));
+        if (local[g] === 1) {
+          done |= bit;
+          const n = j - ffApplied[g];
+          if (n > 0) this.applyRankDecodeSteps(g, n);
+          st.decisionUs[g] = decision;
+          st.schedSeq[g] = seq0[g] + j - 1;
+          const tg = scheduleRank(st, g, t, plan, fx, false, ds);
+          const us = tg > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
+          nLocal++;
+          sumUs += us;
+          if (us > maxUs) maxUs = us;
+          tok += tg;
+          if (tg > maxTok) maxTok = tg;
+          if (plan.seqs > maxSeqs) maxSeqs = plan.seqs;
+          ffApplied[g] = j + 1;
+          evLast[g] = j;
+          evDecodes[g] = tg;
+          continue;
+        }
+        if (evAt[g] !== j) continue;
+        done |= bit;
+        const d = decodeSeqsOf[g];
         const n = j - ffApplied[g];
-        if (n > 0) this.applyRankDecodeSteps(g, n);
-        st.decisionUs[g] = decision;
+        if (n > 0) {
+          freeBlocks[g] -= ds.advance(st, g, n);
+          kvTok[g] += n * d;
+          genTokOf[g] += n * d;
+        }
         st.schedSeq[g] = seq0[g] + j - 1;
-        const tg = scheduleRank(st, g, t, plan, fx, false, ds);
-        const us = tg > 0 ? rankStepUs(this.model, this.basePs, plan) : 0;
-        nLocal++;
-        sumUs += us;
-        if (us > maxUs) maxUs = us;
-        tok += tg;
-        if (tg > maxTok) maxTok = tg;
-        if (plan.seqs > maxSeqs) maxSeqs = plan.seqs;
+        st.beginPass(g);
+        freeBlocks[g] -= ds.blocksNeeded(g);
+        ds.step(g, fx);
+        kvTok[g] += d;
+        genTokOf[g] += d;
         ffApplied[g] = j + 1;
         evLast[g] = j;
-        evDecodes[g] = tg;
-        continue;
+        evDecodes[g] = d;
       }
-      if (evAt[g] !== j) continue;
-      const d = decodeSeqsOf[g];
-      const n = j - ffApplied[g];
-      if (n > 0) {
-        freeBlocks[g] -= ds.advance(st, g, n);
-        kvTok[g] += n * d;
-        genTokOf[g] += n * d;
-      }
-      st.schedSeq[g] = seq0[g] + j - 1;
-      st.beginPass(g);
-      freeBlocks[g] -= ds.blocksNeeded(g);
-      ds.step(g, fx);
-      kvTok[g] += d;
-      genTokOf[g] += d;
-      ffApplied[g] = j + 1;
-      evLast[g] = j;
-      evDecodes[g] = d;
+      stepBits[w] = done;
     }
     this.ffSumUs += sumUs;
     this.evLocalRanks = nLocal;
@@ -1869,52 +1898,59 @@ export class EngineCore {
     let loadMax = 0;
     let loadSum = 0;
     let changed = false;
-    for (let g = 0; g < G; g++) {
-      if (evLast[g] !== j) continue;
-      if (local[g] === 1) {
-        if (nWaiting[g] > 0 || ds.nD[g] !== nRun[g]) {
-          const l = kvTok[g];
-          loadSum += l;
-          if (l > loadMax) loadMax = l;
+    const { localBits, evBits, stepBits } = this;
+    for (let w = 0; w < stepBits.length; w++) {
+      let m = stepBits[w];
+      while (m !== 0) {
+        const bit = m & -m;
+        m ^= bit;
+        const g = (w << 5) | (31 - Math.clz32(bit));
+        if (local[g] === 1) {
+          if (nWaiting[g] > 0 || ds.nD[g] !== nRun[g]) {
+            const l = kvTok[g];
+            loadSum += l;
+            if (l > loadMax) loadMax = l;
+            continue;
+          }
+          changed = true;
+          chg[nChg++] = g;
+          local[g] = 0;
+          localBits[w] &= ~bit;
+          this.nLocal--;
+          const d2 = ds.nD[g];
+          decodeSeqsOf[g] = d2;
+          if (d2 === 0) continue; // idle
+          // A line again from step j + 1 (its load after step j on it already).
+          ffActive[nActive++] = g;
+          const a = kvTok[g] - j * d2;
+          ffLoad[g] = a;
+          dLoad0 += a;
+          dDecodes += d2;
+          k = this.restartLine(g, j, k);
           continue;
         }
         changed = true;
         chg[nChg++] = g;
-        local[g] = 0;
-        this.nLocal--;
+        const d = decodeSeqsOf[g];
         const d2 = ds.nD[g];
-        decodeSeqsOf[g] = d2;
-        if (d2 === 0) continue; // idle
-        // A line again from step j + 1 (its load after step j on it already).
-        ffActive[nActive++] = g;
+        this.ffSumUs += this.staircaseUs(g, ffSeg[g], j + 1);
         const a = kvTok[g] - j * d2;
+        dLoad0 += a - ffLoad[g];
+        dDecodes += d2 - d;
         ffLoad[g] = a;
-        dLoad0 += a;
-        dDecodes += d2;
-        k = this.restartLine(g, j, k);
-        continue;
-      }
-      changed = true;
-      chg[nChg++] = g;
-      const d = decodeSeqsOf[g];
-      const d2 = ds.nD[g];
-      this.ffSumUs += this.staircaseUs(g, ffSeg[g], j + 1);
-      const a = kvTok[g] - j * d2;
-      dLoad0 += a - ffLoad[g];
-      dDecodes += d2 - d;
-      ffLoad[g] = a;
-      decodeSeqsOf[g] = d2;
-      if (d2 === 0) {
-        evAt[g] = Infinity;
-        for (let i = 0; i < nActive; i++) {
-          if (ffActive[i] === g) {
-            ffActive[i] = ffActive[--nActive];
-            break;
+        decodeSeqsOf[g] = d2;
+        if (d2 === 0) {
+          evAt[g] = Infinity;
+          for (let i = 0; i < nActive; i++) {
+            if (ffActive[i] === g) {
+              ffActive[i] = ffActive[--nActive];
+              break;
+            }
           }
+          continue;
         }
-        continue;
+        k = this.restartLine(g, j, k);
       }
-      k = this.restartLine(g, j, k);
     }
     this.ffN = nActive;
     this.nChg = nChg;
@@ -1922,11 +1958,20 @@ export class EngineCore {
     this.ffDDecodes = dDecodes;
     this.evLocalLoadMax = loadMax;
     this.evLocalLoadSum = loadSum;
-    let next = this.nLocal > 0 ? j + 1 : Infinity;
+    // The next completion and its ranks; with local ranks the next step is an event anyway.
+    let next = Infinity;
+    evBits.fill(0);
     for (let i = 0; i < nActive; i++) {
       const g = ffActive[i];
-      if (evAt[g] < next) next = evAt[g];
+      const e = evAt[g];
+      if (e > next || e === Infinity) continue;
+      if (e < next) {
+        next = e;
+        evBits.fill(0);
+      }
+      evBits[g >>> 5] |= 1 << (g & 31);
     }
+    if (this.nLocal > 0 && j + 1 < next) next = j + 1;
     this.ffNextEv = next;
     this.ffLinesChanged = changed;
     // The stretch goes on only while some rank follows a line (so every step has tokens).
@@ -2040,6 +2085,7 @@ export class EngineCore {
       const g = st.rankOf[r];
       if (local[g] === 1) continue;
       local[g] = 1;
+      this.localBits[g >>> 5] |= 1 << (g & 31);
       this.nLocal++;
       const d = decodeSeqsOf[g];
       if (d === 0) continue;
