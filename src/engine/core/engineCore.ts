@@ -1487,25 +1487,25 @@ export class EngineCore {
       }
       const ev = j === nextEv;
       if (!ev && j < ldNext) {
-        // Plain steps up to the next event, line change or the stretch's end: one line on top of
-        // each envelope, nothing but the accumulations (the loop below, term by term).
+        // Plain steps up to the next event, line change, arrival or the stretch's end: one line
+        // on top of each envelope, nothing but recordStep's accumulations, term by term.
         let end = k;
         if (psNext < end) end = psNext;
         if (ldNext < end) end = ldNext;
         if (nextEv < end) end = nextEv;
-        const G8 = G;
         for (;;) {
           const ps = psA + j * psB;
+          // psToUs, its exact case inline (this loop is most of a light-load run).
           const mu = ps >= 0 && ps < PS_EXACT_DIV ? Math.floor(ps / 1_000_000) : psToUs(ps);
           const su = Math.max(1, mu + groupUs);
           steps++;
           busyUs += su;
-          sumMaxRankUs += mu * G8;
+          sumMaxRankUs += mu * G;
           inSystemArea += inSys * su;
           tokBalAcc += tokRatio;
           const ml = ldA + j * ldB;
           if (ml > 0) {
-            const mean = (sumLoad0 + j * decodeAll) / G8;
+            const mean = (sumLoad0 + j * decodeAll) / G;
             imbAcc += (su * (ml - mean)) / mean;
             balAcc += (su * mean) / ml;
             loadWeight += su;
@@ -1515,114 +1515,98 @@ export class EngineCore {
           j++;
           if (j >= end || t >= tLim) break;
         }
-        if (j >= k) break;
-        if (t >= tLim) {
-          this.ffN = nActive;
-          if (!events || !this.stretchArrival(t, j, stepUs)) break;
-          this.stretchArrivals++;
-          tLim = this.stretchLimitUs();
-          nActive = this.ffN;
-          sumLoad0 += this.ffDLoad0;
-          decodeAll += this.ffDDecodes;
-          decodeMax = this.ffDecodeMax;
-          groupUs = this.ffGroupUs;
-          tokRatio = this.ffTokRatio;
-          inSys = this.inSystem;
-          nextEv = j;
-          psNext = this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
-          ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
-        }
-        continue;
-      }
-      let maxUs = psToUs(psA + j * psB);
-      let gUs = groupUs;
-      let ratio = tokRatio;
-      if (ev) {
-        // Ranks scheduled on their own at this step, and completions at its end.
-        this.stretchEventBegin(j, t, stepUs);
-        if (this.evLocalRanks > 0) {
-          if (this.evLocalMaxUs > maxUs) maxUs = this.evLocalMaxUs;
-          // The group terms of this step, as beginStep computes them.
-          const maxTok = this.evLocalMaxTok > decodeMax ? this.evLocalMaxTok : decodeMax;
-          const totTok = decodeAll + this.evLocalTok;
-          const rMax = this.evLocalMaxSeqs > decodeMax ? this.evLocalMaxSeqs : decodeMax;
-          gUs = this.groupUs(maxTok, totTok, rMax);
-          ratio = totTok / G / maxTok;
-        }
-      }
-      stepUs = Math.max(1, maxUs + gUs);
-      // recordStep, term by term.
-      steps++;
-      busyUs += stepUs;
-      sumMaxRankUs += maxUs * G;
-      inSystemArea += inSys * stepUs;
-      tokBalAcc += ratio;
-      let localMaxLoad = 0;
-      let localSumLoad = 0;
-      if (ev) {
-        // Their effects at the step's end; their lines change from here (the loads after step j
-        // already).
-        this.ffN = nActive;
-        k = this.stretchEventEnd(j, t + stepUs, k);
-        this.stretchEventSteps++;
-        nActive = this.ffN;
-        nextEv = this.ffNextEv;
-        localMaxLoad = this.evLocalLoadMax;
-        localSumLoad = this.evLocalLoadSum;
-        inSys = this.inSystem;
-        if (this.ffLinesChanged) {
-          sumLoad0 += this.ffDLoad0;
-          decodeAll += this.ffDDecodes;
-          decodeMax = this.ffDecodeMax;
-          groupUs = this.ffGroupUs;
-          tokRatio = this.ffTokRatio;
-          // The step times from step j + 1, the loads after step j already.
-          psNext = this.envelopeNext(j + 1, psTop, psA, psB, psNext, ffBase, ffSlope);
-          ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
-        }
-      }
-      if (j >= ldNext) {
-        let best = -1;
-        let bv = -Infinity;
-        for (let i = 0; i < nActive; i++) {
-          const g = ffActive[i];
-          const v = ffLoad[g] + j * decodeSeqsOf[g];
-          if (v > bv || (v === bv && decodeSeqsOf[g] > decodeSeqsOf[best])) {
-            bv = v;
-            best = g;
+      } else {
+        // One step with events at it, or after which the load envelope is scanned again.
+        let maxUs = psToUs(psA + j * psB);
+        let gUs = groupUs;
+        let ratio = tokRatio;
+        if (ev) {
+          // Ranks scheduled on their own at this step, and completions at its end.
+          this.stretchEventBegin(j, t, stepUs);
+          if (this.evLocalRanks > 0) {
+            if (this.evLocalMaxUs > maxUs) maxUs = this.evLocalMaxUs;
+            // The group terms of this step, as beginStep computes them.
+            const maxTok = this.evLocalMaxTok > decodeMax ? this.evLocalMaxTok : decodeMax;
+            const totTok = decodeAll + this.evLocalTok;
+            const rMax = this.evLocalMaxSeqs > decodeMax ? this.evLocalMaxSeqs : decodeMax;
+            gUs = this.groupUs(maxTok, totTok, rMax);
+            ratio = totTok / G / maxTok;
           }
         }
-        if (best < 0) {
-          // No rank follows a line (every one finished at this step).
-          ldA = 0;
-          ldB = 0;
-          ldTop = -1;
-          ldNext = Infinity;
-        } else {
-          if (j > 0 && decodeSeqsOf[best] !== ldB) this.envelopeSwitches++;
-          ldB = decodeSeqsOf[best];
-          ldA = ffLoad[best];
-          ldTop = best;
-          ldNext = Infinity;
+        stepUs = Math.max(1, maxUs + gUs);
+        // recordStep, term by term.
+        steps++;
+        busyUs += stepUs;
+        sumMaxRankUs += maxUs * G;
+        inSystemArea += inSys * stepUs;
+        tokBalAcc += ratio;
+        let localMaxLoad = 0;
+        let localSumLoad = 0;
+        if (ev) {
+          // Their effects at the step's end; their lines change from here (the loads after step j
+          // already).
+          this.ffN = nActive;
+          k = this.stretchEventEnd(j, t + stepUs, k);
+          this.stretchEventSteps++;
+          nActive = this.ffN;
+          nextEv = this.ffNextEv;
+          localMaxLoad = this.evLocalLoadMax;
+          localSumLoad = this.evLocalLoadSum;
+          inSys = this.inSystem;
+          if (this.ffLinesChanged) {
+            sumLoad0 += this.ffDLoad0;
+            decodeAll += this.ffDDecodes;
+            decodeMax = this.ffDecodeMax;
+            groupUs = this.ffGroupUs;
+            tokRatio = this.ffTokRatio;
+            // The step times from step j + 1, the loads after step j already.
+            psNext = this.envelopeNext(j + 1, psTop, psA, psB, psNext, ffBase, ffSlope);
+            ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
+          }
+        }
+        if (j >= ldNext) {
+          let best = -1;
+          let bv = -Infinity;
           for (let i = 0; i < nActive; i++) {
             const g = ffActive[i];
-            const d = decodeSeqsOf[g];
-            if (d <= ldB) continue;
-            const c = Math.max(j + 1, Math.floor((ldA - ffLoad[g]) / (d - ldB)));
-            if (c < ldNext) ldNext = c;
+            const v = ffLoad[g] + j * decodeSeqsOf[g];
+            if (v > bv || (v === bv && decodeSeqsOf[g] > decodeSeqsOf[best])) {
+              bv = v;
+              best = g;
+            }
+          }
+          if (best < 0) {
+            // No rank follows a line (every one finished at this step).
+            ldA = 0;
+            ldB = 0;
+            ldTop = -1;
+            ldNext = Infinity;
+          } else {
+            if (j > 0 && decodeSeqsOf[best] !== ldB) this.envelopeSwitches++;
+            ldB = decodeSeqsOf[best];
+            ldA = ffLoad[best];
+            ldTop = best;
+            ldNext = Infinity;
+            for (let i = 0; i < nActive; i++) {
+              const g = ffActive[i];
+              const d = decodeSeqsOf[g];
+              if (d <= ldB) continue;
+              const c = Math.max(j + 1, Math.floor((ldA - ffLoad[g]) / (d - ldB)));
+              if (c < ldNext) ldNext = c;
+            }
           }
         }
+        let maxLoad = ldA + j * ldB;
+        if (localMaxLoad > maxLoad) maxLoad = localMaxLoad;
+        if (maxLoad > 0) {
+          const mean = (sumLoad0 + j * decodeAll + localSumLoad) / G;
+          imbAcc += (stepUs * (maxLoad - mean)) / mean;
+          balAcc += (stepUs * mean) / maxLoad;
+          loadWeight += stepUs;
+        }
+        t += stepUs;
+        j++;
       }
-      let maxLoad = ldA + j * ldB;
-      if (localMaxLoad > maxLoad) maxLoad = localMaxLoad;
-      if (maxLoad > 0) {
-        const mean = (sumLoad0 + j * decodeAll + localSumLoad) / G;
-        imbAcc += (stepUs * (maxLoad - mean)) / mean;
-        balAcc += (stepUs * mean) / maxLoad;
-        loadWeight += stepUs;
-      }
-      t += stepUs;
-      j++;
       if (j >= k) break;
       if (t >= tLim) {
         // An arrival due at this boundary is routed here, unless something else is due.
