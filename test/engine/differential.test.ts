@@ -240,6 +240,22 @@ describe('differential: decode stretches from the affine envelopes, light load',
     });
     cases.push({ label: `light #${i} ${sc.router} dp=${g} ${m.name}`, sc: { ...sc, model: m.name, asyncScheduling: i % 3 === 1 ? 'off' : 'auto' }, model: m });
   }
+  // More than 32 ranks: an event step's rank sets span several 32-bit words (rank 31 is the sign bit).
+  for (const [i, dp] of [[0, 40], [1, 64]] as const) {
+    const sc = makeScenario({
+      router: ['jsq_load', 'round_robin'][i],
+      dp,
+      maxNumSeqs: 256,
+      kvCapacity: 200_000,
+      maxBatchedTokens: 2048,
+      maxModelLen: presets[0].maxModelLen,
+      timeoutS: 0,
+      dispatch: 'on_arrival',
+      timeseries: false,
+      workload: { source: 'sharegpt', arrival: 'poisson', cv: 1, rate: 0.4 * dp, requests: 600, seed: rng.nextU32() },
+    });
+    cases.push({ label: `light wide ${sc.router} dp=${dp} ${presets[0].name}`, sc: { ...sc, model: presets[0].name }, model: presets[0] });
+  }
   let switches = 0;
   let eventSteps = 0;
   let eventCases = 0;
