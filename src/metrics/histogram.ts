@@ -6,6 +6,8 @@
  *   v < 128:  index = v
  *   v >= 128: e = floor(log2 v) (>= 7), index = 128 + (e - 7) * 64 + ((v >> (e - 6)) & 63)
  */
+import { makeDoubleFields } from '../doubleFields.ts';
+
 export const EXACT_BELOW = 128;
 export const SUB_BUCKETS = 64;
 /** Values up to 2^53 (about 285 years in µs). */
@@ -53,6 +55,10 @@ export class Histogram {
   count = 0;
   /** Exact sum of the recorded values (for the mean). */
   sum = 0;
+
+  constructor() {
+    makeDoubleFields(this, ['sum']);
+  }
 
   record(value: number): void {
     this.counts[bucketOf(value)]++;

@@ -27,6 +27,7 @@ import { CoreState, DONE, FAILED, FUTURE, QUEUED, RUNNING, WAITING } from './sta
 import { SubView } from '../../routers/subView.ts';
 import { WaveBuffer } from './wave.ts';
 import { TransferQueue } from './transfers.ts';
+import { makeDoubleFields } from '../../doubleFields.ts';
 
 export interface CoreRequest {
   /** Prompt tokens, >= 1. */
@@ -134,6 +135,15 @@ export const REQUEST_FAILED = FAILED;
 
 /** Shortest expected decode stretch worth the upper envelopes (runDecodeStretch). */
 const ENVELOPE_MIN_STEPS = 8;
+
+/** EngineCore's number fields that take fractions or pass 2^30 (makeDoubleFields). */
+const DOUBLE_FIELDS = [
+  'lastStartUs', 'lastEndUs', 'dueNow', 'clockUs', 'stepStartUs', 'stepKvRead', 'lastEventUs', 'firstArrivalUs',
+  'busyUs', 'tokBalAcc', 'imbAcc', 'balAcc', 'loadWeight', 'sumRankUs', 'sumMaxRankUs', 'inSystemArea',
+  'ffSumUs', 'ffDLoad0', 'ffDDecodes', 'ffDecodeMax', 'ffGroupUs', 'ffTokRatio', 'evLocalMaxUs', 'evLocalLoadMax', 'evLocalLoadSum', 'stretchLastUs',
+];
+/** The rank plan's fields that take values read from Float64Arrays (makeDoubleFields). */
+const PLAN_DOUBLE_FIELDS = ['decodeSeqs', 'kvTokensRead', 'decodeKvMax', 'prefillAttnPairs'];
 
 const REJECTED = 0;
 const TIMED_OUT = 1;
@@ -366,6 +376,10 @@ export class EngineCore {
     // the skipped boundaries (and no KV transfers, checked per stretch).
     const listened = !!(events.onRoute || events.onToken || events.onFinish || events.onPreempt || events.onQueued || events.onScheduled);
     this.throughOk = this.ds !== undefined && this.fx !== undefined && !listened && opts.stretchEvents !== false;
+    // Times in µs and floating-point accumulators: doubles before the hot code sees them.
+    makeDoubleFields(this, DOUBLE_FIELDS);
+    makeDoubleFields(this.plan, PLAN_DOUBLE_FIELDS);
+    makeDoubleFields(this.req, ['waitedUs']);
   }
 
   // ---- requests in and out ----

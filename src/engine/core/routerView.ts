@@ -8,6 +8,7 @@ import { createProjector, projectionSizes, type Projector } from '../../routers/
 import type { ProjectionSpec, RouterView } from '../../routers/types.ts';
 import type { DecodeSet } from './decodeSet.ts';
 import type { CoreState } from './state.ts';
+import { makeDoubleFields } from '../../doubleFields.ts';
 
 export class RouterViewState {
   readonly view: RouterView;
@@ -61,6 +62,7 @@ export class RouterViewState {
       projCut: new Float64Array(size.cut),
       outputSurvival: outputSurvival,
     };
+    makeDoubleFields(this, ['nextSnapUs']);
   }
 
   /** Before a decision at time t: retake the snapshot when it is due. */

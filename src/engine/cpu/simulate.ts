@@ -11,6 +11,7 @@ import type { StepModel } from '../../model/types.ts';
 import type { Workload } from '../../workload/types.ts';
 import { EngineCore, type RequestDetail } from '../core/engineCore.ts';
 import { stopPredicate, type StopBound, type StopPredicate } from './earlyStop.ts';
+import { makeDoubleFields } from '../../doubleFields.ts';
 
 export { REQUEST_COMPLETED, REQUEST_FAILED, type RequestDetail } from '../core/engineCore.ts';
 
@@ -89,6 +90,7 @@ export function simulate(sc: Scenario, wl: Workload, model: StepModel, opts: Sim
     stretchEvents: (opts.stretchEvents ?? true) && stop === undefined,
   });
   const q = { promptTokens: 0, outputTokens: 0, arrivalUs: 0 };
+  makeDoubleFields(q, ['arrivalUs']);
   for (let i = 0; i < n; i++) {
     q.promptTokens = wl.prompt[i];
     q.outputTokens = wl.output[i];

@@ -26,6 +26,7 @@ import type { Workload } from '../../workload/types.ts';
 import type { PdTtftParts } from '../types.ts';
 import { EngineCore, REQUEST_COMPLETED, REQUEST_FAILED, type RequestDetail } from '../core/engineCore.ts';
 import { runBarrier, runIndependent } from '../cpu/simulate.ts';
+import { makeDoubleFields } from '../../doubleFields.ts';
 
 /** Why topology pd configurations run on the CPU engine (docs/pd.md, docs/gpu.md). */
 export const PD_ON_CPU = 'topology pd (prefill/decode disaggregation) runs on the CPU engine';
@@ -130,6 +131,7 @@ export function simulatePd(sc: Scenario, wl: Workload, model: StepModel, opts: {
   const pre = new EngineCore(prefillSc, prefillStepModel(model, G), {}, { capacityHint: n, histograms: prefillHist });
   const preId = new Int32Array(n).fill(-1);
   const q = { promptTokens: 0, outputTokens: 1, arrivalUs: 0 };
+  makeDoubleFields(q, ['arrivalUs']);
   for (let i = 0; i < n; i++) {
     if (wl.prompt[i] + wl.output[i] > fitLimit) continue;
     q.promptTokens = wl.prompt[i];
@@ -160,6 +162,7 @@ export function simulatePd(sc: Scenario, wl: Workload, model: StepModel, opts: {
   });
   const decId = new Int32Array(n);
   const dq = { promptTokens: 0, outputTokens: 0, arrivalUs: 0, prefilled: true, transferUs: 0 };
+  makeDoubleFields(dq, ['arrivalUs', 'transferUs']);
   for (const i of order) {
     dq.promptTokens = wl.prompt[i];
     dq.outputTokens = wl.output[i];
