@@ -1433,23 +1433,23 @@ export class EngineCore {
     this.ffSumUs = 0;
     let nextEv = Infinity;
     if (events) {
-      const { evAt, evLast, ffApplied, seq0 } = this;
+      const { evAt, evLast, ffApplied, seq0, local } = this;
       const seq = st.schedSeq;
       const evBits = this.evBits;
-      evBits.fill(0);
+      clearBits(evBits);
       for (let g = 0; g < G; g++) {
         ffApplied[g] = shift;
         evLast[g] = -1;
         seq0[g] = seq[g];
+        local[g] = 0;
         const e = evAt[g];
         if (e < nextEv) {
           nextEv = e;
-          evBits.fill(0);
+          clearBits(evBits);
         }
         if (e === nextEv && e !== Infinity) evBits[g >>> 5] |= 1 << (g & 31);
       }
-      this.local.fill(0);
-      this.localBits.fill(0);
+      clearBits(this.localBits);
       this.nLocal = 0;
     }
     let inSys = this.inSystem;
@@ -1752,7 +1752,7 @@ export class EngineCore {
     const ds = this.ds!;
     const { nRun, nWaiting, freeBlocks } = st;
     const { ffActive, evAt, growth } = this;
-    evAt.fill(Infinity);
+    for (let g = 0; g < evAt.length; g++) evAt[g] = Infinity; // (a loop: cheaper than fill for a few ranks)
     let kOther = Infinity;
     for (let i = 0; i < nActive; i++) {
       const g = ffActive[i];
@@ -1958,14 +1958,14 @@ export class EngineCore {
     this.evLocalLoadSum = loadSum;
     // The next completion and its ranks; with local ranks the next step is an event anyway.
     let next = Infinity;
-    evBits.fill(0);
+    clearBits(evBits);
     for (let i = 0; i < nActive; i++) {
       const g = ffActive[i];
       const e = evAt[g];
       if (e > next || e === Infinity) continue;
       if (e < next) {
         next = e;
-        evBits.fill(0);
+        clearBits(evBits);
       }
       evBits[g >>> 5] |= 1 << (g & 31);
     }
@@ -2187,6 +2187,11 @@ export class EngineCore {
       genTokOf[g] += j * decodeSeqsOf[g];
     }
   }
+}
+
+/** Empty a rank set (a loop: TypedArray fill is a call that costs more than the one or two words here). */
+function clearBits(bits: Uint32Array): void {
+  for (let w = 0; w < bits.length; w++) bits[w] = 0;
 }
 
 /**
