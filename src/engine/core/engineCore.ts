@@ -1474,30 +1474,12 @@ export class EngineCore {
     let stepUs = 0;
     for (;;) {
       if (j >= psNext) {
-        // The line on top at j (ties: the steepest, which stays on top longest) and the first j
-        // at which a steeper line may cross it (never later than the true crossing: early only
-        // costs a re-check).
-        let best = -1;
-        let bv = -Infinity;
-        for (let i = 0; i < nActive; i++) {
-          const g = ffActive[i];
-          const v = ffBase[g] + j * ffSlope[g];
-          if (v > bv || (v === bv && ffSlope[g] > ffSlope[best])) {
-            bv = v;
-            best = g;
-          }
-        }
+        const best = this.envelopeTop(j, nActive, ffBase, ffSlope);
         if (j > 0 && (ffBase[best] !== psA || ffSlope[best] !== psB)) this.envelopeSwitches++;
         psA = ffBase[best];
         psB = ffSlope[best];
         psTop = best;
-        psNext = Infinity;
-        for (let i = 0; i < nActive; i++) {
-          const g = ffActive[i];
-          if (ffSlope[g] <= psB) continue;
-          const c = Math.max(j + 1, Math.floor((psA - ffBase[g]) / (ffSlope[g] - psB)));
-          if (c < psNext) psNext = c;
-        }
+        psNext = this.envTopNext;
       }
       const ev = j === nextEv;
       if (!ev && j < ldNext) {
@@ -1579,36 +1561,18 @@ export class EngineCore {
           }
         }
         if (j >= ldNext) {
-          let best = -1;
-          let bv = -Infinity;
-          for (let i = 0; i < nActive; i++) {
-            const g = ffActive[i];
-            const v = ffLoad[g] + j * decodeSeqsOf[g];
-            if (v > bv || (v === bv && decodeSeqsOf[g] > decodeSeqsOf[best])) {
-              bv = v;
-              best = g;
-            }
-          }
+          const best = this.envelopeTop(j, nActive, ffLoad, decodeSeqsOf);
           if (best < 0) {
             // No rank follows a line (every one finished at this step).
             ldA = 0;
             ldB = 0;
-            ldTop = -1;
-            ldNext = Infinity;
           } else {
             if (j > 0 && decodeSeqsOf[best] !== ldB) this.envelopeSwitches++;
             ldB = decodeSeqsOf[best];
             ldA = ffLoad[best];
-            ldTop = best;
-            ldNext = Infinity;
-            for (let i = 0; i < nActive; i++) {
-              const g = ffActive[i];
-              const d = decodeSeqsOf[g];
-              if (d <= ldB) continue;
-              const c = Math.max(j + 1, Math.floor((ldA - ffLoad[g]) / (d - ldB)));
-              if (c < ldNext) ldNext = c;
-            }
           }
+          ldTop = best;
+          ldNext = this.envTopNext;
         }
         let maxLoad = ldA + j * ldB;
         if (localMaxLoad > maxLoad) maxLoad = localMaxLoad;
@@ -1688,6 +1652,40 @@ export class EngineCore {
     }
     return sumUs;
   }
+
+  /**
+   * The line on top of an envelope at step j, among the active ranks' lines base + j slope (ties:
+   * the steepest, which stays on top longest; -1 without lines), and in envTopNext the first step
+   * at which a steeper line may cross it (never later than the true crossing: early only costs a
+   * re-check; Infinity when none can).
+   */
+  private envelopeTop(j: number, nActive: number, base: Float64Array, slope: Float64Array): number {
+    const ffActive = this.ffActive;
+    let best = -1;
+    let bv = -Infinity;
+    for (let i = 0; i < nActive; i++) {
+      const g = ffActive[i];
+      const v = base[g] + j * slope[g];
+      if (v > bv || (v === bv && slope[g] > slope[best])) {
+        bv = v;
+        best = g;
+      }
+    }
+    let next = Infinity;
+    if (best >= 0) {
+      const A = base[best];
+      const B = slope[best];
+      for (let i = 0; i < nActive; i++) {
+        const g = ffActive[i];
+        if (slope[g] <= B) continue;
+        const c = Math.max(j + 1, Math.floor((A - base[g]) / (slope[g] - B)));
+        if (c < next) next = c;
+      }
+    }
+    this.envTopNext = next;
+    return best;
+  }
+  private envTopNext = Infinity;
 
   /**
    * After the lines of the ranks in chg changed (new, moved or gone), the first step from s at
