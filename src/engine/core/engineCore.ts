@@ -2064,8 +2064,14 @@ export class EngineCore {
       if (n > 0 && st.nRun[g] > 0) this.applyRankDecodeSteps(g, n); // an idle rank has nothing to advance
       ffApplied[g] = j;
       rankTok[g] = evLast[g] === j - 1 ? evDecodes[g] : decodeSeqsOf[g];
-      // The pass of step j - 1 is the last one taken (a request hidden now misses pass j).
-      st.schedSeq[g] = seq0[g] + j - 1;
+      // The pass of step j - 1 is the last one taken (a request hidden now misses pass j). A rank
+      // without an event at step j - 1 still holds frees its passes since would have released
+      // (the router reads free blocks): that pass releases them (one pass stands for those
+      // before it, as at the stretch's end).
+      if (evLast[g] < j - 1 && st.pendSlots[g] > 0) {
+        st.schedSeq[g] = seq0[g] + j - 2;
+        st.beginPass(g);
+      } else st.schedSeq[g] = seq0[g] + j - 1;
     }
     this.lastStartUs = t - prevUs;
     this.lastEndUs = t;
