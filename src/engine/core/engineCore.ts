@@ -245,8 +245,10 @@ export class EngineCore {
   private readonly evLast: Float64Array; // stretch step of rank g's last event (-1: none)
   private readonly evDecodes: Float64Array; // rank g's tokens in that step
   private readonly seq0: Float64Array; // rank g's scheduling pass number at the stretch's first step
-  private readonly local: Uint8Array; // rank g is scheduled step by step inside the stretch (it has an arrival)
-  private nLocal = 0;
+  private readonly local: Uint8Array; // rank g is scheduled step by step inside the stretch (1; 2: from joinAt, on its line until then)
+  private nLocal = 0; // ranks with local 1 or 2
+  private joinAt = -1; // stretch step from which the ranks with local 2 are scheduled step by step (-1: none)
+  private nPending = 0; // ranks with local 2
   private ffSumUs = 0; // µs of lines that ended inside the stretch (runAffineStretch's staircase)
 
   // Run counters.
@@ -266,6 +268,8 @@ export class EngineCore {
   stretchEventSteps = 0;
   /** Of those, boundaries at which arrivals were routed inside a stretch (a diagnostic). */
   stretchArrivals = 0;
+  /** Ranks whose arrival, hidden from the next pass, kept them on their line one more step (a diagnostic). */
+  stretchJoins = 0;
   private busyUs = 0;
   /** Sum over busy group steps of mean / max tokens scheduled per rank (TensorRT-LLM's balance ratio). */
   private tokBalAcc = 0;
@@ -1452,6 +1456,8 @@ export class EngineCore {
       clearBits(this.localBits);
       this.nLocal = 0;
     }
+    this.joinAt = -1;
+    this.nPending = 0;
     let inSys = this.inSystem;
     let steps = this.steps;
     let busyUs = this.busyUs;
@@ -1586,6 +1592,20 @@ export class EngineCore {
         j++;
       }
       if (j >= k) break;
+      if (j === this.joinAt) {
+        // Ranks whose arrival was hidden from the step before are scheduled on their own from here.
+        this.ffN = nActive;
+        if (!this.stretchJoin(j)) break;
+        nActive = this.ffN;
+        sumLoad0 += this.ffDLoad0;
+        decodeAll += this.ffDDecodes;
+        decodeMax = this.ffDecodeMax;
+        groupUs = this.ffGroupUs;
+        tokRatio = this.ffTokRatio;
+        nextEv = j;
+        psNext = this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
+        ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
+      }
       if (t >= tLim) {
         // An arrival due at this boundary is routed here, unless something else is due.
         this.ffN = nActive;
@@ -1599,7 +1619,10 @@ export class EngineCore {
         groupUs = this.ffGroupUs;
         tokRatio = this.ffTokRatio;
         inSys = this.inSystem;
-        nextEv = j;
+        // The next event step: this one for ranks scheduled on their own now, the next for those
+        // joining then (a completion may come first).
+        const evNext = this.nLocal > this.nPending ? j : j + 1;
+        if (evNext < nextEv) nextEv = evNext;
         psNext = this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
         ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
       }
@@ -2085,11 +2108,21 @@ export class EngineCore {
     for (let r = first; r < this.nextArr; r++) {
       if (st.status[r] !== WAITING) continue;
       const g = st.rankOf[r];
-      if (local[g] === 1) continue;
+      if (local[g] !== 0) continue;
+      const d = decodeSeqsOf[g];
+      if (d > 0 && evAt[g] !== j && st.hiddenSeq[st.wHead[g]] >= seq0[g] + j && this.ds!.nD[g] === st.nRun[g]) {
+        // Hidden from this step's pass (async scheduling), the rank's step is its decode set's
+        // alone: it stays on its line for this step and is scheduled on its own from the next.
+        local[g] = 2;
+        this.stretchJoins++;
+        this.nLocal++;
+        this.nPending++;
+        this.joinAt = j + 1;
+        continue;
+      }
       local[g] = 1;
       this.localBits[g >>> 5] |= 1 << (g & 31);
       this.nLocal++;
-      const d = decodeSeqsOf[g];
       if (d === 0) continue;
       // It leaves the envelopes: its line ends at step j.
       chg[nChg++] = g;
@@ -2104,6 +2137,51 @@ export class EngineCore {
         }
       }
     }
+    this.ffN = nActive;
+    this.nChg = nChg;
+    this.ffDLoad0 = dLoad0;
+    this.ffDDecodes = dDecodes;
+    this.lineGroup(nActive);
+    return true;
+  }
+
+  /**
+   * Boundary j (joinAt): the ranks whose arrival was hidden from step j - 1's pass (local 2)
+   * leave their lines and are scheduled on their own from step j, as stretchArrival does for the
+   * others. Step j - 1 on the line was exactly the pass scheduleRank would have made: the waiting
+   * head hidden blocks admission, every running request a decode-set member, its blocks covered
+   * by the line's bound, no completion (frees it held are released by step j's pass either way).
+   * Returns false, changing nothing, when no rank would be left on a line.
+   */
+  private stretchJoin(j: number): boolean {
+    const { local, localBits, decodeSeqsOf, ffActive, ffLoad, ffSeg, evAt, evBits, chg } = this;
+    let nActive = this.ffN;
+    if (this.nPending >= nActive) {
+      let left = 0;
+      for (let i = 0; i < nActive; i++) if (local[ffActive[i]] !== 2) left++;
+      if (left === 0) return false;
+    }
+    let dLoad0 = 0;
+    let dDecodes = 0;
+    let nChg = 0;
+    for (let i = 0; i < nActive; ) {
+      const g = ffActive[i];
+      if (local[g] !== 2) {
+        i++;
+        continue;
+      }
+      local[g] = 1;
+      localBits[g >>> 5] |= 1 << (g & 31);
+      evBits[g >>> 5] &= ~(1 << (g & 31));
+      chg[nChg++] = g;
+      this.ffSumUs += this.staircaseUs(g, ffSeg[g], j);
+      dLoad0 -= ffLoad[g];
+      dDecodes -= decodeSeqsOf[g];
+      evAt[g] = Infinity;
+      ffActive[i] = ffActive[--nActive];
+    }
+    this.nPending = 0;
+    this.joinAt = -1;
     this.ffN = nActive;
     this.nChg = nChg;
     this.ffDLoad0 = dLoad0;

@@ -27,6 +27,8 @@ export interface SimulationOutput {
   stretchEventSteps: number;
   /** Boundaries at which arrivals were routed inside a stretch (a diagnostic). */
   stretchArrivals: number;
+  /** Ranks that took an arrival hidden from the next pass on their line for that step (a diagnostic). */
+  stretchJoins: number;
   /** Event-driven core: rank steps whose decoding requests went through the aggregates, and fallback steps (0 with it off). */
   aggregatedRankSteps: number;
   fallbackRankSteps: number;
@@ -149,6 +151,7 @@ function finish(core: EngineCore, opts: SimulateOptions, t0: number, stoppedEarl
     envelopeSwitches: core.envelopeSwitches,
     stretchEventSteps: core.stretchEventSteps,
     stretchArrivals: core.stretchArrivals,
+    stretchJoins: core.stretchJoins,
     aggregatedRankSteps: core.ds?.aggregatedSteps ?? 0,
     fallbackRankSteps: core.ds?.fallbacks ?? 0,
     timeseries: core.timeseries(),
