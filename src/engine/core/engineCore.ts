@@ -1417,10 +1417,18 @@ export class EngineCore {
    * time; the steps taken and the last step's length are left in stretchSteps / stretchLastUs.
    */
   private runAffineStretch(k: number, t0: number, shift: number, nActive: number, groupUs: number, tokRatio: number, tLim: number, events: boolean): number {
+    // Numbers from parameters, calls and fields are coerced where they seed loop variables: a
+    // loop variable V8 cannot type as a number is kept boxed, unboxed at every use and boxed
+    // again (a heap allocation) at every step.
+    k = +k;
+    groupUs = +groupUs;
+    tokRatio = +tokRatio;
+    tLim = +tLim;
     const st = this.st;
     const G = this.G;
     const { kvTok } = st;
     const { ffBase, ffSlope, ffActive, ffLoad, ffSeg, decodeSeqsOf } = this;
+    const invG = (G & (G - 1)) === 0 ? 1 / G : 0;
     // Load after step j: kvTok + (j + 1 - shift) * decodes, i.e. ffLoad + j * decodes.
     let sumLoad0 = 0;
     let decodeAll = 0;
@@ -1475,7 +1483,7 @@ export class EngineCore {
     let ldB = 0;
     let ldTop = -1;
     let ldNext = 0;
-    let t = t0;
+    let t = +t0;
     let j = 0;
     let stepUs = 0;
     for (;;) {
@@ -1485,7 +1493,7 @@ export class EngineCore {
         psA = ffBase[best];
         psB = ffSlope[best];
         psTop = best;
-        psNext = this.envTopNext;
+        psNext = +this.envTopNext;
       }
       const ev = j === nextEv;
       if (!ev && j < ldNext) {
@@ -1495,19 +1503,39 @@ export class EngineCore {
         if (psNext < end) end = psNext;
         if (ldNext < end) end = ldNext;
         if (nextEv < end) end = nextEv;
+        // The top line's µs (and so the step's length) change only at its stairs: one division
+        // per stair. For an integer line the next stair is estimated from below (the floor of
+        // the quotient never passes the exact ceiling), so no stair is missed.
+        const intLine = psB > 0 && Number.isInteger(psA) && Number.isInteger(psB);
+        let stairEnd = j;
+        let su = 0;
+        let muG = 0; // the step's terms that change only with it (integers: the same sums)
+        let inSysSu = 0;
         for (;;) {
-          const ps = psA + j * psB;
-          // psToUs, its exact case inline (this loop is most of a light-load run).
-          const mu = ps >= 0 && ps < PS_EXACT_DIV ? Math.floor(ps / 1_000_000) : psToUs(ps);
-          const su = Math.max(1, mu + groupUs);
+          if (j >= stairEnd) {
+            const ps = psA + j * psB;
+            let mu: number;
+            if (intLine && ps >= 0 && ps < PS_EXACT_DIV) {
+              mu = Math.floor(ps / 1_000_000);
+              stairEnd = j + Math.max(1, Math.floor(((mu + 1) * 1_000_000 - ps) / psB));
+            } else {
+              mu = psToUs(ps);
+              stairEnd = psB === 0 ? Infinity : j + 1;
+            }
+            su = Math.max(1, mu + groupUs);
+            muG = mu * G;
+            inSysSu = inSys * su;
+          }
           steps++;
           busyUs += su;
-          sumMaxRankUs += mu * G;
-          inSystemArea += inSys * su;
+          sumMaxRankUs += muG;
+          inSystemArea += inSysSu;
           tokBalAcc += tokRatio;
           const ml = ldA + j * ldB;
           if (ml > 0) {
-            const mean = (sumLoad0 + j * decodeAll) / G;
+            // (Division by a power of two is exact either way.)
+            const sum = sumLoad0 + j * decodeAll;
+            const mean = invG > 0 ? sum * invG : sum / G;
             imbAcc += (su * (ml - mean)) / mean;
             balAcc += (su * mean) / ml;
             loadWeight += su;
@@ -1548,10 +1576,10 @@ export class EngineCore {
           // Their effects at the step's end; their lines change from here (the loads after step j
           // already).
           this.ffN = nActive;
-          k = this.stretchEventEnd(j, t + stepUs, k);
+          k = +this.stretchEventEnd(j, t + stepUs, k);
           this.stretchEventSteps++;
           nActive = this.ffN;
-          nextEv = this.ffNextEv;
+          nextEv = +this.ffNextEv;
           localMaxLoad = this.evLocalLoadMax;
           localSumLoad = this.evLocalLoadSum;
           inSys = this.inSystem;
@@ -1562,8 +1590,8 @@ export class EngineCore {
             groupUs = this.ffGroupUs;
             tokRatio = this.ffTokRatio;
             // The step times from step j + 1, the loads after step j already.
-            psNext = this.envelopeNext(j + 1, psTop, psA, psB, psNext, ffBase, ffSlope);
-            ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
+            psNext = +this.envelopeNext(j + 1, psTop, psA, psB, psNext, ffBase, ffSlope);
+            ldNext = +this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
           }
         }
         if (j >= ldNext) {
@@ -1578,7 +1606,7 @@ export class EngineCore {
             ldA = ffLoad[best];
           }
           ldTop = best;
-          ldNext = this.envTopNext;
+          ldNext = +this.envTopNext;
         }
         let maxLoad = ldA + j * ldB;
         if (localMaxLoad > maxLoad) maxLoad = localMaxLoad;
@@ -1603,15 +1631,15 @@ export class EngineCore {
         groupUs = this.ffGroupUs;
         tokRatio = this.ffTokRatio;
         nextEv = j;
-        psNext = this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
-        ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
+        psNext = +this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
+        ldNext = +this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
       }
       if (t >= tLim) {
         // An arrival due at this boundary is routed here, unless something else is due.
         this.ffN = nActive;
         if (!events || !this.stretchArrival(t, j, stepUs)) break;
         this.stretchArrivals++;
-        tLim = this.stretchLimitUs();
+        tLim = +this.stretchLimitUs();
         nActive = this.ffN;
         sumLoad0 += this.ffDLoad0;
         decodeAll += this.ffDDecodes;
@@ -1623,8 +1651,8 @@ export class EngineCore {
         // joining then (a completion may come first).
         const evNext = this.nLocal > this.nPending ? j : j + 1;
         if (evNext < nextEv) nextEv = evNext;
-        psNext = this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
-        ldNext = this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
+        psNext = +this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
+        ldNext = +this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
       }
     }
     this.steps = steps;
@@ -2004,8 +2032,20 @@ export class EngineCore {
    * mean-KV term inside a stretch).
    */
   private groupUs(maxTok: number, totTok: number, rMax: number): number {
-    return allToAllUs(this.model, maxTok, totTok, 0, this.G) + hostStepUs(this.model, rMax, this.syncPs);
+    // Remembered by its arguments (a direct-mapped table): events inside stretches ask for the
+    // same few token counts again and again.
+    const i = (Math.imul(maxTok, 0x9e3779b1) ^ Math.imul(totTok, 0x85ebca6b) ^ Math.imul(rMax, 0xc2b2ae35)) >>> 26;
+    const key = this.groupKey;
+    if (key[3 * i] === maxTok && key[3 * i + 1] === totTok && key[3 * i + 2] === rMax) return this.groupVal[i];
+    const us = allToAllUs(this.model, maxTok, totTok, 0, this.G) + hostStepUs(this.model, rMax, this.syncPs);
+    key[3 * i] = maxTok;
+    key[3 * i + 1] = totTok;
+    key[3 * i + 2] = rMax;
+    this.groupVal[i] = us;
+    return us;
   }
+  private readonly groupKey = new Float64Array(3 * 64).fill(-1);
+  private readonly groupVal = new Float64Array(64);
 
   /**
    * Rank g follows a line again from stretch step j + 1: its step time from its state after step
@@ -2078,15 +2118,27 @@ export class EngineCore {
     if (!(this.nextArr < st.n && arrival[this.nextArr] <= t)) return false;
     let nActive = this.ffN;
     let due = 0;
-    for (let r = this.nextArr; r < st.n && arrival[r] <= t; r++) if (++due >= nActive) return false;
+    let last = this.nextArr;
+    for (let r = this.nextArr; r < st.n && arrival[r] <= t; r++) {
+      if (++due >= nActive) return false;
+      last = r;
+    }
     this.releaseHeldOnce();
     const { ffApplied, evLast, evDecodes, decodeSeqsOf, rankTok, local, ffActive, ffLoad, ffSeg, evAt } = this;
     const { seq0 } = this;
+    this.rv.dirty = true;
+    // The ranks are brought up to date only when the router retakes its snapshot of them (with a
+    // stats interval, the last one may still be current); the others catch up at their next event.
+    const flush = this.rv.refreshDue(arrival[last]);
     for (let g = 0; g < G; g++) {
+      rankTok[g] = evLast[g] === j - 1 ? evDecodes[g] : decodeSeqsOf[g];
+      if (!flush) {
+        st.schedSeq[g] = seq0[g] + j - 1;
+        continue;
+      }
       const n = j - ffApplied[g];
       if (n > 0 && st.nRun[g] > 0) this.applyRankDecodeSteps(g, n); // an idle rank has nothing to advance
       ffApplied[g] = j;
-      rankTok[g] = evLast[g] === j - 1 ? evDecodes[g] : decodeSeqsOf[g];
       // The pass of step j - 1 is the last one taken (a request hidden now misses pass j). A rank
       // without an event at step j - 1 still holds frees its passes since would have released
       // (the router reads free blocks): that pass releases them (one pass stands for those
@@ -2098,7 +2150,6 @@ export class EngineCore {
     }
     this.lastStartUs = t - prevUs;
     this.lastEndUs = t;
-    this.rv.dirty = true;
     const first = this.nextArr;
     this.processDue(t);
     let dLoad0 = 0;

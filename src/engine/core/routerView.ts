@@ -67,10 +67,15 @@ export class RouterViewState {
 
   /** Before a decision at time t: retake the snapshot when it is due. */
   beforeDecision(st: CoreState, t: number): void {
-    if (this.statsUs === 0 ? this.dirty : t >= this.nextSnapUs) {
+    if (this.refreshDue(t)) {
       this.refresh(st);
       this.nextSnapUs = t + this.statsUs;
     }
+  }
+
+  /** Whether a decision at time t retakes the snapshot (reads the ranks' state). */
+  refreshDue(t: number): boolean {
+    return this.statsUs === 0 ? this.dirty : t >= this.nextSnapUs;
   }
 
   /** Optimistic bookkeeping after sending request r (prompt p) to rank g. */
