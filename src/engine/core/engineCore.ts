@@ -2130,14 +2130,13 @@ export class EngineCore {
     // The ranks are brought up to date only when the router retakes its snapshot of them (with a
     // stats interval, the last one may still be current); the others catch up at their next event.
     const flush = this.rv.refreshDue(arrival[last]);
+    if (flush) this.applyRanksDecodeSteps(0, G, 0, j, true);
     for (let g = 0; g < G; g++) {
       rankTok[g] = evLast[g] === j - 1 ? evDecodes[g] : decodeSeqsOf[g];
       if (!flush) {
         st.schedSeq[g] = seq0[g] + j - 1;
         continue;
       }
-      const n = j - ffApplied[g];
-      if (n > 0 && st.nRun[g] > 0) this.applyRankDecodeSteps(g, n); // an idle rank has nothing to advance
       ffApplied[g] = j;
       // The pass of step j - 1 is the last one taken (a request hidden now misses pass j). A rank
       // without an event at step j - 1 still holds frees its passes since would have released
@@ -2289,8 +2288,8 @@ export class EngineCore {
     this.applyRanksDecodeSteps(g, g + 1, j, -1);
   }
 
-  /** applyDecodeSteps over ranks [from, to) (one loop: it runs at the end of every stretch). */
-  private applyRanksDecodeSteps(from: number, to: number, j: number, upTo: number): void {
+  /** applyDecodeSteps over ranks [from, to) (one loop: it runs at the end of every stretch and at arrivals inside one). */
+  private applyRanksDecodeSteps(from: number, to: number, j: number, upTo: number, skipIdle = false): void {
     const st = this.st;
     const { run, sched, computed, generated, blocks, freeBlocks, nRun, BS, holes, kvTok, genTokOf } = st;
     const RS = st.RS;
@@ -2298,6 +2297,8 @@ export class EngineCore {
     const { decodeSeqsOf, ffApplied } = this;
     for (let g = from; g < to; g++) {
       if (upTo >= 0) j = upTo - ffApplied[g];
+      // (With skipIdle, ranks with nothing to advance are left alone.)
+      if (skipIdle && (j <= 0 || nRun[g] === 0)) continue;
       const base = g * RS;
       let i = 0;
       if (ds !== undefined) {
