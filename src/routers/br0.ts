@@ -34,6 +34,7 @@ export const br0 = defineRouter({
     { name: 'hold_ms', kind: 'number', default: 0, min: 0, max: 1e6, description: 'per_step only: hold a request whose best rank has F < 0 (overflow outweighs the reward) for up to this long (0 = never; ours).', onlyWith: { dispatch: 'per_step' } },
   ],
   // Scores are compared multiplied by G with the mean envelope (see route): integers in, integers out.
+  reads: ['kvTokens', 'queuedTokens'],
   integerScored: integerKnobs,
   // Integer knobs: exact integer scores (U64); fractional ones: f32, as the other float routers.
   wgsl: { fns: ['routeBr0Int', 'routeBr0Float'], prompt: true, variant: (p) => (integerKnobs(p) ? 0 : 1) },

@@ -63,6 +63,7 @@ export const brh = defineRouter({
     { name: 'predictor', kind: 'enum', default: 'median', values: PREDICTORS, description: 'Predicted remaining steps c of each request: oracle (true), noisy (true x lognormal), median (conditional median given age, from the output survival), none (never finishes).' },
     { name: 'predictor_sigma', kind: 'number', default: 0.5, min: 0, max: 10, description: 'noisy only: sigma of the lognormal factor exp(sigma*Z) on the true remaining steps (seeded per request).' },
   ],
+  reads: ['kvTokens', 'queuedTokens'],
   integerScored: () => false,
   wgsl: { fns: ['routeBrh'], prompt: true },
   horizon: brhSteps,

@@ -66,7 +66,7 @@ export function isRouterDef(x: unknown): x is RouterDef {
  */
 export function defineRouter(
   d: Pick<RouterDef, 'name' | 'description' | 'integerScored' | 'route'> &
-    Partial<Pick<RouterDef, 'order' | 'knobs' | 'horizon' | 'projection' | 'init' | 'wgsl' | 'requiresDispatch' | 'queueOrder' | 'noWgslReason'>> & {
+    Partial<Pick<RouterDef, 'order' | 'knobs' | 'horizon' | 'projection' | 'init' | 'wgsl' | 'requiresDispatch' | 'queueOrder' | 'noWgslReason' | 'reads'>> & {
       stream?: number;
     },
 ): RouterDef {
@@ -81,6 +81,7 @@ export function defineRouter(
     requiresDispatch: d.requiresDispatch,
     queueOrder: d.queueOrder,
     noWgslReason: d.noWgslReason,
+    reads: d.reads,
     horizon: d.horizon ?? noHorizon,
     projection: d.projection ?? (() => NO_PROJECTION),
     init:

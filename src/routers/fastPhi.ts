@@ -111,6 +111,7 @@ export const fastPhi = defineRouter({
     },
     { name: 'lambda', kind: 'number', default: 0, min: 0, max: 1e6, description: 'Weight of the Lyapunov drift tie-break sum_k w_k*S(h_k)*(L_g(h_k) - mean L(h_k))*(s + h_k) (write-up: 0).' },
   ],
+  reads: ['kvTokens', 'queuedTokens'],
   integerScored: () => false,
   wgsl: { fns: ['routeFastPhi'], prompt: true },
   horizon: fastPhiSteps,

@@ -23,6 +23,7 @@ export const fastPhiGauss = defineRouter({
     { name: 'K', kind: 'integer', default: 4, min: 1, max: GL_MAX_K, description: 'Gauss-Legendre points on [0, H].' },
     { name: 'discount', kind: 'number', default: 1.0, min: 0, max: 1, description: 'Per-step discount delta: node t weighs delta^t.' },
   ],
+  reads: ['kvTokens', 'queuedTokens'],
   integerScored: () => false,
   wgsl: { fns: ['routeFastPhiGauss'], prompt: true },
   horizon: fastPhiGaussSteps,

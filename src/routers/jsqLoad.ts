@@ -5,6 +5,7 @@ export const jsqLoad = defineRouter({
   name: 'jsq_load',
   order: 60,
   description: 'Least load (KV tokens + queued prompt tokens); ties -> lowest index.',
+  reads: ['kvTokens', 'queuedTokens'],
   integerScored: alwaysInteger,
   wgsl: { fns: ['routeJsqLoad'] },
   route: (view) => argminLoad(view),

@@ -10,6 +10,7 @@ export const powerOfTwo = defineRouter({
   name: 'power_of_two',
   order: 30,
   description: 'Two distinct uniformly random ranks; the one with lower load (KV + queued tokens) wins, tie -> first drawn.',
+  reads: ['kvTokens', 'queuedTokens'],
   integerScored: alwaysInteger,
   wgsl: { fns: ['routePowerOfTwo'] },
   stream: POWER_OF_TWO_STREAM,

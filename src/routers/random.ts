@@ -9,6 +9,7 @@ export const random = defineRouter({
   name: 'random',
   order: 20,
   description: 'Uniformly random rank per request (seeded PCG, identical on CPU and GPU).',
+  reads: [],
   integerScored: alwaysInteger,
   wgsl: { fns: ['routeRandom'] },
   stream: RANDOM_STREAM,

@@ -5,6 +5,7 @@ export const roundRobin = defineRouter({
   name: 'round_robin',
   order: 10,
   description: 'Cyclic assignment 0, 1, ..., G-1, 0, ... ignoring load.',
+  reads: [],
   integerScored: alwaysInteger,
   wgsl: { fns: ['routeRoundRobin'] },
   route(view, _req, _params, state) {

@@ -10,6 +10,7 @@ export const sortedRoundRobin = defineRouter({
   name: 'sorted_round_robin',
   order: 110,
   description: 'TensorRT-LLM baseline: each step, pending requests sorted by prompt tokens (largest first) and dealt round-robin; needs dispatch: per_step.',
+  reads: [],
   integerScored: alwaysInteger,
   requiresDispatch: 'per_step',
   queueOrder: 'largest_first',

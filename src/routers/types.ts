@@ -46,6 +46,9 @@ export interface RouterView {
   readonly outputSurvival: Float64Array;
 }
 
+/** A per-rank field of the router's view snapshot. */
+export type RankStat = 'waiting' | 'running' | 'kvTokens' | 'queuedTokens' | 'kvUsage' | 'inflight';
+
 /** What a router knows about the request it routes. */
 export interface RouteRequest {
   /** Prompt length in tokens. */
@@ -137,6 +140,13 @@ export interface RouterDef {
   projection: (params: RouterParams) => ProjectionSpec;
   /** Initialise state words for a run (seed = the configuration's seed). */
   init: (state: Uint32Array, seed: number, G: number) => void;
+  /**
+   * The per-rank snapshot fields route() reads (default: all of them). Engines may leave the
+   * others unset when they take a snapshot: the CPU engine then skips working out each rank's
+   * free KV blocks for a router that does not read `kvUsage` (docs/model.md §7.1). Checked for
+   * every router by changing the fields it leaves out (test/routers/reads.test.ts).
+   */
+  reads?: readonly RankStat[];
   /** Choose a rank in [0, G). May update `state`. Must not modify `view`. */
   route: (view: RouterView, req: RouteRequest, params: RouterParams, state: Uint32Array) => number;
   /** The router's port to the WebGPU engine; without one its configurations run on the CPU engine. */

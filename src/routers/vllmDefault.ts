@@ -12,6 +12,7 @@ export const vllmDefault = defineRouter({
     { name: 'rotate', kind: 'enum', default: 'yes', values: ['yes', 'no'], description: 'Advance the scan start by one rank per decision (no = classic fixed start 0).' },
   ],
   // Counts and an integer weight: exact in any arithmetic.
+  reads: ['waiting', 'running'],
   integerScored: () => true,
   wgsl: { fns: ['routeVllmDefault'] },
   route(view, _req, params, state) {

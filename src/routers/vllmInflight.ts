@@ -11,6 +11,7 @@ export const vllmInflight = defineRouter({
     { name: 'kv_penalty', kind: 'number', default: 6.0, min: 0, max: 1e6, description: 'Penalty per waiting request per unit of KV usage above the threshold (vLLM: 6.0).' },
     { name: 'kv_threshold', kind: 'number', default: 0.5, min: 0, max: 1, description: 'KV usage fraction below which there is no penalty (vLLM: 0.5).' },
   ],
+  reads: ['waiting', 'running', 'inflight', 'kvUsage'],
   integerScored: neverInteger,
   wgsl: { fns: ['routeVllmInflight'] },
   route(view, _req, params, state) {

@@ -178,6 +178,9 @@ export class EngineCore {
   private readonly params: RouterParams;
   private readonly rstate = new Uint32Array(ROUTER_STATE_WORDS);
   private readonly rv: RouterViewState;
+  /** The router's snapshot needs the ranks' free blocks or requests (not only their KV tokens). */
+  private readonly viewReadsBlocks: boolean;
+  private readonly kvLag: Float64Array; // per rank: KV tokens of stretch steps not yet applied
   private readonly req = { prompt: 0, waitedUs: 0, canHold: false };
   private readonly ev: CoreEvents;
   private readonly hist: LatencyHistograms;
@@ -333,6 +336,9 @@ export class EngineCore {
       sc.workload.seed,
       Math.round(sc.statsIntervalMs * 1000),
     );
+    const reads = this.router.reads; // (none declared: every field)
+    this.viewReadsBlocks = reads === undefined || reads.includes('kvUsage') || this.rv.readsRequests;
+    this.kvLag = new Float64Array(G);
     if (sc.dispatch === 'wave') {
       this.wave = new WaveBuffer(G, Math.round((sc.waveTimeoutMs ?? 100) * 1000));
       this.waveOut = new Int32Array(G);
@@ -2129,7 +2135,15 @@ export class EngineCore {
     this.rv.dirty = true;
     // The ranks are brought up to date only when the router retakes its snapshot of them (with a
     // stats interval, the last one may still be current); the others catch up at their next event.
-    const flush = this.rv.refreshDue(arrival[last]);
+    // A router that reads neither KV usage nor the requests themselves (projections) needs only
+    // the KV tokens the ranks will have added, not their blocks.
+    let flush = this.rv.refreshDue(arrival[last]);
+    const lag = flush && !this.viewReadsBlocks ? this.kvLag : undefined;
+    if (lag !== undefined) {
+      for (let g = 0; g < G; g++) lag[g] = (j - ffApplied[g]) * decodeSeqsOf[g];
+      this.rv.kvLag = lag;
+      flush = false;
+    }
     if (flush) this.applyRanksDecodeSteps(0, G, 0, j, true);
     for (let g = 0; g < G; g++) {
       rankTok[g] = evLast[g] === j - 1 ? evDecodes[g] : decodeSeqsOf[g];
@@ -2151,6 +2165,7 @@ export class EngineCore {
     this.lastEndUs = t;
     const first = this.nextArr;
     this.processDue(t);
+    this.rv.kvLag = undefined;
     let dLoad0 = 0;
     let dDecodes = 0;
     const chg = this.chg;

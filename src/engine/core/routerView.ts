@@ -26,6 +26,12 @@ export class RouterViewState {
    * prefilled request's p - 1 computed tokens are load about to land, not load done).
    */
   transfers: { readonly count: Float64Array; readonly tokens: Float64Array; forEachInFlight(fn: (r: number) => void): void } | undefined = undefined;
+  /**
+   * Set by the core while it routes with some ranks not brought up to date (an arrival inside a
+   * decode stretch, for a router that does not read KV usage): the KV tokens each rank will have
+   * added by then, which a snapshot counts.
+   */
+  kvLag: Float64Array | undefined = undefined;
   /** The event-driven core's decode sets: running requests whose progress is kept there. */
   ds: DecodeSet | undefined = undefined;
 
@@ -73,6 +79,11 @@ export class RouterViewState {
     }
   }
 
+  /** The snapshot reads the ranks' running requests one by one (projections). */
+  get readsRequests(): boolean {
+    return this.H > 0;
+  }
+
   /** Whether a decision at time t retakes the snapshot (reads the ranks' state). */
   refreshDue(t: number): boolean {
     return this.statsUs === 0 ? this.dirty : t >= this.nextSnapUs;
@@ -90,10 +101,11 @@ export class RouterViewState {
     const view = this.view;
     const G = st.G;
     const totalBlocks = st.totalBlocks;
+    const lag = this.kvLag;
     for (let g = 0; g < G; g++) {
       view.waiting[g] = st.nWaiting[g];
       view.running[g] = st.nRun[g];
-      view.kvTokens[g] = st.kvTok[g];
+      view.kvTokens[g] = lag === undefined ? st.kvTok[g] : st.kvTok[g] + lag[g];
       view.queuedTokens[g] = st.queuedTok[g];
       view.kvUsage[g] = totalBlocks > 0 ? (totalBlocks - st.freeBlocks[g]) / totalBlocks : 0;
     }
