@@ -156,6 +156,7 @@ export class EngineCore {
   readonly st: CoreState;
   readonly model: StepModel;
   private readonly basePs: number;
+  private readonly exactDecodeLines: boolean;
   /** Async scheduling resolved (scenario `async_scheduling`, or the model's default). */
   readonly asyncScheduling: boolean;
   /** The DP sync term of this group size, ps (docs/model.md §5). */
@@ -295,6 +296,10 @@ export class EngineCore {
       throw new InputError('model', model.name, 'step-time coefficients too large for exact integer arithmetic at these limits');
     }
     this.basePs = rankBasePs(model, G);
+    // A decode-only step's ps is affine in the stretch step, slope perKvTokenRead per decode (the
+    // skew term's step terms cancel); with integer terms every value is an exact integer (below
+    // 2^53, checked above), so a line needs one evaluation.
+    this.exactDecodeLines = [this.basePs, model.perDecodeSeq, model.perKvTokenRead, model.perDecodeSkewToken].every(Number.isInteger);
     this.asyncScheduling = resolveAsyncScheduling(sc, model);
     this.syncPs = dpSyncPs(model, G, sc.ranksPerNode ?? 8);
     const totalBlocks = Math.floor(sc.kvCapacity / sc.blockSize);
@@ -2067,9 +2072,13 @@ export class EngineCore {
     this.kvReadOf[g] = ds.sumC[g] - (j + 1) * d2;
     this.decodeKvMaxOf[g] = ds.trackMax ? ds.maxContext(st, g) - (j + 1) : 0;
     const p1 = this.decodePs(g, j + 1);
-    const p2 = this.decodePs(g, j + 2);
-    if (this.decodePs(g, j + 3) !== 2 * p2 - p1) k = j + 1; // not affine: stop after this step
-    ffSlope[g] = p2 - p1;
+    if (this.exactDecodeLines) {
+      ffSlope[g] = this.model.perKvTokenRead * d2;
+    } else {
+      const p2 = this.decodePs(g, j + 2);
+      if (this.decodePs(g, j + 3) !== 2 * p2 - p1) k = j + 1; // not affine: stop after this step
+      ffSlope[g] = p2 - p1;
+    }
     ffBase[g] = p1 - (j + 1) * ffSlope[g];
     ffSeg[g] = j + 1;
     const left = ds.minLeft(g, 0);
