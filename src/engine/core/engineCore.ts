@@ -1516,8 +1516,9 @@ export class EngineCore {
         if (nextEv < end) end = nextEv;
         // The top line's µs (and so the step's length) change only at its stairs: one division
         // per stair. For an integer line the next stair is estimated from below (the floor of
-        // the quotient never passes the exact ceiling), so no stair is missed.
-        const intLine = psB > 0 && Number.isInteger(psA) && Number.isInteger(psB);
+        // the quotient never passes the exact ceiling), so no stair is missed. Lines that climb a
+        // stair every few steps (many decodes) keep one division per step.
+        const intLine = psB > 0 && psB < 500_000 && Number.isInteger(psA) && Number.isInteger(psB);
         let stairEnd = j;
         let su = 0;
         let muG = 0; // the step's terms that change only with it (integers: the same sums)
@@ -1530,7 +1531,7 @@ export class EngineCore {
               mu = Math.floor(ps / 1_000_000);
               stairEnd = j + Math.max(1, Math.floor(((mu + 1) * 1_000_000 - ps) / psB));
             } else {
-              mu = psToUs(ps);
+              mu = ps >= 0 && ps < PS_EXACT_DIV ? Math.floor(ps / 1_000_000) : psToUs(ps);
               stairEnd = psB === 0 ? Infinity : j + 1;
             }
             su = Math.max(1, mu + groupUs);
