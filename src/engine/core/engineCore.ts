@@ -220,6 +220,8 @@ export class EngineCore {
   /** Event-driven core: the ranks' decoding requests as aggregates (undefined: per request). */
   readonly ds: DecodeSet | undefined;
   private readonly growth = new Float64Array(2);
+  private readonly groupKey = new Float64Array(3 * 64).fill(-1); // groupUs's table: (maxTok, totTok, rMax) per slot
+  private readonly groupVal = new Float64Array(64);
   private stepStartUs = 0;
   private stepUs = 0;
   private stepMaxUs = 0;
@@ -2056,8 +2058,6 @@ export class EngineCore {
     this.groupVal[i] = us;
     return us;
   }
-  private readonly groupKey = new Float64Array(3 * 64).fill(-1);
-  private readonly groupVal = new Float64Array(64);
 
   /**
    * Rank g follows a line again from stretch step j + 1: its step time from its state after step
