@@ -104,6 +104,15 @@ function bytes(a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: num
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/** The plain loop (the oracle) and the default engine on one configuration, with per-request arrays. */
+function oracleAndDefault(sc: Scenario, model: StepModel): { oracle: ReturnType<typeof simulate>; fast: ReturnType<typeof simulate> } {
+  const wl = getWorkload(sc.workload);
+  return {
+    oracle: simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: false }),
+    fast: simulate(sc, wl, model, { detail: true }),
+  };
+}
+
 function expectSame(a: ReturnType<typeof simulate>, b: ReturnType<typeof simulate>): void {
   const { wall_ms: _a, ...mA } = a.metrics;
   const { wall_ms: _b, ...mB } = b.metrics;
@@ -264,9 +273,7 @@ describe('differential: decode stretches from the affine envelopes, light load',
   let joins = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
-      const wl = getWorkload(sc.workload);
-      const oracle = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: false });
-      const fast = simulate(sc, wl, model, { detail: true });
+      const { oracle, fast } = oracleAndDefault(sc, model);
       expect(fast.envelopeSteps).toBeGreaterThan(fast.fastForwardedSteps / 2);
       switches += fast.envelopeSwitches;
       eventSteps += fast.stretchEventSteps;
@@ -313,9 +320,7 @@ describe('differential: light load under KV pressure, async scheduling', () => {
   let preempting = 0;
   for (const { label, sc, model } of cases) {
     it(label, () => {
-      const wl = getWorkload(sc.workload);
-      const oracle = simulate(sc, wl, model, { detail: true, fastForward: false, applyAtSchedule: false });
-      const fast = simulate(sc, wl, model, { detail: true });
+      const { oracle, fast } = oracleAndDefault(sc, model);
       arrivals += fast.stretchArrivals;
       preempting += oracle.metrics.preempted > 0 ? 1 : 0;
       expect(fast.metrics.async_scheduling).toBe(1);

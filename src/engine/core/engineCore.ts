@@ -254,7 +254,8 @@ export class EngineCore {
   private readonly local: Uint8Array; // rank g is scheduled step by step inside the stretch (1; 2: from joinAt, on its line until then)
   private nLocal = 0; // ranks with local 1 or 2
   private joinAt = -1; // stretch step from which the ranks with local 2 are scheduled step by step (-1: none)
-  private nPending = 0; // ranks with local 2
+  private nPending = 0; // ranks with local 2, in pending[0, nPending)
+  private readonly pending: Int32Array;
   private ffSumUs = 0; // µs of lines that ended inside the stretch (runAffineStretch's staircase)
 
   // Run counters.
@@ -369,6 +370,7 @@ export class EngineCore {
     this.evDecodes = new Float64Array(G);
     this.seq0 = new Float64Array(G);
     this.local = new Uint8Array(G);
+    this.pending = new Int32Array(G);
     this.chg = new Int32Array(G);
     const words = (G + 31) >>> 5;
     this.localBits = new Uint32Array(words);
@@ -1634,33 +1636,26 @@ export class EngineCore {
         j++;
       }
       if (j >= k) break;
-      if (j === this.joinAt) {
-        // Ranks whose arrival was hidden from the step before are scheduled on their own from here.
+      const joins = j === this.joinAt;
+      if (joins || t >= tLim) {
         this.ffN = nActive;
-        if (!this.stretchJoin(j)) break;
+        // Ranks whose arrival was hidden from the step before are scheduled on their own from
+        // here; an arrival due at this boundary is routed here, unless something else is due (or
+        // a rank joined just now: one rank on its own at a time).
+        if (joins && !this.stretchJoin(j)) break;
         nActive = this.ffN;
+        if (t >= tLim) {
+          if (!events || !this.stretchArrival(t, j, stepUs)) break;
+          this.stretchArrivals++;
+          tLim = +this.stretchLimitUs();
+          nActive = this.ffN;
+          inSys = this.inSystem;
+        }
         sumLoad0 += this.ffDLoad0;
         decodeAll += this.ffDDecodes;
         decodeMax = this.ffDecodeMax;
         groupUs = this.ffGroupUs;
         tokRatio = this.ffTokRatio;
-        nextEv = j;
-        psNext = +this.envelopeNext(j, psTop, psA, psB, psNext, ffBase, ffSlope);
-        ldNext = +this.envelopeNext(j, ldTop, ldA, ldB, ldNext, ffLoad, decodeSeqsOf);
-      }
-      if (t >= tLim) {
-        // An arrival due at this boundary is routed here, unless something else is due.
-        this.ffN = nActive;
-        if (!events || !this.stretchArrival(t, j, stepUs)) break;
-        this.stretchArrivals++;
-        tLim = +this.stretchLimitUs();
-        nActive = this.ffN;
-        sumLoad0 += this.ffDLoad0;
-        decodeAll += this.ffDDecodes;
-        decodeMax = this.ffDecodeMax;
-        groupUs = this.ffGroupUs;
-        tokRatio = this.ffTokRatio;
-        inSys = this.inSystem;
         // The next event step: this one for ranks scheduled on their own now, the next for those
         // joining then (a completion may come first).
         const evNext = this.nLocal > this.nPending ? j : j + 1;
@@ -2132,7 +2127,7 @@ export class EngineCore {
     if (this.nLocal > 0) return false;
     if (this.timeoutUs > 0 && this.timeoutPtr < this.nextArr && arrival[this.timeoutPtr] + this.timeoutUs <= t) return false;
     if (!(this.nextArr < st.n && arrival[this.nextArr] <= t)) return false;
-    let nActive = this.ffN;
+    const nActive = this.ffN;
     let due = 0;
     let last = this.nextArr;
     for (let r = this.nextArr; r < st.n && arrival[r] <= t; r++) {
@@ -2140,8 +2135,7 @@ export class EngineCore {
       last = r;
     }
     this.releaseHeldOnce();
-    const { ffApplied, evLast, evDecodes, decodeSeqsOf, rankTok, local, ffActive, ffLoad, ffSeg, evAt } = this;
-    const { seq0 } = this;
+    const { ffApplied, evLast, evDecodes, decodeSeqsOf, rankTok, local, evAt, seq0 } = this;
     this.rv.dirty = true;
     // The ranks are brought up to date only when the router retakes its snapshot of them (with a
     // stats interval, the last one may still be current); the others catch up at their next event.
@@ -2176,10 +2170,9 @@ export class EngineCore {
     const first = this.nextArr;
     this.processDue(t);
     this.rv.kvLag = undefined;
-    let dLoad0 = 0;
-    let dDecodes = 0;
-    const chg = this.chg;
-    let nChg = 0;
+    this.nChg = 0;
+    this.ffDLoad0 = 0;
+    this.ffDDecodes = 0;
     for (let r = first; r < this.nextArr; r++) {
       if (st.status[r] !== WAITING) continue;
       const g = st.rankOf[r];
@@ -2191,33 +2184,42 @@ export class EngineCore {
         local[g] = 2;
         this.stretchJoins++;
         this.nLocal++;
-        this.nPending++;
+        this.pending[this.nPending++] = g;
         this.joinAt = j + 1;
         continue;
       }
-      local[g] = 1;
-      this.localBits[g >>> 5] |= 1 << (g & 31);
       this.nLocal++;
-      if (d === 0) continue;
-      // It leaves the envelopes: its line ends at step j.
-      chg[nChg++] = g;
-      this.ffSumUs += this.staircaseUs(g, ffSeg[g], j);
-      dLoad0 -= ffLoad[g];
-      dDecodes -= d;
-      evAt[g] = Infinity;
-      for (let i = 0; i < nActive; i++) {
-        if (ffActive[i] === g) {
-          ffActive[i] = ffActive[--nActive];
-          break;
-        }
+      this.leaveLine(g, j);
+    }
+    this.lineGroup(this.ffN);
+    return true;
+  }
+
+  /**
+   * Rank g is scheduled on its own (local) from stretch step j: its line, if it has one, ends
+   * there (its µs so far summed, its load and decodes taken out of the envelopes' sums in
+   * ffDLoad0 / ffDDecodes, recorded in chg).
+   */
+  private leaveLine(g: number, j: number): void {
+    this.local[g] = 1;
+    this.localBits[g >>> 5] |= 1 << (g & 31);
+    this.evBits[g >>> 5] &= ~(1 << (g & 31));
+    const d = this.decodeSeqsOf[g];
+    if (d === 0) return;
+    this.chg[this.nChg++] = g;
+    this.ffSumUs += this.staircaseUs(g, this.ffSeg[g], j);
+    this.ffDLoad0 -= this.ffLoad[g];
+    this.ffDDecodes -= d;
+    this.evAt[g] = Infinity;
+    const ffActive = this.ffActive;
+    const n = this.ffN;
+    for (let i = 0; i < n; i++) {
+      if (ffActive[i] === g) {
+        ffActive[i] = ffActive[n - 1];
+        this.ffN = n - 1;
+        return;
       }
     }
-    this.ffN = nActive;
-    this.nChg = nChg;
-    this.ffDLoad0 = dLoad0;
-    this.ffDDecodes = dDecodes;
-    this.lineGroup(nActive);
-    return true;
   }
 
   /**
@@ -2229,39 +2231,20 @@ export class EngineCore {
    * Returns false, changing nothing, when no rank would be left on a line.
    */
   private stretchJoin(j: number): boolean {
-    const { local, localBits, decodeSeqsOf, ffActive, ffLoad, ffSeg, evAt, evBits, chg } = this;
-    let nActive = this.ffN;
+    const { local, ffActive, pending } = this;
+    const nActive = this.ffN;
     if (this.nPending >= nActive) {
       let left = 0;
       for (let i = 0; i < nActive; i++) if (local[ffActive[i]] !== 2) left++;
       if (left === 0) return false;
     }
-    let dLoad0 = 0;
-    let dDecodes = 0;
-    let nChg = 0;
-    for (let i = 0; i < nActive; ) {
-      const g = ffActive[i];
-      if (local[g] !== 2) {
-        i++;
-        continue;
-      }
-      local[g] = 1;
-      localBits[g >>> 5] |= 1 << (g & 31);
-      evBits[g >>> 5] &= ~(1 << (g & 31));
-      chg[nChg++] = g;
-      this.ffSumUs += this.staircaseUs(g, ffSeg[g], j);
-      dLoad0 -= ffLoad[g];
-      dDecodes -= decodeSeqsOf[g];
-      evAt[g] = Infinity;
-      ffActive[i] = ffActive[--nActive];
-    }
+    this.nChg = 0;
+    this.ffDLoad0 = 0;
+    this.ffDDecodes = 0;
+    for (let i = 0; i < this.nPending; i++) this.leaveLine(pending[i], j);
     this.nPending = 0;
     this.joinAt = -1;
-    this.ffN = nActive;
-    this.nChg = nChg;
-    this.ffDLoad0 = dLoad0;
-    this.ffDDecodes = dDecodes;
-    this.lineGroup(nActive);
+    this.lineGroup(this.ffN);
     return true;
   }
 
